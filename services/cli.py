@@ -1,0 +1,71 @@
+"""The `haven` command.
+
+Each sub-command lives in its own module exposing `configure(parser)` and `run(args) -> int`.
+Modules are imported when the parser is built, so they must stay cheap to import: anything heavy
+(torch, transformers, faust) is imported inside `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+#: (command path, module, help)
+COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
+    (("stack",), "services.localstack.cli", "the local Kafka + FerretDB stack: up, down, status"),
+    (("serve",), "services.runner", "run forum, moderation, notify, or all of them"),
+    (("moderators",), "services.moderation.moderators_cli", "moderator accounts: add, list, disable"),
+    (("screen",), "services.moderation.screening.cli_screen", "screen JSON lines, or --eval a labeled file"),
+    (("train-screener",), "services.moderation.screening.cli_train", "train the screener's head"),
+    (("bench", "screen"), "services.moderation.screening.bench", "screener throughput vs the raw model"),
+    (("bench", "pipeline"), "services.bench_pipeline", "forum -> Kafka -> worker -> forum latency"),
+    (("bench", "reads"), "services.forum.bench_reads", "thread and board page reads"),
+]
+
+
+def _load(module_name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="haven", description="Haven: anonymous peer-support forums")
+    parser.add_argument("--log-level", default=os.environ.get("HAVEN_LOG_LEVEL", "INFO"))
+    top = parser.add_subparsers(dest="command", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}  # type: ignore[type-arg]
+    for path, module_name, help_text in COMMANDS:
+        module = _load(module_name)
+        if module is None:
+            continue
+        subparsers = top
+        for part in path[:-1]:
+            if part not in groups:
+                group_parser = top.add_parser(part, help=f"{part} commands")
+                groups[part] = group_parser.add_subparsers(dest=f"{part}_command", required=True)
+            subparsers = groups[part]
+        command_parser = subparsers.add_parser(path[-1], help=help_text, description=help_text)
+        module.configure(command_parser)
+        command_parser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

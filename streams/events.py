@@ -1,0 +1,176 @@
+"""Typed events exchanged over Kafka, shared by every service.
+
+Plain pydantic v2 models, free of any stream framework, so forum and notify never import faust.
+Every event carries `event_id`, `schema_version` and `occurred_at`. Unknown fields are ignored so
+an older consumer keeps working when a newer producer adds fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+Risk = Literal["none", "concern", "high", "imminent"]
+Category = Literal["suicide", "self_harm", "overdose", "relapse", "violence", "abuse", "medical"]
+Action = Literal["publish", "publish_with_resources", "hold", "hold_urgent"]
+PostStatus = Literal["pending", "published", "held", "removed", "deleted"]
+IdentityKind = Literal["user", "moderator"]
+Decision = Literal["approve", "remove", "escalate"]
+ReportReason = Literal["worried_about_author", "harassment", "spam", "other"]
+
+RISK_LEVELS: tuple[Risk, ...] = ("none", "concern", "high", "imminent")
+CATEGORIES: tuple[Category, ...] = ("suicide", "self_harm", "overdose", "relapse", "violence", "abuse", "medical")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Event(_Model):
+    event_id: str = Field(default_factory=new_id)
+    schema_version: int = SCHEMA_VERSION
+    occurred_at: datetime = Field(default_factory=utc_now)
+
+
+class Resource(_Model):
+    """One crisis or support service, as the hotline notes give it (never invented)."""
+
+    name: str
+    #: The verdict category it serves, or "emergency" for the country's emergency number.
+    category: Category | Literal["emergency", "any"]
+    #: How to reach it: call, text, chat, web, email, whatsapp.
+    how: list[str]
+    #: Numbers and addresses written as the notes write them ("116 123").
+    contact: str
+    hours: str = ""
+    source: str
+    #: ISO 3166-1 alpha-2 country code, or "INTL" for the international fallback.
+    country: str
+    confidence: Literal["high", "medium"] = "high"
+    note: str = ""
+
+
+class Verdict(_Model):
+    """The screening verdict of the contract."""
+
+    id: str
+    risk: Risk
+    categories: list[Category] = Field(default_factory=list)
+    action: Action
+    scores: dict[str, float] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    model_version: str
+
+
+class IdentityChanged(Event):
+    """State of one identity on the compacted `identities` topic, keyed by `id`. Never the token."""
+
+    id: str
+    token_hash: str
+    kind: IdentityKind
+    role: str = "member"
+    disabled: bool = False
+    #: The identity was erased: every service purges what it holds about it.
+    erased: bool = False
+    handle: str | None = None
+    country: str | None = None
+    language: str | None = None
+
+
+class PostSubmitted(Event):
+    """A new post or an edit, waiting to be screened. Keyed by thread id."""
+
+    post_id: str
+    thread_id: str
+    board_slug: str
+    author_id: str
+    #: Increases with every edit; a verdict applies only to the revision it screened.
+    revision: int = 1
+    kind: Literal["new", "edit"] = "new"
+    body: str
+    #: The thread's title, on the thread's first post only; it is screened with that post.
+    title: str | None = None
+    is_thread_start: bool = False
+    reply_to: str | None = None
+    country: str | None = None
+    language: str | None = None
+
+
+class PostScreened(Event):
+    """The verdict on one revision of a post, with the resources routed to its author."""
+
+    post_id: str
+    thread_id: str
+    board_slug: str
+    author_id: str
+    revision: int = 1
+    kind: Literal["new", "edit"] = "new"
+    verdict: Verdict
+    resources: list[Resource] = Field(default_factory=list)
+    body: str
+    title: str | None = None
+    is_thread_start: bool = False
+    country: str | None = None
+
+
+class PostReported(Event):
+    """A peer report. Nothing reaches the reported person automatically."""
+
+    report_id: str
+    post_id: str
+    thread_id: str
+    reporter_id: str
+    author_id: str
+    reason: ReportReason
+    note: str = ""
+    body: str = ""
+    title: str | None = None
+
+
+class ModerationDecided(Event):
+    """A moderator's decision on a queue item. Keyed by thread id."""
+
+    item_id: str
+    post_id: str
+    thread_id: str
+    author_id: str
+    decision: Decision
+    note: str = ""
+    moderator_id: str
+    #: The post revision the decision was made on.
+    revision: int = 1
+
+
+class Notification(Event):
+    """Something to tell one recipient (an identity id, or "moderators" for every moderator)."""
+
+    notification_id: str = Field(default_factory=new_id)
+    recipient_id: str
+    kind: str
+    post_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeadLetter(Event):
+    """An event a consumer could not decode or process, kept briefly for a human to look at."""
+
+    consumer: str
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    #: The raw value, base64: it may not even be text.
+    payload_b64: str = ""

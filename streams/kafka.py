@@ -1,0 +1,126 @@
+"""aiokafka helpers: the producer every service uses, consumers, and topic bootstrap."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import ConsumerRecord
+
+from streams.events import DeadLetter, Event
+from streams.serialization import encode
+from streams.settings import Settings
+from streams.topics import topic_specs
+
+log = logging.getLogger(__name__)
+
+_TOPIC_ALREADY_EXISTS = 36
+
+
+class TopicBootstrapError(RuntimeError):
+    pass
+
+
+def create_producer(settings: Settings, *, client_id: str) -> AIOKafkaProducer:
+    """An idempotent producer: acks from every in-sync replica, no duplicates on retry."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=0,
+        request_timeout_ms=10_000,
+    )
+
+
+def create_consumer(
+    settings: Settings,
+    topics: Sequence[str],
+    *,
+    group_id: str,
+    client_id: str,
+    auto_offset_reset: str = "earliest",
+) -> AIOKafkaConsumer:
+    """A consumer that commits by hand, after its side effects (at-least-once)."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset=auto_offset_reset,
+        fetch_max_wait_ms=100,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+    )
+
+
+async def send_event(producer: AIOKafkaProducer, topic: str, key: str, event: Event) -> None:
+    """Send and wait for the broker's acknowledgement (acks=all): durable when this returns."""
+    await producer.send_and_wait(topic, value=encode(event), key=key.encode("utf-8"))
+
+
+async def send_dead_letter(
+    producer: AIOKafkaProducer, topic: str, consumer: str, record: ConsumerRecord, reason: str
+) -> None:
+    letter = DeadLetter(
+        consumer=consumer,
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason,
+        payload_b64=base64.b64encode(record.value or b"").decode("ascii"),
+    )
+    await send_event(producer, topic, f"{record.topic}:{record.partition}", letter)
+    log.warning(
+        "dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+    )
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create every missing topic (idempotent). Returns the names it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in topic_specs(settings) if spec.name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=1, topic_configs=spec.config)
+                for spec in missing
+            ]
+        )
+        # aiokafka returns the raw response instead of raising: check each topic's error code.
+        for error in getattr(response, "topic_errors", []):
+            topic, code = error[0], error[1]
+            if code not in (0, _TOPIC_ALREADY_EXISTS):
+                message = error[2] if len(error) > 2 else ""
+                raise TopicBootstrapError(f"could not create topic {topic}: error {code} {message}")
+        created = [spec.name for spec in missing]
+        log.info("created %d topics", len(created))
+        return created
+    finally:
+        await admin.close()
+
+
+async def kafka_ready(settings: Settings, timeout_s: float = 3.0) -> bool:
+    """True when a metadata request to the broker succeeds."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await admin.start()
+        await admin.list_topics()
+        return True
+    except Exception:  # any failure means "not ready"; the caller reports it
+        return False
+    finally:
+        try:
+            await admin.close()
+        except Exception:  # closing a half-started client may fail; nothing to recover
+            pass
