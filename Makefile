@@ -1,0 +1,42 @@
+# Haven: two commands from a fresh clone.
+#   make run   installs what is needed, starts Kafka + FerretDB and all services (Ctrl-C stops them)
+#   make test  installs what is needed and runs the whole suite against the real stack
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install only when the dependency set changes.
+INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: install prepare run test stack-up stack-down clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "haven: Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(INSTALLED)
+
+# Kafka jars (Maven Central) and the FerretDB binary (Go module proxy), cached outside git.
+prepare: install
+	$(BIN)/haven stack prepare
+
+run: prepare
+	$(BIN)/haven stack up
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/haven serve all
+
+test: prepare
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
+
+stack-up: prepare
+	$(BIN)/haven stack up
+
+stack-down:
+	$(BIN)/haven stack down
+
+clean: stack-down
+	rm -rf .haven

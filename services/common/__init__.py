@@ -1,0 +1,1 @@
+"""Plumbing shared by the three services: HTTP errors, health, MongoDB, consumer loops."""

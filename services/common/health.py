@@ -1,0 +1,49 @@
+"""/healthz, /readyz and /metrics, the same on every service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+
+readiness_checks_key = web.AppKey("readiness_checks", dict)
+metrics_registry_key = web.AppKey("metrics_registry", CollectorRegistry)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready only when every dependency answers; each check returns None or what is wrong."""
+    checks: dict[str, ReadinessCheck] = request.app[readiness_checks_key]
+    failures = {}
+    for name, check in checks.items():
+        try:
+            problem = await check()
+        except Exception as exc:  # a failing check is an answer, not an error
+            problem = type(exc).__name__
+        if problem:
+            failures[name] = problem
+    if failures:
+        return web.json_response({"status": "unavailable", "failing": failures}, status=503)
+    return web.json_response({"status": "ready", "checks": sorted(checks)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[metrics_registry_key]
+    return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def setup_health(app: web.Application, registry: CollectorRegistry) -> dict[str, ReadinessCheck]:
+    """Add the routes; returns the dict where the app registers its readiness checks."""
+    checks: dict[str, ReadinessCheck] = {}
+    app[readiness_checks_key] = checks
+    app[metrics_registry_key] = registry
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return checks

@@ -1,0 +1,27 @@
+"""MongoDB access through PyMongo's async API (AsyncMongoClient), the successor of Motor."""
+
+from __future__ import annotations
+
+from pymongo import AsyncMongoClient
+
+from streams.settings import Settings
+
+
+def create_mongo_client(settings: Settings) -> AsyncMongoClient:
+    return AsyncMongoClient(
+        settings.mongo_uri,
+        serverSelectionTimeoutMS=5_000,
+        connectTimeoutMS=5_000,
+        tz_aware=True,
+        # FerretDB (SQLite) runs as a standalone server without retryable writes.
+        retryWrites=False,
+    )
+
+
+async def mongo_problem(client: AsyncMongoClient) -> str | None:
+    """None when the database answers a ping."""
+    try:
+        await client.admin.command("ping")
+    except Exception as exc:
+        return f"database unreachable ({type(exc).__name__})"
+    return None

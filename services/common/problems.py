@@ -1,0 +1,112 @@
+"""RFC 9457 problem+json responses, and the middleware that makes every error one."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class Problem(web.HTTPException):
+    """An HTTP error rendered as application/problem+json with a clear detail."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        self.status_code = status
+        body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+        body.update(extensions)
+        super().__init__(
+            headers=headers,
+            text=json.dumps(body),
+            content_type=PROBLEM_JSON,
+        )
+        self.detail = detail
+
+
+def problem_from_http_error(exc: web.HTTPException) -> web.Response:
+    status = exc.status
+    detail = exc.reason or _TITLES.get(status, "Error")
+    if status == 404:
+        detail = "No such resource."
+    elif status == 405:
+        detail = "This method is not allowed on this resource."
+    elif status == 413:
+        detail = "The request body is too large."
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+    return web.Response(status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem:
+        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem_from_http_error(exc)
+    except Exception:
+        # The path only: query strings and bodies may carry personal data.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.Response(
+            status=500,
+            text=json.dumps(
+                {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                 "detail": "Something went wrong on our side. Nothing you sent was lost; please try again."}
+            ),
+            content_type=PROBLEM_JSON,
+        )
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400/413/415 problem."""
+    if request.content_length is not None and request.content_length > request.app._client_max_size:  # noqa: SLF001
+        raise Problem(413, "The request body is larger than 64 KiB.")
+    if request.content_type not in ("application/json", "application/problem+json", "") and not request.content_type.endswith("+json"):
+        raise Problem(415, "Send the body as application/json.")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise Problem(413, "The request body is larger than 64 KiB.") from exc
+    if not raw:
+        raise Problem(400, "The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise Problem(400, "The request body must be a JSON object.")
+    return data

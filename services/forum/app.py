@@ -1,0 +1,79 @@
+"""The forum app factory: anonymous identities, boards, threads and posts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from services.common.consuming import EventConsumerLoop
+from services.common.health import setup_health
+from services.common.lifecycle import background_task
+from services.common.metrics import http_metrics_middleware
+from services.common.mongo import create_mongo_client, mongo_problem
+from services.common.problems import problem_middleware
+from services.forum.boards import SEEDED_BOARDS
+from services.forum.keys import publisher_key, settings_key, store_key
+from services.forum.materializer import PostStateMaterializer
+from services.forum.publisher import ForumPublisher
+from services.forum.store import ForumStore
+from services.forum import views
+from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
+from streams.settings import Settings
+from streams.topics import Topics
+
+#: Request bodies above this are refused before they are read.
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    registry = CollectorRegistry()
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[problem_middleware, http_metrics_middleware(registry, "forum")],
+    )
+    app[settings_key] = settings
+    checks = setup_health(app, registry)
+    views.setup_routes(app)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        client = create_mongo_client(settings)
+        store = ForumStore(client[settings.database_name("forum")])
+        await store.ensure_indexes()
+        await store.seed_boards(SEEDED_BOARDS)
+        app[store_key] = store
+        checks["database"] = lambda: mongo_problem(client)
+        yield
+        await client.close()
+
+    async def kafka(app: web.Application) -> AsyncIterator[None]:
+        await ensure_topics(settings)
+        producer = create_producer(settings, client_id="forum")
+        await producer.start()
+        app[publisher_key] = ForumPublisher(producer, Topics(settings.topic_prefix))
+
+        async def kafka_problem() -> str | None:
+            return None if await kafka_ready(settings) else "Kafka unreachable"
+
+        checks["kafka"] = kafka_problem
+        yield
+        await producer.stop()
+
+    async def materializer(app: web.Application) -> AsyncIterator[None]:
+        topics = Topics(settings.topic_prefix)
+        state = PostStateMaterializer(app[store_key], topics)
+        consumer = create_consumer(
+            settings, list(state.decoders()), group_id=f"{settings.topic_prefix}forum", client_id="forum"
+        )
+        await consumer.start()
+        loop = EventConsumerLoop(
+            name="forum", consumer=consumer, producer=app[publisher_key]._producer,  # noqa: SLF001
+            dead_letter_topic=topics.dead_letter("forum"), decoders=state.decoders(), handle=state.handle,
+        )
+        async with background_task("forum-materializer", loop.run):
+            yield
+        await consumer.stop()
+
+    app.cleanup_ctx.extend([database, kafka, materializer])
+    return app

@@ -1,0 +1,38 @@
+"""What the forum writes to Kafka. Every send waits for acks=all: durable when it returns."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from streams.events import IdentityChanged, Notification, PostReported, PostSubmitted
+from streams.kafka import send_event
+from streams.topics import Topics
+
+
+class EventsUnavailable(RuntimeError):
+    """Kafka did not acknowledge the event: the caller must not report success."""
+
+
+class ForumPublisher:
+    def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
+        self._producer = producer
+        self._topics = topics
+
+    async def _send(self, topic: str, key: str, event) -> None:  # type: ignore[no-untyped-def]
+        try:
+            await send_event(self._producer, topic, key, event)
+        except KafkaError as exc:
+            raise EventsUnavailable(type(exc).__name__) from exc
+
+    async def identity_changed(self, event: IdentityChanged) -> None:
+        await self._send(self._topics.identities, event.id, event)
+
+    async def post_submitted(self, event: PostSubmitted) -> None:
+        await self._send(self._topics.posts_submitted, event.thread_id, event)
+
+    async def post_reported(self, event: PostReported) -> None:
+        await self._send(self._topics.posts_reported, event.thread_id, event)
+
+    async def notification(self, event: Notification) -> None:
+        await self._send(self._topics.notifications, event.recipient_id, event)

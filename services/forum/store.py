@@ -1,0 +1,230 @@
+"""The forum's MongoDB data layer (database `haven_forum`).
+
+Uses only what FerretDB and MongoDB both support: CRUD, unique indexes, simple queries. No
+transactions: every write is a single-document operation that is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.forum.boards import Board
+from streams.events import PostScreened, utc_now
+
+REACTION_KINDS = ("hug", "strength", "me_too")
+
+ACTION_TO_STATUS = {
+    "publish": "published",
+    "publish_with_resources": "published",
+    "hold": "held",
+    "hold_urgent": "held",
+}
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(moment: datetime, doc_id: str) -> str:
+    raw = json.dumps([moment.isoformat(), doc_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(moment), str(doc_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("cursor is not one this API gave out") from exc
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class ForumStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.db = db
+        self.identities = db["identities"]
+        self.boards = db["boards"]
+        self.threads = db["threads"]
+        self.posts = db["posts"]
+
+    async def ensure_indexes(self) -> None:
+        await self.identities.create_index("token_hash", unique=True)
+        await self.identities.create_index("handle", unique=True)
+        await self.threads.create_index(
+            [("board_slug", ASCENDING), ("status", ASCENDING), ("last_activity_at", DESCENDING), ("_id", DESCENDING)]
+        )
+        await self.posts.create_index(
+            [("thread_id", ASCENDING), ("status", ASCENDING), ("published_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        await self.posts.create_index([("author_id", ASCENDING)])
+
+    async def seed_boards(self, boards: tuple[Board, ...]) -> None:
+        for position, board in enumerate(boards):
+            await self.boards.update_one(
+                {"_id": board.slug},
+                {
+                    "$set": {"name": board.name, "description": board.description, "position": position},
+                },
+                upsert=True,
+            )
+
+    # identities
+
+    async def insert_identity(self, doc: dict[str, Any]) -> None:
+        await self.identities.insert_one(doc)
+
+    async def delete_identity(self, identity_id: str) -> None:
+        await self.identities.delete_one({"_id": identity_id})
+
+    async def identity_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
+        return await self.identities.find_one({"token_hash": token_hash, "erased": {"$ne": True}})
+
+    async def identity(self, identity_id: str) -> dict[str, Any] | None:
+        return await self.identities.find_one({"_id": identity_id})
+
+    # boards
+
+    async def list_boards(self) -> list[dict[str, Any]]:
+        return await self.boards.find({}).sort("position", ASCENDING).to_list(None)
+
+    async def board(self, slug: str) -> dict[str, Any] | None:
+        return await self.boards.find_one({"_id": slug})
+
+    # threads and posts
+
+    async def insert_thread(self, doc: dict[str, Any]) -> None:
+        await self.threads.insert_one(doc)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self.threads.delete_one({"_id": thread_id})
+
+    async def thread(self, thread_id: str) -> dict[str, Any] | None:
+        return await self.threads.find_one({"_id": thread_id})
+
+    async def insert_post(self, doc: dict[str, Any]) -> None:
+        await self.posts.insert_one(doc)
+
+    async def delete_post(self, post_id: str) -> None:
+        await self.posts.delete_one({"_id": post_id})
+
+    async def post(self, post_id: str) -> dict[str, Any] | None:
+        return await self.posts.find_one({"_id": post_id})
+
+    async def threads_page(self, board_slug: str, cursor: str | None, limit: int) -> Page:
+        query: dict[str, Any] = {"board_slug": board_slug, "status": "published"}
+        if cursor:
+            moment, last_id = decode_cursor(cursor)
+            query["$or"] = [
+                {"last_activity_at": {"$lt": moment}},
+                {"last_activity_at": moment, "_id": {"$lt": last_id}},
+            ]
+        docs = (
+            await self.threads.find(query)
+            .sort([("last_activity_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit + 1)
+            .to_list(None)
+        )
+        next_cursor = None
+        if len(docs) > limit:
+            docs = docs[:limit]
+            next_cursor = encode_cursor(docs[-1]["last_activity_at"], docs[-1]["_id"])
+        return Page(docs, next_cursor)
+
+    async def published_posts_page(self, thread_id: str, cursor: str | None, limit: int) -> Page:
+        """Published posts in the order they became visible, so a page never shifts under a reader."""
+        query: dict[str, Any] = {"thread_id": thread_id, "status": "published"}
+        if cursor:
+            moment, last_id = decode_cursor(cursor)
+            query["$or"] = [
+                {"published_at": {"$gt": moment}},
+                {"published_at": moment, "_id": {"$gt": last_id}},
+            ]
+        docs = (
+            await self.posts.find(query)
+            .sort([("published_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit + 1)
+            .to_list(None)
+        )
+        next_cursor = None
+        if len(docs) > limit:
+            docs = docs[:limit]
+            next_cursor = encode_cursor(docs[-1]["published_at"], docs[-1]["_id"])
+        return Page(docs, next_cursor)
+
+    # materialized screening verdicts
+
+    async def apply_screening(self, event: PostScreened) -> dict[str, Any] | None:
+        """Apply a verdict to the revision it screened, if the post still waits for it.
+
+        A verdict for an older revision, or one arriving after the post was removed or deleted,
+        changes nothing. Returns the updated post, or None when nothing changed.
+        """
+        status = ACTION_TO_STATUS[event.verdict.action]
+        now = utc_now()
+        verdict = {
+            "risk": event.verdict.risk,
+            "categories": list(event.verdict.categories),
+            "action": event.verdict.action,
+            "reasons": list(event.verdict.reasons),
+            "model_version": event.verdict.model_version,
+        }
+        update: dict[str, Any] = {
+            "status": status,
+            "verdict": verdict,
+            "resources": [r.model_dump() for r in event.resources],
+            "screened_at": now,
+        }
+        if status == "published":
+            update["published_at"] = now
+        post = await self.posts.find_one_and_update(
+            {"_id": event.post_id, "revision": event.revision, "status": "pending"},
+            {"$set": update},
+            return_document=ReturnDocument.AFTER,
+        )
+        if post is None:
+            return None
+        if event.is_thread_start:
+            await self.threads.update_one(
+                {"_id": event.thread_id, "status": "pending"},
+                {"$set": {"status": status, "last_activity_at": now}},
+            )
+        elif status == "published":
+            await self.threads.update_one({"_id": event.thread_id}, {"$max": {"last_activity_at": now}})
+        return post
+
+    async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
+        now = utc_now()
+        if decision == "approve":
+            post = await self.posts.find_one_and_update(
+                {"_id": post_id, "revision": revision, "status": "held"},
+                {"$set": {"status": "published", "published_at": now, "decided_at": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+        elif decision == "remove":
+            post = await self.posts.find_one_and_update(
+                {"_id": post_id, "status": {"$in": ["pending", "held", "published"]}},
+                {"$set": {"status": "removed", "moderator_note": note, "decided_at": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+        else:
+            return None
+        if post is not None and post.get("is_thread_start"):
+            thread_status = "published" if decision == "approve" else "removed"
+            await self.threads.update_one(
+                {"_id": post["thread_id"]},
+                {"$set": {"status": thread_status, "last_activity_at": now}},
+            )
+        return post

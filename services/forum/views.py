@@ -1,0 +1,239 @@
+"""Read and write views of the forum's core: identities, boards, threads and posts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from services.common.problems import Problem, read_json_object
+from services.common.tokens import hash_token, new_token
+from services.forum.auth import optional_identity, required_identity
+from services.forum.handles import generate_handle
+from services.forum.keys import publisher_key, store_key
+from services.forum.publisher import EventsUnavailable
+from services.forum.representations import post_view, thread_view
+from services.forum.store import InvalidCursor
+from services.forum.validation import InvalidInput, normalize_text
+from streams.events import IdentityChanged, PostSubmitted, new_id, utc_now
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+MAX_BODY = 20_000
+HANDLE_ATTEMPTS = 8
+
+
+def _unavailable() -> Problem:
+    return Problem(
+        503,
+        "We could not save this right now. Nothing was posted; please try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _text(data: dict[str, Any], field: str, min_len: int, max_len: int) -> str:
+    raw = data.get(field)
+    if raw is None:
+        raise Problem(400, f"'{field}' is required.")
+    if not isinstance(raw, str):
+        raise Problem(400, f"'{field}' must be a string.")
+    try:
+        return normalize_text(raw, field=field, min_len=min_len, max_len=max_len)
+    except InvalidInput as exc:
+        status = 413 if len(raw) > max_len * 4 else 400
+        raise Problem(status, str(exc)) from exc
+
+
+def _optional_code(data: dict[str, Any], field: str, length: int) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != length or not value.isascii() or not value.isalpha():
+        raise Problem(400, f"'{field}' must be a {length}-letter code, e.g. {'GB' if length == 2 else 'eng'}.")
+    return value.upper() if field == "country" else value.lower()
+
+
+async def create_identity(request: web.Request) -> web.Response:
+    data = await read_json_object(request) if request.can_read_body else {}
+    country = _optional_code(data, "country", 2)
+    language = data.get("language")
+    if language is not None and (not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()):
+        raise Problem(400, "'language' must be a language tag such as 'en' or 'es'.")
+    store = request.app[store_key]
+    token = new_token()
+    identity_id = new_id()
+    for _ in range(HANDLE_ATTEMPTS):
+        handle = generate_handle()
+        doc = {
+            "_id": identity_id,
+            "handle": handle,
+            "token_hash": hash_token(token),
+            "country": country,
+            "language": language,
+            "sober_since": None,
+            "show_milestone": True,
+            "created_at": utc_now(),
+        }
+        try:
+            await store.insert_identity(doc)
+            break
+        except Exception as exc:  # a handle collision: try another handle
+            if "duplicate" not in str(exc).lower():
+                raise
+    else:
+        raise Problem(503, "Could not find a free handle; please try again.", headers={"Retry-After": "1"})
+    event = IdentityChanged(
+        id=identity_id, token_hash=doc["token_hash"], kind="user", role="member",
+        handle=handle, country=country, language=language,
+    )
+    try:
+        await request.app[publisher_key].identity_changed(event)
+    except EventsUnavailable as exc:
+        await store.delete_identity(identity_id)
+        raise _unavailable() from exc
+    return web.json_response({"id": identity_id, "handle": handle, "token": token}, status=201)
+
+
+async def list_boards(request: web.Request) -> web.Response:
+    boards = await request.app[store_key].list_boards()
+    return web.json_response(
+        {"items": [{"slug": b["_id"], "name": b["name"], "description": b["description"]} for b in boards]}
+    )
+
+
+async def list_threads(request: web.Request) -> web.Response:
+    store = request.app[store_key]
+    slug = request.match_info["slug"]
+    if await store.board(slug) is None:
+        raise Problem(404, f"There is no board '{slug}'.")
+    try:
+        page = await store.threads_page(slug, request.query.get("cursor"), PAGE_SIZE)
+    except InvalidCursor as exc:
+        raise Problem(400, str(exc)) from exc
+    return web.json_response(
+        {"items": [thread_view(t) for t in page.items], "next_cursor": page.next_cursor}, dumps=_dumps
+    )
+
+
+async def create_thread(request: web.Request) -> web.Response:
+    identity = await required_identity(request)
+    store = request.app[store_key]
+    slug = request.match_info["slug"]
+    data = await read_json_object(request)
+    if await store.board(slug) is None:
+        raise Problem(404, f"There is no board '{slug}'.")
+    title = _text(data, "title", 3, 200)
+    body = _text(data, "body", 1, MAX_BODY)
+    thread_id, post_id, now = new_id(), new_id(), utc_now()
+    await store.insert_thread(
+        {
+            "_id": thread_id, "board_slug": slug, "title": title, "author_id": identity["_id"],
+            "first_post_id": post_id, "status": "pending", "created_at": now, "last_activity_at": now,
+        }
+    )
+    await store.insert_post(_new_post(post_id, thread_id, slug, identity, body, now, is_thread_start=True))
+    event = PostSubmitted(
+        post_id=post_id, thread_id=thread_id, board_slug=slug, author_id=identity["_id"], body=body,
+        title=title, is_thread_start=True, country=identity.get("country"), language=identity.get("language"),
+    )
+    try:
+        await request.app[publisher_key].post_submitted(event)
+    except EventsUnavailable as exc:
+        await store.delete_post(post_id)
+        await store.delete_thread(thread_id)
+        raise _unavailable() from exc
+    return web.json_response({"thread_id": thread_id, "post_id": post_id, "status": "pending"}, status=202)
+
+
+async def create_reply(request: web.Request) -> web.Response:
+    identity = await required_identity(request)
+    store = request.app[store_key]
+    thread_id = request.match_info["thread_id"]
+    data = await read_json_object(request)
+    thread = await store.thread(thread_id)
+    if thread is None or thread["status"] != "published":
+        raise Problem(404, "There is no such thread (or it is not published yet).")
+    body = _text(data, "body", 1, MAX_BODY)
+    reply_to = data.get("reply_to")
+    if reply_to is not None:
+        if not isinstance(reply_to, str):
+            raise Problem(400, "'reply_to' must be a post id.")
+        quoted = await store.post(reply_to)
+        if quoted is None or quoted["thread_id"] != thread_id or quoted["status"] != "published":
+            raise Problem(400, "'reply_to' must be a published post of this thread.")
+    post_id, now = new_id(), utc_now()
+    await store.insert_post(
+        _new_post(post_id, thread_id, thread["board_slug"], identity, body, now, reply_to=reply_to)
+    )
+    event = PostSubmitted(
+        post_id=post_id, thread_id=thread_id, board_slug=thread["board_slug"], author_id=identity["_id"],
+        body=body, reply_to=reply_to, country=identity.get("country"), language=identity.get("language"),
+    )
+    try:
+        await request.app[publisher_key].post_submitted(event)
+    except EventsUnavailable as exc:
+        await store.delete_post(post_id)
+        raise _unavailable() from exc
+    return web.json_response({"post_id": post_id, "status": "pending"}, status=202)
+
+
+async def get_thread(request: web.Request) -> web.Response:
+    store = request.app[store_key]
+    viewer = await optional_identity(request)
+    thread = await store.thread(request.match_info["thread_id"])
+    viewer_id = viewer["_id"] if viewer else None
+    if thread is None or (thread["status"] != "published" and thread["author_id"] != viewer_id):
+        raise Problem(404, "There is no such thread.")
+    try:
+        page = await store.published_posts_page(thread["_id"], request.query.get("cursor"), PAGE_SIZE)
+    except InvalidCursor as exc:
+        raise Problem(400, str(exc)) from exc
+    body = thread_view(thread)
+    body["posts"] = [post_view(p, viewer_id) for p in page.items]
+    body["next_cursor"] = page.next_cursor
+    return web.json_response(body, dumps=_dumps)
+
+
+async def get_post(request: web.Request) -> web.Response:
+    viewer = await optional_identity(request)
+    post = await request.app[store_key].post(request.match_info["post_id"])
+    viewer_id = viewer["_id"] if viewer else None
+    if post is None or (post["status"] != "published" and post["author_id"] != viewer_id):
+        raise Problem(404, "There is no such post.")
+    return web.json_response(post_view(post, viewer_id), dumps=_dumps)
+
+
+def _new_post(
+    post_id: str, thread_id: str, board_slug: str, identity: dict[str, Any], body: str, now: Any,
+    *, is_thread_start: bool = False, reply_to: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "_id": post_id, "thread_id": thread_id, "board_slug": board_slug, "author_id": identity["_id"],
+        "author_handle": identity["handle"], "body": body, "status": "pending", "revision": 1,
+        "is_thread_start": is_thread_start, "reply_to": reply_to, "created_at": now, "published_at": None,
+        "reactions": {"hug": 0, "strength": 0, "me_too": 0}, "resources": [],
+    }
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/identities", create_identity)
+    app.router.add_get("/v1/boards", list_boards)
+    app.router.add_get("/v1/boards/{slug}/threads", list_threads)
+    app.router.add_post("/v1/boards/{slug}/threads", create_thread)
+    app.router.add_get("/v1/threads/{thread_id}", get_thread)
+    app.router.add_post("/v1/threads/{thread_id}/posts", create_reply)
+    app.router.add_get("/v1/posts/{post_id}", get_post)

@@ -1,0 +1,108 @@
+"""What happens to a batch of submitted posts: screen, route resources, emit, remember.
+
+Framework-free, so it is tested without faust; `worker.py` feeds it from a faust agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.moderation.policy import Policy
+from services.moderation.resources import ResourceDirectory
+from services.moderation.screening import ScreeningInput
+from services.moderation.screening.failsafe import fail_closed_verdict
+from streams.events import Notification, PostScreened, PostSubmitted, Verdict
+from streams.kafka import send_event
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+ScreenBatch = Callable[[Sequence[ScreeningInput]], list[Verdict]]
+
+
+def screening_key(post_id: str, revision: int) -> str:
+    return f"{post_id}:{revision}"
+
+
+@dataclass
+class ScreeningFlow:
+    screen_batch: ScreenBatch
+    executor: Executor
+    policy: Policy
+    directory: ResourceDirectory
+    producer: AIOKafkaProducer
+    topics: Topics
+    #: One document per screened revision: redelivered posts are not screened or emitted twice.
+    screenings: AsyncCollection
+
+    async def process(self, posts: Sequence[PostSubmitted]) -> int:
+        """Screen and emit every post not screened before. Returns how many were emitted."""
+        fresh = await self._not_yet_screened(posts)
+        if not fresh:
+            return 0
+        verdicts = await self._screen(fresh)
+        for post, verdict in zip(fresh, verdicts, strict=True):
+            await self._emit(post, verdict)
+        return len(fresh)
+
+    async def _not_yet_screened(self, posts: Sequence[PostSubmitted]) -> list[PostSubmitted]:
+        unique: dict[str, PostSubmitted] = {}
+        for post in posts:
+            unique.setdefault(screening_key(post.post_id, post.revision), post)
+        done = await self.screenings.find({"_id": {"$in": list(unique)}}, {"_id": 1}).to_list(None)
+        done_keys = {doc["_id"] for doc in done}
+        return [post for key, post in unique.items() if key not in done_keys]
+
+    async def _screen(self, posts: Sequence[PostSubmitted]) -> list[Verdict]:
+        inputs = [
+            ScreeningInput(id=p.post_id, text=p.body, title=p.title, board_slug=p.board_slug) for p in posts
+        ]
+        loop = asyncio.get_running_loop()
+        try:
+            verdicts = await loop.run_in_executor(self.executor, self.screen_batch, inputs)
+        except Exception as exc:
+            # Fail closed: nothing is published unscreened; a human looks at each post.
+            log.error("screening failed for a batch of %d posts: %s", len(posts), type(exc).__name__)
+            return [fail_closed_verdict(p.post_id) for p in posts]
+        return [
+            verdict.model_copy(update={"action": self.policy.action_for(verdict.risk, post.board_slug)})
+            for post, verdict in zip(posts, verdicts, strict=True)
+        ]
+
+    async def _emit(self, post: PostSubmitted, verdict: Verdict) -> None:
+        resources = []
+        if verdict.action != "publish":
+            resources = self.directory.for_author(post.country, verdict.categories, verdict.risk)
+        if resources:
+            # Resources reach the author first, before the post is published or held.
+            await send_event(
+                self.producer,
+                self.topics.notifications,
+                post.author_id,
+                Notification(
+                    notification_id=f"resources:{screening_key(post.post_id, post.revision)}",
+                    recipient_id=post.author_id,
+                    kind="resources",
+                    post_id=post.post_id,
+                    data={"resources": [r.model_dump() for r in resources], "urgent": verdict.risk == "imminent"},
+                ),
+            )
+        screened = PostScreened(
+            post_id=post.post_id, thread_id=post.thread_id, board_slug=post.board_slug,
+            author_id=post.author_id, revision=post.revision, kind=post.kind, verdict=verdict,
+            resources=resources, body=post.body, title=post.title, is_thread_start=post.is_thread_start,
+            country=post.country,
+        )
+        await send_event(self.producer, self.topics.posts_screened, post.thread_id, screened)
+        await self.screenings.update_one(
+            {"_id": screening_key(post.post_id, post.revision)},
+            {"$set": {"action": verdict.action, "risk": verdict.risk, "screened_at": screened.occurred_at}},
+            upsert=True,
+        )

@@ -1,0 +1,95 @@
+"""The screening worker: a faust-streaming agent over posts.submitted.
+
+Posts are screened in micro-batches: the agent takes whatever arrived within a short window
+(BATCH_WINDOW_S), so under load the model runs batched, while a lone post waits at most that
+long. Inference runs in a thread so the event loop keeps consuming and heartbeating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import faust
+
+from services.common.mongo import create_mongo_client
+from services.moderation.policy import Policy
+from services.moderation.resources import ResourceDirectory
+from services.moderation.screening_flow import ScreenBatch, ScreeningFlow
+from streams.events import PostSubmitted
+from streams.kafka import create_producer, send_dead_letter
+from streams.serialization import UndecodableEvent, decode
+from streams.settings import Settings
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 32
+BATCH_WINDOW_S = 0.03
+CONSUMER_NAME = "moderation-worker"
+
+
+def create_worker_app(
+    settings: Settings, screen_batch: ScreenBatch, policy: Policy, directory: ResourceDirectory
+) -> faust.App:
+    topics = Topics(settings.topic_prefix)
+    app = faust.App(
+        f"{settings.topic_prefix}{CONSUMER_NAME}",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        # Topics are created by `ensure_topics` with their retention; faust must not declare them.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        store="memory://",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=0.5,
+        producer_acks=-1,
+    )
+    submitted_topic = app.topic(topics.posts_submitted, key_type=bytes, value_type=bytes)
+
+    async def screen_submitted_posts(stream: Any) -> None:
+        mongo = create_mongo_client(settings)
+        producer = create_producer(settings, client_id=CONSUMER_NAME)
+        await producer.start()
+        # One inference thread: torch itself uses both cores inside it.
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screener")
+        flow = ScreeningFlow(
+            screen_batch=screen_batch, executor=executor, policy=policy, directory=directory,
+            producer=producer, topics=topics,
+            screenings=mongo[settings.database_name("moderation")]["screenings"],
+        )
+        try:
+            async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_S):
+                posts = []
+                for event in events:
+                    try:
+                        posts.append(decode(PostSubmitted, event.value))
+                    except UndecodableEvent as exc:
+                        await send_dead_letter(
+                            producer, topics.dead_letter(CONSUMER_NAME), CONSUMER_NAME, event.message, str(exc)
+                        )
+                await _until_done(flow, posts)
+        finally:
+            executor.shutdown(wait=False)
+            await producer.stop()
+            await mongo.close()
+
+    app.agent(submitted_topic, name="screen_submitted_posts")(screen_submitted_posts)
+    return app
+
+
+async def _until_done(flow: ScreeningFlow, posts: list[PostSubmitted]) -> None:
+    """Retry a batch until its verdicts are out: the batch is acknowledged only after that."""
+    delay = 0.2
+    while True:
+        try:
+            await flow.process(posts)
+            return
+        except Exception as exc:
+            log.warning("emitting verdicts failed (%s); retrying in %.1f s", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,123 @@
+"""`haven serve`: run one service, or all of them as a process group.
+
+`moderation` is two processes: the screening worker (CPU-bound; scale it with partitions) and
+the moderation API. `all` starts forum, moderation (both parts) and notify, and stops every
+one of them when it is interrupted or when any of them exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from aiohttp import web
+
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("forum", "moderation", "notify", "moderation-api", "moderation-worker", "all")
+GROUPS = {
+    "all": ("forum", "moderation-worker", "moderation-api", "notify"),
+    "moderation": ("moderation-worker", "moderation-api"),
+}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service", choices=SERVICES, help="what to run")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if args.service in GROUPS:
+        return _run_group(GROUPS[args.service], settings)
+    if args.service == "moderation-worker":
+        return _run_worker(settings)
+    app, port = _build_app(args.service, settings)
+    log.info("%s listening on http://%s:%d", args.service, settings.host, port)
+    # No access log: its default format records client addresses, which Haven never stores.
+    web.run_app(app, host=settings.host, port=port, access_log=None, print=None, shutdown_timeout=5)
+    return 0
+
+
+def _build_app(service: str, settings: Settings) -> tuple[web.Application, int]:
+    if service == "forum":
+        from services.forum.app import create_app as create_forum
+
+        return create_forum(settings), settings.forum_port
+    if service == "moderation-api":
+        from services.moderation.app import create_app as create_moderation
+        from services.moderation.resources import ResourceDirectory
+
+        return create_moderation(settings, ResourceDirectory.load()), settings.moderation_port
+    from services.notify.app import create_app as create_notify
+
+    return create_notify(settings), settings.notify_port
+
+
+def _run_worker(settings: Settings) -> int:
+    import faust
+
+    from services.moderation.policy import Policy
+    from services.moderation.resources import ResourceDirectory
+    from services.moderation.screening import Screener, ScreenerLoadError
+    from services.moderation.worker import create_worker_app
+    from streams.kafka import ensure_topics
+
+    try:
+        screener = Screener.load(threads=2)
+    except ScreenerLoadError as exc:
+        # Never run without screening: nothing would stop a post from being published unscreened.
+        print(f"haven: the screening model could not be loaded, refusing to start: {exc}", file=sys.stderr)
+        return 1
+    asyncio.run(ensure_topics(settings))
+    app = create_worker_app(settings, screener.screen_batch, Policy.from_env(os.environ), ResourceDirectory.load())
+    worker = faust.Worker(app, loglevel=logging.getLevelName(logging.getLogger().level), quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _run_group(members: tuple[str, ...], settings: Settings) -> int:
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for member in members:
+        children[member] = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", member])
+    urls = {
+        "forum": settings.forum_port, "moderation-api": settings.moderation_port, "notify": settings.notify_port,
+    }
+    for member, port in urls.items():
+        if member in children:
+            print(f"  {member:<15} http://{settings.host}:{port}", flush=True)
+    exit_code = 0
+    while not stopping:
+        for member, child in children.items():
+            code = child.poll()
+            if code is not None:
+                log.error("%s exited with code %s; stopping the others", member, code)
+                exit_code = code or 1
+                stopping = True
+                break
+        time.sleep(0.2)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code

@@ -1,0 +1,34 @@
+"""Fixtures shared by the whole suite.
+
+`stack` and `services` are for integration and end-to-end tests: a session fixture starts Kafka
+and FerretDB when they are not running (and fails loudly when they cannot start), then runs the
+services as subprocesses with a topic prefix, database prefix and ports of this run's own, so
+runs never interfere with each other or with `make run`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+# The model loads from the installed package only; nothing may reach a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from tests.harness import RunningServices, StackUnderTest, start_services, start_stack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+async def stack() -> StackUnderTest:
+    return await start_stack()
+
+
+@pytest.fixture(scope="session")
+async def services(stack: StackUnderTest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServices]:
+    running = await start_services(stack, tmp_path_factory.mktemp("service-logs"))
+    try:
+        yield running
+    finally:
+        running.stop()
