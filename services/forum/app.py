@@ -14,7 +14,7 @@ from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
 from services.forum.boards import SEEDED_BOARDS
-from services.forum.keys import publisher_key, settings_key, store_key
+from services.forum.keys import producer_key, publisher_key, settings_key, store_key
 from services.forum.materializer import PostStateMaterializer
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
         await ensure_topics(settings)
         producer = create_producer(settings, client_id="forum")
         await producer.start()
+        app[producer_key] = producer
         app[publisher_key] = ForumPublisher(producer, Topics(settings.topic_prefix))
 
         async def kafka_problem() -> str | None:
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> web.Application:
         )
         await consumer.start()
         loop = EventConsumerLoop(
-            name="forum", consumer=consumer, producer=app[publisher_key]._producer,  # noqa: SLF001
+            name="forum", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("forum"), decoders=state.decoders(), handle=state.handle,
         )
         async with background_task("forum-materializer", loop.run):

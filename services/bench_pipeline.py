@@ -1,0 +1,215 @@
+"""`haven bench pipeline`: N posts at rate R through forum -> Kafka -> worker -> forum.
+
+It starts its own set of services (own topic prefix, databases and ports) on the local stack,
+submits replies at a fixed rate, and records for every post when its verdict appeared on
+posts.screened and when the forum first served it as published. In the same run it measures
+the raw aiokafka produce -> consume round trip and the raw screener throughput, so the figures
+can be read against what the parts alone can do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+BENIGN_BODIES = (
+    "Day {n}. Went to a meeting and actually talked this time.",
+    "Cravings were loud tonight but I made tea and called my sponsor instead. Day {n}.",
+    "Week {n} without a drink. Sleeping better. Thank you all for being here at 3am.",
+    "My sister picked me up from the clinic today. Small things feel big. Day {n}.",
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-n", "--posts", type=int, default=200, help="posts to submit")
+    parser.add_argument("-r", "--rate", type=float, default=20.0, help="posts per second")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the last post")
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_bench(args.posts, args.rate, args.timeout))
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return f"p50 {pick(0.50):7.1f} ms   p95 {pick(0.95):7.1f} ms   p99 {pick(0.99):7.1f} ms"
+
+
+async def _bench(count: int, rate: float, timeout: float) -> int:
+    import aiohttp
+
+    from services.localstack.stack import ensure_up
+    from services.process_group import isolated_settings, start_service_processes
+    from streams.settings import Settings
+
+    base = Settings.from_env()
+    await ensure_up(base)
+    settings = isolated_settings(base, label="bench")
+    log_dir = Path(tempfile.mkdtemp(prefix="haven-bench-"))
+    print(f"starting services (logs in {log_dir}) ...", flush=True)
+    group = await start_service_processes(settings, log_dir)
+    try:
+        raw_round_trip = await _raw_kafka_round_trip(settings, samples=100)
+        async with aiohttp.ClientSession() as http:
+            results = await _drive(http, group.url("forum"), settings, count, rate, timeout)
+    finally:
+        group.stop()
+    raw_screener = _raw_screener_throughput()
+
+    submitted, screened, visible = results["submitted"], results["screened"], results["visible"]
+    to_screened = [screened[p] - submitted[p] for p in screened if p in submitted]
+    to_visible = [visible[p] - submitted[p] for p in visible if p in submitted]
+    elapsed = results["elapsed"]
+    print()
+    print(f"haven bench pipeline: {count} posts at {rate:g}/s")
+    print(f"  submit -> screened   {_percentiles(to_screened)}")
+    print(f"  submit -> visible    {_percentiles(to_visible)}")
+    print(f"  throughput           {len(visible) / elapsed:7.1f} posts/s visible ({elapsed:.1f} s)")
+    print(f"  lost                 {count - len(visible)}")
+    print(f"  duplicated verdicts  {results['duplicates']}")
+    print(f"  raw Kafka round trip {_percentiles(raw_round_trip)}")
+    print(f"  raw screener         {raw_screener:7.1f} posts/s (batch 32, same texts)")
+    return 0 if len(visible) == count and results["duplicates"] == 0 else 1
+
+
+async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, timeout: float) -> dict[str, Any]:
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.events import PostScreened
+    from streams.serialization import decode
+    from streams.topics import Topics
+
+    topics = Topics(settings.topic_prefix)
+    async with http.post(f"{forum}/v1/identities", json={"country": "GB"}) as response:
+        token = (await response.json())["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.post(
+        f"{forum}/v1/boards/sober-living/threads", headers=headers,
+        json={"title": "Benchmark thread", "body": "A thread for the pipeline benchmark."},
+    ) as response:
+        thread = await response.json()
+    while True:
+        async with http.get(f"{forum}/v1/posts/{thread['post_id']}", headers=headers) as response:
+            if (await response.json()).get("status") == "published":
+                break
+        await asyncio.sleep(0.1)
+
+    consumer = AIOKafkaConsumer(
+        topics.posts_screened, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+        auto_offset_reset="latest", fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    await consumer.seek_to_end()
+    submitted: dict[str, float] = {}
+    screened: dict[str, float] = {}
+    visible: dict[str, float] = {}
+    seen_events: dict[str, int] = {}
+
+    async def watch_verdicts() -> None:
+        async for record in consumer:
+            event = decode(PostScreened, record.value)
+            seen_events[event.post_id] = seen_events.get(event.post_id, 0) + 1
+            screened.setdefault(event.post_id, time.perf_counter())
+
+    async def watch_visibility() -> None:
+        while True:
+            pending = [p for p in screened if p not in visible]
+            for post_id in pending:
+                async with http.get(f"{forum}/v1/posts/{post_id}") as response:
+                    if response.status == 200:
+                        visible.setdefault(post_id, time.perf_counter())
+            await asyncio.sleep(0.01)
+
+    # The forum limits each member to 10 posts a minute, so the load rotates across authors.
+    authors = []
+    for _ in range(max(1, count // 5 + 1)):
+        async with http.post(f"{forum}/v1/identities", json={"country": "GB"}) as response:
+            authors.append({"Authorization": f"Bearer {(await response.json())['token']}"})
+
+    watchers = [asyncio.create_task(watch_verdicts()), asyncio.create_task(watch_visibility())]
+    started = time.perf_counter()
+    interval = 1.0 / rate
+    try:
+        for n in range(count):
+            target = started + n * interval
+            await asyncio.sleep(max(0.0, target - time.perf_counter()))
+            body = BENIGN_BODIES[n % len(BENIGN_BODIES)].format(n=n + 1) + f" ({uuid.uuid4().hex[:6]})"
+            sent_at = time.perf_counter()
+            async with http.post(
+                f"{forum}/v1/threads/{thread['thread_id']}/posts", headers=authors[n % len(authors)],
+                json={"body": body},
+            ) as response:
+                if response.status == 202:
+                    submitted[(await response.json())["post_id"]] = sent_at
+        deadline = time.perf_counter() + timeout
+        while len(visible) < len(submitted) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        for task in watchers:
+            task.cancel()
+        await consumer.stop()
+    elapsed = (max(visible.values()) if visible else time.perf_counter()) - started
+    duplicates = sum(n - 1 for n in seen_events.values() if n > 1)
+    return {
+        "submitted": submitted, "screened": screened, "visible": visible,
+        "elapsed": elapsed, "duplicates": duplicates,
+    }
+
+
+async def _raw_kafka_round_trip(settings: Any, samples: int) -> list[float]:
+    """Produce one record and wait until a consumer sees it, on a throwaway topic."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from streams.kafka import create_producer
+
+    topic = f"{settings.topic_prefix}bench.roundtrip"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    await admin.close()
+    producer = create_producer(settings, client_id="bench")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+        auto_offset_reset="latest", fetch_max_wait_ms=50,
+    )
+    await producer.start()
+    await consumer.start()
+    await consumer.seek_to_end()
+    timings = []
+    try:
+        for n in range(samples):
+            sent = time.perf_counter()
+            await producer.send_and_wait(topic, str(n).encode())
+            record = await consumer.getone()
+            assert record.value == str(n).encode()
+            timings.append(time.perf_counter() - sent)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return timings
+
+
+def _raw_screener_throughput() -> float:
+    from services.moderation.screening import Screener, ScreeningInput
+
+    screener = Screener.load(threads=2)
+    texts = [BENIGN_BODIES[n % len(BENIGN_BODIES)].format(n=n) for n in range(128)]
+    items = [ScreeningInput(id=str(n), text=t) for n, t in enumerate(texts)]
+    screener.screen_batch(items[:32])
+    started = time.perf_counter()
+    for offset in range(0, len(items), 32):
+        screener.screen_batch(items[offset : offset + 32])
+    return len(items) / (time.perf_counter() - started)
+

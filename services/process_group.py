@@ -1,0 +1,142 @@
+"""Service processes started together: used by the test suite and the benchmarks.
+
+Each run gets its own topic prefix, database prefix and ports, so it never touches the data of
+`make run` or of another run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from streams.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ALL_SERVICES = ("forum", "moderation-api", "notify", "moderation-worker")
+HTTP_SERVICES = ("forum", "moderation-api", "notify")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def isolated_settings(base: Settings, *, label: str = "run") -> Settings:
+    run_id = uuid.uuid4().hex[:10]
+    return base.with_overrides(
+        topic_prefix=f"{label}-{run_id}.",
+        db_prefix=f"{label}_{run_id}_",
+        forum_port=free_port(),
+        moderation_port=free_port(),
+        notify_port=free_port(),
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HAVEN_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "HAVEN_MONGO_URI": settings.mongo_uri,
+            "HAVEN_TOPIC_PREFIX": settings.topic_prefix,
+            "HAVEN_DB_PREFIX": settings.db_prefix,
+            "HAVEN_FORUM_PORT": str(settings.forum_port),
+            "HAVEN_MODERATION_PORT": str(settings.moderation_port),
+            "HAVEN_NOTIFY_PORT": str(settings.notify_port),
+            "HAVEN_PARTITIONS": str(settings.partitions),
+            "HAVEN_STATE_DIR": str(settings.state_dir),
+            "HAVEN_CACHE_DIR": str(settings.cache_dir),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+    )
+    return env
+
+
+@dataclass
+class ServiceProcesses:
+    settings: Settings
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        port = {
+            "forum": self.settings.forum_port,
+            "moderation-api": self.settings.moderation_port,
+            "moderation": self.settings.moderation_port,
+            "notify": self.settings.notify_port,
+        }[service]
+        return f"http://127.0.0.1:{port}"
+
+    def log_text(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log")))
+
+    def start(self, name: str) -> None:
+        with (self.log_dir / f"{name}.log").open("ab") as log_file:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", name],
+                cwd=REPO_ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"service {name} exited with {process.returncode}:\n{tail}")
+
+    async def wait_ready(self, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        async with aiohttp.ClientSession() as session:
+            for service in HTTP_SERVICES:
+                if service not in self.processes:
+                    continue
+                url = f"{self.url(service)}/readyz"
+                while True:
+                    self.check_alive()
+                    try:
+                        async with session.get(url) as response:
+                            if response.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{service} was not ready within {timeout_s:.0f} s")
+                    await asyncio.sleep(0.5)
+
+
+async def start_service_processes(
+    settings: Settings, log_dir: Path, names: tuple[str, ...] = ALL_SERVICES
+) -> ServiceProcesses:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    group = ServiceProcesses(settings=settings, env=settings_env(settings), log_dir=log_dir)
+    for name in names:
+        group.start(name)
+    try:
+        await group.wait_ready()
+    except BaseException:
+        group.stop()
+        raise
+    return group
