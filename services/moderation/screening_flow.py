@@ -16,8 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
-from services.moderation.screening import ScreeningInput
-from services.moderation.screening.failsafe import fail_closed_verdict
+from services.moderation.screening import ScreeningInput, fail_closed_verdict
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.kafka import send_event
 from streams.topics import Topics

@@ -1,0 +1,81 @@
+"""The shared screening data sets, read into one labeled form.
+
+- screening_dev.jsonl: hand-labeled forum posts (risk level + categories).
+- rmhd_subreddits.csv: Reddit posts labeled only by where they were written. Used as weak
+  supervision: r/suicidewatch counts as suicide risk; the everyday communities and the
+  addiction/alcoholism communities count as no crisis. Other mental-health communities are
+  left out of training: their posts mix ideation and ordinary distress, and no label says which.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.events import CATEGORIES
+
+EVERYDAY_SUBREDDITS = frozenset(
+    {"personalfinance", "UKPersonalFinance", "teaching", "ukpolitics", "unitedkingdom", "conspiracy", "guns", "mindfulness"}
+)
+RECOVERY_SUBREDDITS = frozenset({"addiction", "alcoholism"})
+CRISIS_SUBREDDIT = "suicidewatch"
+
+
+@dataclass(frozen=True)
+class LabeledPost:
+    id: str
+    text: str
+    source: str  # "dev" or "rmhd:<subreddit>"
+    risk: str | None = None  # None when only weakly labeled
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+
+def default_data_dir() -> Path:
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def read_dev(path: Path) -> list[LabeledPost]:
+    posts = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                row = json.loads(line)
+                categories = tuple(c for c in row.get("categories", []) if c in CATEGORIES)
+                posts.append(LabeledPost(row["id"], row["text"], "dev", row["risk"], categories))
+    return posts
+
+
+def read_rmhd(path: Path) -> list[LabeledPost]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [LabeledPost(r["id"], r["text"], f"rmhd:{r['subreddit']}") for r in csv.DictReader(handle)]
+
+
+def subreddit(post: LabeledPost) -> str | None:
+    return post.source.split(":", 1)[1] if post.source.startswith("rmhd:") else None
+
+
+def training_targets(post: LabeledPost) -> dict[str, float] | None:
+    """Binary targets per head for one post; None when the post is not used for training."""
+    if post.source == "dev":
+        risk = post.risk or "none"
+        targets = {
+            "crisis": float(risk in ("high", "imminent")),
+            "imminent": float(risk == "imminent"),
+            "concern": float(risk != "none"),
+        }
+        for category in CATEGORIES:
+            # Categories on a `none` post only say what it is about, in a safe context.
+            targets[category] = float(category in post.categories and risk != "none")
+        return targets
+    sub = subreddit(post)
+    if sub == CRISIS_SUBREDDIT:
+        return {"crisis": 1.0, "concern": 1.0, "suicide": 1.0}
+    if sub in EVERYDAY_SUBREDDITS:
+        targets = {"crisis": 0.0, "imminent": 0.0, "concern": 0.0}
+        targets.update({category: 0.0 for category in CATEGORIES})
+        return targets
+    if sub in RECOVERY_SUBREDDITS:
+        return {"crisis": 0.0, "imminent": 0.0, "suicide": 0.0, "self_harm": 0.0}
+    return None

@@ -1,0 +1,111 @@
+"""Screening quality: confusion matrix, recall per level and category, false holds, hold rates."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.events import CATEGORIES, RISK_LEVELS
+
+HOLD_ACTIONS = frozenset({"hold", "hold_urgent"})
+
+
+@dataclass(frozen=True)
+class Prediction:
+    risk: str
+    categories: tuple[str, ...]
+    action: str
+
+
+@dataclass(frozen=True)
+class Truth:
+    risk: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LevelMetrics:
+    confusion: dict[str, Counter[str]]
+    recall_by_level: dict[str, float]
+    recall_high_or_imminent: float
+    imminent_below_high: int
+    category_recall: dict[str, tuple[int, int]]
+    false_hold_rate: float
+
+
+def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) -> LevelMetrics:
+    confusion: dict[str, Counter[str]] = {level: Counter() for level in RISK_LEVELS}
+    for truth, prediction in zip(truths, predictions, strict=True):
+        confusion[truth.risk][prediction.risk] += 1
+
+    def recall(level: str) -> float:
+        total = sum(confusion[level].values())
+        return confusion[level][level] / total if total else float("nan")
+
+    severe = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk in ("high", "imminent")]
+    recalled = sum(1 for _, p in severe if p.risk in ("high", "imminent"))
+    imminent_below = sum(1 for t, p in severe if t.risk == "imminent" and p.risk not in ("high", "imminent"))
+    category_recall: dict[str, tuple[int, int]] = {}
+    for category in CATEGORIES:
+        relevant = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk != "none" and category in t.categories]
+        category_recall[category] = (sum(1 for _, p in relevant if category in p.categories), len(relevant))
+    mild = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk in ("none", "concern")]
+    false_holds = sum(1 for _, p in mild if p.action in HOLD_ACTIONS)
+    return LevelMetrics(
+        confusion=confusion,
+        recall_by_level={level: recall(level) for level in RISK_LEVELS},
+        recall_high_or_imminent=recalled / len(severe) if severe else float("nan"),
+        imminent_below_high=imminent_below,
+        category_recall=category_recall,
+        false_hold_rate=false_holds / len(mild) if mild else float("nan"),
+    )
+
+
+class WatchedWords:
+    """The fixed keyword baseline: a post matching any line is held."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self._patterns = [re.compile(p, re.IGNORECASE) for p in patterns]
+
+    @classmethod
+    def from_file(cls, path: Path) -> WatchedWords:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        return cls([line for line in lines if line and not line.startswith("#")])
+
+    def predict(self, text: str) -> Prediction:
+        if any(p.search(text) for p in self._patterns):
+            return Prediction("high", (), "hold")
+        return Prediction("none", (), "publish")
+
+
+def format_side_by_side(title: str, columns: dict[str, LevelMetrics]) -> str:
+    names = list(columns)
+    lines = [title, ""]
+    for name in names:
+        metrics = columns[name]
+        lines.append(f"  confusion matrix, {name} (rows: labeled risk, columns: screened risk)")
+        lines.append("    " + "".join(f"{level:>10}" for level in ("", *RISK_LEVELS)))
+        for level in RISK_LEVELS:
+            lines.append("    " + f"{level:>10}" + "".join(f"{metrics.confusion[level][p]:>10}" for p in RISK_LEVELS))
+        lines.append("")
+    header = "  " + f"{'':<34}" + "".join(f"{n:>16}" for n in names)
+    lines.append(header)
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append("  " + f"{label:<34}" + "".join(f"{v:>16}" for v in values))
+
+    for level in RISK_LEVELS:
+        row(f"recall {level}", [f"{columns[n].recall_by_level[level]:.3f}" for n in names])
+    row("recall high+imminent", [f"{columns[n].recall_high_or_imminent:.3f}" for n in names])
+    row("imminent screened below high", [str(columns[n].imminent_below_high) for n in names])
+    for category in CATEGORIES:
+        values = []
+        for n in names:
+            hit, total = columns[n].category_recall[category]
+            values.append(f"{hit}/{total} {hit / total:.2f}" if total else "-")
+        row(f"category recall {category}", values)
+    row("false-hold rate (none+concern)", [f"{columns[n].false_hold_rate:.3f}" for n in names])
+    return "\n".join(lines)

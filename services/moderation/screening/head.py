@@ -1,0 +1,63 @@
+"""The screener's small head: logistic regressions over sentence embeddings, numpy at run time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from streams.events import CATEGORIES
+
+HEAD_NAMES: tuple[str, ...] = ("crisis", "imminent", "concern", *CATEGORIES)
+WEIGHTS_FILE = "head.npz"
+META_FILE = "head.json"
+
+
+class HeadLoadError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    high: float
+    imminent: float
+    concern: float
+    category: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"high": self.high, "imminent": self.imminent, "concern": self.concern, "category": self.category}
+
+
+@dataclass(frozen=True)
+class Head:
+    weights: np.ndarray  # (heads, dim)
+    bias: np.ndarray  # (heads,)
+    thresholds: Thresholds
+    version: str
+
+    def scores(self, vectors: np.ndarray) -> np.ndarray:
+        """Per-head probabilities, one row per input vector."""
+        logits = vectors @ self.weights.T + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+    def save(self, directory: Path, metadata: dict[str, object]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / WEIGHTS_FILE, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32))
+        meta = {"version": self.version, "heads": list(HEAD_NAMES), "thresholds": self.thresholds.as_dict(), **metadata}
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> Head:
+        try:
+            meta = json.loads((directory / META_FILE).read_text())
+            with np.load(directory / WEIGHTS_FILE) as arrays:
+                weights, bias = arrays["weights"].astype(np.float32), arrays["bias"].astype(np.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise HeadLoadError(f"the screening head in {directory} is missing or corrupt: {exc}") from exc
+        if tuple(meta.get("heads", ())) != HEAD_NAMES or weights.shape[0] != len(HEAD_NAMES) or bias.shape != (len(HEAD_NAMES),):
+            raise HeadLoadError(f"the screening head in {directory} does not match this code's heads")
+        if not np.all(np.isfinite(weights)) or not np.all(np.isfinite(bias)):
+            raise HeadLoadError(f"the screening head in {directory} holds non-finite weights")
+        return cls(weights, bias, Thresholds(**meta["thresholds"]), meta["version"])

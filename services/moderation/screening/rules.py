@@ -1,0 +1,323 @@
+"""Explainable rules for explicit crisis language.
+
+Each rule is a general pattern for one kind of signal (first-person intent, a plan with means
+and timing, a third-person emergency, ...). A match is then checked against its context: a
+negation ("I'm not going to kill myself"), the past ("two years ago I wanted to die"), support
+for someone else ("please don't hurt yourself"), quotation or reported speech, and idioms ("this
+craving is killing me") turn it off or down. Rules add to the model's scores and explain them;
+they never replace the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from streams.events import Category, Risk
+
+RISK_ORDER: dict[str, int] = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
+
+
+@dataclass(frozen=True)
+class Signal:
+    category: Category
+    risk: Risk
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    category: Category
+    risk: Risk
+    pattern: re.Pattern[str]
+    #: First-person rules need the writer to be the one at risk; third-person rules do not.
+    first_person: bool = True
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_SELF = r"(?:my ?self|me(?=\s*(?:now|tonight|today|already|please)))"
+_SUICIDE_CORE = (
+    rf"kill(?:ing)? {_SELF}|end(?:ing)? (?:it all|my life|things|it tonight|it)\b|take my (?:own )?life|"
+    rf"off(?:ing)? {_SELF}|unaliv\w* ?{_SELF}?|hang(?:ing)? {_SELF}|shoot(?:ing)? {_SELF}|"
+    r"jump(?:ing)? (?:off|in front of)|not (?:to )?wake up|be dead|disappear for good|"
+    r"sewerslide|ctb\b|catch the bus|kms\b|kys\b"
+)
+
+_RULES: tuple[_Rule, ...] = (
+    # Suicide
+    _Rule("intent", "suicide", "high", _rx(
+        rf"\b(?:i(?:'m| am) (?:going to|gonna)|i'll|i will|gonna|going to|want(?:ed)? to|wanna|plan(?:ning)? to|"
+        rf"about to|ready to|decided to|need to|thinking (?:about|of)|think i'?ll|might|should just)\b"
+        rf"[^.!?\n]{{0,30}}?\b(?:{_SUICIDE_CORE})")),
+    _Rule("wish_to_die", "suicide", "high", _rx(
+        r"\b(?:(?:i |just )?(?:want(?:ed)?|wanna|ready|going|gonna|decided|plan(?:ning)?|need) (?:to )?(?:just )?die\b|"
+        r"(?:i'?m|i am) ready to go\b)")),
+    _Rule("ideation", "suicide", "high", _rx(
+        r"\b(?:i wish i (?:was|were) dead|wish i (?:could )?(?:die|disappear|was gone)|"
+        r"better off (?:dead|without me)|no (?:reason|point) (?:to live|in living|to go on|in going on)|"
+        r"don'?t want to (?:be alive|live|exist|be here anymore|wake up)|(?:i'?m|i am|feeling|feel) suicidal|"
+        r"suicidal (?:again|thoughts|tonight)|everyone would be better off|tired of (?:being alive|living)|"
+        r"can'?t (?:go on|keep going|do this anymore) (?:like this|living)|want it all to (?:end|stop) for good)")),
+    _Rule("slang", "suicide", "high", _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b")),
+    _Rule("goodbye", "suicide", "imminent", _rx(
+        r"\b(?:this is (?:my )?(?:goodbye|last (?:post|message))|goodbye (?:everyone|all|forever|world)|"
+        r"tell my (?:kids|son|daughter|mom|mum|dad|family|wife|husband) (?:i'?m sorry|i love them)|"
+        r"(?:won'?t|will not) be (?:around|here) (?:tomorrow|much longer|anymore)|by the time (?:you|anyone) reads? this|"
+        r"i'?ve (?:written|left) (?:a|my) note|gave away (?:my|all my) (?:stuff|things|dog|cat))")),
+    _Rule("plan_means", "suicide", "imminent", _rx(
+        r"\b(?:(?:saved|saving|stockpil\w+|counted|hoarded|collected) (?:up )?(?:all )?(?:my |the )?(?:pills|meds|tablets)|"
+        r"(?:pills|meds|tablets) (?:are )?(?:counted|lined up|saved up|in front of me)|"
+        r"(?:bought|got|have) (?:a |the )?(?:rope|gun|razor blades?)(?: ready| for (?:it|this|tonight))?|"
+        r"(?:standing|sitting) on (?:the|a) (?:bridge|ledge|roof)|wrote (?:my|a) (?:suicide|goodbye) (?:note|letter))")),
+    _Rule("attempt", "suicide", "imminent", _rx(
+        r"\b(?:i (?:just )?(?:took|swallowed) (?:all|the whole|every|a whole bunch of|too many)|"
+        r"i(?:'ve| have) (?:just )?(?:taken|swallowed) (?:all|the whole|every|too many)|i (?:just )?cut too deep)")),
+    # Self-harm
+    _Rule("self_harm", "self_harm", "high", _rx(
+        r"\b(?:cut(?:ting)? my(?:self(?! off)| arms?| wrists?| legs?)|burn(?:ing|ed)? myself|hurt(?:ing)? myself|"
+        r"self[- ]?harm(?:ing|ed)?|started cutting again|relapsed on (?:cutting|self[- ]?harm)|slit my wrists?|"
+        r"hit(?:ting)? myself|punish(?:ing)? myself with)")),
+    # Overdose, first person or someone present
+    _Rule("overdose_self", "overdose", "high", _rx(
+        r"\b(?:i(?:'m| am| think i'?m)? (?:overdosing|od'?ing)|i (?:think i )?(?:took|did|used) too much|"
+        r"(?:i'?m|i am) (?:nodding out|turning blue|can'?t breathe)|took (?:way )?too many)")),
+    _Rule("overdose_other", "overdose", "imminent", _rx(
+        r"\b(?:(?:he|she|they|my \w+|friend|roommate|brother|sister|son|daughter|partner|boyfriend|girlfriend|husband|wife)"
+        r"[^.!?\n]{0,40}?(?:is |'s |are |isn'?t |won'?t |can'?t |not |turned |turning |keeps? )"
+        r"(?:not breathing|blue|turning blue|unresponsive|passed out and (?:won'?t|can'?t)|nodding out|overdosing|od'?ing|"
+        r"breathing (?:weird|funny|slow)|wake up|snoring weird|gurgling))"), first_person=False),
+    _Rule("not_breathing", "overdose", "imminent", _rx(
+        r"\b(?:not breathing|won'?t wake up|can'?t wake (?:him|her|them) up|lips are (?:blue|purple)|"
+        r"(?:he|she|they)(?:'s| is| are) (?:blue|gray|grey) and)"), first_person=False),
+    # Withdrawal and medical emergencies
+    _Rule("withdrawal_emergency", "medical", "imminent", _rx(
+        r"\b(?:(?:having|had|just had) a seizure|i'?m seizing|(?:he|she|they)(?:'s| is| are) seizing|"
+        r"seizures? (?:right now|again|from withdrawal)|chest (?:pain|is tight)[^.!?\n]{0,30}(?:can'?t breathe|left arm)|"
+        r"(?:vomiting|throwing up) blood|hallucinating (?:bugs|things)|"
+        r"seeing things that aren'?t there)"), first_person=False),
+    _Rule("withdrawal_danger", "medical", "high", _rx(
+        r"\b(?:shaking so (?:bad|hard)|(?:i'?m|i am|i think i'?m|he'?s|she'?s) (?:having|getting|in) (?:the )?(?:dts|delirium tremens)|cold turkey (?:off|from) (?:alcohol|benzos|xanax|drinking)|"
+        r"can'?t stop (?:shaking|vomiting|throwing up)|heart (?:is )?racing[^.!?\n]{0,30}(?:withdrawal|detox))")),
+    # Violence and abuse
+    _Rule("violence", "violence", "high", _rx(
+        r"\b(?:i(?:'m| am)? (?:going to|gonna|will|want to|could) (?:kill|hurt|stab|shoot|beat) "
+        r"(?:him|her|them|my (?:dad|mom|boss|ex|neighbor|neighbour|husband|wife|brother|sister))|"
+        r"(?:kill|hurt) (?:someone|somebody|everyone)(?: tonight| today)?\b)")),
+    _Rule("abuse", "abuse", "high", _rx(
+        r"\b(?:(?:he|she|my (?:husband|wife|boyfriend|girlfriend|partner|dad|father|mom|mother|stepdad|ex)) "
+        r"(?:(?:hits|hit|beats|beat|chokes|choked|strangled|threatens|threatened|locks|locked|hurts|hurt|kicked|punched|"
+        r"forces|forced) (?:me|her|my (?:mom|mum|sister|brother|kids?|son|daughter))|takes my phone|took my phone|won'?t let me (?:leave|go|see|talk))\b|"
+        r"(?:make|makes) me regret it|afraid (?:of what )?(?:he|she)(?:'ll| will| might) do|"
+        r"not safe at home|scared to go home)")),
+
+    # Preparations and goodbyes: the behaviours that come before an attempt.
+    _Rule("preparation", "suicide", "imminent", _rx(
+        r"\b(?:(?:giving|gave|been giving) (?:away )?(?:all )?my (?:things|stuff|belongings|dog|cat|guitar|books)(?: away)?|"
+        r"giving my (?:dog|cat|pets?) to|(?:writ(?:ten|ing)|wrote) (?:letters|a letter|notes?|goodbye) to (?:everyone|my|all)|"
+        r"scheduled the (?:emails|messages)|i'?ll be gone (?:by|before|tomorrow)|nothing (?:keeping|holding) me here|"
+        r"(?:got|have|i'?ve got) (?:everything|what i need) (?:ready|set up|planned)|everything (?:is )?(?:ready|set up)\b|"
+        r"choosing to go out|don'?t (?:try to )?(?:find|look for) me|nice knowing (?:you|y'?all)|\bok(?:ay)? bye everyone|"
+        r"now i can go\b|i'?ve done my part|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)")),
+    _Rule("passive_ideation", "suicide", "high", _rx(
+        r"\b(?:(?:don'?t|do not|wouldn'?t) (?:really )?care if i (?:wake up|die|don'?t wake up|make it)|"
+        r"(?:go to sleep|fall asleep|sleep) and (?:not|never) wake up|want(?:ed)? (?:everything|it all) to stop (?:permanently|for good|forever)|"
+        r"pain of (?:staying alive|living|being alive)|don'?t think i'?m coming back|kind of hoping it does|"
+        r"hoping (?:something|it) (?:happens|kills me)|(?:thinking|thought) about ending (?:it|things|my life)|"
+        r"researching how (?:much|many)|looking up (?:ways|how) to (?:die|kill myself|end it|do it)|how many (?:\w+ )?(?:it would take|to die|would kill)|life insurance|"
+        r"won'?t be (?:a problem|a burden|around) (?:much longer|for long)|done with everything|"
+        r"(?:i'?m|i am) (?:so )?tired of (?:being alive|living|existing)|drive (?:my car )?into (?:the|a|an) (?:overpass|wall|tree|river|truck))")),
+    # Overdose risk: depressants mixed, using alone, lost tolerance, untested supply.
+    _Rule("overdose_risk", "overdose", "high", _rx(
+        r"\b(?:(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)[^.!?\n]{0,40}(?:xanax|bars|benzos?|klonopin|valium|vodka|alcohol|sleeping pills)|"
+        r"(?:xanax|bars|benzos?|klonopin|valium|vodka|drinking|sleeping pills)[^.!?\n]{0,40}(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)|"
+        r"(?:used|using|use|shot up|shooting up|did a shot)[^.!?\n]{0,30}\balone\b|tolerance is (?:gone|low|down)|"
+        r"didn'?t (?:even )?test it|(?:used|shot up|relapsed)[^.!?\n]{0,40}(?:first time in|after) \d+ (?:months|years))")),
+    _Rule("overdose_now", "overdose", "imminent", _rx(
+        r"\b(?:can barely keep my eyes open|can'?t feel my (?:legs|arms|face)|getting (?:really )?sleepy|"
+        r"lips (?:feel )?(?:numb|blue|tingly)|took (?:everything|all (?:of )?my (?:sleeping )?pills|all my \w+ pills)|"
+        r"hit (?:way |much )?harder than (?:i )?(?:thought|expected)|can'?t (?:catch my breath|stay awake))")),
+    _Rule("someone_unreachable", "suicide", "high", _rx(
+        r"\b(?:(?:texted|sent|messaged) me[^.!?\n]{0,60}(?:pills|sorry|goodbye|done with everything|end it)|"
+        r"(?:she|he|they)(?:'s| is| are)? (?:not|isn'?t|won'?t|aren'?t) (?:answering|picking up|responding)|"
+        r"locked (?:herself|himself|themselves) in|took a bunch of (?:her|his|their) pills|"
+        r"keeps? saying (?:he|she|they)(?:'s| is| are) going to)"), first_person=False),
+    _Rule("someone_collapsed", "overdose", "imminent", _rx(
+        r"\b(?:slumped (?:over|in)|gurgling|pinpoint pupils|(?:found|there'?s) (?:a guy|someone|a woman|a man)[^.!?\n]{0,30}(?:unconscious|passed out|slumped))"),
+        first_person=False),
+    _Rule("abuse_signs", "abuse", "high", _rx(
+        r"\b(?:touch(?:es|ed) me (?:when|at night|down there)|throws? things at|shoves? (?:her|me|my mom|my mum) around|shoves? (?:her|me)\b|"
+        r"burn the house down|(?:kill|hurt) us both|hiding in (?:the|my) (?:closet|bathroom|room|car)|"
+        r"(?:he|she)(?:'s| has| is)? (?:got )?(?:a knife|a gun) and|chair against my door|screaming (?:he|she)'?ll)"), first_person=False),
+    _Rule("threat", "violence", "high", _rx(
+        r"\b(?:i swear (?:to god )?i'?ll (?:kill|hurt|end) (?:him|her|them)|make (?:him|her|them) pay|"
+        r"(?:got|have|bringing) (?:my |a |his |her |my brother'?s |my dad'?s )?gun[^.!?\n]{0,40}(?:settle|tonight|make)|settle things)")),
+    _Rule("cardiac", "medical", "imminent", _rx(
+        r"\b(?:chest (?:has been |is |feels )?(?:crushing|tight|pounding)|left arm (?:has been |is |feels )?(?:numb|tingling)|"
+        r"blacked out (?:for a (?:sec|second|minute)|and (?:woke up )?on the floor)|(?:whole )?body (?:just )?(?:jerked|convulsed)|heart (?:is )?racing[^.!?\n]{0,40}can'?t (?:catch my )?breath)"),
+        first_person=False),
+    _Rule("self_harm_acts", "self_harm", "high", _rx(
+        r"\b(?:burn(?:ed|t)? my (?:arm|hand|skin|leg|wrist)|scratch(?:ing)? my (?:arms|skin|legs) until (?:they|it) bleeds?|"
+        r"(?:hitting|banging|hit|bang) my head (?:against|on|into)|hand on the (?:burner|stove)|driving (?:really |so )?fast[^.!?\n]{0,40}hoping)")),
+    # Relapse risk (concern)
+    _Rule("relapse", "relapse", "concern", _rx(
+        r"\b(?:relapsed|slipped (?:up|last night|again)|(?:used|drank|drinking|using) again|"
+        r"(?:craving|cravings)\b|want(?:ing)? to (?:use|drink|get high)|call(?:ing)? my (?:old )?dealer|"
+        r"(?:bought|buying|got) (?:a bottle|some (?:pills|dope|coke|meth|gear)))")),
+    # Spanish
+    _Rule("es_intent", "suicide", "high", _rx(
+        r"\b(?:me quiero (?:matar|morir)|quiero (?:morir(?:me)?|matarme|desaparecer)|voy a (?:matarme|suicidarme)|"
+        r"(?:pienso|estoy pensando) en (?:matarme|suicidarme|quitarme la vida)|quitarme la vida|"
+        r"no quiero (?:vivir|seguir viviendo)|ya no (?:puedo|aguanto) m[aá]s|mejor (?:estar[ií]a|estar) muert[oa])")),
+    _Rule("es_plan", "suicide", "imminent", _rx(
+        r"\b(?:(?:tengo|guard[eé]) (?:las|todas las) (?:pastillas)|esta noche (?:me mato|lo hago|termino con todo)|"
+        r"(?:es|esta es) mi despedida|adi[oó]s a todos)")),
+    _Rule("es_overdose", "overdose", "imminent", _rx(
+        r"\b(?:no respira|est[aá] (?:azul|inconsciente)|no (?:despierta|reacciona)|sobredosis)"), first_person=False),
+    _Rule("es_abuse", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b")),
+    _Rule("es_self_harm", "self_harm", "high", _rx(r"\b(?:me corto|cortarme|hacerme da[nñ]o)\b")),
+)
+
+# Context that turns a match off or down.
+_NEGATION = _rx(
+    r"\b(?:not|never|no longer|won'?t|wouldn'?t|will not|isn'?t|ain'?t|don'?t|didn'?t|no)\b[^.!?\n]{0,25}$"
+)
+_NEGATED_INSIDE = _rx(r"\b(?:not|never|no longer|won'?t|wouldn'?t|don'?t|do not)\b")
+_NOT_SUICIDAL = _rx(r"\b(?:not|no longer|never|wasn'?t|am not|i'?m not)\s+(?:feeling\s+)?suicidal\b")
+_PAST = _rx(
+    r"\b(?:\d+|a few|two|three|four|five|six|ten|many|several) (?:years?|months?|weeks?) ago\b|"
+    r"\bback (?:then|when|in)\b|\bused to\b|\bwhen i was (?:using|drinking|younger|in active)|"
+    r"\bbefore i got (?:sober|clean)|\bin my (?:active )?addiction\b|\bat my (?:lowest|worst)\b|\bi was suicidal\b|"
+    r"\bi (?:once|used to) (?:want|think)|\bthat was (?:me|then)\b|\bin (?:19|20)\d\d\b|\blast year i\b"
+)
+_NOW = _rx(r"\b(?:tonight|right now|today|again|still|anymore|these days|lately|this week)\b")
+_SUPPORT = _rx(
+    r"\b(?:please (?:don'?t|do not)|don'?t (?:you )?(?:hurt|kill) yourself|(?:call|text) (?:988|911|999|116 ?123|a hotline|someone)|"
+    r"if (?:you'?re|you are|anyone is|someone is) (?:feeling|thinking)|are you (?:safe|ok|okay)|you(?:'re| are) not alone|"
+    r"reach out|stay with us|how (?:do|can) i help (?:him|her|them|someone|my)|my (?:friend|sponsee|brother|sister|son|daughter)"
+    r"[^.!?\n]{0,30}(?:said|says|told me|keeps saying|texted))"
+)
+_REPORTED = _rx(
+    r"\b(?:(?:he|she|they|someone|somebody|people|my (?:\w+)) (?:said|says|told me|asked|keeps saying|posted)|"
+    r"the (?:song|movie|book|show|lyric|quote)|in the (?:song|movie|book|show)|quote[sd]?)\b[^.!?\n]{0,40}$"
+)
+_IDIOM = _rx(
+    r"\b(?:(?:this|the|these|my|that|work|it|withdrawal|craving|cravings|wait|waiting|job|boss|kids?|heat|headache|"
+    r"back|feet|knees?|hangover|anxiety|insomnia)\s+(?:\w+\s+)?(?:is|are|was|were)\s+(?:literally\s+)?killing me|"
+    r"(?:could|would) kill for|die of (?:embarrassment|shame|boredom|laughter|cringe)|(?:i'?d|i would) rather die than|dying (?:for|to (?:know|try|see|get|have))|to die for|bored to death|scared to death|"
+    r"(?:i'?m|i am) dead\b(?: ?lol|😂)|kill(?:ed|ing)? it\b|dead tired|killing time|laugh(?:ed|ing)? to death)"
+)
+_SECOND_PERSON_TARGET = _rx(r"\b(?:yourself|you)\b")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?\n])\s+", text) if s.strip()]
+
+
+def _quoted_spans(sentence: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[\"“][^\"”]{3,200}[\"”]", sentence)]
+
+
+def _context_verdict(rule: _Rule, sentence: str, start: int, end: int) -> str | None:
+    """Why this match does not count ('negated', 'past', ...), or None when it stands."""
+    before = sentence[:start]
+    matched = sentence[start:end]
+    if "suicidal" in matched.lower() and _NOT_SUICIDAL.search(sentence):
+        return "negated"
+    if rule.name in ("intent", "violence", "wish_to_die") and _NEGATED_INSIDE.search(matched):
+        return "negated"
+    if _NEGATION.search(before[-40:]) and rule.first_person and rule.name != "passive_ideation":
+        return "negated"
+    if any(s <= start and end <= e for s, e in _quoted_spans(sentence)):
+        return "quoted"
+    if _REPORTED.search(before) and rule.first_person:
+        return "reported"
+    if rule.first_person and _SUPPORT.search(sentence) and _SECOND_PERSON_TARGET.search(matched + sentence[end:end + 20]):
+        return "support"
+    if rule.first_person and _SUPPORT.search(sentence) and "you" in sentence.lower() and " i " not in f" {before.lower()} ":
+        return "support"
+    if rule.category in ("suicide", "self_harm", "overdose") and _PAST.search(sentence) and not _NOW.search(sentence):
+        return "past"
+    if _IDIOM.search(sentence) and rule.name in ("intent", "violence", "wish_to_die"):
+        idiom = _IDIOM.search(sentence)
+        if idiom and idiom.start() <= end and start <= idiom.end():
+            return "idiom"
+    return None
+
+
+@dataclass(frozen=True)
+class RuleFindings:
+    signals: list[Signal]
+    #: Matches switched off by their context, with why: moderators see what was set aside.
+    dismissed: list[str]
+
+
+def apply_rules(text: str) -> RuleFindings:
+    signals: list[Signal] = []
+    dismissed: list[str] = []
+    for sentence in _sentences(text):
+        for rule in _RULES:
+            for match in rule.pattern.finditer(sentence):
+                words = match.group(0).strip()
+                why_not = _context_verdict(rule, sentence, match.start(), match.end())
+                if why_not:
+                    dismissed.append(f"{rule.name} set aside ({why_not}): '{_clip(words)}'")
+                    continue
+                signals.append(Signal(rule.category, rule.risk, f"{_LABELS[rule.name]}: '{_clip(words)}'"))
+                break
+    return RuleFindings(_escalate(signals), dismissed)
+
+
+def _escalate(signals: list[Signal]) -> list[Signal]:
+    """Intent together with a plan, means or a goodbye is imminent danger."""
+    names = {s.reason.split(":")[0] for s in signals}
+    has_intent = bool(
+        names & {_LABELS["intent"], _LABELS["ideation"], _LABELS["slang"], _LABELS["es_intent"], _LABELS["passive_ideation"],
+                 _LABELS["wish_to_die"]}
+    )
+    has_plan = bool(names & {_LABELS["plan_means"], _LABELS["goodbye"], _LABELS["es_plan"], _LABELS["preparation"]})
+    if has_intent and has_plan:
+        return [Signal(s.category, "imminent", s.reason) if s.category == "suicide" else s for s in signals]
+    return signals
+
+
+def _clip(words: str, limit: int = 60) -> str:
+    return words if len(words) <= limit else words[: limit - 1] + "…"
+
+
+_LABELS = {
+    "intent": "first-person intent",
+    "ideation": "suicidal ideation",
+    "slang": "filter-dodging slang",
+    "goodbye": "goodbye message",
+    "plan_means": "plan + means",
+    "attempt": "attempt in progress",
+    "self_harm": "self-harm",
+    "overdose_self": "overdose (self)",
+    "overdose_other": "third-person emergency",
+    "not_breathing": "someone not breathing",
+    "withdrawal_emergency": "withdrawal emergency",
+    "withdrawal_danger": "dangerous withdrawal",
+    "violence": "threat to others",
+    "abuse": "abuse",
+    "preparation": "preparation or goodbye",
+    "passive_ideation": "passive ideation",
+    "overdose_risk": "overdose risk",
+    "overdose_now": "overdose symptoms now",
+    "someone_unreachable": "someone else in danger",
+    "someone_collapsed": "someone collapsed",
+    "abuse_signs": "abuse",
+    "threat": "threat to others",
+    "cardiac": "medical emergency",
+    "self_harm_acts": "self-harm",
+    "relapse": "relapse risk",
+    "wish_to_die": "wish to die",
+    "es_intent": "intención (es)",
+    "es_plan": "plan (es)",
+    "es_overdose": "emergencia (es)",
+    "es_abuse": "abuso (es)",
+    "es_self_harm": "autolesión (es)",
+}

@@ -1,0 +1,149 @@
+"""The screener: the model scores every post, rules add to its scores and explain them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from services.moderation.policy import Policy
+from services.moderation.screening.encoder import Encoder, EncoderLoadError
+from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError
+from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
+from streams.events import CATEGORIES, Risk, Verdict
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+_LEVELS: tuple[Risk, ...] = ("none", "concern", "high", "imminent")
+
+
+class ScreenerLoadError(RuntimeError):
+    """The model cannot be loaded: the worker must refuse to start rather than run unscreened."""
+
+
+@dataclass(frozen=True)
+class ScreeningInput:
+    id: str
+    text: str
+    title: str | None = None
+    board_slug: str | None = None
+
+    @property
+    def full_text(self) -> str:
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True)
+class PostScores:
+    """Per-head probabilities for one post: the worst of its windows and its whole-post mean."""
+
+    values: dict[str, float]
+
+    def __getitem__(self, head: str) -> float:
+        return self.values[head]
+
+
+def model_risk(scores: PostScores, head: Head) -> Risk:
+    t = head.thresholds
+    if scores["crisis"] >= t.high:
+        return "imminent" if scores["imminent"] >= t.imminent else "high"
+    if scores["concern"] >= t.concern:
+        return "concern"
+    return "none"
+
+
+def decide(scores: PostScores, findings: RuleFindings, head: Head) -> tuple[Risk, list[str], list[str]]:
+    """Combine model and rules into a risk level, categories and readable reasons."""
+    reasons: list[str] = []
+    risk = model_risk(scores, head)
+    if risk != "none":
+        reasons.append(f"model: {risk} (crisis {scores['crisis']:.2f}, imminent {scores['imminent']:.2f})")
+    rule_risk: Risk = "none"
+    for signal in findings.signals:
+        reasons.append(signal.reason)
+        if RISK_ORDER[signal.risk] > RISK_ORDER[rule_risk]:
+            rule_risk = signal.risk
+    if findings.dismissed and not findings.signals and RISK_ORDER[risk] >= RISK_ORDER["high"]:
+        # Every explicit phrase was negated, past, quoted or said to support someone else: the
+        # model alone may not hold it unless it is very sure; it still gets resources.
+        if scores["crisis"] < head.thresholds.high + (1 - head.thresholds.high) / 2:
+            risk = "concern"
+            reasons.append("explicit phrases set aside by context; model not certain enough to hold")
+    reasons.extend(findings.dismissed)
+    if RISK_ORDER[rule_risk] > RISK_ORDER[risk]:
+        risk = rule_risk
+    categories = {c for c in CATEGORIES if scores[c] >= head.thresholds.category}
+    categories.update(s.category for s in findings.signals)
+    if risk == "none":
+        categories = set()
+    ordered = sorted(categories, key=lambda c: -scores[c] - (1.0 if any(s.category == c for s in findings.signals) else 0.0))
+    return risk, ordered, reasons
+
+
+class Screener:
+    def __init__(self, encoder: Encoder, head: Head, policy: Policy | None = None) -> None:
+        self._encoder = encoder
+        self._head = head
+        self._policy = policy or Policy()
+
+    @property
+    def model_version(self) -> str:
+        return self._head.version
+
+    @classmethod
+    def load(cls, model_dir: Path | None = None, *, threads: int = 2, policy: Policy | None = None) -> Screener:
+        try:
+            head = Head.load(model_dir or MODEL_DIR)
+            encoder = Encoder.load(threads=threads)
+        except (HeadLoadError, EncoderLoadError) as exc:
+            raise ScreenerLoadError(str(exc)) from exc
+        return cls(encoder, head, policy)
+
+    def post_scores(self, texts: Sequence[str]) -> list[PostScores]:
+        windows = self._encoder.windows(texts)
+        vectors = self._encoder.embed_windows(windows)
+        window_scores = self._head.scores(vectors)
+        owner = np.asarray(windows.owner)
+        results = []
+        for index in range(len(texts)):
+            rows = vectors[owner == index]
+            mean = rows.mean(axis=0)
+            mean /= max(float(np.linalg.norm(mean)), 1e-9)
+            whole = self._head.scores(mean[None, :])[0]
+            worst = np.maximum(window_scores[owner == index].max(axis=0), whole)
+            results.append(PostScores(dict(zip(HEAD_NAMES, worst.tolist(), strict=True))))
+        return results
+
+    def screen_batch(self, items: Sequence[ScreeningInput]) -> list[Verdict]:
+        verdicts: list[Verdict | None] = [None] * len(items)
+        to_score = []
+        for position, item in enumerate(items):
+            if not item.full_text.strip():
+                verdicts[position] = Verdict(
+                    id=item.id, risk="none", categories=[], action=self._policy.action_for("none", item.board_slug),
+                    scores={}, reasons=["empty"], model_version=self.model_version,
+                )
+            else:
+                to_score.append(position)
+        scored = self.post_scores([items[p].full_text for p in to_score])
+        for position, scores in zip(to_score, scored, strict=True):
+            item = items[position]
+            risk, categories, reasons = decide(scores, apply_rules(item.full_text), self._head)
+            verdicts[position] = Verdict(
+                id=item.id, risk=risk, categories=categories,  # type: ignore[arg-type]
+                action=self._policy.action_for(risk, item.board_slug),
+                scores={c: round(scores[c], 4) for c in CATEGORIES} | {
+                    "crisis": round(scores["crisis"], 4), "imminent": round(scores["imminent"], 4),
+                },
+                reasons=reasons, model_version=self.model_version,
+            )
+        return [v for v in verdicts if v is not None]
+
+
+def fail_closed_verdict(post_id: str, reason: str = "screening failed") -> Verdict:
+    """When screening cannot decide, a human does: the post is held, never published unscreened."""
+    return Verdict(
+        id=post_id, risk="high", categories=[], action="hold", scores={}, reasons=[reason],
+        model_version="none (screening failed)",
+    )
