@@ -59,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
         crisis, imminent, concern = oof[:, col["crisis"]], oof[:, col["imminent"]], oof[:, col["concern"]]
         level = np.where(concern >= t.concern, 1, 0)
         level = np.where(crisis >= t.high, np.where(imminent >= t.imminent, 3, 2), level)
-        unsure = crisis < t.high + (1 - t.high) / 2
-        level = np.where(only_dismissed & (level >= 2) & unsure, 1, level)
+        level = np.where(only_dismissed & (level >= 2), 1, level)
         return np.maximum(level, rule_floor)
 
     groups = _groups(trainable)

@@ -15,6 +15,15 @@ WEIGHTS_FILE = "head.npz"
 META_FILE = "head.json"
 
 
+#: How much more alarming (in log-odds) one window must be than the whole post to count.
+#: Chosen by cross-validation (r/suicidewatch vs recovery communities); see MODEL_CARD.md.
+WINDOW_LOGIT_DISCOUNT = 1.5
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+
 class HeadLoadError(RuntimeError):
     pass
 
@@ -39,8 +48,18 @@ class Head:
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Per-head probabilities, one row per input vector."""
-        logits = vectors @ self.weights.T + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+        return _sigmoid(vectors @ self.weights.T + self.bias)
+
+    def post_scores(self, mean: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        """Per-head probabilities of one post, from its whole-post mean and each of its windows.
+
+        The worst window counts, so a crisis passage inside a long post is not averaged away;
+        a window must be clearly more alarming than the whole post to raise it, because a single
+        window of a long, ordinary post is noisier than the whole.
+        """
+        whole = mean @ self.weights.T + self.bias
+        worst_window = (windows @ self.weights.T + self.bias).max(axis=0) - WINDOW_LOGIT_DISCOUNT
+        return _sigmoid(np.maximum(whole, worst_window))
 
     def save(self, directory: Path, metadata: dict[str, object]) -> None:
         directory.mkdir(parents=True, exist_ok=True)

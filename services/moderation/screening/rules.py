@@ -191,7 +191,8 @@ _PAST = _rx(
     r"\b(?:\d+|a few|two|three|four|five|six|ten|many|several) (?:years?|months?|weeks?) ago\b|"
     r"\bback (?:then|when|in)\b|\bused to\b|\bwhen i was (?:using|drinking|younger|in active)|"
     r"\bbefore i got (?:sober|clean)|\bin my (?:active )?addiction\b|\bat my (?:lowest|worst)\b|\bi was suicidal\b|"
-    r"\bi (?:once|used to) (?:want|think)|\bthat was (?:me|then)\b|\bin (?:19|20)\d\d\b|\blast year i\b"
+    r"\bi (?:once|used to) (?:want|think)|\bthat was (?:me|then)\b|\bin (?:19|20)\d\d\b|\blast year i\b|"
+    r"\banniversary of\b|\b(?:survived|made it through)\b|\b(?:years?|months?) ago (?:tonight|today)\b"
 )
 _NOW = _rx(r"\b(?:tonight|right now|today|again|still|anymore|these days|lately|this week)\b")
 _SUPPORT = _rx(
@@ -268,7 +269,28 @@ def apply_rules(text: str) -> RuleFindings:
                     continue
                 signals.append(Signal(rule.category, rule.risk, f"{_LABELS[rule.name]}: '{_clip(words)}'"))
                 break
+    if not signals:
+        dismissed.extend(_safe_context(text))
     return RuleFindings(_escalate(signals), dismissed)
+
+
+_DANGER_NOW = _rx(r"\b(?:tonight|right now|anymore|any more|these days|lately|again)\b")
+_SUPPORT_CONTEXT = _rx(
+    r"\b(?:if you(?:'re| are) (?:reading this|struggling|thinking)|keep coming back|to any(?:one| parent| of you)|"
+    r"you(?:'re| are) not alone|(?:call|text) (?:or text )?(?:988|911|999|116 ?123)|reach out|"
+    r"(?:she|he|they)(?:'s| is| are) (?:okay|ok|safe) now|checking in)\b"
+)
+
+
+def _safe_context(text: str) -> list[str]:
+    """Context that makes crisis words on their own less alarming: a past story, or support for others."""
+    found = []
+    sentences = _sentences(text)
+    if any(_PAST.search(s) for s in sentences) and not any(_DANGER_NOW.search(s) for s in sentences):
+        found.append("context: a past-tense recovery story")
+    if _SUPPORT_CONTEXT.search(text):
+        found.append("context: support for someone else")
+    return found
 
 
 def _escalate(signals: list[Signal]) -> list[Signal]:

@@ -15,7 +15,6 @@ from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_
 from streams.events import CATEGORIES, Risk, Verdict
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
-_LEVELS: tuple[Risk, ...] = ("none", "concern", "high", "imminent")
 
 
 class ScreenerLoadError(RuntimeError):
@@ -65,11 +64,10 @@ def decide(scores: PostScores, findings: RuleFindings, head: Head) -> tuple[Risk
         if RISK_ORDER[signal.risk] > RISK_ORDER[rule_risk]:
             rule_risk = signal.risk
     if findings.dismissed and not findings.signals and RISK_ORDER[risk] >= RISK_ORDER["high"]:
-        # Every explicit phrase was negated, past, quoted or said to support someone else: the
-        # model alone may not hold it unless it is very sure; it still gets resources.
-        if scores["crisis"] < head.thresholds.high + (1 - head.thresholds.high) / 2:
-            risk = "concern"
-            reasons.append("explicit phrases set aside by context; model not certain enough to hold")
+        # Every explicit phrase was negated, past, quoted or said in support of someone else:
+        # the topic alone does not hold a post. Its author still gets resources.
+        risk = "concern"
+        reasons.append("crisis topic, but the context says past, negated, quoted or support: not held")
     reasons.extend(findings.dismissed)
     if RISK_ORDER[rule_risk] > RISK_ORDER[risk]:
         risk = rule_risk
@@ -103,16 +101,14 @@ class Screener:
     def post_scores(self, texts: Sequence[str]) -> list[PostScores]:
         windows = self._encoder.windows(texts)
         vectors = self._encoder.embed_windows(windows)
-        window_scores = self._head.scores(vectors)
         owner = np.asarray(windows.owner)
         results = []
         for index in range(len(texts)):
             rows = vectors[owner == index]
             mean = rows.mean(axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-9)
-            whole = self._head.scores(mean[None, :])[0]
-            worst = np.maximum(window_scores[owner == index].max(axis=0), whole)
-            results.append(PostScores(dict(zip(HEAD_NAMES, worst.tolist(), strict=True))))
+            scores = self._head.post_scores(mean, rows)
+            results.append(PostScores(dict(zip(HEAD_NAMES, scores.tolist(), strict=True))))
         return results
 
     def screen_batch(self, items: Sequence[ScreeningInput]) -> list[Verdict]:

@@ -77,11 +77,9 @@ def fit_head(features: np.ndarray, posts: Sequence[LabeledPost], thresholds: Thr
 
 def post_scores(head: Head, embedded: Embedded, indices: Sequence[int]) -> np.ndarray:
     """Worst-window scores per post (max over its windows and its mean), as at run time."""
-    window_scores = head.scores(embedded.windows)
-    mean_scores = head.scores(embedded.means)
     out = np.zeros((len(indices), len(HEAD_NAMES)))
     for row, index in enumerate(indices):
-        out[row] = np.maximum(window_scores[embedded.owner == index].max(axis=0), mean_scores[index])
+        out[row] = head.post_scores(embedded.means[index], embedded.windows[embedded.owner == index])
     return out
 
 
