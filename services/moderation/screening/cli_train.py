@@ -78,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
         # Targets as soft constraints: missing one costs far more than any gain elsewhere.
         penalty = 50 * max(0, 0.95 - recall) + 2 * imminent_missed + 50 * max(0, 0.75 - watch)
         penalty += 50 * max(0, everyday - 0.015) + 50 * max(0, recovery - 0.05) + 50 * max(0, false_hold - 0.05)
-        return penalty + false_hold + everyday + recovery + (1 - recall) + 0.2 * (1 - watch)
+        # Resources shown to people who did not need them are noise, not harm: a small cost.
+        dev_level = level[groups["dev"]]
+        needless_resources = np.mean(dev_level[dev_true == 0] >= 1)
+        missed_concern = np.mean(dev_level[dev_true == 1] == 0)
+        extra = 0.3 * needless_resources + 0.3 * missed_concern
+        return penalty + false_hold + everyday + recovery + (1 - recall) + 0.2 * (1 - watch) + extra
 
     grid = itertools.product(
         np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.91, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
