@@ -122,7 +122,7 @@ class Screener:
                 )
             else:
                 to_score.append(position)
-        scored = self.post_scores([items[p].full_text for p in to_score])
+        scored = self.post_scores([items[p].full_text for p in to_score]) if to_score else []
         for position, scores in zip(to_score, scored, strict=True):
             item = items[position]
             risk, categories, reasons = decide(scores, apply_rules(item.full_text), self._head)

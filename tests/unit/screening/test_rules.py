@@ -1,0 +1,104 @@
+"""Each rule family: what counts as a crisis signal, and what context sets it aside."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.moderation.screening.rules import apply_rules
+
+
+def _risks(text: str) -> set[tuple[str, str]]:
+    return {(s.category, s.risk) for s in apply_rules(text).signals}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not going to kill myself. I just needed to say the thought out loud.",
+        "I would never kill myself, my daughter needs me.",
+        "I'm not suicidal, just exhausted from the cravings.",
+    ],
+)
+def test_negated_intent_is_set_aside(text: str) -> None:
+    findings = apply_rules(text)
+    assert not [s for s in findings.signals if s.category == "suicide"]
+
+
+def test_a_negated_match_is_kept_as_a_reason_for_moderators() -> None:
+    findings = apply_rules("I'm not going to kill myself. I just needed to say the thought out loud.")
+    assert any("negated" in d and "kill myself" in d for d in findings.dismissed)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Two years ago I wanted to die every morning. Today I have 730 days.",
+        "Back when I was using I tried to kill myself. That was a different life.",
+    ],
+)
+def test_past_tense_recovery_stories_are_not_current_danger(text: str) -> None:
+    assert not [s for s in apply_rules(text).signals if s.risk in ("high", "imminent")]
+
+
+def test_quoted_and_reported_speech_is_not_the_writers_own_intent() -> None:
+    assert not apply_rules('The song goes "I want to die young" and it was stuck in my head all day.').signals
+    assert not apply_rules("He said 'I want to kill myself' as a joke and everyone laughed.").signals
+
+
+def test_supporting_someone_else_is_not_a_crisis_of_the_writer() -> None:
+    findings = apply_rules("Please don't hurt yourself. Call 988, you're not alone in this.")
+    assert not findings.signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["This craving is killing me lol", "I could kill for a coffee right now", "I'd rather die than do my 4th step"],
+)
+def test_idioms_are_not_intent(text: str) -> None:
+    assert not [s for s in apply_rules(text).signals if s.category == "suicide"]
+
+
+@pytest.mark.parametrize("text", ["honestly kms", "thinking about ctb this weekend", "gonna unalive myself", "sewerslide is on my mind"])
+def test_filter_dodging_slang_is_caught(text: str) -> None:
+    assert ("suicide", "high") in _risks(text) or ("suicide", "imminent") in _risks(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend is blue and not breathing what do I do",
+        "My roommate won't wake up and his lips are blue",
+        "found a guy slumped in his car, gurgling",
+    ],
+)
+def test_third_person_emergencies_are_imminent_overdoses(text: str) -> None:
+    assert ("overdose", "imminent") in _risks(text)
+
+
+def test_intent_with_a_plan_and_means_is_imminent() -> None:
+    assert ("suicide", "imminent") in _risks("I've saved up my pills and I'm going to kill myself tonight.")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Me quiero morir, ya no aguanto más.", "suicide"),
+        ("Mi amigo no respira y está azul.", "overdose"),
+        ("Mi esposo me pega cuando bebe.", "abuse"),
+    ],
+)
+def test_explicit_spanish_phrases(text: str, category: str) -> None:
+    assert category in {c for c, _ in _risks(text)}
+
+
+def test_withdrawal_seizure_is_a_medical_emergency() -> None:
+    assert ("medical", "imminent") in _risks("I'm having a seizure I think, day 3 off the booze")
+
+
+def test_reasons_name_the_signal_and_the_words() -> None:
+    reason = apply_rules("I've saved up my pills for this.").signals[0].reason
+    assert reason.startswith("plan + means:") and "saved up my pills" in reason
+
+
+def test_ordinary_recovery_talk_has_no_signal() -> None:
+    assert not apply_rules("Hit 90 days today. Coffee with my sponsor, then a meeting. Grateful.").signals
