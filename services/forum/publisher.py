@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from streams.events import IdentityChanged, Notification, PostReported, PostSubmitted
 from streams.kafka import send_event
 from streams.topics import Topics
+
+
+#: How long a request waits for Kafka's acknowledgement before answering 503. The producer would
+#: otherwise keep retrying for as long as the broker is away, and the member would wait with it.
+SEND_TIMEOUT_S = 8.0
 
 
 class EventsUnavailable(RuntimeError):
@@ -21,8 +28,8 @@ class ForumPublisher:
 
     async def _send(self, topic: str, key: str, event) -> None:  # type: ignore[no-untyped-def]
         try:
-            await send_event(self._producer, topic, key, event)
-        except KafkaError as exc:
+            await asyncio.wait_for(send_event(self._producer, topic, key, event), SEND_TIMEOUT_S)
+        except (KafkaError, TimeoutError) as exc:
             raise EventsUnavailable(type(exc).__name__) from exc
 
     async def identity_changed(self, event: IdentityChanged) -> None:

@@ -94,7 +94,7 @@ def _format_kafka_storage(settings: Settings, paths: StackPaths) -> None:
     )
 
 
-async def _start_kafka(settings: Settings, paths: StackPaths) -> str:
+async def start_kafka(settings: Settings, paths: StackPaths) -> str:
     host, port = kafka_address(settings)
     pid = running_pid(paths.pid_file("kafka"), KAFKA_MARKER)
     if pid is not None:
@@ -158,7 +158,7 @@ async def ensure_up(settings: Settings) -> list[str]:
     done = await asyncio.to_thread(prepare, paths)
     messages = list(done)
     messages.append(await _start_ferretdb(settings, paths))
-    messages.append(await _start_kafka(settings, paths))
+    messages.append(await start_kafka(settings, paths))
     return messages
 
 

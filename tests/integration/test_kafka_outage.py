@@ -1,0 +1,58 @@
+"""When Kafka cannot take a submission, the forum says so (503) and keeps nothing half-done."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from services.localstack.components import StackPaths
+from services.localstack.stack import start_kafka, stop
+from services.process_group import free_port, isolated_settings, start_service_processes
+from tests.harness import ForumClient, StackUnderTest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def forum_on_its_own_broker(stack: StackUnderTest, tmp_path: Path) -> AsyncIterator[tuple[str, object]]:
+    """A forum whose Kafka broker this test can stop without disturbing anyone else."""
+    kafka_port = free_port()
+    while free_port() == kafka_port + 1:  # the controller listens on the next port
+        kafka_port = free_port()
+    own = stack.settings.with_overrides(kafka_bootstrap=f"127.0.0.1:{kafka_port}", state_dir=tmp_path / "state")
+    # FerretDB is shared: only a broker of its own is started here.
+    await start_kafka(own, StackPaths.from_settings(own))
+    settings = isolated_settings(own, label="outage")
+    group = await start_service_processes(settings, tmp_path / "logs", names=("forum",))
+    try:
+        yield group.url("forum"), own
+    finally:
+        group.stop()
+        stop(own)
+
+
+async def test_posting_while_kafka_is_down_answers_503_with_retry_after_and_stores_nothing(
+    forum_on_its_own_broker: tuple[str, object],
+) -> None:
+    forum_url, own_settings = forum_on_its_own_broker
+    async with aiohttp.ClientSession() as http:
+        member = await ForumClient.join(http, forum_url)
+        stop(own_settings)  # type: ignore[arg-type]
+
+        async with http.post(
+            f"{forum_url}/v1/boards/newcomers/threads",
+            headers={"Authorization": f"Bearer {member.token}"},
+            json={"title": "Is anyone up?", "body": "Can't sleep. Day 2."},
+            timeout=aiohttp.ClientTimeout(total=60),
+        ) as response:
+            assert response.status == 503
+            assert response.headers["Content-Type"].startswith("application/problem+json")
+            assert int(response.headers["Retry-After"]) > 0
+            problem = await response.json(content_type=None)
+        assert "try again" in problem["detail"]
+
+        status, threads = await member.request("GET", "/v1/boards/newcomers/threads")
+        assert status == 200 and threads["items"] == []
