@@ -89,6 +89,15 @@ def run(args: argparse.Namespace) -> int:
         np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.91, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
     )
     best = min((Thresholds(*(round(float(v), 3) for v in combo)) for combo in grid), key=loss)
+    if log.isEnabledFor(logging.DEBUG):
+        for high in np.arange(0.75, 0.96, 0.025):
+            probe = Thresholds(round(float(high), 3), best.imminent, best.concern, best.category)
+            held = risks(probe) >= 2
+            log.debug(
+                "crisis threshold %.3f: suicidewatch %.3f, recovery %.3f, dev false holds %.3f", high,
+                held[groups["suicidewatch"]].mean(), held[groups["recovery"]].mean(),
+                held[groups["dev"]][groups["dev_level"] < 2].mean(),
+            )
     print(f"chosen thresholds: {best.as_dict()}", file=sys.stderr)
     report = _report(trainable, risks(best), oof, col, best, groups)
     print(json.dumps(report, indent=2))

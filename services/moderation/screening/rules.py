@@ -61,7 +61,16 @@ _RULES: tuple[_Rule, ...] = (
         r"better off (?:dead|without me)|no (?:reason|point) (?:to live|in living|to go on|in going on)|"
         r"don'?t want to (?:be alive|live|exist|be here anymore|wake up)|(?:i'?m|i am|feeling|feel) suicidal|"
         r"suicidal (?:again|thoughts|tonight)|everyone would be better off|tired of (?:being alive|living)|"
-        r"can'?t (?:go on|keep going|do this anymore) (?:like this|living)|want it all to (?:end|stop) for good)")),
+        r"can'?t (?:go on|keep going|do this anymore) (?:like this|living)|want it all to (?:end|stop) for good|"
+        r"can'?t (?:continue|keep) (?:living|going on)|wish (?:i had|i'?d) never been born|wish i (?:was|were) never born|"
+        r"leav(?:e|ing) this (?:earth|world)\b)")),
+    _Rule("method", "suicide", "high", _rx(
+        r"\b(?:i (?:have|'?ve got|already have) (?:a|the) (?:plan|method)\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
+        r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
+        r"(?:i )?need (?:to get )?a gun\b(?! (?:safe|case|license|licence|permit|for (?:hunting|the range)))|lethal dose)")),
+    _Rule("someone_suicidal", "suicide", "high", _rx(
+        r"\b(?:(?:going|was going|trying|tried|wants?|threaten(?:ed|ing|s)?) to kill (?:herself|himself|themselves|themself)|"
+        r"(?:she|he|they) (?:cut|hurt|burned) (?:herself|himself|themselves)|might try again)"), first_person=False),
     _Rule("slang", "suicide", "high", _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b")),
     _Rule("goodbye", "suicide", "imminent", _rx(
         r"\b(?:this is (?:my )?(?:goodbye|last (?:post|message))|goodbye (?:everyone|all|forever|world)|"
@@ -91,7 +100,7 @@ _RULES: tuple[_Rule, ...] = (
         r"(?:not breathing|blue|turning blue|unresponsive|passed out and (?:won'?t|can'?t)|nodding out|overdosing|od'?ing|"
         r"breathing (?:weird|funny|slow)|wake up|snoring weird|gurgling))"), first_person=False),
     _Rule("not_breathing", "overdose", "imminent", _rx(
-        r"\b(?:not breathing|won'?t wake up|can'?t wake (?:him|her|them) up|lips are (?:blue|purple)|"
+        r"\b(?:won'?t wake up|can'?t wake (?:him|her|them) up|lips are (?:blue|purple)|"
         r"(?:he|she|they)(?:'s| is| are) (?:blue|gray|grey) and)"), first_person=False),
     # Withdrawal and medical emergencies
     _Rule("withdrawal_emergency", "medical", "imminent", _rx(
@@ -121,13 +130,16 @@ _RULES: tuple[_Rule, ...] = (
         r"scheduled the (?:emails|messages)|i'?ll be gone (?:by|before|tomorrow)|nothing (?:keeping|holding) me here|"
         r"(?:got|have|i'?ve got) (?:everything|what i need) (?:ready|set up|planned)|everything (?:is )?(?:ready|set up)\b|"
         r"choosing to go out|don'?t (?:try to )?(?:find|look for) me|nice knowing (?:you|y'?all)|\bok(?:ay)? bye everyone|"
-        r"now i can go\b|i'?ve done my part|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)")),
+        r"now i can go\b|i'?ve done my part|(?:i'?ve|i have) (?:got|gotten) what i need\b|"
+        r"(?:i'?ve|i have) taken care of (?:things|everything)|the letter for my (?:son|daughter|kids?|wife|husband|mom|mum|family)|"
+        r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)")),
     _Rule("passive_ideation", "suicide", "high", _rx(
         r"\b(?:(?:don'?t|do not|wouldn'?t) (?:really )?care if i (?:wake up|die|don'?t wake up|make it)|"
         r"(?:go to sleep|fall asleep|sleep) and (?:not|never) wake up|want(?:ed)? (?:everything|it all) to stop (?:permanently|for good|forever)|"
         r"pain of (?:staying alive|living|being alive)|don'?t think i'?m coming back|kind of hoping it does|"
         r"hoping (?:something|it) (?:happens|kills me)|(?:thinking|thought) about ending (?:it|things|my life)|"
-        r"researching how (?:much|many)|looking up (?:ways|how) to (?:die|kill myself|end it|do it)|how many (?:\w+ )?(?:it would take|to die|would kill)|life insurance|"
+        r"researching how (?:much|many)|looking up (?:ways|how) to (?:die|kill myself|end it|do it)|how many (?:\w+ )?(?:it would take|to die|would kill)|"
+        r"(?:they'?d|they would|(?:she|he) would|would) (?:at least )?get (?:the|my) life insurance|"
         r"won'?t be (?:a problem|a burden|around) (?:much longer|for long)|done with everything|"
         r"(?:i'?m|i am) (?:so )?tired of (?:being alive|living|existing)|drive (?:my car )?into (?:the|a|an) (?:overpass|wall|tree|river|truck))")),
     # Overdose risk: depressants mixed, using alone, lost tolerance, untested supply.
@@ -300,7 +312,9 @@ def _escalate(signals: list[Signal]) -> list[Signal]:
         names & {_LABELS["intent"], _LABELS["ideation"], _LABELS["slang"], _LABELS["es_intent"], _LABELS["passive_ideation"],
                  _LABELS["wish_to_die"]}
     )
-    has_plan = bool(names & {_LABELS["plan_means"], _LABELS["goodbye"], _LABELS["es_plan"], _LABELS["preparation"]})
+    has_plan = bool(
+        names & {_LABELS["plan_means"], _LABELS["goodbye"], _LABELS["es_plan"], _LABELS["preparation"], _LABELS["method"]}
+    )
     if has_intent and has_plan:
         return [Signal(s.category, "imminent", s.reason) if s.category == "suicide" else s for s in signals]
     return signals
@@ -337,6 +351,8 @@ _LABELS = {
     "self_harm_acts": "self-harm",
     "relapse": "relapse risk",
     "wish_to_die": "wish to die",
+    "method": "method or plan",
+    "someone_suicidal": "someone else at risk",
     "es_intent": "intención (es)",
     "es_plan": "plan (es)",
     "es_overdose": "emergencia (es)",
