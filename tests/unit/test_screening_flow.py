@@ -1,0 +1,102 @@
+"""The worker's batch flow: resources before the verdict, fail closed, no double emission."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from services.moderation.policy import Policy
+from services.moderation.resources import ResourceDirectory
+from services.moderation.screening import ScreeningInput
+from services.moderation.screening_flow import ScreeningFlow
+from streams.events import Notification, PostScreened, PostSubmitted, Verdict
+from streams.serialization import decode
+from streams.topics import Topics
+
+
+class RecordingProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> None:
+        self.sent.append((topic, key, value))
+
+
+class _Cursor:
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self._docs = docs
+
+    async def to_list(self, length: int | None) -> list[dict[str, Any]]:
+        return self._docs
+
+
+class MemoryScreenings:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def find(self, query: dict[str, Any], projection: dict[str, int]) -> _Cursor:
+        return _Cursor([{"_id": key} for key in query["_id"]["$in"] if key in self.docs])
+
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
+        self.docs[query["_id"]] = update["$set"]
+
+
+def _post(body: str, country: str = "GB") -> PostSubmitted:
+    return PostSubmitted(post_id="p1", thread_id="t1", board_slug="alcohol", author_id="a1", body=body, country=country)
+
+
+def _flow(screen_batch: Any) -> tuple[ScreeningFlow, RecordingProducer, MemoryScreenings]:
+    producer, screenings = RecordingProducer(), MemoryScreenings()
+    flow = ScreeningFlow(
+        screen_batch=screen_batch, executor=ThreadPoolExecutor(1), policy=Policy(),
+        directory=ResourceDirectory.load(), producer=producer, topics=Topics("t."),  # type: ignore[arg-type]
+        screenings=screenings,  # type: ignore[arg-type]
+    )
+    return flow, producer, screenings
+
+
+def _verdict(risk: str, categories: list[str]) -> Any:
+    def screen(items: list[ScreeningInput]) -> list[Verdict]:
+        return [
+            Verdict(id=i.id, risk=risk, categories=categories, action="publish", model_version="test")  # type: ignore[arg-type]
+            for i in items
+        ]
+
+    return screen
+
+
+async def test_resources_reach_the_author_before_the_verdict_is_published() -> None:
+    flow, producer, _ = _flow(_verdict("imminent", ["suicide"]))
+    await flow.process([_post("...")])
+    topics = [topic for topic, _, _ in producer.sent]
+    assert topics == ["t.notifications", "t.posts.screened"]
+    notification = decode(Notification, producer.sent[0][2])
+    assert notification.recipient_id == "a1" and notification.kind == "resources"
+    screened = decode(PostScreened, producer.sent[1][2])
+    assert screened.verdict.action == "hold_urgent", "the policy decides the action"
+    assert screened.resources[0].contact.startswith("999")
+
+
+async def test_a_screener_that_raises_holds_the_post_for_a_human() -> None:
+    def broken(items: list[ScreeningInput]) -> list[Verdict]:
+        raise RuntimeError("model exploded")
+
+    flow, producer, _ = _flow(broken)
+    await flow.process([_post("anything")])
+    screened = decode(PostScreened, producer.sent[-1][2])
+    assert screened.verdict.action == "hold"
+    assert screened.verdict.reasons == ["screening failed"]
+
+
+async def test_a_post_screened_before_is_not_screened_or_emitted_again() -> None:
+    calls: list[int] = []
+
+    def screen(items: list[ScreeningInput]) -> list[Verdict]:
+        calls.append(len(items))
+        return _verdict("none", [])(items)
+
+    flow, producer, _ = _flow(screen)
+    assert await flow.process([_post("day 3"), _post("day 3")]) == 1
+    assert await flow.process([_post("day 3")]) == 0
+    assert calls == [1]
+    assert [topic for topic, _, _ in producer.sent] == ["t.posts.screened"]
