@@ -1,44 +1,102 @@
-"""The notify app factory: Server-Sent Events push and the inbox."""
+"""The notify app factory: Server-Sent Events push and the inbox.
+
+Every instance consumes every partition of the notifications topic with a consumer group of its
+own (named after the instance, so a restart resumes where it stopped), stores each notification
+in the inbox once, and pushes it to the connections open on this instance.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
+from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.identities import IdentityCache, identities_context
+from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
-from streams.kafka import ensure_topics, kafka_ready
+from services.notify import views
+from services.notify.hub import Hub
+from services.notify.inbox import Inbox
+from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
+from streams.events import Event, Notification
+from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
 from streams.settings import Settings
+from streams.topics import Topics
 
 MAX_REQUEST_BYTES = 64 * 1024
+producer_key = web.AppKey("producer", AIOKafkaProducer)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: float | None = None) -> web.Application:
     registry = CollectorRegistry()
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
         middlewares=[problem_middleware, http_metrics_middleware(registry, "notify")],
     )
     checks = setup_health(app, registry)
+    views.setup_routes(app)
+    hub = Hub()
+    app[hub_key] = hub
+    app[heartbeat_key] = heartbeat_s or float(os.environ.get("HAVEN_SSE_HEARTBEAT_S", "15"))
+    instance_name = instance or f"{settings.host}-{settings.notify_port}"
+    topics = Topics(settings.topic_prefix)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         client = create_mongo_client(settings)
+        db = client[settings.database_name("notify")]
+        inbox = Inbox(db)
+        await inbox.ensure_indexes()
+        app[inbox_key] = inbox
+        app[identities_key] = IdentityCache(db["identities"], on_erased=inbox.purge)
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:
         await ensure_topics(settings)
+        producer = create_producer(settings, client_id="notify")
+        await producer.start()
+        app[producer_key] = producer
 
         async def kafka_problem() -> str | None:
             return None if await kafka_ready(settings) else "Kafka unreachable"
 
         checks["kafka"] = kafka_problem
         yield
+        await producer.stop()
 
-    app.cleanup_ctx.extend([database, kafka])
+    async def deliver(app: web.Application) -> AsyncIterator[None]:
+        inbox = app[inbox_key]
+        consumer = create_consumer(
+            settings, [topics.notifications], group_id=f"{settings.topic_prefix}notify-{instance_name}", client_id="notify"
+        )
+        await consumer.start()
+
+        async def handle(topic: str, event: Event) -> None:
+            assert isinstance(event, Notification)
+            hub.publish(await inbox.store(event))
+
+        loop = EventConsumerLoop(
+            name="notify", consumer=consumer, producer=app[producer_key],  # type: ignore[arg-type]
+            dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+        )
+        async with background_task("notify-deliver", loop.run):
+            yield
+        hub.close_all()
+        await consumer.stop()
+
+    async def close_streams(app: web.Application) -> None:
+        hub.close_all()
+
+    app.on_shutdown.append(close_streams)
+    app.cleanup_ctx.extend(
+        [database, kafka, identities_context(settings, "notify", identities_key, producer_key), deliver]
+    )
     return app

@@ -1,0 +1,112 @@
+"""A service's own materialized copy of the `identities` topic, for checking bearer tokens.
+
+Each service that checks tokens consumes the compacted topic into its own database (never the
+token itself, only its hash). An unknown token is looked up again for up to ~2 s, since the
+identity event may still be on its way, before the answer is 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.common.consuming import EventConsumerLoop
+from services.common.lifecycle import background_task
+from services.common.problems import Problem
+from services.common.tokens import bearer_token, hash_token
+from streams.events import Event, IdentityChanged
+from streams.kafka import create_consumer
+from streams.settings import Settings
+from streams.topics import Topics
+
+UNKNOWN_TOKEN_WAIT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: str
+    kind: str
+    role: str
+
+
+class IdentityCache:
+    def __init__(self, collection: AsyncCollection, on_erased: Callable[[str], Awaitable[None]] | None = None) -> None:
+        self._collection = collection
+        self._on_erased = on_erased
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index("token_hash")
+
+    async def apply(self, event: IdentityChanged) -> None:
+        if event.erased:
+            await self._collection.delete_one({"_id": event.id})
+            if self._on_erased is not None:
+                await self._on_erased(event.id)
+            return
+        await self._collection.update_one(
+            {"_id": event.id},
+            {"$set": {"token_hash": event.token_hash, "kind": event.kind, "role": event.role, "disabled": event.disabled}},
+            upsert=True,
+        )
+
+    async def by_token(self, token: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
+        token_hash = hash_token(token)
+        deadline = time.monotonic() + wait_s
+        while True:
+            doc = await self._collection.find_one({"token_hash": token_hash})
+            if doc is not None:
+                return None if doc.get("disabled") else Identity(doc["_id"], doc["kind"], doc.get("role", "member"))
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.2)
+
+
+async def require_identity(request: web.Request, cache: IdentityCache, *, kinds: set[str] | None = None) -> Identity:
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise Problem(401, "Send your token as 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+    identity = await cache.by_token(token)
+    if identity is None:
+        raise Problem(401, "This token is not valid (it may have been disabled or erased).",
+                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if kinds is not None and identity.kind not in kinds:
+        raise Problem(403, "This token does not allow that.")
+    return identity
+
+
+def identities_context(
+    settings: Settings,
+    service: str,
+    cache_key: web.AppKey[IdentityCache],
+    producer_key: web.AppKey[AIOKafkaProducer],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """An aiohttp cleanup context that keeps the app's IdentityCache in step with the topic."""
+    topics = Topics(settings.topic_prefix)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        cache = app[cache_key]
+        await cache.ensure_indexes()
+        consumer = create_consumer(
+            settings, [topics.identities], group_id=f"{settings.topic_prefix}{service}-identities", client_id=service
+        )
+        await consumer.start()
+
+        async def handle(topic: str, event: Event) -> None:
+            assert isinstance(event, IdentityChanged)
+            await cache.apply(event)
+
+        loop = EventConsumerLoop(
+            name=service, consumer=consumer, producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter(service), decoders={topics.identities: IdentityChanged}, handle=handle,
+        )
+        async with background_task(f"{service}-identities", loop.run):
+            yield
+        await consumer.stop()
+
+    return context

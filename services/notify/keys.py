@@ -1,0 +1,15 @@
+"""Typed application keys of the notify app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.common.identities import IdentityCache
+from services.notify.hub import Hub
+from services.notify.inbox import Inbox
+
+inbox_key = web.AppKey("inbox", Inbox)
+hub_key = web.AppKey("hub", Hub)
+identities_key = web.AppKey("identities", IdentityCache)
+#: Seconds between SSE heartbeats.
+heartbeat_key = web.AppKey("heartbeat_s", float)

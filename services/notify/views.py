@@ -1,0 +1,88 @@
+"""GET /v1/stream (Server-Sent Events), the inbox, and marking it read."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from services.common.identities import Identity, require_identity
+from services.common.problems import Problem, read_json_object
+from services.notify.inbox import MODERATORS, public_view
+from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
+
+PAGE_SIZE = 50
+
+
+def recipients_of(identity: Identity) -> list[str]:
+    return [identity.id, MODERATORS] if identity.kind == "moderator" else [identity.id]
+
+
+def sse_frame(item: dict[str, Any]) -> bytes:
+    view = public_view(item)
+    return f"id: {view['id']}\nevent: {view['kind']}\ndata: {json.dumps(view)}\n\n".encode()
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    identity = await require_identity(request, request.app[identities_key])
+    recipients = recipients_of(identity)
+    hub, inbox = request.app[hub_key], request.app[inbox_key]
+    heartbeat_s = request.app[heartbeat_key]
+    # Subscribe before replaying, so nothing that arrives in between is missed.
+    queue = hub.subscribe(recipients)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+    try:
+        await response.prepare(request)
+        last_sent = request.headers.get("Last-Event-ID", "")
+        if last_sent:
+            for item in await inbox.after(recipients, last_sent):
+                await response.write(sse_frame(item))
+                last_sent = item["event_key"]
+        await response.write(b": connected\n\n")
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), heartbeat_s)
+            except TimeoutError:
+                await response.write(b": heartbeat\n\n")
+                continue
+            if item is None:
+                break
+            if item["event_key"] <= last_sent:
+                continue
+            await response.write(sse_frame(item))
+            last_sent = item["event_key"]
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.unsubscribe(recipients, queue)
+    return response
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    identity = await require_identity(request, request.app[identities_key])
+    items, next_cursor = await request.app[inbox_key].page(
+        recipients_of(identity), request.query.get("cursor"), PAGE_SIZE
+    )
+    return web.json_response({"items": [public_view(i) for i in items], "next_cursor": next_cursor})
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    identity = await require_identity(request, request.app[identities_key])
+    body = await read_json_object(request)
+    ids = body.get("ids")
+    if body.get("all") is True:
+        ids = None
+    elif not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 500:
+        raise Problem(400, "Send {\"ids\": [notification ids]} (at most 500) or {\"all\": true}.")
+    marked = await request.app[inbox_key].mark_read(identity.id, ids)
+    return web.json_response({"marked": marked})
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/stream", stream)
+    app.router.add_get("/v1/notifications", list_notifications)
+    app.router.add_post("/v1/notifications/read", mark_read)

@@ -1,0 +1,149 @@
+"""The author's stream and inbox, through the real Kafka and database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.harness import ForumClient, RunningServices
+
+pytestmark = pytest.mark.integration
+
+CRISIS = "I have the pills counted out and I'm going to kill myself tonight."
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+class EventStream:
+    """Reads Server-Sent Events from an open response in the background."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.events: list[dict[str, Any]] = []
+        self.comments = 0
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        event: dict[str, Any] = {}
+        async for raw in self.response.content:
+            line = raw.decode().rstrip("\n")
+            if not line:
+                if event:
+                    event["received_at"] = time.perf_counter()
+                    self.events.append(event)
+                event = {}
+            elif line.startswith(":"):
+                self.comments += 1
+            else:
+                field, _, value = line.partition(": ")
+                event[field] = json.loads(value) if field == "data" else value
+
+    async def wait_for(self, kind: str, timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if event.get("event") == kind:
+                    return event
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind!r} event within {timeout} s; got {[e.get('event') for e in self.events]}")
+
+    def close(self) -> None:
+        self._task.cancel()
+        self.response.close()
+
+
+async def _open_stream(http: aiohttp.ClientSession, services: RunningServices, token: str, **headers: str) -> EventStream:
+    response = await http.get(
+        f"{services.notify}/v1/stream", headers={"Authorization": f"Bearer {token}", **headers},
+        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+    )
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    return EventStream(response)
+
+
+async def test_a_crisis_posts_author_gets_resources_on_their_stream_and_nobody_else_does(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum, country="GB")
+    bystander = await ForumClient.join(http, services.forum, country="GB")
+    mine = await _open_stream(http, services, author.token or "")
+    theirs = await _open_stream(http, services, bystander.token or "")
+    try:
+        status, created = await author.request(
+            "POST", "/v1/boards/alcohol/threads", json={"title": "I'm done", "body": CRISIS}
+        )
+        assert status == 202
+        event = await mine.wait_for("resources")
+        assert event["data"]["post_id"] == created["post_id"]
+        assert event["data"]["data"]["resources"][0]["contact"].startswith("999")
+        assert event["id"]
+        await asyncio.sleep(1)
+        assert not [e for e in theirs.events if e.get("event") == "resources"]
+    finally:
+        mine.close()
+        theirs.close()
+
+
+async def test_reconnecting_with_last_event_id_replays_what_was_missed(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum, country="US")
+    first = await _open_stream(http, services, author.token or "")
+    try:
+        status, one = await author.request("POST", "/v1/boards/alcohol/threads", json={"title": "Night one", "body": CRISIS})
+        assert status == 202
+        seen = await first.wait_for("resources")
+    finally:
+        first.close()
+
+    status, two = await author.request("POST", "/v1/boards/opioids/threads", json={"title": "Night two", "body": CRISIS})
+    assert status == 202
+    notify = ForumClient(http, services.notify, token=author.token)
+
+    async def two_in_inbox() -> list | None:
+        status, body = await notify.request("GET", "/v1/notifications")
+        posts = [item["post_id"] for item in body["items"]] if status == 200 else []
+        return body["items"] if two["post_id"] in posts else None
+
+    deadline = time.monotonic() + 30
+    items = None
+    while items is None and time.monotonic() < deadline:
+        items = await two_in_inbox()
+        await asyncio.sleep(0.2)
+    assert items is not None, "the second notification reached the inbox while the author was away"
+
+    resumed = await _open_stream(http, services, author.token or "", **{"Last-Event-ID": seen["id"]})
+    try:
+        replayed = await resumed.wait_for("resources")
+        assert replayed["data"]["post_id"] == two["post_id"]
+        assert one["post_id"] not in [e["data"]["post_id"] for e in resumed.events if "data" in e]
+    finally:
+        resumed.close()
+
+    status, marked = await notify.request("POST", "/v1/notifications/read", json={"all": True})
+    assert status == 200 and marked["marked"] >= 2
+    status, body = await notify.request("GET", "/v1/notifications")
+    assert all(item["read"] for item in body["items"])
+
+
+async def test_an_unknown_token_gets_401_and_a_bad_read_request_400(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    stranger = ForumClient(http, services.notify, token="not-a-real-token")
+    status, problem = await stranger.request("GET", "/v1/stream")
+    assert status == 401 and problem["detail"]
+    member = await ForumClient.join(http, services.forum)
+    notify = ForumClient(http, services.notify, token=member.token)
+    status, problem = await notify.request("POST", "/v1/notifications/read", json={"ids": "everything"})
+    assert status == 400 and "ids" in problem["detail"]
