@@ -23,6 +23,9 @@ IdentityKind = Literal["user", "moderator"]
 Decision = Literal["approve", "remove", "escalate"]
 ReportReason = Literal["worried_about_author", "harassment", "spam", "other"]
 
+#: The recipient id that means "every moderator and admin" on the notifications topic.
+MODERATORS_RECIPIENT = "moderators"
+
 RISK_LEVELS: tuple[Risk, ...] = ("none", "concern", "high", "imminent")
 CATEGORIES: tuple[Category, ...] = ("suicide", "self_harm", "overdose", "relapse", "violence", "abuse", "medical")
 

@@ -1,4 +1,4 @@
-"""The moderation API app factory: the resource directory, the review queue, the console."""
+"""The moderation API app factory: the resource directory, the review queue, moderators' actions."""
 
 from __future__ import annotations
 
@@ -7,17 +7,32 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.identities import IdentityCache, identities_context
+from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
-from services.moderation import resources_view
-from services.moderation.keys import directory_key, settings_key
+from services.moderation import resources_view, review_views
+from services.moderation.keys import (
+    directory_key,
+    identities_key,
+    producer_key,
+    publisher_key,
+    review_key,
+    settings_key,
+)
 from services.moderation.resources import ResourceDirectory
-from streams.kafka import ensure_topics, kafka_ready
+from services.moderation.review import ReviewQueue
+from services.moderation.review_events import ReviewPublisher
+from streams.events import Event, PostReported, PostScreened
+from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
 from streams.settings import Settings
+from streams.topics import Topics
 
 MAX_REQUEST_BYTES = 64 * 1024
+CONSUMER_NAME = "moderation-api"
 
 
 def create_app(settings: Settings, directory: ResourceDirectory) -> web.Application:
@@ -30,21 +45,59 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     app[directory_key] = directory
     checks = setup_health(app, registry)
     resources_view.setup_routes(app)
+    review_views.setup_routes(app)
+    topics = Topics(settings.topic_prefix)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         client = create_mongo_client(settings)
+        db = client[settings.database_name("moderation")]
+        review = ReviewQueue(db)
+        await review.ensure_indexes()
+        app[review_key] = review
+        app[identities_key] = IdentityCache(db["identities"])
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:
         await ensure_topics(settings)
+        producer = create_producer(settings, client_id=CONSUMER_NAME)
+        await producer.start()
+        app[producer_key] = producer
+        app[publisher_key] = ReviewPublisher(producer, topics)
 
         async def kafka_problem() -> str | None:
             return None if await kafka_ready(settings) else "Kafka unreachable"
 
         checks["kafka"] = kafka_problem
         yield
+        await producer.stop()
 
-    app.cleanup_ctx.extend([database, kafka])
+    async def queue_feed(app: web.Application) -> AsyncIterator[None]:
+        review, publisher = app[review_key], app[publisher_key]
+        decoders: dict[str, type[Event]] = {topics.posts_screened: PostScreened, topics.posts_reported: PostReported}
+        consumer = create_consumer(
+            settings, list(decoders), group_id=f"{settings.topic_prefix}{CONSUMER_NAME}", client_id=CONSUMER_NAME
+        )
+        await consumer.start()
+
+        async def handle(topic: str, event: Event) -> None:
+            if isinstance(event, PostScreened):
+                level = await review.add_screened(event)
+                if level is not None:
+                    await publisher.new_item(f"post:{event.post_id}:{event.revision}", event.post_id, level)
+            elif isinstance(event, PostReported):
+                await review.add_report(event)
+
+        loop = EventConsumerLoop(
+            name=CONSUMER_NAME, consumer=consumer, producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter(CONSUMER_NAME), decoders=decoders, handle=handle,
+        )
+        async with background_task("moderation-queue-feed", loop.run):
+            yield
+        await consumer.stop()
+
+    app.cleanup_ctx.extend(
+        [database, kafka, identities_context(settings, CONSUMER_NAME, identities_key, producer_key), queue_feed]
+    )
     return app

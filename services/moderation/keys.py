@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 
+from services.common.identities import IdentityCache
 from services.moderation.resources import ResourceDirectory
+from services.moderation.review import ReviewQueue
+from services.moderation.review_events import ReviewPublisher
 from streams.settings import Settings
 
 settings_key = web.AppKey("settings", Settings)
 directory_key = web.AppKey("directory", ResourceDirectory)
+identities_key = web.AppKey("identities", IdentityCache)
+review_key = web.AppKey("review", ReviewQueue)
+producer_key = web.AppKey("producer", AIOKafkaProducer)
+publisher_key = web.AppKey("publisher", ReviewPublisher)

@@ -14,9 +14,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
+from streams.events import MODERATORS_RECIPIENT as MODERATORS
 from streams.events import Notification, utc_now
-
-MODERATORS = "moderators"
 
 
 def _event_key(notification_id: str) -> str:

@@ -1,0 +1,54 @@
+"""`haven moderators add NAME [--role moderator|admin] | list | disable NAME`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("add", "list", "disable"))
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("--role", default="moderator", choices=("moderator", "admin"))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action in ("add", "disable") and not args.name:
+        print(f"haven moderators {args.action}: a NAME is needed", file=sys.stderr)
+        return 2
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from services.common.mongo import create_mongo_client
+    from services.moderation.moderators import ModeratorError, Moderators
+    from streams.kafka import create_producer, ensure_topics
+    from streams.settings import Settings
+    from streams.topics import Topics
+
+    settings = Settings.from_env()
+    await ensure_topics(settings)
+    client = create_mongo_client(settings)
+    producer = create_producer(settings, client_id="moderators-cli")
+    await producer.start()
+    try:
+        moderators = Moderators(client[settings.database_name("moderation")], producer, Topics(settings.topic_prefix))
+        await moderators.ensure_indexes()
+        if args.action == "add":
+            created = await moderators.add(args.name, args.role)
+            print(f"created {created.role} {created.name}; this token is shown once, store it now:")
+            print(created.token)
+        elif args.action == "disable":
+            await moderators.disable(args.name)
+            print(f"disabled {args.name}; their token stops working everywhere")
+        else:
+            for doc in await moderators.list():
+                print(f"{doc['name']:<24} {doc['role']:<10} {'disabled' if doc['disabled'] else 'active'}")
+    except ModeratorError as exc:
+        print(f"haven moderators {args.action}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await producer.stop()
+        await client.close()
+    return 0

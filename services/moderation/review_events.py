@@ -1,0 +1,58 @@
+"""What the moderation API writes to Kafka: decisions, and notifications to authors and moderators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from services.common.identities import Identity
+from streams.events import MODERATORS_RECIPIENT as MODERATORS
+from streams.events import ModerationDecided, Notification
+from streams.kafka import send_event
+from streams.topics import Topics
+
+
+class ReviewPublisher:
+    def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
+        self._producer = producer
+        self._topics = topics
+
+    async def _notify(self, notification: Notification) -> None:
+        await send_event(self._producer, self._topics.notifications, notification.recipient_id, notification)
+
+    async def new_item(self, item_id: str, post_id: str, level: str) -> None:
+        await self._notify(Notification(
+            notification_id=f"queue.item:{item_id}", recipient_id=MODERATORS, kind="queue.item", post_id=post_id,
+            data={"item_id": item_id, "level": level, "urgent": level == "urgent"},
+        ))
+
+    async def to_moderators(self, kind: str, item: dict[str, Any], moderator: Identity) -> None:
+        await self._notify(Notification(
+            recipient_id=MODERATORS, kind=kind, post_id=item["post_id"],
+            data={"item_id": item["_id"], "moderator_id": moderator.id},
+        ))
+
+    async def decision(self, item: dict[str, Any], moderator: Identity, decision: str, note: str) -> None:
+        event = ModerationDecided(
+            item_id=item["_id"], post_id=item["post_id"], thread_id=item["thread_id"], author_id=item["author_id"],
+            decision=decision, note=note, moderator_id=moderator.id, revision=item.get("revision", 1),  # type: ignore[arg-type]
+        )
+        await send_event(self._producer, self._topics.moderation_decisions, item["thread_id"], event)
+        if decision == "approve":
+            await self._notify(Notification(
+                notification_id=f"decision:{item['_id']}", recipient_id=item["author_id"], kind="post.published",
+                post_id=item["post_id"], data={"approved": True},
+            ))
+        elif decision == "remove":
+            await self._notify(Notification(
+                notification_id=f"decision:{item['_id']}", recipient_id=item["author_id"], kind="post.removed",
+                post_id=item["post_id"], data={"note": note},
+            ))
+        await self.to_moderators("queue.decided", item, moderator)
+
+    async def message_to_author(self, item: dict[str, Any], text: str) -> None:
+        await self._notify(Notification(
+            recipient_id=item["author_id"], kind="message", post_id=item["post_id"],
+            data={"text": text, "resources": item.get("resources", [])},
+        ))
