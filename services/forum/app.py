@@ -18,7 +18,7 @@ from services.forum.keys import producer_key, publisher_key, settings_key, store
 from services.forum.materializer import PostStateMaterializer
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
-from services.forum import views
+from services.forum import member_views, post_actions, views
 from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
 from streams.settings import Settings
 from streams.topics import Topics
@@ -36,6 +36,8 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     checks = setup_health(app, registry)
     views.setup_routes(app)
+    member_views.setup_routes(app)
+    post_actions.setup_routes(app)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         client = create_mongo_client(settings)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.forum.boards import Board
@@ -59,6 +60,8 @@ class ForumStore:
         self.boards = db["boards"]
         self.threads = db["threads"]
         self.posts = db["posts"]
+        self.reactions = db["reactions"]
+        self.reports = db["reports"]
 
     async def ensure_indexes(self) -> None:
         await self.identities.create_index("token_hash", unique=True)
@@ -70,6 +73,10 @@ class ForumStore:
             [("thread_id", ASCENDING), ("status", ASCENDING), ("published_at", ASCENDING), ("_id", ASCENDING)]
         )
         await self.posts.create_index([("author_id", ASCENDING)])
+        await self.reactions.create_index(
+            [("post_id", ASCENDING), ("identity_id", ASCENDING), ("kind", ASCENDING)], unique=True
+        )
+        await self.reports.create_index([("reporter_id", ASCENDING), ("created_at", DESCENDING)])
 
     async def seed_boards(self, boards: tuple[Board, ...]) -> None:
         for position, board in enumerate(boards):
@@ -94,6 +101,43 @@ class ForumStore:
 
     async def identity(self, identity_id: str) -> dict[str, Any] | None:
         return await self.identities.find_one({"_id": identity_id})
+
+    async def update_identity(self, identity_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.identities.find_one_and_update(
+            {"_id": identity_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
+
+    async def erase_identity(self, identity_id: str, *, erase_posts: bool) -> None:
+        """Posts stay as "former member" (or lose their bodies too); the identity is gone."""
+        update: dict[str, Any] = {"author_handle": None, "author_milestone": None}
+        if erase_posts:
+            update.update({"body": None, "status": "deleted"})
+        await self.posts.update_many({"author_id": identity_id}, {"$set": update})
+        await self.reactions.delete_many({"identity_id": identity_id})
+        await self.identities.delete_one({"_id": identity_id})
+
+    # reactions and reports
+
+    async def add_reaction(self, post_id: str, identity_id: str, kind: str) -> bool:
+        """True when the reaction is new; repeating it changes nothing."""
+        try:
+            await self.reactions.insert_one(
+                {"_id": f"{post_id}:{identity_id}:{kind}", "post_id": post_id, "identity_id": identity_id, "kind": kind,
+                 "created_at": utc_now()}
+            )
+        except DuplicateKeyError:
+            return False
+        await self.posts.update_one({"_id": post_id}, {"$inc": {f"reactions.{kind}": 1}})
+        return True
+
+    async def reports_since(self, reporter_id: str, since: datetime) -> int:
+        return await self.reports.count_documents({"reporter_id": reporter_id, "created_at": {"$gte": since}})
+
+    async def insert_report(self, doc: dict[str, Any]) -> None:
+        await self.reports.insert_one(doc)
+
+    async def delete_report(self, report_id: str) -> None:
+        await self.reports.delete_one({"_id": report_id})
 
     # boards
 

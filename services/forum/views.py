@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from services.common.tokens import hash_token, new_token
 from services.forum.auth import optional_identity, required_identity
 from services.forum.handles import generate_handle
 from services.forum.keys import publisher_key, store_key
+from services.forum.milestones import days_sober, milestone
 from services.forum.publisher import EventsUnavailable
 from services.forum.representations import post_view, thread_view
 from services.forum.store import InvalidCursor
@@ -214,7 +216,15 @@ def _new_post(
         "author_handle": identity["handle"], "body": body, "status": "pending", "revision": 1,
         "is_thread_start": is_thread_start, "reply_to": reply_to, "created_at": now, "published_at": None,
         "reactions": {"hug": 0, "strength": 0, "me_too": 0}, "resources": [],
+        "author_milestone": _shown_milestone(identity),
     }
+
+
+def _shown_milestone(identity: dict[str, Any]) -> str | None:
+    if not identity.get("show_milestone", True) or not identity.get("sober_since"):
+        return None
+    today = datetime.now(UTC).date()
+    return milestone(days_sober(date.fromisoformat(identity["sober_since"]), today))
 
 
 def _dumps(value: Any) -> str:

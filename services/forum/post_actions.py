@@ -1,0 +1,75 @@
+"""Reactions and peer reports on posts.
+
+Reports go to moderators only: nothing reaches the reported person automatically (elsewhere,
+automatic "someone is worried about you" messages were mass-abused as harassment). Reports are
+limited per reporter.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from services.common.problems import Problem, read_json_object
+from services.forum.auth import required_identity
+from services.forum.keys import publisher_key, store_key
+from services.forum.publisher import EventsUnavailable
+from services.forum.store import REACTION_KINDS
+from streams.events import PostReported, new_id, utc_now
+
+REPORT_REASONS = ("worried_about_author", "harassment", "spam", "other")
+REPORTS_PER_HOUR = 10
+MAX_NOTE = 1000
+
+
+async def _published_post(request: web.Request) -> dict:  # type: ignore[type-arg]
+    post = await request.app[store_key].post(request.match_info["post_id"])
+    if post is None or post["status"] != "published":
+        raise Problem(404, "There is no such post.")
+    return post
+
+
+async def react(request: web.Request) -> web.Response:
+    identity = await required_identity(request)
+    body = await read_json_object(request)
+    kind = body.get("kind")
+    if kind not in REACTION_KINDS:
+        raise Problem(400, f"'kind' must be one of: {', '.join(REACTION_KINDS)}.")
+    post = await _published_post(request)
+    created = await request.app[store_key].add_reaction(post["_id"], identity["_id"], kind)
+    post = await request.app[store_key].post(post["_id"])
+    return web.json_response({"post_id": post["_id"], "reactions": post["reactions"]}, status=201 if created else 200)
+
+
+async def report(request: web.Request) -> web.Response:
+    identity = await required_identity(request)
+    body = await read_json_object(request)
+    reason, note = body.get("reason"), body.get("note", "")
+    if reason not in REPORT_REASONS:
+        raise Problem(400, f"'reason' must be one of: {', '.join(REPORT_REASONS)}.")
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise Problem(400, f"'note' must be text of at most {MAX_NOTE} characters.")
+    store = request.app[store_key]
+    post = await _published_post(request)
+    if await store.reports_since(identity["_id"], utc_now() - timedelta(hours=1)) >= REPORTS_PER_HOUR:
+        raise Problem(429, "You have sent many reports this hour; moderators will look at them. Try again later.",
+                      headers={"Retry-After": "600"})
+    report_id = new_id()
+    await store.insert_report({"_id": report_id, "reporter_id": identity["_id"], "post_id": post["_id"],
+                               "reason": reason, "created_at": utc_now()})
+    event = PostReported(
+        report_id=report_id, post_id=post["_id"], thread_id=post["thread_id"], reporter_id=identity["_id"],
+        author_id=post["author_id"], reason=reason, note=note, body=post["body"] or "",
+    )
+    try:
+        await request.app[publisher_key].post_reported(event)
+    except EventsUnavailable as exc:
+        await store.delete_report(report_id)
+        raise Problem(503, "Could not send the report right now; please try again.", headers={"Retry-After": "5"}) from exc
+    return web.json_response({"report_id": report_id, "status": "received"}, status=202)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/posts/{post_id}/reactions", react)
+    app.router.add_post("/v1/posts/{post_id}/reports", report)

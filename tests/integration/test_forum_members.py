@@ -1,0 +1,126 @@
+"""Members: profile and milestones, reactions, peer reports, erasure — through the real stack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+from tests.harness import ForumClient, RunningServices, eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _published_thread(member: ForumClient, body: str = "Ninety days today. Coffee tastes better.") -> dict:
+    status, created = await member.request("POST", "/v1/boards/milestones/threads", json={"title": "90 days", "body": body})
+    assert status == 202, created
+
+    async def published() -> dict | None:
+        status, post = await member.request("GET", f"/v1/posts/{created['post_id']}")
+        return post if post.get("status") == "published" else None
+
+    await eventually(published)
+    return created
+
+
+async def test_a_member_sets_their_sober_date_and_sees_days_and_milestone(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    member = await ForumClient.join(http, services.forum)
+    since = (datetime.now(UTC).date() - timedelta(days=95)).isoformat()
+    status, me = await member.request("PATCH", "/v1/me", json={"sober_since": since, "country": "ie"})
+    assert status == 200, me
+    assert (me["days_sober"], me["milestone"], me["country"]) == (95, "90 days", "IE")
+    thread = await _published_thread(member)
+    status, post = await member.request("GET", f"/v1/posts/{thread['post_id']}")
+    assert post["author_milestone"] == "90 days"
+
+    for bad in ({"sober_since": "2020-13-01"}, {"sober_since": "3000-01-01"}, {"country": "Ireland"}, {"handle": "me"}):
+        status, problem = await member.request("PATCH", "/v1/me", json=bad)
+        assert status == 400 and problem["detail"], bad
+
+
+async def test_reactions_count_once_per_member_and_kind(services: RunningServices, http: aiohttp.ClientSession) -> None:
+    author = await ForumClient.join(http, services.forum)
+    fan = await ForumClient.join(http, services.forum)
+    thread = await _published_thread(author)
+    path = f"/v1/posts/{thread['post_id']}/reactions"
+    status, first = await fan.request("POST", path, json={"kind": "hug"})
+    assert status == 201
+    status, again = await fan.request("POST", path, json={"kind": "hug"})
+    assert status == 200 and again["reactions"] == first["reactions"] == {"hug": 1, "strength": 0, "me_too": 0}
+    status, _ = await author.request("POST", path, json={"kind": "strength"})
+    status, post = await fan.request("GET", f"/v1/posts/{thread['post_id']}")
+    assert post["reactions"] == {"hug": 1, "strength": 1, "me_too": 0}
+    status, problem = await fan.request("POST", path, json={"kind": "like"})
+    assert status == 400 and "hug" in problem["detail"]
+
+
+async def test_a_worried_report_reaches_the_moderation_queue_at_hold_level_and_not_the_author(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    import subprocess
+    import sys
+
+    from services.process_group import REPO_ROOT
+
+    author = await ForumClient.join(http, services.forum)
+    friend = await ForumClient.join(http, services.forum)
+    thread = await _published_thread(author, body="Quiet week. Not really talking to anyone lately.")
+    status, receipt = await friend.request(
+        "POST", f"/v1/posts/{thread['post_id']}/reports", json={"reason": "worried_about_author", "note": "off lately"}
+    )
+    assert status == 202, receipt
+
+    suffix = services.settings.topic_prefix.strip(".").replace("-", "_")
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "moderators", "add", f"dee_{suffix}"], cwd=REPO_ROOT, env=services.env,
+        capture_output=True, text=True, timeout=120,
+    )
+    moderator = ForumClient(http, services.moderation, token=result.stdout.strip().splitlines()[-1])
+
+    async def queued() -> dict | None:
+        status, queue = await moderator.request("GET", "/v1/mod/queue")
+        return next((i for i in queue.get("items", []) if i["post_id"] == thread["post_id"]), None)
+
+    item = await eventually(queued, timeout=45)
+    assert item["level"] == "hold" and item["reports"][0]["reason"] == "worried_about_author"
+
+    notify = ForumClient(http, services.notify, token=author.token)
+    status, inbox = await notify.request("GET", "/v1/notifications")
+    assert status == 200 and not [n for n in inbox["items"] if "report" in n["kind"]]
+
+
+async def test_erasure_stops_the_token_everywhere_and_leaves_posts_as_former_member(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    member = await ForumClient.join(http, services.forum)
+    reader = await ForumClient.join(http, services.forum)
+    thread = await _published_thread(member)
+    notify = ForumClient(http, services.notify, token=member.token)
+
+    async def notify_knows_the_token() -> int | None:
+        status, _ = await notify.request("GET", "/v1/notifications")
+        return status if status == 200 else None
+
+    await eventually(notify_knows_the_token)
+    status, _ = await member.request("DELETE", "/v1/me")
+    assert status == 204
+    status, _ = await member.request("GET", "/v1/me")
+    assert status == 401
+    status, post = await reader.request("GET", f"/v1/posts/{thread['post_id']}")
+    assert status == 200 and post["author_handle"] == "former member" and post["body"]
+
+    async def notify_refuses() -> int | None:
+        status, _ = await notify.request("GET", "/v1/notifications")
+        return status if status == 401 else None
+
+    assert await eventually(notify_refuses, timeout=20) == 401
