@@ -49,8 +49,15 @@ def run(args: argparse.Namespace) -> int:
 def _build_app(service: str, settings: Settings) -> tuple[web.Application, int]:
     if service == "forum":
         from services.forum.app import create_app as create_forum
+        from services.forum.limits import RateLimits
+        from services.moderation.resources import ResourceDirectory
 
-        return create_forum(settings), settings.forum_port
+        forum = create_forum(
+            settings,
+            limits=RateLimits.from_env(os.environ),
+            hotline_numbers=frozenset(ResourceDirectory.load().contact_numbers()),
+        )
+        return forum, settings.forum_port
     if service == "moderation-api":
         from services.moderation.app import create_app as create_moderation
         from services.moderation.resources import ResourceDirectory

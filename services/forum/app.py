@@ -14,7 +14,16 @@ from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
 from services.forum.boards import SEEDED_BOARDS
-from services.forum.keys import producer_key, publisher_key, settings_key, store_key
+from services.forum.keys import (
+    hotline_numbers_key,
+    identity_window_key,
+    limits_key,
+    producer_key,
+    publisher_key,
+    settings_key,
+    store_key,
+)
+from services.forum.limits import AddressWindow, RateLimits
 from services.forum.materializer import PostStateMaterializer
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
@@ -27,13 +36,18 @@ from streams.topics import Topics
 MAX_REQUEST_BYTES = 64 * 1024
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings, *, limits: RateLimits | None = None, hotline_numbers: frozenset[str] = frozenset()
+) -> web.Application:
     registry = CollectorRegistry()
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
         middlewares=[problem_middleware, http_metrics_middleware(registry, "forum")],
     )
     app[settings_key] = settings
+    app[limits_key] = limits or RateLimits()
+    app[identity_window_key] = AddressWindow(app[limits_key].identities_per_hour_per_address)
+    app[hotline_numbers_key] = hotline_numbers
     checks = setup_health(app, registry)
     views.setup_routes(app)
     member_views.setup_routes(app)
@@ -65,7 +79,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def materializer(app: web.Application) -> AsyncIterator[None]:
         topics = Topics(settings.topic_prefix)
-        state = PostStateMaterializer(app[store_key], topics)
+        state = PostStateMaterializer(app[store_key], topics, app[publisher_key])
         consumer = create_consumer(
             settings, list(state.decoders()), group_id=f"{settings.topic_prefix}forum", client_id="forum"
         )

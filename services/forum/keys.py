@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from services.forum.limits import AddressWindow, RateLimits
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
 from streams.settings import Settings
@@ -13,3 +14,7 @@ settings_key = web.AppKey("settings", Settings)
 store_key = web.AppKey("store", ForumStore)
 publisher_key = web.AppKey("publisher", ForumPublisher)
 producer_key = web.AppKey("producer", AIOKafkaProducer)
+limits_key = web.AppKey("limits", RateLimits)
+identity_window_key = web.AppKey("identity_window", AddressWindow)
+#: Hotline numbers as the resource directory writes them: never redacted from a post.
+hotline_numbers_key = web.AppKey("hotline_numbers", frozenset)

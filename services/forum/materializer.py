@@ -1,26 +1,46 @@
-"""Materializes post state from screening verdicts and moderators' decisions."""
+"""Materializes post state from screening verdicts and moderators' decisions, and tells authors."""
 
 from __future__ import annotations
 
 import logging
 
+from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
-from streams.events import Event, ModerationDecided, PostScreened
+from streams.events import Event, ModerationDecided, Notification, PostScreened
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
 
 class PostStateMaterializer:
-    def __init__(self, store: ForumStore, topics: Topics) -> None:
+    def __init__(self, store: ForumStore, topics: Topics, publisher: ForumPublisher) -> None:
         self._store = store
         self._topics = topics
+        self._publisher = publisher
 
     def decoders(self) -> dict[str, type[Event]]:
         return {self._topics.posts_screened: PostScreened, self._topics.moderation_decisions: ModerationDecided}
 
     async def handle(self, topic: str, event: Event) -> None:
         if isinstance(event, PostScreened):
-            await self._store.apply_screening(event)
+            post = await self._store.apply_screening(event)
+            if post is not None:
+                await self._tell_author(post, event)
         elif isinstance(event, ModerationDecided):
+            # The moderation service tells the author about its own decisions.
             await self._store.apply_decision(event.post_id, event.revision, event.decision, event.note)
+
+    async def _tell_author(self, post: dict, event: PostScreened) -> None:  # type: ignore[type-arg]
+        # Ids are deterministic, so a redelivered verdict does not notify twice.
+        kind = "post.published" if post["status"] == "published" else "post.held"
+        await self._publisher.notification(Notification(
+            notification_id=f"{kind}:{post['_id']}:{event.revision}", recipient_id=post["author_id"], kind=kind,
+            post_id=post["_id"], data={"thread_id": post["thread_id"], "edit": event.kind == "edit"},
+        ))
+        if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
+            thread = await self._store.thread(post["thread_id"])
+            if thread is not None and thread["author_id"] != post["author_id"]:
+                await self._publisher.notification(Notification(
+                    notification_id=f"reply:{post['_id']}", recipient_id=thread["author_id"], kind="reply",
+                    post_id=post["_id"], data={"thread_id": post["thread_id"]},
+                ))

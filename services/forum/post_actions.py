@@ -16,7 +16,8 @@ from services.forum.auth import required_identity
 from services.forum.keys import publisher_key, store_key
 from services.forum.publisher import EventsUnavailable
 from services.forum.store import REACTION_KINDS
-from streams.events import PostReported, new_id, utc_now
+from services.forum.views import MAX_BODY, _redacted, _text, _unavailable
+from streams.events import Notification, PostReported, PostSubmitted, new_id, utc_now
 
 REPORT_REASONS = ("worried_about_author", "harassment", "spam", "other")
 REPORTS_PER_HOUR = 10
@@ -38,6 +39,14 @@ async def react(request: web.Request) -> web.Response:
         raise Problem(400, f"'kind' must be one of: {', '.join(REACTION_KINDS)}.")
     post = await _published_post(request)
     created = await request.app[store_key].add_reaction(post["_id"], identity["_id"], kind)
+    if created and post["author_id"] != identity["_id"]:
+        try:
+            await request.app[publisher_key].notification(Notification(
+                notification_id=f"reaction:{post['_id']}:{identity['_id']}:{kind}", recipient_id=post["author_id"],
+                kind="reaction", post_id=post["_id"], data={"reaction": kind},
+            ))
+        except EventsUnavailable:
+            pass  # the reaction counts; a missed "someone sent you a hug" is not worth failing it
     post = await request.app[store_key].post(post["_id"])
     return web.json_response({"post_id": post["_id"], "reactions": post["reactions"]}, status=201 if created else 200)
 
@@ -70,6 +79,45 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response({"report_id": report_id, "status": "received"}, status=202)
 
 
+async def _own_post(request: web.Request) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    identity = await required_identity(request)
+    post = await request.app[store_key].post(request.match_info["post_id"])
+    if post is None or (post["author_id"] != identity["_id"]) or post["status"] in ("deleted", "removed"):
+        # Someone else's post looks the same as a missing one.
+        raise Problem(404, "There is no such post of yours.")
+    return identity, post
+
+
+async def edit(request: web.Request) -> web.Response:
+    identity, post = await _own_post(request)
+    body = _text(await read_json_object(request), "body", 1, MAX_BODY)
+    _, body, redacted = _redacted(request, None, body)
+    store = request.app[store_key]
+    edited = await store.start_edit(post, body, redacted)
+    if edited is None:
+        raise Problem(409, "The post changed while you were editing; please reload it and try again.")
+    event = PostSubmitted(
+        post_id=post["_id"], thread_id=post["thread_id"], board_slug=post["board_slug"], author_id=identity["_id"],
+        revision=edited["revision"], kind="edit", body=body, country=identity.get("country"),
+        language=identity.get("language"),
+    )
+    try:
+        await request.app[publisher_key].post_submitted(event)
+    except EventsUnavailable as exc:
+        raise _unavailable() from exc
+    return web.json_response(
+        {"post_id": post["_id"], "status": "pending", "revision": edited["revision"], "redacted": redacted}, status=202
+    )
+
+
+async def delete(request: web.Request) -> web.Response:
+    _, post = await _own_post(request)
+    await request.app[store_key].delete_post_by_author(post["_id"])
+    return web.Response(status=204)
+
+
 def setup_routes(app: web.Application) -> None:
+    app.router.add_patch("/v1/posts/{post_id}", edit)
+    app.router.add_delete("/v1/posts/{post_id}", delete)
     app.router.add_post("/v1/posts/{post_id}/reactions", react)
     app.router.add_post("/v1/posts/{post_id}/reports", report)

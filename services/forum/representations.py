@@ -35,6 +35,9 @@ def post_view(post: dict[str, Any], viewer_id: str | None) -> dict[str, Any]:
     if viewer_id is not None and viewer_id == post.get("author_id"):
         view["is_mine"] = True
         view["resources"] = post.get("resources", [])
+        view["redacted"] = post.get("redacted", [])
+        if post.get("pending_body") is not None:
+            view["pending_edit"] = post["pending_body"]
         if post.get("moderator_note"):
             view["moderator_note"] = post["moderator_note"]
     return view

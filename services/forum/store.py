@@ -62,6 +62,7 @@ class ForumStore:
         self.posts = db["posts"]
         self.reactions = db["reactions"]
         self.reports = db["reports"]
+        self.revisions = db["post_revisions"]
 
     async def ensure_indexes(self) -> None:
         await self.identities.create_index("token_hash", unique=True)
@@ -72,7 +73,8 @@ class ForumStore:
         await self.posts.create_index(
             [("thread_id", ASCENDING), ("status", ASCENDING), ("published_at", ASCENDING), ("_id", ASCENDING)]
         )
-        await self.posts.create_index([("author_id", ASCENDING)])
+        await self.posts.create_index([("author_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.revisions.create_index([("post_id", ASCENDING)])
         await self.reactions.create_index(
             [("post_id", ASCENDING), ("identity_id", ASCENDING), ("kind", ASCENDING)], unique=True
         )
@@ -115,6 +117,28 @@ class ForumStore:
         await self.posts.update_many({"author_id": identity_id}, {"$set": update})
         await self.reactions.delete_many({"identity_id": identity_id})
         await self.identities.delete_one({"_id": identity_id})
+
+    async def posts_since(self, author_id: str, since: datetime) -> int:
+        return await self.posts.count_documents({"author_id": author_id, "created_at": {"$gte": since}})
+
+    async def start_edit(self, post: dict[str, Any], body: str, redacted: list[str]) -> dict[str, Any] | None:
+        """Keep the current version for moderators; the new one waits for screening."""
+        await self.revisions.insert_one(
+            {"_id": f"{post['_id']}:{post['revision']}", "post_id": post["_id"], "revision": post["revision"],
+             "body": post["body"], "saved_at": utc_now()}
+        )
+        return await self.posts.find_one_and_update(
+            {"_id": post["_id"], "revision": post["revision"], "status": {"$in": ["published", "held", "pending"]}},
+            {"$set": {"pending_body": body, "pending_redacted": redacted, "edited_at": utc_now()},
+             "$inc": {"revision": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def delete_post_by_author(self, post_id: str) -> None:
+        await self.posts.update_one(
+            {"_id": post_id}, {"$set": {"status": "deleted", "body": None, "pending_body": None, "deleted_at": utc_now()}}
+        )
+        await self.revisions.delete_many({"post_id": post_id})
 
     # reactions and reports
 
@@ -233,6 +257,8 @@ class ForumStore:
         }
         if status == "published":
             update["published_at"] = now
+        if event.kind == "edit":
+            return await self._apply_edit_screening(event, status, update)
         post = await self.posts.find_one_and_update(
             {"_id": event.post_id, "revision": event.revision, "status": "pending"},
             {"$set": update},
@@ -248,6 +274,23 @@ class ForumStore:
         elif status == "published":
             await self.threads.update_one({"_id": event.thread_id}, {"$max": {"last_activity_at": now}})
         return post
+
+    async def _apply_edit_screening(
+        self, event: PostScreened, status: str, update: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A screened edit replaces the shown body if it may be published; otherwise the post is held."""
+        current = await self.posts.find_one({"_id": event.post_id, "revision": event.revision})
+        if current is None or current.get("pending_body") is None or current["status"] in ("removed", "deleted"):
+            return None
+        update = {**update, "body": current["pending_body"], "pending_body": None,
+                  "redacted": current.get("pending_redacted", [])}
+        if status == "published" and current.get("published_at"):
+            update.pop("published_at", None)  # an edited post keeps its place in the thread
+        return await self.posts.find_one_and_update(
+            {"_id": event.post_id, "revision": event.revision, "pending_body": {"$ne": None}},
+            {"$set": update},
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
         now = utc_now()

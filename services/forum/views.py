@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -12,7 +12,16 @@ from services.common.problems import Problem, read_json_object
 from services.common.tokens import hash_token, new_token
 from services.forum.auth import optional_identity, required_identity
 from services.forum.handles import generate_handle
-from services.forum.keys import publisher_key, store_key
+from services.forum.keys import (
+    hotline_numbers_key,
+    identity_window_key,
+    limits_key,
+    publisher_key,
+    settings_key,
+    store_key,
+)
+from services.forum.limits import client_address
+from services.forum.redaction import redact_contact_details
 from services.forum.milestones import days_sober, milestone
 from services.forum.publisher import EventsUnavailable
 from services.forum.representations import post_view, thread_view
@@ -58,6 +67,11 @@ def _optional_code(data: dict[str, Any], field: str, length: int) -> str | None:
 
 
 async def create_identity(request: web.Request) -> web.Response:
+    address = client_address(request, request.app[settings_key].trusted_proxies)
+    wait_s = request.app[identity_window_key].allow(address)
+    if wait_s is not None:
+        raise Problem(429, "Too many new identities from this address; please try again later.",
+                      headers={"Retry-After": str(max(1, int(wait_s)))})
     data = await read_json_object(request) if request.can_read_body else {}
     country = _optional_code(data, "country", 2)
     language = data.get("language")
@@ -128,6 +142,8 @@ async def create_thread(request: web.Request) -> web.Response:
         raise Problem(404, f"There is no board '{slug}'.")
     title = _text(data, "title", 3, 200)
     body = _text(data, "body", 1, MAX_BODY)
+    await _within_post_limits(request, identity)
+    title, body, redacted = _redacted(request, title, body)
     thread_id, post_id, now = new_id(), new_id(), utc_now()
     await store.insert_thread(
         {
@@ -135,7 +151,9 @@ async def create_thread(request: web.Request) -> web.Response:
             "first_post_id": post_id, "status": "pending", "created_at": now, "last_activity_at": now,
         }
     )
-    await store.insert_post(_new_post(post_id, thread_id, slug, identity, body, now, is_thread_start=True))
+    await store.insert_post(
+        _new_post(post_id, thread_id, slug, identity, body, now, is_thread_start=True, redacted=redacted)
+    )
     event = PostSubmitted(
         post_id=post_id, thread_id=thread_id, board_slug=slug, author_id=identity["_id"], body=body,
         title=title, is_thread_start=True, country=identity.get("country"), language=identity.get("language"),
@@ -146,7 +164,9 @@ async def create_thread(request: web.Request) -> web.Response:
         await store.delete_post(post_id)
         await store.delete_thread(thread_id)
         raise _unavailable() from exc
-    return web.json_response({"thread_id": thread_id, "post_id": post_id, "status": "pending"}, status=202)
+    return web.json_response(
+        {"thread_id": thread_id, "post_id": post_id, "status": "pending", "redacted": redacted}, status=202
+    )
 
 
 async def create_reply(request: web.Request) -> web.Response:
@@ -158,6 +178,8 @@ async def create_reply(request: web.Request) -> web.Response:
     if thread is None or thread["status"] != "published":
         raise Problem(404, "There is no such thread (or it is not published yet).")
     body = _text(data, "body", 1, MAX_BODY)
+    await _within_post_limits(request, identity)
+    _, body, redacted = _redacted(request, None, body)
     reply_to = data.get("reply_to")
     if reply_to is not None:
         if not isinstance(reply_to, str):
@@ -167,7 +189,7 @@ async def create_reply(request: web.Request) -> web.Response:
             raise Problem(400, "'reply_to' must be a published post of this thread.")
     post_id, now = new_id(), utc_now()
     await store.insert_post(
-        _new_post(post_id, thread_id, thread["board_slug"], identity, body, now, reply_to=reply_to)
+        _new_post(post_id, thread_id, thread["board_slug"], identity, body, now, reply_to=reply_to, redacted=redacted)
     )
     event = PostSubmitted(
         post_id=post_id, thread_id=thread_id, board_slug=thread["board_slug"], author_id=identity["_id"],
@@ -178,7 +200,7 @@ async def create_reply(request: web.Request) -> web.Response:
     except EventsUnavailable as exc:
         await store.delete_post(post_id)
         raise _unavailable() from exc
-    return web.json_response({"post_id": post_id, "status": "pending"}, status=202)
+    return web.json_response({"post_id": post_id, "status": "pending", "redacted": redacted}, status=202)
 
 
 async def get_thread(request: web.Request) -> web.Response:
@@ -207,16 +229,42 @@ async def get_post(request: web.Request) -> web.Response:
     return web.json_response(post_view(post, viewer_id), dumps=_dumps)
 
 
+REDACTED_KIND_NAMES = {"phone": "phone number", "email": "e-mail address", "address": "street address",
+                       "social": "social-media handle"}
+
+
+def _redacted(request: web.Request, title: str | None, body: str) -> tuple[str | None, str, list[str]]:
+    """Remove personal contact details before anything is stored or sent; say which kinds went."""
+    hotlines = request.app[hotline_numbers_key]
+    kinds: list[str] = []
+    if title is not None:
+        result = redact_contact_details(title, hotlines)
+        title, kinds = result.text, list(result.removed_kinds)
+    result = redact_contact_details(body, hotlines)
+    kinds += [k for k in result.removed_kinds if k not in kinds]
+    return title, result.text, [REDACTED_KIND_NAMES.get(k, k) for k in kinds]
+
+
+async def _within_post_limits(request: web.Request, identity: dict[str, Any]) -> None:
+    limits, store, now = request.app[limits_key], request.app[store_key], utc_now()
+    if await store.posts_since(identity["_id"], now - timedelta(minutes=1)) >= limits.posts_per_minute:
+        raise Problem(429, f"You can post {limits.posts_per_minute} times a minute; please wait a moment.",
+                      headers={"Retry-After": "60"})
+    if await store.posts_since(identity["_id"], now - timedelta(hours=1)) >= limits.posts_per_hour:
+        raise Problem(429, f"You can post {limits.posts_per_hour} times an hour; please come back a little later.",
+                      headers={"Retry-After": "600"})
+
+
 def _new_post(
     post_id: str, thread_id: str, board_slug: str, identity: dict[str, Any], body: str, now: Any,
-    *, is_thread_start: bool = False, reply_to: str | None = None,
+    *, is_thread_start: bool = False, reply_to: str | None = None, redacted: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "_id": post_id, "thread_id": thread_id, "board_slug": board_slug, "author_id": identity["_id"],
         "author_handle": identity["handle"], "body": body, "status": "pending", "revision": 1,
         "is_thread_start": is_thread_start, "reply_to": reply_to, "created_at": now, "published_at": None,
         "reactions": {"hug": 0, "strength": 0, "me_too": 0}, "resources": [],
-        "author_milestone": _shown_milestone(identity),
+        "author_milestone": _shown_milestone(identity), "redacted": redacted or [],
     }
 
 
