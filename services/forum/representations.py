@@ -28,6 +28,7 @@ def post_view(post: dict[str, Any], viewer_id: str | None) -> dict[str, Any]:
         "created_at": post["created_at"],
         "published_at": post.get("published_at"),
         "reply_to": post.get("reply_to"),
+        "reply_quote": post.get("reply_quote"),
         "reactions": post.get("reactions", {"hug": 0, "strength": 0, "me_too": 0}),
     }
     if post.get("author_milestone"):

@@ -181,15 +181,18 @@ async def create_reply(request: web.Request) -> web.Response:
     await _within_post_limits(request, identity)
     _, body, redacted = _redacted(request, None, body)
     reply_to = data.get("reply_to")
+    quote = None
     if reply_to is not None:
         if not isinstance(reply_to, str):
             raise Problem(400, "'reply_to' must be a post id.")
         quoted = await store.post(reply_to)
         if quoted is None or quoted["thread_id"] != thread_id or quoted["status"] != "published":
             raise Problem(400, "'reply_to' must be a published post of this thread.")
+        quote = {"post_id": reply_to, "author_handle": quoted.get("author_handle"), "excerpt": _excerpt(quoted["body"])}
     post_id, now = new_id(), utc_now()
     await store.insert_post(
         _new_post(post_id, thread_id, thread["board_slug"], identity, body, now, reply_to=reply_to, redacted=redacted)
+        | {"reply_quote": quote}
     )
     event = PostSubmitted(
         post_id=post_id, thread_id=thread_id, board_slug=thread["board_slug"], author_id=identity["_id"],
@@ -253,6 +256,14 @@ async def _within_post_limits(request: web.Request, identity: dict[str, Any]) ->
     if await store.posts_since(identity["_id"], now - timedelta(hours=1)) >= limits.posts_per_hour:
         raise Problem(429, f"You can post {limits.posts_per_hour} times an hour; please come back a little later.",
                       headers={"Retry-After": "600"})
+
+
+QUOTE_CHARS = 280
+
+
+def _excerpt(body: str) -> str:
+    # Stored with the reply, so a thread page needs no extra query per quote.
+    return body if len(body) <= QUOTE_CHARS else body[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
 def _new_post(
