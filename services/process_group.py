@@ -128,10 +128,10 @@ class ServiceProcesses:
 
 
 async def start_service_processes(
-    settings: Settings, log_dir: Path, names: tuple[str, ...] = ALL_SERVICES
+    settings: Settings, log_dir: Path, names: tuple[str, ...] = ALL_SERVICES, extra_env: dict[str, str] | None = None
 ) -> ServiceProcesses:
     log_dir.mkdir(parents=True, exist_ok=True)
-    group = ServiceProcesses(settings=settings, env=settings_env(settings), log_dir=log_dir)
+    group = ServiceProcesses(settings=settings, env=settings_env(settings) | (extra_env or {}), log_dir=log_dir)
     for name in names:
         group.start(name)
     try:

@@ -48,7 +48,8 @@ class RunningServices(ServiceProcesses):
 
 async def start_services(stack: StackUnderTest, log_dir: Path) -> RunningServices:
     settings = isolated_settings(stack.settings, label="test").with_overrides(partitions=3)
-    group = await start_service_processes(settings, log_dir)
+    # Every test member comes from 127.0.0.1: the per-address identity limit is unit-tested instead.
+    group = await start_service_processes(settings, log_dir, extra_env={"HAVEN_IDENTITIES_PER_HOUR": "100000"})
     return RunningServices(settings=group.settings, env=group.env, log_dir=group.log_dir, processes=group.processes)
 
 

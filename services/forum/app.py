@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.openapi import setup_openapi
+from services.forum.openapi import forum_openapi
 from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
@@ -49,6 +51,7 @@ def create_app(
     app[identity_window_key] = AddressWindow(app[limits_key].identities_per_hour_per_address)
     app[hotline_numbers_key] = hotline_numbers
     checks = setup_health(app, registry)
+    setup_openapi(app, forum_openapi())
     views.setup_routes(app)
     member_views.setup_routes(app)
     post_actions.setup_routes(app)

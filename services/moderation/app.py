@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.openapi import setup_openapi
+from services.moderation.openapi import moderation_openapi
 from services.common.identities import IdentityCache, identities_context
 from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
@@ -44,6 +46,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     app[settings_key] = settings
     app[directory_key] = directory
     checks = setup_health(app, registry)
+    setup_openapi(app, moderation_openapi())
     resources_view.setup_routes(app)
     review_views.setup_routes(app)
     topics = Topics(settings.topic_prefix)

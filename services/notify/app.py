@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.openapi import setup_openapi
+from services.notify.openapi import notify_openapi
 from services.common.identities import IdentityCache, identities_context
 from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
@@ -41,6 +43,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         middlewares=[problem_middleware, http_metrics_middleware(registry, "notify")],
     )
     checks = setup_health(app, registry)
+    setup_openapi(app, notify_openapi())
     views.setup_routes(app)
     hub = Hub()
     app[hub_key] = hub
