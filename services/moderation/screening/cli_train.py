@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from services.moderation.screening.encoder import Encoder
     from services.moderation.screening.head import HEAD_NAMES, Thresholds
     from services.moderation.screening.rules import RISK_ORDER, apply_rules
-    from services.moderation.screening.screener import MODEL_DIR
+    from services.moderation.screening.screener import MIN_WORDS_FOR_MODEL_HOLD, MODEL_DIR
     from services.moderation.screening.training import (
         embed_posts,
         fit_head,
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     findings = [apply_rules(p.text) for p in trainable]
     rule_floor = np.array([max([RISK_ORDER[s.risk] for s in f.signals], default=0) for f in findings])
     only_dismissed = np.array([bool(f.dismissed) and not f.signals for f in findings])
+    too_short = np.array([len(p.text.split()) < MIN_WORDS_FOR_MODEL_HOLD for p in trainable])
     col = {name: i for i, name in enumerate(HEAD_NAMES)}
 
     def risks(t: Thresholds) -> np.ndarray:
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         level = np.where(concern >= t.concern, 1, 0)
         level = np.where(crisis >= t.high, np.where(imminent >= t.imminent, 3, 2), level)
         level = np.where(only_dismissed & (level >= 2), 1, level)
+        level = np.where(too_short & (level >= 2), 1, level)
         return np.maximum(level, rule_floor)
 
     groups = _groups(trainable)

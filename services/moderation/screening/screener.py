@@ -52,7 +52,13 @@ def model_risk(scores: PostScores, head: Head) -> Risk:
     return "none"
 
 
-def decide(scores: PostScores, findings: RuleFindings, head: Head) -> tuple[Risk, list[str], list[str]]:
+#: Posts shorter than this are held only on an explicit rule signal, not on the model alone.
+MIN_WORDS_FOR_MODEL_HOLD = 6
+
+
+def decide(
+    scores: PostScores, findings: RuleFindings, head: Head, word_count: int = MIN_WORDS_FOR_MODEL_HOLD
+) -> tuple[Risk, list[str], list[str]]:
     """Combine model and rules into a risk level, categories and readable reasons."""
     reasons: list[str] = []
     risk = model_risk(scores, head)
@@ -68,6 +74,11 @@ def decide(scores: PostScores, findings: RuleFindings, head: Head) -> tuple[Risk
         # the topic alone does not hold a post. Its author still gets resources.
         risk = "concern"
         reasons.append("crisis topic, but the context says past, negated, quoted or support: not held")
+    if not findings.signals and RISK_ORDER[risk] >= RISK_ORDER["high"] and word_count < MIN_WORDS_FOR_MODEL_HOLD:
+        # A handful of words gives the encoder too little to go on: "Still here." alone reads like
+        # a survivor's post. Without an explicit signal it gets resources, not a hold.
+        risk = "concern"
+        reasons.append("too short for the model alone to hold")
     reasons.extend(findings.dismissed)
     if RISK_ORDER[rule_risk] > RISK_ORDER[risk]:
         risk = rule_risk
@@ -125,7 +136,8 @@ class Screener:
         scored = self.post_scores([items[p].full_text for p in to_score]) if to_score else []
         for position, scores in zip(to_score, scored, strict=True):
             item = items[position]
-            risk, categories, reasons = decide(scores, apply_rules(item.full_text), self._head)
+            text = item.full_text
+            risk, categories, reasons = decide(scores, apply_rules(text), self._head, len(text.split()))
             verdicts[position] = Verdict(
                 id=item.id, risk=risk, categories=categories,  # type: ignore[arg-type]
                 action=self._policy.action_for(risk, item.board_slug),

@@ -89,3 +89,10 @@ def test_the_encoder_loads_offline_from_the_installed_package(monkeypatch: pytes
     encoder = Encoder.load(threads=1)
     vectors = encoder.embed_windows(encoder.windows(["a small test sentence"]))
     assert vectors.shape == (1, 384)
+
+
+def test_a_few_ambiguous_words_are_not_held_on_the_model_alone(screener: Screener) -> None:
+    [verdict] = screener.screen_batch([ScreeningInput(id="s", text="Still here, reply 0.")])
+    assert verdict.action not in ("hold", "hold_urgent")
+    [explicit] = screener.screen_batch([ScreeningInput(id="k", text="honestly kms")])
+    assert explicit.action in ("hold", "hold_urgent"), "an explicit signal still holds a short post"
