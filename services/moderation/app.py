@@ -57,7 +57,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         review = ReviewQueue(db)
         await review.ensure_indexes()
         app[review_key] = review
-        app[identities_key] = IdentityCache(db["identities"])
+        app[identities_key] = IdentityCache(db["identities"], on_erased=review.forget_author)
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()

@@ -74,6 +74,12 @@ class ReviewQueue:
             {"_id": item_id, "reports.report_id": {"$ne": event.report_id}}, {"$push": {"reports": report}}
         )
 
+    async def forget_author(self, author_id: str) -> None:
+        """An erased member: their words leave the queue; moderators' own audit entries stay."""
+        await self._items.update_many(
+            {"author_id": author_id}, {"$set": {"author_id": None, "body": None, "title": None, "erased_author": True}}
+        )
+
     async def open_items(self, limit: int = 200) -> list[dict[str, Any]]:
         return (
             await self._items.find({"status": {"$in": list(OPEN_STATUSES)}})

@@ -35,11 +35,13 @@ class ReviewPublisher:
 
     async def decision(self, item: dict[str, Any], moderator: Identity, decision: str, note: str) -> None:
         event = ModerationDecided(
-            item_id=item["_id"], post_id=item["post_id"], thread_id=item["thread_id"], author_id=item["author_id"],
+            item_id=item["_id"], post_id=item["post_id"], thread_id=item["thread_id"], author_id=item.get("author_id") or "",
             decision=decision, note=note, moderator_id=moderator.id, revision=item.get("revision", 1),  # type: ignore[arg-type]
         )
         await send_event(self._producer, self._topics.moderation_decisions, item["thread_id"], event)
-        if decision == "approve":
+        if not item.get("author_id"):
+            pass  # the author erased their identity: there is nobody to tell
+        elif decision == "approve":
             await self._notify(Notification(
                 notification_id=f"decision:{item['_id']}", recipient_id=item["author_id"], kind="post.published",
                 post_id=item["post_id"], data={"approved": True},

@@ -60,6 +60,8 @@ async def message(request: web.Request) -> web.Response:
         item = await review.item(request.match_info["item_id"])
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
+    if not item.get("author_id"):
+        raise Problem(409, "The author has erased their identity; there is nobody to message.")
     await request.app[publisher_key].message_to_author(item, text.strip())
     await review.audit(item, moderator, "message", text.strip())
     return web.json_response({"sent": True}, status=202)

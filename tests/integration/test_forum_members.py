@@ -124,3 +124,36 @@ async def test_erasure_stops_the_token_everywhere_and_leaves_posts_as_former_mem
         return status if status == 401 else None
 
     assert await eventually(notify_refuses, timeout=20) == 401
+
+
+async def test_erasure_removes_the_authors_words_from_the_moderation_queue(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    import subprocess
+    import sys
+
+    from services.process_group import REPO_ROOT
+
+    author = await ForumClient.join(http, services.forum, country="GB")
+    status, created = await author.request(
+        "POST", "/v1/boards/alcohol/threads",
+        json={"title": "Tonight", "body": "My pills are counted and I'm going to kill myself tonight."},
+    )
+    assert status == 202
+    suffix = services.settings.topic_prefix.strip(".").replace("-", "_")
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "moderators", "add", f"eve_{suffix}"], cwd=REPO_ROOT, env=services.env,
+        capture_output=True, text=True, timeout=120,
+    )
+    moderator = ForumClient(http, services.moderation, token=result.stdout.strip().splitlines()[-1])
+
+    async def queued(with_body: bool) -> dict | None:
+        status, queue = await moderator.request("GET", "/v1/mod/queue")
+        item = next((i for i in queue.get("items", []) if i["post_id"] == created["post_id"]), None)
+        return item if item is not None and (item["body"] is not None) == with_body else None
+
+    await eventually(lambda: queued(True), timeout=45)
+    status, _ = await author.request("DELETE", "/v1/me")
+    assert status == 204
+    item = await eventually(lambda: queued(False), timeout=30)
+    assert item["title"] is None
