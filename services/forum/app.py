@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.kafka_context import kafka_producer_context
 from services.common.openapi import setup_openapi
 from services.forum.openapi import forum_openapi
 from services.common.lifecycle import background_task
@@ -30,7 +32,7 @@ from services.forum.materializer import PostStateMaterializer
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
 from services.forum import member_views, post_actions, views
-from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
+from streams.kafka import create_consumer
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -66,20 +68,6 @@ def create_app(
         yield
         await client.close()
 
-    async def kafka(app: web.Application) -> AsyncIterator[None]:
-        await ensure_topics(settings)
-        producer = create_producer(settings, client_id="forum")
-        await producer.start()
-        app[producer_key] = producer
-        app[publisher_key] = ForumPublisher(producer, Topics(settings.topic_prefix))
-
-        async def kafka_problem() -> str | None:
-            return None if await kafka_ready(settings) else "Kafka unreachable"
-
-        checks["kafka"] = kafka_problem
-        yield
-        await producer.stop()
-
     async def materializer(app: web.Application) -> AsyncIterator[None]:
         topics = Topics(settings.topic_prefix)
         state = PostStateMaterializer(app[store_key], topics, app[publisher_key])
@@ -95,5 +83,9 @@ def create_app(
             yield
         await consumer.stop()
 
+    def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
+        app[publisher_key] = ForumPublisher(producer, Topics(settings.topic_prefix))
+
+    kafka = kafka_producer_context(settings, "forum", producer_key, checks, on_started=attach_publisher)
     app.cleanup_ctx.extend([database, kafka, materializer])
     return app

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.kafka_context import kafka_producer_context
 from services.common.openapi import setup_openapi
 from services.moderation.openapi import moderation_openapi
 from services.common.identities import IdentityCache, identities_context
@@ -29,7 +31,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.review import ReviewQueue
 from services.moderation.review_events import ReviewPublisher
 from streams.events import Event, PostReported, PostScreened
-from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
+from streams.kafka import create_consumer
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -62,20 +64,6 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         yield
         await client.close()
 
-    async def kafka(app: web.Application) -> AsyncIterator[None]:
-        await ensure_topics(settings)
-        producer = create_producer(settings, client_id=CONSUMER_NAME)
-        await producer.start()
-        app[producer_key] = producer
-        app[publisher_key] = ReviewPublisher(producer, topics)
-
-        async def kafka_problem() -> str | None:
-            return None if await kafka_ready(settings) else "Kafka unreachable"
-
-        checks["kafka"] = kafka_problem
-        yield
-        await producer.stop()
-
     async def queue_feed(app: web.Application) -> AsyncIterator[None]:
         review, publisher = app[review_key], app[publisher_key]
         decoders: dict[str, type[Event]] = {topics.posts_screened: PostScreened, topics.posts_reported: PostReported}
@@ -100,7 +88,15 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             yield
         await consumer.stop()
 
+    def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
+        app[publisher_key] = ReviewPublisher(producer, topics)
+
     app.cleanup_ctx.extend(
-        [database, kafka, identities_context(settings, CONSUMER_NAME, identities_key, producer_key), queue_feed]
+        [
+            database,
+            kafka_producer_context(settings, CONSUMER_NAME, producer_key, checks, on_started=attach_publisher),
+            identities_context(settings, CONSUMER_NAME, identities_key, producer_key),
+            queue_feed,
+        ]
     )
     return app

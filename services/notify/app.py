@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop
 from services.common.health import setup_health
+from services.common.kafka_context import kafka_producer_context
 from services.common.openapi import setup_openapi
 from services.notify.openapi import notify_openapi
 from services.common.identities import IdentityCache, identities_context
@@ -28,7 +29,7 @@ from services.notify.hub import Hub
 from services.notify.inbox import Inbox
 from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
 from streams.events import Event, Notification
-from streams.kafka import create_consumer, create_producer, ensure_topics, kafka_ready
+from streams.kafka import create_consumer
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -62,19 +63,6 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         yield
         await client.close()
 
-    async def kafka(app: web.Application) -> AsyncIterator[None]:
-        await ensure_topics(settings)
-        producer = create_producer(settings, client_id="notify")
-        await producer.start()
-        app[producer_key] = producer
-
-        async def kafka_problem() -> str | None:
-            return None if await kafka_ready(settings) else "Kafka unreachable"
-
-        checks["kafka"] = kafka_problem
-        yield
-        await producer.stop()
-
     async def deliver(app: web.Application) -> AsyncIterator[None]:
         inbox = app[inbox_key]
         consumer = create_consumer(
@@ -100,6 +88,11 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
 
     app.on_shutdown.append(close_streams)
     app.cleanup_ctx.extend(
-        [database, kafka, identities_context(settings, "notify", identities_key, producer_key), deliver]
+        [
+            database,
+            kafka_producer_context(settings, "notify", producer_key, checks),
+            identities_context(settings, "notify", identities_key, producer_key),
+            deliver,
+        ]
     )
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.integration
 
 CRISIS = "I have the pills counted out and I'm going to kill myself tonight."
 HELD = "I keep thinking everyone would be better off without me. I'm so tired."
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def _haven(services: RunningServices, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -13,12 +12,6 @@ from services.localstack.components import StackPaths
 from tests.harness import ForumClient, RunningServices, StackUnderTest, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def _stack_logs(stack: StackUnderTest) -> str:

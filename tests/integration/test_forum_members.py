@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -11,12 +10,6 @@ import pytest
 from tests.harness import ForumClient, RunningServices, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _published_thread(member: ForumClient, body: str = "Ninety days today. Coffee tastes better.") -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -11,12 +10,6 @@ import pytest
 from tests.harness import ForumClient, RunningServices, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def test_cursor_pages_stay_stable_while_new_posts_arrive(services: RunningServices, http: aiohttp.ClientSession) -> None:

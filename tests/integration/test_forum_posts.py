@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -10,12 +9,6 @@ import pytest
 from tests.harness import ForumClient, RunningServices, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _status(client: ForumClient, post_id: str, wanted: str) -> dict | None:

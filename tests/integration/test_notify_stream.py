@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,12 +15,6 @@ from tests.harness import ForumClient, RunningServices
 pytestmark = pytest.mark.integration
 
 CRISIS = "I have the pills counted out and I'm going to kill myself tonight."
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 class EventStream:

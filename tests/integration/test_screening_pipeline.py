@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -19,12 +18,6 @@ from tests.harness import ForumClient, RunningServices, eventually
 pytestmark = pytest.mark.integration
 
 CRISIS = "I wrote letters to my kids tonight and I have the pills counted out. I'm going to kill myself."
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _read_topic(services: RunningServices, topic: str, until, timeout: float = 45.0) -> list:  # type: ignore[no-untyped-def]

@@ -1,0 +1,37 @@
+"""The Kafka part of every service's lifecycle: topics, the producer, the readiness check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from streams.kafka import create_producer, ensure_topics, kafka_ready
+from streams.settings import Settings
+
+
+def kafka_producer_context(
+    settings: Settings,
+    client_id: str,
+    producer_key: web.AppKey[AIOKafkaProducer],
+    checks: dict[str, Callable[[], Awaitable[str | None]]],
+    on_started: Callable[[web.Application, AIOKafkaProducer], None] | None = None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Create missing topics, run one idempotent producer for the app, and report Kafka readiness."""
+
+    async def kafka_problem() -> str | None:
+        return None if await kafka_ready(settings) else "Kafka unreachable"
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        await ensure_topics(settings)
+        producer = create_producer(settings, client_id=client_id)
+        await producer.start()
+        app[producer_key] = producer
+        if on_started is not None:
+            on_started(app, producer)
+        checks["kafka"] = kafka_problem
+        yield
+        await producer.stop()
+
+    return context
