@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 # Re-install only when the dependency set changes.
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install prepare run test stack-up stack-down clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install prepare browser run test stack-up stack-down clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "haven: Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -25,11 +27,18 @@ install: $(INSTALLED)
 prepare: install
 	$(BIN)/haven stack prepare
 
+# Debian's Chromium, for the console's browser test (Playwright drives it; it never downloads one).
+$(CHROMIUM):
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y -q chromium || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+browser: $(CHROMIUM)
+
 run: prepare
 	$(BIN)/haven stack up
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/haven serve all
 
-test: prepare
+test: prepare browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
 
 stack-up: prepare

@@ -57,6 +57,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "HAVEN_PARTITIONS": str(settings.partitions),
             "HAVEN_STATE_DIR": str(settings.state_dir),
             "HAVEN_CACHE_DIR": str(settings.cache_dir),
+            "HAVEN_CLAIM_LEASE_S": str(settings.claim_lease_s),
+            "HAVEN_URGENT_REALERT_AFTER_S": str(settings.urgent_realert_after_s),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
         }

@@ -41,6 +41,12 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "haven")
     #: Proxies whose X-Forwarded-For is believed (comma-separated addresses). Empty: none.
     trusted_proxies: tuple[str, ...] = ()
+    #: How long a moderator's claim on a queue item lasts before someone else may take it.
+    claim_lease_s: int = 600
+    #: An urgent item nobody has claimed for this long alerts every moderator again (and again).
+    urgent_realert_after_s: int = 300
+    #: How long a moderator console session lasts after sign-in.
+    console_session_hours: int = 12
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +70,9 @@ class Settings:
             state_dir=Path(env.get("HAVEN_STATE_DIR", str(defaults.state_dir))),
             cache_dir=Path(env.get("HAVEN_CACHE_DIR", str(defaults.cache_dir))),
             trusted_proxies=proxies,
+            claim_lease_s=_int(env, "HAVEN_CLAIM_LEASE_S", defaults.claim_lease_s),
+            urgent_realert_after_s=_int(env, "HAVEN_URGENT_REALERT_AFTER_S", defaults.urgent_realert_after_s),
+            console_session_hours=_int(env, "HAVEN_CONSOLE_SESSION_HOURS", defaults.console_session_hours),
         )
 
     def database_name(self, service: str) -> str:

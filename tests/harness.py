@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,10 +14,11 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from services.process_group import ServiceProcesses, isolated_settings, start_service_processes
+from services.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, start_service_processes
 from streams.settings import Settings
 
 T = TypeVar("T")
+URGENT_REALERT_AFTER_S = 6
 
 
 @dataclass
@@ -47,7 +51,10 @@ class RunningServices(ServiceProcesses):
 
 
 async def start_services(stack: StackUnderTest, log_dir: Path) -> RunningServices:
-    settings = isolated_settings(stack.settings, label="test").with_overrides(partitions=3)
+    # Urgent items re-alert after seconds rather than minutes, so a test can see it happen.
+    settings = isolated_settings(stack.settings, label="test").with_overrides(
+        partitions=3, urgent_realert_after_s=URGENT_REALERT_AFTER_S
+    )
     # Every test member comes from 127.0.0.1: the per-address identity limit is unit-tested instead.
     group = await start_service_processes(settings, log_dir, extra_env={"HAVEN_IDENTITIES_PER_HOUR": "100000"})
     return RunningServices(settings=group.settings, env=group.env, log_dir=group.log_dir, processes=group.processes)
@@ -91,3 +98,84 @@ class ForumClient:
             if response.content_type.endswith("json"):
                 return response.status, await response.json(content_type=None)
             return response.status, await response.text()
+
+
+class EventStream:
+    """Reads Server-Sent Events from an open response in the background."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.events: list[dict[str, Any]] = []
+        self.comments = 0
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        event: dict[str, Any] = {}
+        async for raw in self.response.content:
+            line = raw.decode().rstrip("\n")
+            if not line:
+                if event:
+                    event["received_at"] = time.perf_counter()
+                    self.events.append(event)
+                event = {}
+            elif line.startswith(":"):
+                self.comments += 1
+            else:
+                field, _, value = line.partition(": ")
+                event[field] = json.loads(value) if field == "data" else value
+
+    async def wait_for(
+        self, kind: str, timeout: float = 30.0, where: Callable[[dict[str, Any]], bool] = lambda data: True
+    ) -> dict[str, Any]:
+        """The first event of `kind` whose data satisfies `where`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if event.get("event") == kind and where(event.get("data") or {}):
+                    return event
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind!r} event within {timeout} s; got {[e.get('event') for e in self.events]}")
+
+    def close(self) -> None:
+        self._task.cancel()
+        self.response.close()
+
+
+async def open_event_stream(http: aiohttp.ClientSession, notify_url: str, token: str, **headers: str) -> EventStream:
+    response = await http.get(
+        f"{notify_url}/v1/stream", headers={"Authorization": f"Bearer {token}", **headers},
+        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+    )
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    return EventStream(response)
+
+
+def haven(services: RunningServices, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `haven` command line against this test run's stack and services."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, env=services.env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def unique_name(services: RunningServices, name: str) -> str:
+    return f"{name}_{services.settings.topic_prefix.strip('.').replace('-', '_')}"
+
+
+async def add_moderator(
+    http: aiohttp.ClientSession, services: RunningServices, name: str, role: str = "moderator"
+) -> ForumClient:
+    """A new moderator account (made with the real CLI) and a client holding its token."""
+    result = await asyncio.to_thread(haven, services, "moderators", "add", name, "--role", role)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert len(token) >= 43, "the token is alone on the last line"
+    return ForumClient(http, services.moderation, token=token)
+
+
+async def queue_item(moderator: ForumClient, post_id: str) -> dict[str, Any] | None:
+    status, queue = await moderator.request("GET", "/v1/mod/queue")
+    if status != 200:
+        return None
+    return next((item for item in queue["items"] if item["post_id"] == post_id), None)

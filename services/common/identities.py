@@ -33,6 +33,8 @@ class Identity:
     id: str
     kind: str
     role: str
+    #: A moderator's account name (members' handles are not kept here).
+    name: str = ""
 
 
 class IdentityCache:
@@ -51,17 +53,24 @@ class IdentityCache:
             return
         await self._collection.update_one(
             {"_id": event.id},
-            {"$set": {"token_hash": event.token_hash, "kind": event.kind, "role": event.role, "disabled": event.disabled}},
+            {"$set": {
+                "token_hash": event.token_hash, "kind": event.kind, "role": event.role, "disabled": event.disabled,
+                "name": (event.handle or "") if event.kind == "moderator" else "",
+            }},
             upsert=True,
         )
 
     async def by_token(self, token: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
-        token_hash = hash_token(token)
+        return await self.by_token_hash(hash_token(token), wait_s=wait_s)
+
+    async def by_token_hash(self, token_hash: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
         deadline = time.monotonic() + wait_s
         while True:
             doc = await self._collection.find_one({"token_hash": token_hash})
             if doc is not None:
-                return None if doc.get("disabled") else Identity(doc["_id"], doc["kind"], doc.get("role", "member"))
+                if doc.get("disabled"):
+                    return None
+                return Identity(doc["_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
             if time.monotonic() >= deadline:
                 return None
             await asyncio.sleep(0.2)
@@ -71,6 +80,11 @@ async def require_identity(request: web.Request, cache: IdentityCache, *, kinds:
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
         raise Problem(401, "Send your token as 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+    return await identity_for_token(cache, token, kinds=kinds)
+
+
+async def identity_for_token(cache: IdentityCache, token: str, *, kinds: set[str] | None = None) -> Identity:
+    """401 for a token nobody holds (or a disabled one), 403 for one without the needed kind."""
     identity = await cache.by_token(token)
     if identity is None:
         raise Problem(401, "This token is not valid (it may have been disabled or erased).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -18,18 +19,23 @@ from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
-from services.moderation import resources_view, review_views
+from services.moderation import console_views, resources_view, review_views
+from services.moderation.console_sessions import ConsoleSessions
 from services.moderation.keys import (
+    console_sessions_key,
     directory_key,
     identities_key,
     producer_key,
     publisher_key,
     review_key,
     settings_key,
+    sla_key,
 )
+from services.moderation.realert import UrgentRealerter
 from services.moderation.resources import ResourceDirectory
 from services.moderation.review import ReviewQueue
 from services.moderation.review_events import ReviewPublisher
+from services.moderation.sla import SlaMetrics
 from streams.events import Event, PostReported, PostScreened
 from streams.kafka import create_consumer
 from streams.settings import Settings
@@ -47,19 +53,25 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     )
     app[settings_key] = settings
     app[directory_key] = directory
+    app[sla_key] = SlaMetrics(registry)
     checks = setup_health(app, registry)
     setup_openapi(app, moderation_openapi())
     resources_view.setup_routes(app)
     review_views.setup_routes(app)
+    console_views.setup_routes(app)
     topics = Topics(settings.topic_prefix)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         client = create_mongo_client(settings)
         db = client[settings.database_name("moderation")]
-        review = ReviewQueue(db)
+        review = ReviewQueue(db, claim_lease=timedelta(seconds=settings.claim_lease_s))
         await review.ensure_indexes()
         app[review_key] = review
-        app[identities_key] = IdentityCache(db["identities"], on_erased=review.forget_author)
+        identities = IdentityCache(db["identities"], on_erased=review.forget_author)
+        app[identities_key] = identities
+        app[console_sessions_key] = ConsoleSessions(
+            db["console_sessions"], identities, timedelta(hours=settings.console_session_hours)
+        )
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()
@@ -88,6 +100,13 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             yield
         await consumer.stop()
 
+    async def urgent_realerts(app: web.Application) -> AsyncIterator[None]:
+        realerter = UrgentRealerter(
+            app[review_key], app[publisher_key], app[sla_key], timedelta(seconds=settings.urgent_realert_after_s)
+        )
+        async with background_task("moderation-urgent-realerts", realerter.run):
+            yield
+
     def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
         app[publisher_key] = ReviewPublisher(producer, topics)
 
@@ -97,6 +116,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             kafka_producer_context(settings, CONSUMER_NAME, producer_key, checks, on_started=attach_publisher),
             identities_context(settings, CONSUMER_NAME, identities_key, producer_key),
             queue_feed,
+            urgent_realerts,
         ]
     )
     return app

@@ -6,9 +6,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from services.common.identities import IdentityCache
+from services.moderation.console_sessions import ConsoleSessions
 from services.moderation.resources import ResourceDirectory
 from services.moderation.review import ReviewQueue
 from services.moderation.review_events import ReviewPublisher
+from services.moderation.sla import SlaMetrics
 from streams.settings import Settings
 
 settings_key = web.AppKey("settings", Settings)
@@ -17,3 +19,5 @@ identities_key = web.AppKey("identities", IdentityCache)
 review_key = web.AppKey("review", ReviewQueue)
 producer_key = web.AppKey("producer", AIOKafkaProducer)
 publisher_key = web.AppKey("publisher", ReviewPublisher)
+console_sessions_key = web.AppKey("console_sessions", ConsoleSessions)
+sla_key = web.AppKey("sla", SlaMetrics)

@@ -7,6 +7,7 @@ only its holder (or an admin) may decide the item.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
 LEVEL_NAMES = {rank: name for name, rank in LEVELS.items()}
 OPEN_STATUSES = ("open", "escalated")
 CLAIM_LEASE = timedelta(minutes=10)
+_QUOTED_WORDS = re.compile(r": '(.+)'$")
 
 
 class ReviewError(Exception):
@@ -39,6 +41,7 @@ class ReviewQueue:
         await self._items.create_index([("status", ASCENDING), ("level_rank", DESCENDING), ("created_at", ASCENDING)])
         await self._items.create_index([("post_id", ASCENDING)])
         await self._audit.create_index([("post_id", ASCENDING), ("at", ASCENDING)])
+        await self._audit.create_index([("at", DESCENDING)])
 
     async def add_screened(self, event: PostScreened) -> str | None:
         """Queue a held post; returns the new item's level, or None when nothing new was queued."""
@@ -94,14 +97,15 @@ class ReviewQueue:
             raise ReviewError(404, "There is no such queue item.")
         return doc
 
-    async def claim(self, item_id: str, moderator: Identity) -> dict[str, Any]:
+    async def claim(self, item_id: str, moderator: Identity) -> tuple[dict[str, Any], bool]:
+        """Take (or renew) the lease on an item; also says whether this was the item's first claim."""
         now = utc_now()
         doc = await self._items.find_one_and_update(
             {
                 "_id": item_id, "status": {"$in": list(OPEN_STATUSES)},
                 "$or": [{"claim": None}, {"claim.until": {"$lt": now}}, {"claim.moderator_id": moderator.id}],
             },
-            {"$set": {"claim": {"moderator_id": moderator.id, "until": now + self._lease}}},
+            {"$set": {"claim": {"moderator_id": moderator.id, "moderator_name": moderator.name, "until": now + self._lease}}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -109,8 +113,9 @@ class ReviewQueue:
             if current["status"] not in OPEN_STATUSES:
                 raise ReviewError(409, "This item has been decided already.")
             raise ReviewError(409, "Another moderator is handling this item.")
+        first = await self._items.update_one({"_id": item_id, "first_claimed_at": None}, {"$set": {"first_claimed_at": now}})
         await self.audit(doc, moderator, "claim")
-        return doc
+        return doc, first.modified_count == 1
 
     async def decide(self, item_id: str, moderator: Identity, decision: str, note: str) -> dict[str, Any]:
         current = await self.item(item_id)
@@ -120,11 +125,15 @@ class ReviewQueue:
         claimed_by_other = claim and claim["moderator_id"] != moderator.id and claim["until"] > utc_now()
         if claimed_by_other and moderator.role != "admin":
             raise ReviewError(409, "Another moderator holds the claim on this item; only an admin may decide it.")
-        status = "escalated" if decision == "escalate" else "decided"
+        changes: dict[str, Any] = {
+            "status": "escalated" if decision == "escalate" else "decided",
+            "decision": {"decision": decision, "note": note, "moderator_id": moderator.id, "at": utc_now()},
+        }
+        if decision == "escalate":
+            changes["claim"] = None  # the item now waits for an admin to take it
         doc = await self._items.find_one_and_update(
             {"_id": item_id, "status": {"$in": list(OPEN_STATUSES)}},
-            {"$set": {"status": status, "decision": {"decision": decision, "note": note, "moderator_id": moderator.id,
-                                                     "at": utc_now()}}},
+            {"$set": changes},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -132,15 +141,68 @@ class ReviewQueue:
         await self.audit(doc, moderator, decision, note)
         return doc
 
+    async def view(self, item_id: str, moderator: Identity) -> dict[str, Any]:
+        """A moderator reads a held post in full: that reading is itself audited."""
+        doc = await self.item(item_id)
+        await self.audit(doc, moderator, "view")
+        return doc
+
+    async def take_unclaimed_urgent(self, waited: timedelta) -> list[dict[str, Any]]:
+        """Urgent items nobody has held a claim on for `waited`, each marked as re-alerted now.
+
+        The mark is set with a conditional update, so when several API instances look at once,
+        each item is re-alerted by exactly one of them.
+        """
+        now = utc_now()
+        cutoff = now - waited
+        due_query: dict[str, Any] = {
+            "status": {"$in": list(OPEN_STATUSES)},
+            "level_rank": LEVELS["urgent"],
+            "created_at": {"$lte": cutoff},
+            "$and": [
+                {"$or": [{"claim": None}, {"claim.until": {"$lt": now}}]},
+                {"$or": [{"realerted_at": None}, {"realerted_at": {"$lte": cutoff}}]},
+            ],
+        }
+        taken = []
+        for candidate in await self._items.find(due_query).limit(100).to_list(None):
+            doc = await self._items.find_one_and_update(
+                {**due_query, "_id": candidate["_id"]}, {"$set": {"realerted_at": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                taken.append(doc)
+        return taken
+
+    async def release_realert(self, item_id: str) -> None:
+        await self._items.update_one({"_id": item_id}, {"$set": {"realerted_at": None}})
+
     async def audit(self, item: dict[str, Any], moderator: Identity, action: str, note: str = "") -> None:
         await self._audit.insert_one({
             "_id": new_id(), "item_id": item["_id"], "post_id": item["post_id"], "moderator_id": moderator.id,
-            "action": action, "note": note, "at": utc_now(),
+            "moderator_name": moderator.name, "action": action, "note": note, "at": utc_now(),
         })
 
-    async def audit_log(self, post_id: str | None) -> list[dict[str, Any]]:
-        query = {"post_id": post_id} if post_id else {}
-        return await self._audit.find(query).sort("at", ASCENDING).limit(500).to_list(None)
+    async def audit_log(self, *, post_id: str | None = None, item_id: str | None = None,
+                        limit: int = 500) -> list[dict[str, Any]]:
+        """The newest `limit` entries that match, oldest first."""
+        query: dict[str, Any] = {}
+        if post_id:
+            query["post_id"] = post_id
+        if item_id:
+            query["item_id"] = item_id
+        newest = await self._audit.find(query).sort("at", DESCENDING).limit(limit).to_list(None)
+        return newest[::-1]
+
+
+def highlights(reasons: list[str]) -> list[str]:
+    """The words each rule matched ("plan + means: 'saved up my pills'"), for the console to mark."""
+    found = []
+    for reason in reasons:
+        match = _QUOTED_WORDS.search(reason)
+        if match and "set aside" not in reason:
+            found.append(match.group(1).rstrip("…"))
+    return found
 
 
 def item_view(item: dict[str, Any]) -> dict[str, Any]:
@@ -155,8 +217,20 @@ def item_view(item: dict[str, Any]) -> dict[str, Any]:
         "body": item.get("body"),
         "verdict": item.get("verdict"),
         "reasons": (item.get("verdict") or {}).get("reasons", []),
+        "highlights": highlights((item.get("verdict") or {}).get("reasons", [])),
         "resources": item.get("resources", []),
         "reports": [{k: v for k, v in r.items() if k != "at"} for r in item.get("reports", [])],
         "claimed_by": claim["moderator_id"] if claim else None,
+        "claimed_by_name": claim.get("moderator_name", "") if claim else None,
+        "claimed_until": claim["until"].isoformat() if claim else None,
+        "erased_author": bool(item.get("erased_author")),
         "created_at": item["created_at"].isoformat(),
+    }
+
+
+def audit_view(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "item_id": entry["item_id"], "post_id": entry["post_id"], "moderator_id": entry["moderator_id"],
+        "moderator_name": entry.get("moderator_name", ""), "action": entry["action"], "note": entry.get("note", ""),
+        "at": entry["at"].isoformat(),
     }

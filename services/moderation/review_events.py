@@ -27,6 +27,13 @@ class ReviewPublisher:
             data={"item_id": item_id, "level": level, "urgent": level == "urgent"},
         ))
 
+    async def urgent_unclaimed(self, item: dict[str, Any], waited_s: int) -> None:
+        await self._notify(Notification(
+            notification_id=f"queue.unclaimed:{item['_id']}:{item['realerted_at'].isoformat()}",
+            recipient_id=MODERATORS, kind="queue.unclaimed", post_id=item["post_id"],
+            data={"item_id": item["_id"], "level": "urgent", "urgent": True, "waited_s": waited_s},
+        ))
+
     async def to_moderators(self, kind: str, item: dict[str, Any], moderator: Identity) -> None:
         await self._notify(Notification(
             recipient_id=MODERATORS, kind=kind, post_id=item["post_id"],

@@ -4,37 +4,58 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.identities import Identity, require_identity
 from services.common.problems import Problem, read_json_object
-from services.moderation.keys import identities_key, publisher_key, review_key
-from services.moderation.review import ReviewError, item_view
+from services.moderation.auth import require_moderator
+from services.moderation.keys import publisher_key, review_key, sla_key
+from services.moderation.review import ReviewError, audit_view, item_view
+from services.moderation.templates import message_templates
+from streams.events import utc_now
 
 DECISIONS = ("approve", "remove", "escalate")
 MAX_NOTE = 2000
+SUMMARY_FIELDS = ("title", "body")
 
 
-async def _moderator(request: web.Request) -> Identity:
-    return await require_identity(request, request.app[identities_key], kinds={"moderator"})
+def _flag(request: web.Request, name: str) -> bool:
+    value = request.query.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise Problem(400, f"'{name}' must be true or false.")
+    return value in ("true", "1")
 
 
 async def queue(request: web.Request) -> web.Response:
-    await _moderator(request)
-    items = await request.app[review_key].open_items()
-    return web.json_response({"items": [item_view(i) for i in items]})
+    await require_moderator(request)
+    summary = _flag(request, "summary")
+    items = [item_view(i) for i in await request.app[review_key].open_items()]
+    if summary:
+        # The console's live list: no post text, so reading a post stays one audited view.
+        items = [{k: v for k, v in item.items() if k not in SUMMARY_FIELDS} for item in items]
+    return web.json_response({"items": items})
+
+
+async def show(request: web.Request) -> web.Response:
+    moderator = await require_moderator(request)
+    try:
+        item = await request.app[review_key].view(request.match_info["item_id"], moderator)
+    except ReviewError as exc:
+        raise Problem(exc.status, exc.detail) from exc
+    return web.json_response({**item_view(item), "message_templates": message_templates(item.get("resources", []))})
 
 
 async def claim(request: web.Request) -> web.Response:
-    moderator = await _moderator(request)
+    moderator = await require_moderator(request)
     try:
-        item = await request.app[review_key].claim(request.match_info["item_id"], moderator)
+        item, first_claim = await request.app[review_key].claim(request.match_info["item_id"], moderator)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
+    if first_claim:
+        request.app[sla_key].first_claim(item, utc_now())
     await request.app[publisher_key].to_moderators("queue.claimed", item, moderator)
     return web.json_response(item_view(item))
 
 
 async def decide(request: web.Request) -> web.Response:
-    moderator = await _moderator(request)
+    moderator = await require_moderator(request)
     body = await read_json_object(request)
     decision, note = body.get("decision"), body.get("note", "")
     if decision not in DECISIONS:
@@ -45,12 +66,13 @@ async def decide(request: web.Request) -> web.Response:
         item = await request.app[review_key].decide(request.match_info["item_id"], moderator, decision, note)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
+    request.app[sla_key].decided(item, decision, utc_now())
     await request.app[publisher_key].decision(item, moderator, decision, note)
     return web.json_response(item_view(item))
 
 
 async def message(request: web.Request) -> web.Response:
-    moderator = await _moderator(request)
+    moderator = await require_moderator(request)
     body = await read_json_object(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
@@ -68,15 +90,16 @@ async def message(request: web.Request) -> web.Response:
 
 
 async def audit(request: web.Request) -> web.Response:
-    await _moderator(request)
-    entries = await request.app[review_key].audit_log(request.query.get("post_id"))
-    return web.json_response(
-        {"items": [{**{k: v for k, v in e.items() if k not in ("_id", "at")}, "at": e["at"].isoformat()} for e in entries]}
+    await require_moderator(request)
+    entries = await request.app[review_key].audit_log(
+        post_id=request.query.get("post_id"), item_id=request.query.get("item_id")
     )
+    return web.json_response({"items": [audit_view(e) for e in entries]})
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/mod/queue", queue)
+    app.router.add_get("/v1/mod/items/{item_id}", show)
     app.router.add_post("/v1/mod/items/{item_id}/claim", claim)
     app.router.add_post("/v1/mod/items/{item_id}/decision", decide)
     app.router.add_post("/v1/mod/items/{item_id}/message", message)

@@ -3,66 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.harness import ForumClient, RunningServices
+from tests.harness import ForumClient, RunningServices, open_event_stream
 
 pytestmark = pytest.mark.integration
 
 CRISIS = "I have the pills counted out and I'm going to kill myself tonight."
-
-
-class EventStream:
-    """Reads Server-Sent Events from an open response in the background."""
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self.response = response
-        self.events: list[dict[str, Any]] = []
-        self.comments = 0
-        self._task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        event: dict[str, Any] = {}
-        async for raw in self.response.content:
-            line = raw.decode().rstrip("\n")
-            if not line:
-                if event:
-                    event["received_at"] = time.perf_counter()
-                    self.events.append(event)
-                event = {}
-            elif line.startswith(":"):
-                self.comments += 1
-            else:
-                field, _, value = line.partition(": ")
-                event[field] = json.loads(value) if field == "data" else value
-
-    async def wait_for(self, kind: str, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if event.get("event") == kind:
-                    return event
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind!r} event within {timeout} s; got {[e.get('event') for e in self.events]}")
-
-    def close(self) -> None:
-        self._task.cancel()
-        self.response.close()
-
-
-async def _open_stream(http: aiohttp.ClientSession, services: RunningServices, token: str, **headers: str) -> EventStream:
-    response = await http.get(
-        f"{services.notify}/v1/stream", headers={"Authorization": f"Bearer {token}", **headers},
-        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
-    )
-    assert response.status == 200, await response.text()
-    assert response.headers["Content-Type"].startswith("text/event-stream")
-    return EventStream(response)
 
 
 async def test_a_crisis_posts_author_gets_resources_on_their_stream_and_nobody_else_does(
@@ -70,8 +20,8 @@ async def test_a_crisis_posts_author_gets_resources_on_their_stream_and_nobody_e
 ) -> None:
     author = await ForumClient.join(http, services.forum, country="GB")
     bystander = await ForumClient.join(http, services.forum, country="GB")
-    mine = await _open_stream(http, services, author.token or "")
-    theirs = await _open_stream(http, services, bystander.token or "")
+    mine = await open_event_stream(http, services.notify, author.token or "")
+    theirs = await open_event_stream(http, services.notify, bystander.token or "")
     try:
         status, created = await author.request(
             "POST", "/v1/boards/alcohol/threads", json={"title": "I'm done", "body": CRISIS}
@@ -92,7 +42,7 @@ async def test_reconnecting_with_last_event_id_replays_what_was_missed(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:
     author = await ForumClient.join(http, services.forum, country="US")
-    first = await _open_stream(http, services, author.token or "")
+    first = await open_event_stream(http, services.notify, author.token or "")
     try:
         status, one = await author.request("POST", "/v1/boards/alcohol/threads", json={"title": "Night one", "body": CRISIS})
         assert status == 202
@@ -116,7 +66,7 @@ async def test_reconnecting_with_last_event_id_replays_what_was_missed(
         await asyncio.sleep(0.2)
     assert items is not None, "the second notification reached the inbox while the author was away"
 
-    resumed = await _open_stream(http, services, author.token or "", **{"Last-Event-ID": seen["id"]})
+    resumed = await open_event_stream(http, services.notify, author.token or "", **{"Last-Event-ID": seen["id"]})
     try:
         replayed = await resumed.wait_for("resources")
         assert replayed["data"]["post_id"] == two["post_id"]

@@ -1,0 +1,206 @@
+"""The moderators' desk through the real stack: console sessions, audited reading, templates,
+escalation to admins, the SLA figures and the re-alert of urgent items nobody has claimed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.harness import (
+    URGENT_REALERT_AFTER_S,
+    ForumClient,
+    RunningServices,
+    add_moderator,
+    eventually,
+    haven,
+    open_event_stream,
+    queue_item,
+    unique_name,
+)
+
+pytestmark = pytest.mark.integration
+
+CRISIS = "I have the pills counted out and I'm going to kill myself tonight."
+
+
+@pytest.fixture
+async def cookieless_http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client that keeps no cookies, so each test says exactly which cookie it sends."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        yield session
+
+
+async def _urgent_item(http: aiohttp.ClientSession, services: RunningServices, moderator: ForumClient) -> dict[str, Any]:
+    author = await ForumClient.join(http, services.forum, country="US")
+    status, crisis = await author.request("POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS})
+    assert status == 202
+    item = await eventually(lambda: queue_item(moderator, crisis["post_id"]), timeout=45)
+    assert item["level"] == "urgent"
+    return item
+
+
+def _session_cookie(response: aiohttp.ClientResponse) -> tuple[str, str]:
+    (set_cookie,) = response.headers.getall("Set-Cookie")
+    return set_cookie, set_cookie.split(";")[0]
+
+
+async def _as_console(http: aiohttp.ClientSession, method: str, url: str, cookie: str, **kwargs: Any) -> tuple[int, Any]:
+    headers = {"Cookie": cookie, **kwargs.pop("headers", {})}
+    async with http.request(method, url, headers=headers, **kwargs) as response:
+        body = await response.json(content_type=None) if response.content_length != 0 else None
+        return response.status, body
+
+
+async def test_the_console_page_is_served_with_a_strict_content_security_policy(
+    services: RunningServices, cookieless_http: aiohttp.ClientSession
+) -> None:
+    async with cookieless_http.get(f"{services.moderation}/console/") as response:
+        assert response.status == 200 and response.content_type == "text/html"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert 'id="sign-in-form"' in await response.text()
+    async with cookieless_http.get(f"{services.moderation}/console/console.js") as response:
+        assert response.status == 200 and response.content_type == "text/javascript"
+    async with cookieless_http.get(f"{services.moderation}/console/app.py") as response:
+        assert response.status == 404
+
+
+async def test_a_token_is_exchanged_for_an_httponly_strict_session_that_ends_when_the_account_is_disabled(
+    services: RunningServices, http: aiohttp.ClientSession, cookieless_http: aiohttp.ClientSession
+) -> None:
+    name = unique_name(services, "dee")
+    moderator = await add_moderator(http, services, name)
+    member = await ForumClient.join(http, services.forum)
+    sign_in = f"{services.moderation}/console/session"
+
+    for token, expected in (("made-up-token", 401), (member.token, 403)):
+        async with cookieless_http.post(sign_in, json={"token": token}) as response:
+            assert response.status == expected
+            assert response.content_type == "application/problem+json"
+            assert "Set-Cookie" not in response.headers
+    async with cookieless_http.post(sign_in, json={"tok": "x"}) as response:
+        assert response.status == 400
+
+    async with cookieless_http.post(sign_in, json={"token": moderator.token}) as response:
+        assert response.status == 200
+        assert (await response.json())["name"] == name
+        set_cookie, cookie = _session_cookie(response)
+    assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie and "Path=/" in set_cookie
+    assert moderator.token not in set_cookie, "the cookie carries a session id, never the token"
+
+    status, me = await _as_console(cookieless_http, "GET", sign_in, cookie)
+    assert status == 200 and me["role"] == "moderator"
+    item = await _urgent_item(http, services, moderator)
+    claim = f"{services.moderation}/v1/mod/items/{item['item_id']}/claim"
+    status, problem = await _as_console(cookieless_http, "POST", claim, cookie)
+    assert status == 403 and "X-Haven-Console" in problem["detail"], "a change without the console header is refused"
+    status, claimed = await _as_console(cookieless_http, "POST", claim, cookie, headers={"X-Haven-Console": "1"})
+    assert status == 200 and claimed["claimed_by_name"] == name
+
+    result = await asyncio.to_thread(haven, services, "moderators", "disable", name)
+    assert result.returncode == 0, result.stderr
+
+    async def signed_out() -> int | None:
+        status, _ = await _as_console(cookieless_http, "GET", f"{services.moderation}/v1/mod/queue", cookie)
+        return status if status == 401 else None
+
+    assert await eventually(signed_out, timeout=15) == 401
+
+
+async def test_signing_out_ends_the_session(
+    services: RunningServices, http: aiohttp.ClientSession, cookieless_http: aiohttp.ClientSession
+) -> None:
+    moderator = await add_moderator(http, services, unique_name(services, "eli"))
+    sign_in = f"{services.moderation}/console/session"
+    async with cookieless_http.post(sign_in, json={"token": moderator.token}) as response:
+        _, cookie = _session_cookie(response)
+    status, _ = await _as_console(cookieless_http, "DELETE", sign_in, cookie, headers={"X-Haven-Console": "1"})
+    assert status == 204
+    status, _ = await _as_console(cookieless_http, "GET", sign_in, cookie)
+    assert status == 401
+
+
+async def test_reading_a_held_post_is_audited_and_offers_templates_with_its_resources(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    name = unique_name(services, "fay")
+    moderator = await add_moderator(http, services, name)
+    item = await _urgent_item(http, services, moderator)
+
+    status, summary = await moderator.request("GET", "/v1/mod/queue?summary=true")
+    listed = next(i for i in summary["items"] if i["item_id"] == item["item_id"])
+    assert "body" not in listed and listed["reasons"], "the live list leaves the post text out"
+    status, _ = await moderator.request("GET", "/v1/mod/queue?summary=perhaps")
+    assert status == 400
+
+    status, full = await moderator.request("GET", f"/v1/mod/items/{item['item_id']}")
+    assert status == 200 and full["body"] == CRISIS
+    assert full["highlights"] and all(words.lower() in CRISIS.lower() for words in full["highlights"])
+    first_line = full["resources"][0]
+    assert len(full["message_templates"]) == 3
+    assert all(first_line["contact"] in t["text"] and first_line["name"] in t["text"] for t in full["message_templates"])
+
+    status, audit = await moderator.request("GET", f"/v1/mod/audit?item_id={item['item_id']}")
+    assert [(e["action"], e["moderator_name"]) for e in audit["items"]] == [("view", name)]
+    status, problem = await moderator.request("GET", "/v1/mod/items/post:nothing:1")
+    assert status == 404 and problem["detail"]
+
+
+async def test_an_escalated_item_stays_held_until_an_admin_takes_it(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    moderator = await add_moderator(http, services, unique_name(services, "gus"))
+    admin = await add_moderator(http, services, unique_name(services, "hal"), role="admin")
+    item = await _urgent_item(http, services, moderator)
+    url = f"/v1/mod/items/{item['item_id']}"
+
+    assert (await moderator.request("POST", f"{url}/claim"))[0] == 200
+    status, escalated = await moderator.request("POST", f"{url}/decision", json={"decision": "escalate", "note": "admin?"})
+    assert status == 200 and escalated["status"] == "escalated" and escalated["claimed_by"] is None
+    still_queued = await queue_item(moderator, item["post_id"])
+    assert still_queued is not None and still_queued["status"] == "escalated"
+
+    status, claimed = await admin.request("POST", f"{url}/claim")
+    assert status == 200 and claimed["claimed_by_name"] == unique_name(services, "hal")
+    status, _ = await admin.request("POST", f"{url}/decision", json={"decision": "remove", "note": "kept private"})
+    assert status == 200
+    assert await queue_item(moderator, item["post_id"]) is None
+    status, _ = await moderator.request("POST", f"{url}/decision", json={"decision": "approve"})
+    assert status == 409, "a decided item cannot be decided again"
+
+
+async def test_an_urgent_item_nobody_claims_alerts_every_moderator_again_and_the_wait_is_measured(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    moderator = await add_moderator(http, services, unique_name(services, "ivy"))
+    stream = await open_event_stream(http, services.notify, moderator.token or "")
+    try:
+        item = await _urgent_item(http, services, moderator)
+        about_this_item = lambda view: view.get("data", {}).get("item_id") == item["item_id"]  # noqa: E731
+        await stream.wait_for("queue.item", timeout=45, where=about_this_item)
+        realert = await stream.wait_for("queue.unclaimed", timeout=URGENT_REALERT_AFTER_S * 6, where=about_this_item)
+        assert realert["data"]["data"]["urgent"] is True
+        assert realert["data"]["data"]["waited_s"] >= URGENT_REALERT_AFTER_S
+    finally:
+        stream.close()
+
+    url = f"/v1/mod/items/{item['item_id']}"
+    assert (await moderator.request("POST", f"{url}/claim"))[0] == 200
+    assert (await moderator.request("POST", f"{url}/decision", json={"decision": "approve", "note": ""}))[0] == 200
+
+    async with http.get(f"{services.moderation}/metrics") as response:
+        families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+
+    def count(family: str, **labels: str) -> float:
+        return sum(s.value for s in families[family].samples
+                   if s.name.endswith("_count") and all(s.labels.get(k) == v for k, v in labels.items()))
+
+    assert count("haven_review_time_to_first_claim_seconds", level="urgent") >= 1
+    assert count("haven_review_time_to_decision_seconds", level="urgent", decision="approve") >= 1
+    realerts = next(s.value for s in families["haven_review_urgent_realerts"].samples if s.name.endswith("_total"))
+    assert realerts >= 1
