@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from tests.harness import ForumClient, RunningServices, eventually
+from tests.harness import ForumClient, RunningServices, add_moderator, eventually, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -60,11 +60,6 @@ async def test_reactions_count_once_per_member_and_kind(services: RunningService
 async def test_a_worried_report_reaches_the_moderation_queue_at_hold_level_and_not_the_author(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:
-    import subprocess
-    import sys
-
-    from services.process_group import REPO_ROOT
-
     author = await ForumClient.join(http, services.forum)
     friend = await ForumClient.join(http, services.forum)
     thread = await _published_thread(author, body="Quiet week. Not really talking to anyone lately.")
@@ -73,12 +68,7 @@ async def test_a_worried_report_reaches_the_moderation_queue_at_hold_level_and_n
     )
     assert status == 202, receipt
 
-    suffix = services.settings.topic_prefix.strip(".").replace("-", "_")
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "moderators", "add", f"dee_{suffix}"], cwd=REPO_ROOT, env=services.env,
-        capture_output=True, text=True, timeout=120,
-    )
-    moderator = ForumClient(http, services.moderation, token=result.stdout.strip().splitlines()[-1])
+    moderator = await add_moderator(http, services, unique_name(services, "dee"))
 
     async def queued() -> dict | None:
         status, queue = await moderator.request("GET", "/v1/mod/queue")
@@ -122,23 +112,13 @@ async def test_erasure_stops_the_token_everywhere_and_leaves_posts_as_former_mem
 async def test_erasure_removes_the_authors_words_from_the_moderation_queue(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:
-    import subprocess
-    import sys
-
-    from services.process_group import REPO_ROOT
-
     author = await ForumClient.join(http, services.forum, country="GB")
     status, created = await author.request(
         "POST", "/v1/boards/alcohol/threads",
         json={"title": "Tonight", "body": "My pills are counted and I'm going to kill myself tonight."},
     )
     assert status == 202
-    suffix = services.settings.topic_prefix.strip(".").replace("-", "_")
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "moderators", "add", f"eve_{suffix}"], cwd=REPO_ROOT, env=services.env,
-        capture_output=True, text=True, timeout=120,
-    )
-    moderator = ForumClient(http, services.moderation, token=result.stdout.strip().splitlines()[-1])
+    moderator = await add_moderator(http, services, unique_name(services, "eve"))
 
     async def queued(with_body: bool) -> dict | None:
         status, queue = await moderator.request("GET", "/v1/mod/queue")

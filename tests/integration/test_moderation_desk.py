@@ -73,7 +73,7 @@ async def test_the_console_page_is_served_with_a_strict_content_security_policy(
 async def test_a_token_is_exchanged_for_an_httponly_strict_session_that_ends_when_the_account_is_disabled(
     services: RunningServices, http: aiohttp.ClientSession, cookieless_http: aiohttp.ClientSession
 ) -> None:
-    name = unique_name(services, "dee")
+    name = unique_name(services, "kim")
     moderator = await add_moderator(http, services, name)
     member = await ForumClient.join(http, services.forum)
     sign_in = f"{services.moderation}/console/session"
@@ -115,7 +115,7 @@ async def test_a_token_is_exchanged_for_an_httponly_strict_session_that_ends_whe
 async def test_signing_out_ends_the_session(
     services: RunningServices, http: aiohttp.ClientSession, cookieless_http: aiohttp.ClientSession
 ) -> None:
-    moderator = await add_moderator(http, services, unique_name(services, "eli"))
+    moderator = await add_moderator(http, services, unique_name(services, "lou"))
     sign_in = f"{services.moderation}/console/session"
     async with cookieless_http.post(sign_in, json={"token": moderator.token}) as response:
         _, cookie = _session_cookie(response)
