@@ -123,10 +123,15 @@ class ForumStore:
 
     async def start_edit(self, post: dict[str, Any], body: str, redacted: list[str]) -> dict[str, Any] | None:
         """Keep the current version for moderators; the new one waits for screening."""
-        await self.revisions.insert_one(
-            {"_id": f"{post['_id']}:{post['revision']}", "post_id": post["_id"], "revision": post["revision"],
-             "body": post["body"], "saved_at": utc_now()}
-        )
+        # Two edits racing from the same revision keep the same old version once (the loser of the
+        # insert finds it there already); the revision guard below lets only one of them through.
+        try:
+            await self.revisions.insert_one(
+                {"_id": f"{post['_id']}:{post['revision']}", "post_id": post["_id"], "revision": post["revision"],
+                 "body": post["body"], "saved_at": utc_now()}
+            )
+        except DuplicateKeyError:
+            pass
         return await self.posts.find_one_and_update(
             {"_id": post["_id"], "revision": post["revision"], "status": {"$in": ["published", "held", "pending"]}},
             {"$set": {"pending_body": body, "pending_redacted": redacted, "edited_at": utc_now()},

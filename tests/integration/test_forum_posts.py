@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 
 import aiohttp
 import pytest
@@ -101,3 +102,23 @@ async def test_an_edit_is_screened_before_it_shows_and_only_the_author_may_edit_
     assert status == 204
     status, gone = await author.request("GET", f"/v1/posts/{created['post_id']}")
     assert gone["status"] == "deleted" and gone["body"] is None
+
+
+async def test_edits_racing_from_the_same_revision_get_one_202_and_the_rest_409_never_a_500(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum)
+    status, created = await author.request(
+        "POST", "/v1/boards/alcohol/threads", json={"title": "Day 9", "body": "Day nine. Quiet evening."}
+    )
+    await eventually(lambda: _status(author, created["post_id"], "published"))
+
+    edits = [
+        author.request("PATCH", f"/v1/posts/{created['post_id']}", json={"body": f"Day nine, take {n}."})
+        for n in range(4)
+    ]
+    statuses = [status for status, _ in await asyncio.gather(*edits)]
+    assert set(statuses) <= {202, 409}, statuses
+    assert 202 in statuses
+    status, _ = await author.request("GET", f"/v1/posts/{created['post_id']}")
+    assert status == 200

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from services.process_group import free_port, start_service_processes
 from tests.harness import ForumClient, RunningServices, open_event_stream
 
 pytestmark = pytest.mark.integration
@@ -36,6 +38,31 @@ async def test_a_crisis_posts_author_gets_resources_on_their_stream_and_nobody_e
     finally:
         mine.close()
         theirs.close()
+
+
+async def test_a_second_notify_instance_pushes_every_event_to_its_own_connections_and_the_inbox_keeps_one_copy(
+    services: RunningServices, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    second = await start_service_processes(
+        services.settings.with_overrides(notify_port=free_port()), tmp_path / "logs", names=("notify",)
+    )
+    author = await ForumClient.join(http, services.forum, country="GB")
+    streams = [await open_event_stream(http, url, author.token or "") for url in (services.notify, second.url("notify"))]
+    try:
+        status, created = await author.request("POST", "/v1/boards/alcohol/threads", json={"title": "late", "body": CRISIS})
+        assert status == 202
+        about_it = lambda view: view.get("post_id") == created["post_id"]  # noqa: E731
+        first, other = [await stream.wait_for("resources", timeout=45, where=about_it) for stream in streams]
+        assert first["id"] == other["id"], "both instances consumed the same notification from every partition"
+
+        status, inbox = await ForumClient(http, second.url("notify"), token=author.token).request("GET", "/v1/notifications")
+        assert status == 200
+        copies = [n for n in inbox["items"] if n["kind"] == "resources" and n["post_id"] == created["post_id"]]
+        assert len(copies) == 1, "two instances wrote the same notification once"
+    finally:
+        for stream in streams:
+            stream.close()
+        second.stop()
 
 
 async def test_reconnecting_with_last_event_id_replays_what_was_missed(

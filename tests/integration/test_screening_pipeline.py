@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from services.process_group import start_service_processes
 from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, new_id
 from streams.serialization import decode, encode
 from streams.topics import Topics
@@ -144,3 +147,46 @@ async def test_a_redelivered_submission_is_screened_once(services: RunningServic
     await asyncio.sleep(3)
     records = await _read_topic(services, topics.posts_screened, lambda rs: False, timeout=3)
     assert len(mine(records)) == 1
+
+
+async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is_still_screened_once(
+    services: RunningServices, tmp_path: Path
+) -> None:
+    topics = Topics(services.settings.topic_prefix)
+    log = tmp_path / "logs" / "moderation-worker.log"
+    second = await start_service_processes(services.settings, tmp_path / "logs", names=("moderation-worker",))
+    try:
+        assignment = re.compile(rf"{re.escape(topics.posts_submitted)}\s*\|\s*\{{([0-9,\- ]+)\}}")
+
+        async def its_share() -> str | None:
+            second.check_alive()
+            found = assignment.findall(log.read_text(errors="replace")) if log.exists() else []
+            return found[-1] if found else None
+
+        share = await eventually(its_share, timeout=90, interval=0.5)
+        assert share.strip(), "the second worker was given partitions of posts.submitted"
+
+        posts = [
+            PostSubmitted(post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(),
+                          body=f"Day {n} sober. Went for a long walk after work.")
+            for n in range(12)
+        ]
+        producer = AIOKafkaProducer(bootstrap_servers=services.settings.kafka_bootstrap)
+        await producer.start()
+        try:
+            for post in posts:
+                await producer.send_and_wait(topics.posts_submitted, encode(post), key=post.thread_id.encode())
+        finally:
+            await producer.stop()
+
+        wanted = {post.post_id for post in posts}
+
+        def verdicts(records: list) -> list[str]:  # type: ignore[type-arg]
+            return [pid for r in records if (pid := json.loads(r.value).get("post_id")) in wanted]
+
+        records = await _read_topic(services, topics.posts_screened, lambda rs: set(verdicts(rs)) == wanted, timeout=90)
+        screened = verdicts(records)
+        assert set(screened) == wanted, "every post was screened while two workers shared the partitions"
+        assert len(screened) == len(wanted), "and none twice"
+    finally:
+        second.stop()
