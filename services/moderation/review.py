@@ -99,6 +99,7 @@ class ReviewQueue:
 
     async def claim(self, item_id: str, moderator: Identity) -> tuple[dict[str, Any], bool]:
         """Take (or renew) the lease on an item; also says whether this was the item's first claim."""
+        await self._admins_only_once_escalated(item_id, moderator)
         now = utc_now()
         doc = await self._items.find_one_and_update(
             {
@@ -118,7 +119,7 @@ class ReviewQueue:
         return doc, first.modified_count == 1
 
     async def decide(self, item_id: str, moderator: Identity, decision: str, note: str) -> dict[str, Any]:
-        current = await self.item(item_id)
+        current = await self._admins_only_once_escalated(item_id, moderator)
         if current["status"] not in OPEN_STATUSES:
             raise ReviewError(409, "This item has been decided already.")
         claim = current.get("claim")
@@ -140,6 +141,12 @@ class ReviewQueue:
             raise ReviewError(409, "This item has been decided already.")
         await self.audit(doc, moderator, decision, note)
         return doc
+
+    async def _admins_only_once_escalated(self, item_id: str, moderator: Identity) -> dict[str, Any]:
+        current = await self.item(item_id)
+        if current["status"] == "escalated" and moderator.role != "admin":
+            raise ReviewError(403, "This item was escalated to the admins; only an admin may take or decide it.")
+        return current
 
     async def view(self, item_id: str, moderator: Identity) -> dict[str, Any]:
         """A moderator reads a held post in full: that reading is itself audited."""

@@ -35,6 +35,8 @@ def create_worker_app(
     settings: Settings, screen_batch: ScreenBatch, policy: Policy, directory: ResourceDirectory
 ) -> faust.App:
     topics = Topics(settings.topic_prefix)
+    faust_dir = settings.state_dir / "faust"
+    faust_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level itself
     app = faust.App(
         f"{settings.topic_prefix}{CONSUMER_NAME}",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -45,6 +47,8 @@ def create_worker_app(
         topic_allow_declare=False,
         topic_disable_leader=True,
         store="memory://",
+        # Faust keeps a (here empty) data directory per app id: under the state dir, not the cwd.
+        datadir=str(faust_dir / "{conf.id}"),
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
         producer_acks=-1,

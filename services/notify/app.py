@@ -8,6 +8,7 @@ in the inbox once, and pushes it to the connections open on this instance.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -37,6 +38,15 @@ MAX_REQUEST_BYTES = 64 * 1024
 producer_key = web.AppKey("producer", AIOKafkaProducer)
 
 
+def default_instance_name(settings: Settings) -> str:
+    """Unique per running instance: the host name (a pod's name on Kubernetes) and the port.
+
+    Instances that shared a name would share a consumer group, split the partitions between them,
+    and each miss the events meant for the other's connections.
+    """
+    return os.environ.get("HAVEN_NOTIFY_INSTANCE") or f"{socket.gethostname()}-{settings.notify_port}"
+
+
 def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: float | None = None) -> web.Application:
     registry = CollectorRegistry()
     app = web.Application(
@@ -49,7 +59,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     hub = Hub()
     app[hub_key] = hub
     app[heartbeat_key] = heartbeat_s or float(os.environ.get("HAVEN_SSE_HEARTBEAT_S", "15"))
-    instance_name = instance or f"{settings.host}-{settings.notify_port}"
+    instance_name = instance or default_instance_name(settings)
     topics = Topics(settings.topic_prefix)
 
     async def database(app: web.Application) -> AsyncIterator[None]:

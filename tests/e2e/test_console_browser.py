@@ -14,7 +14,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.harness import ForumClient, RunningServices, add_moderator, unique_name
 
@@ -28,6 +29,14 @@ CHROMIUM_FLAGS = [
 ]
 CRISIS = "I've saved up my pills and I'm going to take them all tonight. I can't do this anymore."
 WAIT_MS = 45_000
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+           "resultTypes": ["violations"]}
+
+
+async def _accessibility_violations(page: Page) -> str:
+    """axe-core's WCAG 2.1 A and AA checks on the page as it is now; empty when there are none."""
+    results = await Axe().run(page, options=WCAG_AA)
+    return results.generate_snapshot()
 
 
 @pytest.fixture
@@ -49,6 +58,8 @@ async def test_a_moderator_signs_in_sees_an_urgent_post_arrive_claims_messages_a
     context = await browser.new_context(viewport={"width": 1280, "height": 1000})
     page = await context.new_page()
     await page.goto(f"{services.moderation}/console/")
+    await expect(page.get_by_label("Moderator token")).to_be_focused()
+    assert await _accessibility_violations(page) == "", "the sign-in page meets WCAG 2.1 AA (axe-core)"
 
     # Signing in with the keyboard alone.
     await page.get_by_label("Moderator token").fill(moderator.token or "")
@@ -82,6 +93,7 @@ async def test_a_moderator_signs_in_sees_an_urgent_post_arrive_claims_messages_a
     await page.get_by_role("button", name="Send message").click()
     await expect(page.locator("#item-status")).to_contain_text("Message to the author: done")
     await expect(page.locator("#item-audit li")).to_have_count(3)
+    assert await _accessibility_violations(page) == "", "the queue and item view meet WCAG 2.1 AA (axe-core)"
 
     screenshot = tmp_path / "console.png"
     await page.screenshot(path=str(screenshot), full_page=True)

@@ -165,6 +165,9 @@ async def test_an_escalated_item_stays_held_until_an_admin_takes_it(
     still_queued = await queue_item(moderator, item["post_id"])
     assert still_queued is not None and still_queued["status"] == "escalated"
 
+    for action, body in (("claim", None), ("decision", {"decision": "approve", "note": ""})):
+        status, problem = await moderator.request("POST", f"{url}/{action}", json=body)
+        assert status == 403 and "admin" in problem["detail"], "an escalated item is for the admins"
     status, claimed = await admin.request("POST", f"{url}/claim")
     assert status == 200 and claimed["claimed_by_name"] == unique_name(services, "hal")
     status, _ = await admin.request("POST", f"{url}/decision", json={"decision": "remove", "note": "kept private"})

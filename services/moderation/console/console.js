@@ -173,8 +173,11 @@ function renderItem(item) {
   $("item-reports").replaceChildren(...item.reports.map((r) => el("li", { text: r.note ? `${r.reason}: ${r.note}` : r.reason })));
   $("item-resources").replaceChildren(...(item.resources.length ? item.resources.map(resourceEntry) : [el("li", { text: "None were sent." })]));
   const decided = item.status === "decided";
-  for (const id of ["claim", "approve", "remove", "escalate", "send-message"]) $(id).disabled = decided;
+  const adminsOnly = item.status === "escalated" && state.me.role !== "admin";
+  for (const id of ["claim", "approve", "remove", "escalate"]) $(id).disabled = decided || adminsOnly;
   $("send-message").disabled = decided || item.erased_author;
+  $("claim").textContent = item.claimed_by === state.me.id ? "Renew claim" : "Claim";
+  if (adminsOnly) $("item-claim").textContent = "Escalated: waiting for an admin to take it.";
 }
 
 function resourceEntry(resource) {

@@ -1,0 +1,89 @@
+"""The Kubernetes manifests agree with the code: commands, ports, probes, settings, scaling.
+
+No cluster runs on this machine, so these checks are what keeps deploy/k8s honest: a renamed
+setting, a wrong port or a worker maximum above the partition count fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.runner import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+HTTP_PORT_SETTINGS = {"forum": "HAVEN_FORUM_PORT", "moderation-api": "HAVEN_MODERATION_PORT", "notify": "HAVEN_NOTIFY_PORT"}
+
+
+def _documents() -> list[dict[str, Any]]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return docs
+
+
+def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in _documents() if doc["kind"] == kind}
+
+
+def _settings_the_code_reads() -> set[str]:
+    names: set[str] = set()
+    for path in [*ROOT.joinpath("services").rglob("*.py"), *ROOT.joinpath("streams").rglob("*.py")]:
+        names.update(re.findall(r'"(HAVEN_[A-Z_]+)"', path.read_text()))
+    return names
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_every_setting_in_the_manifests_is_one_the_code_reads() -> None:
+    known = _settings_the_code_reads()
+    config = _of_kind("ConfigMap")["haven-config"]["data"]
+    used = set(config)
+    for deployment in _of_kind("Deployment").values():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            used.update(entry["name"] for entry in container.get("env", []))
+    assert used - known == set()
+
+
+def test_each_deployment_runs_a_real_service_with_probes_on_the_port_it_listens_on() -> None:
+    deployments = _of_kind("Deployment")
+    assert set(deployments) == {"forum", "moderation-api", "moderation-worker", "notify"}
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["args"] == ["serve", name] and name in SERVICES
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        env = {entry["name"]: entry for entry in container["env"]}
+        assert env["HAVEN_MONGO_URI"]["valueFrom"]["secretKeyRef"]["name"] == "haven-mongo", "credentials stay in a secret"
+        if name not in HTTP_PORT_SETTINGS:
+            continue
+        port = int(env[HTTP_PORT_SETTINGS[name]]["value"])
+        assert container["ports"] == [{"name": "http", "containerPort": port}]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        service = _of_kind("Service")[name]
+        assert service["spec"]["ports"][0]["targetPort"] == "http"
+        assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_screening_workers_never_outnumber_the_partitions_they_share() -> None:
+    partitions = int(_of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_PARTITIONS"])
+    autoscaler = _of_kind("HorizontalPodAutoscaler")["moderation-worker"]
+    assert autoscaler["spec"]["maxReplicas"] <= partitions
+
+
+def test_the_image_runs_as_the_user_the_pods_require() -> None:
+    containerfile = (ROOT / "deploy" / "container" / "Containerfile").read_text()
+    user = re.search(r"^USER (\d+)$", containerfile, re.MULTILINE)
+    assert user is not None
+    for deployment in _of_kind("Deployment").values():
+        assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(user.group(1))
