@@ -122,10 +122,7 @@ class ReviewQueue:
         current = await self._admins_only_once_escalated(item_id, moderator)
         if current["status"] not in OPEN_STATUSES:
             raise ReviewError(409, "This item has been decided already.")
-        claim = current.get("claim")
-        claimed_by_other = claim and claim["moderator_id"] != moderator.id and claim["until"] > utc_now()
-        if claimed_by_other and moderator.role != "admin":
-            raise ReviewError(409, "Another moderator holds the claim on this item; only an admin may decide it.")
+        _refuse_if_claimed_by_another(current, moderator, "decide it")
         changes: dict[str, Any] = {
             "status": "escalated" if decision == "escalate" else "decided",
             "decision": {"decision": decision, "note": note, "moderator_id": moderator.id, "at": utc_now()},
@@ -146,6 +143,12 @@ class ReviewQueue:
         current = await self.item(item_id)
         if current["status"] == "escalated" and moderator.role != "admin":
             raise ReviewError(403, "This item was escalated to the admins; only an admin may take or decide it.")
+        return current
+
+    async def to_message(self, item_id: str, moderator: Identity) -> dict[str, Any]:
+        """The item, when this moderator may write to its author: nobody else is handling it."""
+        current = await self._admins_only_once_escalated(item_id, moderator)
+        _refuse_if_claimed_by_another(current, moderator, "message its author")
         return current
 
     async def view(self, item_id: str, moderator: Identity) -> dict[str, Any]:
@@ -200,6 +203,12 @@ class ReviewQueue:
             query["item_id"] = item_id
         newest = await self._audit.find(query).sort("at", DESCENDING).limit(limit).to_list(None)
         return newest[::-1]
+
+
+def _refuse_if_claimed_by_another(item: dict[str, Any], moderator: Identity, what: str) -> None:
+    claim = item.get("claim")
+    if claim and claim["moderator_id"] != moderator.id and claim["until"] > utc_now() and moderator.role != "admin":
+        raise ReviewError(409, f"Another moderator holds the claim on this item; only they or an admin may {what}.")
 
 
 def highlights(reasons: list[str]) -> list[str]:

@@ -79,7 +79,7 @@ async def message(request: web.Request) -> web.Response:
         raise Problem(400, f"'text' must be a message of 1 to {MAX_NOTE} characters.")
     review = request.app[review_key]
     try:
-        item = await review.item(request.match_info["item_id"])
+        item = await review.to_message(request.match_info["item_id"], moderator)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
     if not item.get("author_id"):

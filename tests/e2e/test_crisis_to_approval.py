@@ -111,6 +111,14 @@ async def test_who_may_do_what_in_the_moderation_api(services: RunningServices, 
         "POST", f"/v1/mod/items/{item['item_id']}/decision", json={"decision": "remove", "note": ""}
     )
     assert status == 409 and "claim" in problem["detail"]
+    status, problem = await second.request(
+        "POST", f"/v1/mod/items/{item['item_id']}/message", json={"text": "Are you safe right now?"}
+    )
+    assert status == 409 and "claim" in problem["detail"], "one moderator at a time writes to the author"
+    status, _ = await admin.request(
+        "POST", f"/v1/mod/items/{item['item_id']}/message", json={"text": "An admin here: we're with you."}
+    )
+    assert status == 202
     status, _ = await admin.request(
         "POST", f"/v1/mod/items/{item['item_id']}/decision", json={"decision": "escalate", "note": "needs an admin"}
     )
