@@ -38,23 +38,29 @@ class Identity:
 
 
 class IdentityCache:
+    """Identities by token hash: one document per token, keyed by its hash.
+
+    Keying by the hash makes each check a primary-key lookup on any database (FerretDB, for one,
+    uses an index only for a filter of exactly {_id: value}).
+    """
+
     def __init__(self, collection: AsyncCollection, on_erased: Callable[[str], Awaitable[None]] | None = None) -> None:
         self._collection = collection
         self._on_erased = on_erased
 
     async def ensure_indexes(self) -> None:
-        await self._collection.create_index("token_hash")
+        await self._collection.create_index("identity_id")
 
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:
-            await self._collection.delete_one({"_id": event.id})
+            await self._collection.delete_one({"_id": event.token_hash})
             if self._on_erased is not None:
                 await self._on_erased(event.id)
             return
         await self._collection.update_one(
-            {"_id": event.id},
+            {"_id": event.token_hash},
             {"$set": {
-                "token_hash": event.token_hash, "kind": event.kind, "role": event.role, "disabled": event.disabled,
+                "identity_id": event.id, "kind": event.kind, "role": event.role, "disabled": event.disabled,
                 "name": (event.handle or "") if event.kind == "moderator" else "",
             }},
             upsert=True,
@@ -66,11 +72,11 @@ class IdentityCache:
     async def by_token_hash(self, token_hash: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
         deadline = time.monotonic() + wait_s
         while True:
-            doc = await self._collection.find_one({"token_hash": token_hash})
+            doc = await self._collection.find_one({"_id": token_hash})
             if doc is not None:
                 if doc.get("disabled"):
                     return None
-                return Identity(doc["_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
+                return Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
             if time.monotonic() >= deadline:
                 return None
             await asyncio.sleep(0.2)
@@ -107,7 +113,10 @@ def identities_context(
         cache = app[cache_key]
         await cache.ensure_indexes()
         consumer = create_consumer(
-            settings, [topics.identities], group_id=f"{settings.topic_prefix}{service}-identities", client_id=service
+            # The group is named after the collection it fills: a new collection is filled by
+            # reading the compacted topic from its start.
+            settings, [topics.identities], group_id=f"{settings.topic_prefix}{service}-identity-tokens",
+            client_id=service,
         )
         await consumer.start()
 

@@ -1,4 +1,4 @@
-"""Abuse limits: posts per member (counted in the database, so every forum instance agrees) and
+"""Abuse limits: posts per member (kept in the database, so every forum instance agrees) and
 identity creation per client address (counted in memory only: addresses are never stored)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from ipaddress import ip_address
 
 from aiohttp import web
@@ -28,6 +29,34 @@ class RateLimits:
                 env.get("HAVEN_IDENTITIES_PER_HOUR", defaults.identities_per_hour_per_address)
             ),
         )
+
+
+@dataclass(frozen=True)
+class PostLimitHit:
+    detail: str
+    retry_after_s: int
+
+
+def member_post_window(
+    recent: list[datetime], now: datetime, limits: RateLimits
+) -> tuple[list[datetime], PostLimitHit | None]:
+    """The member's post times still inside the hour, and the limit one more post would break.
+
+    The times live on the member's identity document, which every posting request loads anyway:
+    checking them costs no query (a count over the posts would scan them on FerretDB).
+    """
+    kept = sorted(t for t in recent if t > now - timedelta(hours=1))
+    last_minute = [t for t in kept if t > now - timedelta(minutes=1)]
+    if len(last_minute) >= limits.posts_per_minute:
+        wait = 60 - int((now - last_minute[-limits.posts_per_minute]).total_seconds())
+        return kept, PostLimitHit(f"You can post {limits.posts_per_minute} times a minute; please wait a moment.",
+                                  max(1, wait))
+    if len(kept) >= limits.posts_per_hour:
+        wait = 3600 - int((now - kept[-limits.posts_per_hour]).total_seconds())
+        return kept, PostLimitHit(
+            f"You can post {limits.posts_per_hour} times an hour; please come back a little later.", max(1, wait)
+        )
+    return kept, None
 
 
 class AddressWindow:

@@ -57,6 +57,9 @@ class ForumStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
         self.identities = db["identities"]
+        # token hash -> identity id, so that checking a token is a primary-key lookup on any
+        # database (FerretDB, for one, uses an index only for a filter of exactly {_id: value}).
+        self.tokens = db["identity_tokens"]
         self.boards = db["boards"]
         self.threads = db["threads"]
         self.posts = db["posts"]
@@ -94,12 +97,28 @@ class ForumStore:
 
     async def insert_identity(self, doc: dict[str, Any]) -> None:
         await self.identities.insert_one(doc)
+        await self.tokens.insert_one({"_id": doc["token_hash"], "identity_id": doc["_id"]})
 
     async def delete_identity(self, identity_id: str) -> None:
-        await self.identities.delete_one({"_id": identity_id})
+        doc = await self.identities.find_one_and_delete({"_id": identity_id})
+        if doc is not None:
+            await self.tokens.delete_one({"_id": doc["token_hash"]})
 
     async def identity_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
-        return await self.identities.find_one({"token_hash": token_hash, "erased": {"$ne": True}})
+        link = await self.tokens.find_one({"_id": token_hash})
+        if link is None:
+            # Identities made before the token links existed: find by the indexed field, then link.
+            identity = await self.identities.find_one({"token_hash": token_hash})
+            if identity is not None:
+                await self.tokens.update_one(
+                    {"_id": token_hash}, {"$setOnInsert": {"identity_id": identity["_id"]}}, upsert=True
+                )
+                return None if identity.get("erased") else identity
+            return None
+        identity = await self.identities.find_one({"_id": link["identity_id"]})
+        if identity is None or identity.get("erased") or identity["token_hash"] != token_hash:
+            return None
+        return identity
 
     async def identity(self, identity_id: str) -> dict[str, Any] | None:
         return await self.identities.find_one({"_id": identity_id})
@@ -116,10 +135,18 @@ class ForumStore:
             update.update({"body": None, "status": "deleted"})
         await self.posts.update_many({"author_id": identity_id}, {"$set": update})
         await self.reactions.delete_many({"identity_id": identity_id})
-        await self.identities.delete_one({"_id": identity_id})
+        await self.delete_identity(identity_id)
 
-    async def posts_since(self, author_id: str, since: datetime) -> int:
-        return await self.posts.count_documents({"author_id": author_id, "created_at": {"$gte": since}})
+    async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
+        """Compare-and-set of the member's recent post times: False when another post got there first."""
+        result = await self.identities.update_one(
+            {"_id": identity["_id"], "post_times_version": identity.get("post_times_version")},
+            {"$set": {"recent_post_times": times}, "$inc": {"post_times_version": 1}},
+        )
+        return result.modified_count == 1
+
+    async def forget_post_time(self, identity_id: str, at: datetime) -> None:
+        await self.identities.update_one({"_id": identity_id}, {"$pull": {"recent_post_times": at}})
 
     async def start_edit(self, post: dict[str, Any], body: str, redacted: list[str]) -> dict[str, Any] | None:
         """Keep the current version for moderators; the new one waits for screening."""

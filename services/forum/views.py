@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +20,7 @@ from services.forum.keys import (
     settings_key,
     store_key,
 )
-from services.forum.limits import client_address
+from services.forum.limits import client_address, member_post_window
 from services.forum.redaction import redact_contact_details
 from services.forum.milestones import days_sober, milestone
 from services.forum.publisher import EventsUnavailable
@@ -142,9 +142,9 @@ async def create_thread(request: web.Request) -> web.Response:
         raise Problem(404, f"There is no board '{slug}'.")
     title = _text(data, "title", 3, 200)
     body = _text(data, "body", 1, MAX_BODY)
-    await _within_post_limits(request, identity)
     title, body, redacted = _redacted(request, title, body)
-    thread_id, post_id, now = new_id(), new_id(), utc_now()
+    now = await _take_post_slot(request, identity)
+    thread_id, post_id = new_id(), new_id()
     await store.insert_thread(
         {
             "_id": thread_id, "board_slug": slug, "title": title, "author_id": identity["_id"],
@@ -163,6 +163,7 @@ async def create_thread(request: web.Request) -> web.Response:
     except EventsUnavailable as exc:
         await store.delete_post(post_id)
         await store.delete_thread(thread_id)
+        await store.forget_post_time(identity["_id"], now)
         raise _unavailable() from exc
     return web.json_response(
         {"thread_id": thread_id, "post_id": post_id, "status": "pending", "redacted": redacted}, status=202
@@ -178,7 +179,6 @@ async def create_reply(request: web.Request) -> web.Response:
     if thread is None or thread["status"] != "published":
         raise Problem(404, "There is no such thread (or it is not published yet).")
     body = _text(data, "body", 1, MAX_BODY)
-    await _within_post_limits(request, identity)
     _, body, redacted = _redacted(request, None, body)
     reply_to = data.get("reply_to")
     quote = None
@@ -189,7 +189,8 @@ async def create_reply(request: web.Request) -> web.Response:
         if quoted is None or quoted["thread_id"] != thread_id or quoted["status"] != "published":
             raise Problem(400, "'reply_to' must be a published post of this thread.")
         quote = {"post_id": reply_to, "author_handle": quoted.get("author_handle"), "excerpt": _excerpt(quoted["body"])}
-    post_id, now = new_id(), utc_now()
+    now = await _take_post_slot(request, identity)
+    post_id = new_id()
     await store.insert_post(
         _new_post(post_id, thread_id, thread["board_slug"], identity, body, now, reply_to=reply_to, redacted=redacted)
         | {"reply_quote": quote}
@@ -202,6 +203,7 @@ async def create_reply(request: web.Request) -> web.Response:
         await request.app[publisher_key].post_submitted(event)
     except EventsUnavailable as exc:
         await store.delete_post(post_id)
+        await store.forget_post_time(identity["_id"], now)
         raise _unavailable() from exc
     return web.json_response({"post_id": post_id, "status": "pending", "redacted": redacted}, status=202)
 
@@ -248,17 +250,23 @@ def _redacted(request: web.Request, title: str | None, body: str) -> tuple[str |
     return title, result.text, [REDACTED_KIND_NAMES.get(k, k) for k in kinds]
 
 
-async def _within_post_limits(request: web.Request, identity: dict[str, Any]) -> None:
-    limits, store, now = request.app[limits_key], request.app[store_key], utc_now()
-    if await store.posts_since(identity["_id"], now - timedelta(minutes=1)) >= limits.posts_per_minute:
-        raise Problem(429, f"You can post {limits.posts_per_minute} times a minute; please wait a moment.",
-                      headers={"Retry-After": "60"})
-    if await store.posts_since(identity["_id"], now - timedelta(hours=1)) >= limits.posts_per_hour:
-        raise Problem(429, f"You can post {limits.posts_per_hour} times an hour; please come back a little later.",
-                      headers={"Retry-After": "600"})
+async def _take_post_slot(request: web.Request, identity: dict[str, Any]) -> datetime:
+    """Count this post against the member's limits, or answer 429; returns the time it was counted at."""
+    limits, store = request.app[limits_key], request.app[store_key]
+    for _ in range(POST_SLOT_ATTEMPTS):
+        now = utc_now()
+        kept, hit = member_post_window(identity.get("recent_post_times") or [], now, limits)
+        if hit is not None:
+            raise Problem(429, hit.detail, headers={"Retry-After": str(hit.retry_after_s)})
+        if await store.replace_post_times(identity, [*kept, now]):
+            return now
+        # Another post by the same member changed the times meanwhile: look again.
+        identity = await store.identity(identity["_id"]) or identity
+    raise Problem(429, "Too many posts at the same moment; please try again.", headers={"Retry-After": "1"})
 
 
 QUOTE_CHARS = 280
+POST_SLOT_ATTEMPTS = 3
 
 
 def _excerpt(body: str) -> str:

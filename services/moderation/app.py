@@ -67,7 +67,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         review = ReviewQueue(db, claim_lease=timedelta(seconds=settings.claim_lease_s))
         await review.ensure_indexes()
         app[review_key] = review
-        identities = IdentityCache(db["identities"], on_erased=review.forget_author)
+        identities = IdentityCache(db["identity_tokens"], on_erased=review.forget_author)
         app[identities_key] = identities
         app[console_sessions_key] = ConsoleSessions(
             db["console_sessions"], identities, timedelta(hours=settings.console_session_hours)

@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         inbox = Inbox(db)
         await inbox.ensure_indexes()
         app[inbox_key] = inbox
-        app[identities_key] = IdentityCache(db["identities"], on_erased=inbox.purge)
+        app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge)
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()

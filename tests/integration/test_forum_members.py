@@ -130,3 +130,22 @@ async def test_erasure_removes_the_authors_words_from_the_moderation_queue(
     assert status == 204
     item = await eventually(lambda: queued(False), timeout=30)
     assert item["title"] is None
+
+
+async def test_a_member_from_before_token_links_still_signs_in_and_gets_linked(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    from services.common.mongo import create_mongo_client
+    from services.common.tokens import hash_token
+
+    member = await ForumClient.join(http, services.forum)
+    client = create_mongo_client(services.settings)
+    links = client[services.settings.database_name("forum")]["identity_tokens"]
+    try:
+        removed = await links.delete_one({"_id": hash_token(member.token or "")})
+        assert removed.deleted_count == 1, "new identities are linked by token hash"
+        status, me = await member.request("GET", "/v1/me")
+        assert status == 200 and me["id"] == member.identity["id"]
+        assert await links.find_one({"_id": hash_token(member.token or "")}) is not None, "and the link is restored"
+    finally:
+        await client.close()
