@@ -108,6 +108,8 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
     for member, port in urls.items():
         if member in children:
             print(f"  {member:<15} http://{settings.host}:{port}", flush=True)
+    if "moderation-api" in children:
+        print(f"  {'console':<15} http://{settings.host}:{settings.moderation_port}/console/", flush=True)
     exit_code = 0
     while not stopping:
         for member, child in children.items():
