@@ -10,7 +10,7 @@ from services.common.identities import identity_for_token
 from services.common.problems import Problem, read_json_object
 from services.moderation.auth import require_moderator
 from services.moderation.console_sessions import COOKIE_NAME
-from services.moderation.keys import console_sessions_key, identities_key
+from services.moderation.keys import console_sessions_key, identities_key, settings_key
 
 CONSOLE_DIR = Path(__file__).parent / "console"
 PAGES = {"": ("index.html", "text/html"), "console.js": ("console.js", "text/javascript"),
@@ -30,6 +30,13 @@ def _load_pages() -> dict[str, tuple[bytes, str]]:
     return {path: ((CONSOLE_DIR / name).read_bytes(), kind) for path, (name, kind) in PAGES.items()}
 
 
+def served_over_https(request: web.Request, trusted_proxies: tuple[str, ...]) -> bool:
+    """True on TLS, including TLS ended by a proxy we trust (then the cookie is marked Secure)."""
+    if request.secure:
+        return True
+    return request.remote in trusted_proxies and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+
 def _session_view(identity_id: str, name: str, role: str) -> dict[str, str]:
     return {"id": identity_id, "name": name, "role": role}
 
@@ -46,7 +53,7 @@ async def sign_in(request: web.Request) -> web.Response:
     response = web.json_response(_session_view(moderator.id, moderator.name, moderator.role))
     response.set_cookie(
         COOKIE_NAME, session_id, max_age=int(sessions.lifetime.total_seconds()), path="/",
-        httponly=True, samesite="Strict", secure=request.secure,
+        httponly=True, samesite="Strict", secure=served_over_https(request, request.app[settings_key].trusted_proxies),
     )
     return response
 

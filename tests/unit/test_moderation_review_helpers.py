@@ -59,3 +59,17 @@ def test_sla_histograms_count_the_wait_per_level_and_decision() -> None:
     assert sample("haven_review_time_to_first_claim_seconds_bucket", level="urgent", le="60.0") == 1
     assert sample("haven_review_time_to_decision_seconds_sum", level="urgent", decision="approve") == 105
     assert sample("haven_review_urgent_realerts_total") == 1
+
+
+def test_the_console_cookie_is_secure_behind_a_trusted_tls_proxy_only() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from services.moderation.console_views import served_over_https
+
+    def request(remote: str, proto: str | None) -> object:
+        headers = {"X-Forwarded-Proto": proto} if proto else {}
+        return make_mocked_request("POST", "/console/session", headers=headers).clone(remote=remote)
+
+    assert served_over_https(request("10.0.0.2", "https"), ("10.0.0.2",))
+    assert not served_over_https(request("10.0.0.9", "https"), ("10.0.0.2",)), "an untrusted header is ignored"
+    assert not served_over_https(request("10.0.0.2", None), ("10.0.0.2",))
