@@ -59,6 +59,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "HAVEN_CACHE_DIR": str(settings.cache_dir),
             "HAVEN_CLAIM_LEASE_S": str(settings.claim_lease_s),
             "HAVEN_URGENT_REALERT_AFTER_S": str(settings.urgent_realert_after_s),
+            "HAVEN_CONSOLE_SESSION_HOURS": str(settings.console_session_hours),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
         }

@@ -48,9 +48,6 @@ class IdentityCache:
         self._collection = collection
         self._on_erased = on_erased
 
-    async def ensure_indexes(self) -> None:
-        await self._collection.create_index("identity_id")
-
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:
             await self._collection.delete_one({"_id": event.token_hash})
@@ -111,7 +108,6 @@ def identities_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         cache = app[cache_key]
-        await cache.ensure_indexes()
         consumer = create_consumer(
             # The group is named after the collection it fills: a new collection is filled by
             # reading the compacted topic from its start.

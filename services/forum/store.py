@@ -116,9 +116,7 @@ class ForumStore:
                 return None if identity.get("erased") else identity
             return None
         identity = await self.identities.find_one({"_id": link["identity_id"]})
-        if identity is None or identity.get("erased") or identity["token_hash"] != token_hash:
-            return None
-        return identity
+        return None if identity is None or identity.get("erased") else identity
 
     async def identity(self, identity_id: str) -> dict[str, Any] | None:
         return await self.identities.find_one({"_id": identity_id})

@@ -46,10 +46,11 @@ async def sign_in(request: web.Request) -> web.Response:
     token = body.get("token")
     if not isinstance(token, str) or not token.strip() or len(token) > 200:
         raise Problem(400, "'token' must be your moderator token.")
+    token = token.strip()
     # The token comes in the body, never in a URL; the same answers as a Bearer token (401, 403).
-    moderator = await identity_for_token(request.app[identities_key], token.strip(), kinds={"moderator"})
+    moderator = await identity_for_token(request.app[identities_key], token, kinds={"moderator"})
     sessions = request.app[console_sessions_key]
-    session_id = await sessions.open(moderator, token.strip())
+    session_id = await sessions.open(moderator, token)
     response = web.json_response(_session_view(moderator.id, moderator.name, moderator.role))
     response.set_cookie(
         COOKIE_NAME, session_id, max_age=int(sessions.lifetime.total_seconds()), path="/",

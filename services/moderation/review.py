@@ -114,9 +114,11 @@ class ReviewQueue:
             if current["status"] not in OPEN_STATUSES:
                 raise ReviewError(409, "This item has been decided already.")
             raise ReviewError(409, "Another moderator is handling this item.")
-        first = await self._items.update_one({"_id": item_id, "first_claimed_at": None}, {"$set": {"first_claimed_at": now}})
+        first = doc.get("first_claimed_at") is None and (await self._items.update_one(
+            {"_id": item_id, "first_claimed_at": None}, {"$set": {"first_claimed_at": now}}
+        )).modified_count == 1
         await self.audit(doc, moderator, "claim")
-        return doc, first.modified_count == 1
+        return doc, first
 
     async def decide(self, item_id: str, moderator: Identity, decision: str, note: str) -> dict[str, Any]:
         current = await self._admins_only_once_escalated(item_id, moderator)

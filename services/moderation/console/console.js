@@ -43,6 +43,11 @@ function announce(text) {
   window.setTimeout(() => { $("announcer").textContent = text; }, 50);
 }
 
+// "you" for this moderator, otherwise their account name.
+function who(moderatorId, name, fallback) {
+  return moderatorId === state.me?.id ? "you" : (name || fallback);
+}
+
 function waited(isoTime) {
   const minutes = Math.max(0, Math.round((Date.now() - Date.parse(isoTime)) / 60000));
   if (minutes < 1) return "waiting under a minute";
@@ -126,10 +131,10 @@ function renderQueue() {
 }
 
 function queueEntry(item) {
-  const who = item.claimed_by ? `claimed by ${item.claimed_by === state.me.id ? "you" : (item.claimed_by_name || "another moderator")}` : "unclaimed";
+  const claim = item.claimed_by ? `claimed by ${who(item.claimed_by, item.claimed_by_name, "another moderator")}` : "unclaimed";
   const button = el("button", { type: "button", "data-item-id": item.item_id },
     el("span", { class: "badge", text: item.level.toUpperCase() }), " ",
-    el("span", { text: `${item.status === "escalated" ? "escalated · " : ""}${waited(item.created_at)} · ${who}` }),
+    el("span", { text: `${item.status === "escalated" ? "escalated · " : ""}${waited(item.created_at)} · ${claim}` }),
     el("br"),
     el("span", { class: "muted", text: item.reasons.filter((r) => !r.startsWith("model:")).slice(0, 2).join("; ") || (item.reports.length ? `${item.reports.length} peer report(s)` : "held by the model") }),
   );
@@ -164,7 +169,7 @@ function renderItem(item) {
   $("item-meta").textContent = `${item.status} · ${waited(item.created_at)} · risk ${item.verdict?.risk ?? "n/a"}` +
     (item.verdict?.categories?.length ? ` · ${item.verdict.categories.join(", ")}` : "");
   $("item-claim").textContent = item.claimed_by
-    ? `Claimed by ${item.claimed_by === state.me.id ? "you" : (item.claimed_by_name || "another moderator")} until ${new Date(item.claimed_until).toLocaleTimeString()}`
+    ? `Claimed by ${who(item.claimed_by, item.claimed_by_name, "another moderator")} until ${new Date(item.claimed_until).toLocaleTimeString()}`
     : "Nobody has claimed this item.";
   $("item-title").textContent = item.erased_author ? "(the author erased their identity)" : (item.title || "(a reply)");
   $("item-body").replaceChildren(...highlighted(item.body || "", item.highlights || []));
@@ -265,9 +270,9 @@ $("send-message").addEventListener("click", async () => {
 // ---- the audit trail ----
 
 function auditEntry(entry) {
-  const who = entry.moderator_id === state.me?.id ? "you" : (entry.moderator_name || entry.moderator_id.slice(0, 8));
   const note = entry.note ? `: ${entry.note}` : "";
-  return el("li", { text: `${new Date(entry.at).toLocaleString()} · ${who} · ${entry.action}${note}` });
+  const by = who(entry.moderator_id, entry.moderator_name, entry.moderator_id.slice(0, 8));
+  return el("li", { text: `${new Date(entry.at).toLocaleString()} · ${by} · ${entry.action}${note}` });
 }
 
 async function loadItemAudit() {
