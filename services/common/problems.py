@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from services.common.json_body import InvalidJsonBody, parse_json_object
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -92,7 +94,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400/413/415 problem."""
+    """The request body as a JSON object, or a 400/413/415 problem: the one reader of every service.
+
+    Nesting depth and number size are limited (services.common.json_body), so no body's shape can
+    make a handler fail with a 500.
+    """
     if request.content_length is not None and request.content_length > request.app._client_max_size:  # noqa: SLF001
         raise Problem(413, "The request body is larger than 64 KiB.")
     if request.content_type not in ("application/json", "application/problem+json", "") and not request.content_type.endswith("+json"):
@@ -101,12 +107,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise Problem(413, "The request body is larger than 64 KiB.") from exc
-    if not raw:
-        raise Problem(400, "The request body is empty; send a JSON object.")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, "The request body is not valid JSON.") from exc
-    if not isinstance(data, dict):
-        raise Problem(400, "The request body must be a JSON object.")
-    return data
+        return parse_json_object(raw)
+    except InvalidJsonBody as exc:
+        raise Problem(400, exc.detail) from exc

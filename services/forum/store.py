@@ -43,7 +43,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return datetime.fromisoformat(moment), str(doc_id)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a cursor of nested '['
         raise InvalidCursor("cursor is not one this API gave out") from exc
 
 
