@@ -8,7 +8,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from services.common.consuming import EventConsumerLoop
+from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
 from services.common.kafka_context import kafka_producer_context
 from services.common.openapi import setup_openapi
@@ -78,7 +78,9 @@ def create_app(
         loop = EventConsumerLoop(
             name="forum", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("forum"), decoders=state.decoders(), handle=state.handle,
+            metrics=consumer_metrics(app),
         )
+        watch_consumer(app, "consumer:posts", loop)
         async with background_task("forum-materializer", loop.run):
             yield
         await consumer.stop()

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from services.common.consuming import EventConsumerLoop
+from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
 from services.common.kafka_context import kafka_producer_context
 from services.common.openapi import setup_openapi
@@ -95,7 +95,9 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         loop = EventConsumerLoop(
             name=CONSUMER_NAME, consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter(CONSUMER_NAME), decoders=decoders, handle=handle,
+            metrics=consumer_metrics(app),
         )
+        watch_consumer(app, "consumer:queue", loop)
         async with background_task("moderation-queue-feed", loop.run):
             yield
         await consumer.stop()
