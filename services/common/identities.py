@@ -16,7 +16,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.common.consuming import EventConsumerLoop
+from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.lifecycle import background_task
 from services.common.problems import Problem
 from services.common.tokens import bearer_token, hash_token
@@ -123,7 +123,9 @@ def identities_context(
         loop = EventConsumerLoop(
             name=service, consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter(service), decoders={topics.identities: IdentityChanged}, handle=handle,
+            metrics=consumer_metrics(app),
         )
+        watch_consumer(app, "consumer:identities", loop)
         async with background_task(f"{service}-identities", loop.run):
             yield
         await consumer.stop()

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from services.common.consuming import EventConsumerLoop
+from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
 from services.common.kafka_context import kafka_producer_context
 from services.common.openapi import setup_openapi
@@ -87,7 +87,9 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         loop = EventConsumerLoop(
             name="notify", consumer=consumer, producer=app[producer_key],  # type: ignore[arg-type]
             dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+            metrics=consumer_metrics(app),
         )
+        watch_consumer(app, "consumer:notifications", loop)
         async with background_task("notify-deliver", loop.run):
             yield
         hub.close_all()
