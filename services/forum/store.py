@@ -20,6 +20,8 @@ from services.forum.boards import Board
 from streams.events import PostScreened, utc_now
 
 REACTION_KINDS = ("hug", "strength", "me_too")
+#: What a thread is called once its starter's words are gone.
+REMOVED_TITLE = "[removed]"
 
 ACTION_TO_STATUS = {
     "publish": "published",
@@ -78,6 +80,7 @@ class ForumStore:
         )
         await self.posts.create_index([("author_id", ASCENDING), ("created_at", DESCENDING)])
         await self.revisions.create_index([("post_id", ASCENDING)])
+        await self.posts.create_index([("reply_quote.post_id", ASCENDING)])
         await self.reactions.create_index(
             [("post_id", ASCENDING), ("identity_id", ASCENDING), ("kind", ASCENDING)], unique=True
         )
@@ -127,12 +130,24 @@ class ForumStore:
         )
 
     async def erase_identity(self, identity_id: str, *, erase_posts: bool) -> None:
-        """Posts stay as "former member" (or lose their bodies too); the identity is gone."""
-        update: dict[str, Any] = {"author_handle": None, "author_milestone": None}
+        """The identity goes; its posts stay as "former member", or with erase_posts lose their words.
+
+        Either way the handle leaves the posts and every quote of them: a freed handle may be
+        given to someone new, and must never point at them (or back at the erased member).
+        Safe to repeat: the identity itself is deleted last, so a failed erasure can be retried.
+        """
+        post_ids = [p["_id"] for p in await self.posts.find({"author_id": identity_id}, {"_id": 1}).to_list(None)]
+        await self.posts.update_many(
+            {"author_id": identity_id}, {"$set": {"author_handle": None, "author_milestone": None}}
+        )
         if erase_posts:
-            update.update({"body": None, "status": "deleted"})
-        await self.posts.update_many({"author_id": identity_id}, {"$set": update})
+            await self._remove_words({"author_id": identity_id}, post_ids)
+        elif post_ids:
+            await self.posts.update_many(
+                {"reply_quote.post_id": {"$in": post_ids}}, {"$set": {"reply_quote.author_handle": None}}
+            )
         await self.reactions.delete_many({"identity_id": identity_id})
+        await self.reports.delete_many({"reporter_id": identity_id})
         await self.delete_identity(identity_id)
 
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
@@ -165,10 +180,36 @@ class ForumStore:
         )
 
     async def delete_post_by_author(self, post_id: str) -> None:
-        await self.posts.update_one(
-            {"_id": post_id}, {"$set": {"status": "deleted", "body": None, "pending_body": None, "deleted_at": utc_now()}}
+        await self._remove_words({"_id": post_id}, [post_id])
+
+    async def _remove_words(self, query: dict[str, Any], post_ids: list[str]) -> None:
+        """Every copy of these posts' words: body, pending edit, old revisions, the verdict's quoted
+        phrases, the moderator's note, quotes in other members' replies and the titles of threads
+        they started. Ids, reactions and the thread's other posts stay."""
+        await self.posts.update_many(query, {"$set": {
+            "status": "deleted", "body": None, "pending_body": None, "verdict": None, "moderator_note": None,
+            "deleted_at": utc_now(),
+        }})
+        if not post_ids:
+            return
+        await self.revisions.delete_many({"post_id": {"$in": post_ids}})
+        await self.posts.update_many(
+            {"reply_quote.post_id": {"$in": post_ids}},
+            {"$set": {"reply_quote.author_handle": None, "reply_quote.excerpt": None, "reply_quote.removed": True}},
         )
-        await self.revisions.delete_many({"post_id": post_id})
+        for thread in await self.threads.find({"first_post_id": {"$in": post_ids}}, {"_id": 1}).to_list(None):
+            await self._remove_title(thread["_id"])
+
+    async def _remove_title(self, thread_id: str) -> None:
+        # The thread stays while others' posts live in it (their words are theirs to keep), under
+        # a neutral title; with nobody else in it, it leaves the board as well.
+        others = await self.posts.count_documents(
+            {"thread_id": thread_id, "is_thread_start": False, "status": {"$in": ["pending", "held", "published"]}}
+        )
+        update: dict[str, Any] = {"title": REMOVED_TITLE, "title_removed": True}
+        if not others:
+            update["status"] = "deleted"
+        await self.threads.update_one({"_id": thread_id}, {"$set": update})
 
     # reactions and reports
 
@@ -295,7 +336,17 @@ class ForumStore:
             return_document=ReturnDocument.AFTER,
         )
         if post is None:
-            return None
+            # A redelivery goes on to the thread below: the first delivery may have stopped there.
+            post = await self._already_applied(event, status)
+            if post is None:
+                return None
+        early = post.get("early_decision") or {}
+        if post["status"] == "held" and early.get("revision") == event.revision and early.get("decision") == "approve":
+            # A moderator approved this revision before its verdict got here (topics are not
+            # ordered with each other): the approval stands.
+            approved = await self.apply_decision(event.post_id, event.revision, "approve", early.get("note", ""))
+            post = approved or post
+            status = post["status"]
         if event.is_thread_start:
             await self.threads.update_one(
                 {"_id": event.thread_id, "status": "pending"},
@@ -305,22 +356,49 @@ class ForumStore:
             await self.threads.update_one({"_id": event.thread_id}, {"$max": {"last_activity_at": now}})
         return post
 
+    async def _already_applied(self, event: PostScreened, status: str) -> dict[str, Any] | None:
+        """The post when this very verdict was applied before (a redelivery), else None.
+
+        The follow-on notices are then sent again: their ids are deterministic, so a notice whose
+        first send failed goes out now, and one that went out is not duplicated.
+        """
+        post = await self.posts.find_one({"_id": event.post_id})
+        if (
+            post is not None and post.get("revision") == event.revision and post.get("pending_body") is None
+            and post.get("status") == status
+            and (post.get("verdict") or {}).get("action") == event.verdict.action
+        ):
+            return post
+        return None
+
     async def _apply_edit_screening(
         self, event: PostScreened, status: str, update: dict[str, Any]
     ) -> dict[str, Any] | None:
         """A screened edit replaces the shown body if it may be published; otherwise the post is held."""
         current = await self.posts.find_one({"_id": event.post_id, "revision": event.revision})
-        if current is None or current.get("pending_body") is None or current["status"] in ("removed", "deleted"):
+        if current is None or current["status"] in ("removed", "deleted"):
             return None
+        if current.get("pending_body") is None:
+            return await self._already_applied(event, status)
         update = {**update, "body": current["pending_body"], "pending_body": None,
                   "redacted": current.get("pending_redacted", [])}
         if status == "published" and current.get("published_at"):
             update.pop("published_at", None)  # an edited post keeps its place in the thread
-        return await self.posts.find_one_and_update(
-            {"_id": event.post_id, "revision": event.revision, "pending_body": {"$ne": None}},
+        post = await self.posts.find_one_and_update(
+            # The status guard: a verdict racing a moderator's removal never republishes the post.
+            {"_id": event.post_id, "revision": event.revision, "pending_body": {"$ne": None},
+             "status": {"$nin": ["removed", "deleted"]}},
             {"$set": update},
             return_document=ReturnDocument.AFTER,
         )
+        if post is not None and event.is_thread_start:
+            # The first post was edited before its first verdict: this verdict is the one that
+            # decides whether the thread is listed.
+            await self.threads.update_one(
+                {"_id": event.thread_id, "status": "pending"},
+                {"$set": {"status": status, "last_activity_at": utc_now()}},
+            )
+        return post
 
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
         now = utc_now()
@@ -330,6 +408,12 @@ class ForumStore:
                 {"$set": {"status": "published", "published_at": now, "decided_at": now}},
                 return_document=ReturnDocument.AFTER,
             )
+            if post is None:
+                # Approved before its verdict arrived: remembered, applied when the verdict lands.
+                await self.posts.update_one(
+                    {"_id": post_id, "revision": revision, "status": "pending"},
+                    {"$set": {"early_decision": {"revision": revision, "decision": "approve", "note": note}}},
+                )
         elif decision == "remove":
             post = await self.posts.find_one_and_update(
                 {"_id": post_id, "status": {"$in": ["pending", "held", "published"]}},
