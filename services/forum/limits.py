@@ -1,16 +1,19 @@
 """Abuse limits: posts per member (kept in the database, so every forum instance agrees) and
-identity creation per client address (counted in memory only: addresses are never stored)."""
+identity creation per client address (counted in memory only: addresses are never stored in the
+database nor logged)."""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from ipaddress import ip_address
+from ipaddress import IPv6Address
 
 from aiohttp import web
+
+from services.common.proxies import IPAddress, client_address
 
 
 @dataclass(frozen=True)
@@ -59,34 +62,70 @@ def member_post_window(
     return kept, None
 
 
-class AddressWindow:
-    """A sliding one-hour window of events per client address, in memory only."""
+#: Every address of one IPv6 /64 is one client: a single home or phone gets a whole /64.
+IPV6_GROUP_PREFIX = 64
+#: Keys tracked at most (about 330 bytes each for an IPv6 /64 seen once); past it the least recently seen go.
+MAX_TRACKED_KEYS = 50_000
 
-    def __init__(self, limit: int, window_s: float = 3600.0) -> None:
+
+def rate_key(address: IPAddress | None) -> str:
+    """What one client counts as: an IPv4 address, or the /64 an IPv6 address belongs to."""
+    if address is None:
+        return "unknown"
+    if isinstance(address, IPv6Address):
+        host_bits = 128 - IPV6_GROUP_PREFIX
+        return f"{IPv6Address(int(address) >> host_bits << host_bits)}/{IPV6_GROUP_PREFIX}"
+    return str(address)
+
+
+def identity_limit_key(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
+    return rate_key(client_address(request, trusted_proxies))
+
+
+class AddressWindow:
+    """A sliding window of events per client key, in memory only and bounded in size.
+
+    Keys are kept least recently seen first: a key whose window has emptied is dropped as soon as
+    it reaches the front, and beyond `max_keys` the front goes even if not yet empty. A flood of
+    fresh addresses can thus only make us forget the quietest clients, never exhaust memory.
+    Not thread-safe; each call is O(1) amortized.
+    """
+
+    def __init__(
+        self, limit: int, window_s: float = 3600.0, *, max_keys: int = MAX_TRACKED_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._limit = limit
         self._window_s = window_s
-        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._max_keys = max_keys
+        self._clock = clock
+        # A list, not a deque: a deque costs over 600 bytes even when it holds one time.
+        self._events: OrderedDict[str, list[float]] = OrderedDict()
 
-    def allow(self, address: str) -> float | None:
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def allow(self, key: str) -> float | None:
         """None when allowed (and counted); otherwise the seconds to wait."""
-        now = time.monotonic()
-        events = self._events[address]
-        while events and events[0] <= now - self._window_s:
-            events.popleft()
+        now = self._clock()
+        horizon = now - self._window_s
+        self._forget_idle(horizon)
+        events = self._events.pop(key, None) or []
+        expired = 0
+        while expired < len(events) and events[expired] <= horizon:
+            expired += 1
+        del events[:expired]
+        self._events[key] = events  # re-inserted last: the most recently seen
         if len(events) >= self._limit:
-            return events[0] + self._window_s - now
+            return events[0] + self._window_s - now if events else self._window_s
         events.append(now)
+        while len(self._events) > self._max_keys:
+            self._events.popitem(last=False)
         return None
 
-
-def client_address(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
-    """The client's address; X-Forwarded-For counts only when the direct peer is a trusted proxy."""
-    peer = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For")
-    if forwarded and peer in trusted_proxies:
-        candidate = forwarded.split(",")[-1].strip()
-        try:
-            return str(ip_address(candidate))
-        except ValueError:
-            return peer
-    return peer
+    def _forget_idle(self, horizon: float) -> None:
+        while self._events:
+            key, events = next(iter(self._events.items()))
+            if events and events[-1] > horizon:
+                return
+            del self._events[key]

@@ -16,7 +16,7 @@ from services.forum.auth import required_identity
 from services.forum.keys import publisher_key, store_key
 from services.forum.publisher import EventsUnavailable
 from services.forum.store import REACTION_KINDS
-from services.forum.views import MAX_BODY, _redacted, _text, _unavailable
+from services.forum.views import MAX_BODY, _redacted, _take_post_slot, _text, _unavailable
 from streams.events import Notification, PostReported, PostSubmitted, new_id, utc_now
 
 REPORT_REASONS = ("worried_about_author", "harassment", "spam", "other")
@@ -93,8 +93,11 @@ async def edit(request: web.Request) -> web.Response:
     body = _text(await read_json_object(request), "body", 1, MAX_BODY)
     _, body, redacted = _redacted(request, None, body)
     store = request.app[store_key]
+    # An edit is screened like a new post, so it spends the same budget.
+    now = await _take_post_slot(request, identity)
     edited = await store.start_edit(post, body, redacted)
     if edited is None:
+        await store.forget_post_time(identity["_id"], now)
         raise Problem(409, "The post changed while you were editing; please reload it and try again.")
     event = PostSubmitted(
         post_id=post["_id"], thread_id=post["thread_id"], board_slug=post["board_slug"], author_id=identity["_id"],
@@ -104,6 +107,7 @@ async def edit(request: web.Request) -> web.Response:
     try:
         await request.app[publisher_key].post_submitted(event)
     except EventsUnavailable as exc:
+        await store.forget_post_time(identity["_id"], now)
         raise _unavailable() from exc
     return web.json_response(
         {"post_id": post["_id"], "status": "pending", "revision": edited["revision"], "redacted": redacted}, status=202

@@ -20,7 +20,7 @@ from services.forum.keys import (
     settings_key,
     store_key,
 )
-from services.forum.limits import client_address, member_post_window
+from services.forum.limits import identity_limit_key, member_post_window
 from services.forum.redaction import redact_contact_details
 from services.forum.milestones import days_sober, milestone
 from services.forum.publisher import EventsUnavailable
@@ -67,8 +67,9 @@ def _optional_code(data: dict[str, Any], field: str, length: int) -> str | None:
 
 
 async def create_identity(request: web.Request) -> web.Response:
-    address = client_address(request, request.app[settings_key].trusted_proxies)
-    wait_s = request.app[identity_window_key].allow(address)
+    # IPv6 counts per /64; the key lives in memory only and is never logged.
+    key = identity_limit_key(request, request.app[settings_key].trusted_proxies)
+    wait_s = request.app[identity_window_key].allow(key)
     if wait_s is not None:
         raise Problem(429, "Too many new identities from this address; please try again later.",
                       headers={"Retry-After": str(max(1, int(wait_s)))})

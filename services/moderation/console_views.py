@@ -8,6 +8,7 @@ from aiohttp import web
 
 from services.common.identities import identity_for_token
 from services.common.problems import Problem, read_json_object
+from services.common.proxies import is_trusted_proxy
 from services.moderation.auth import require_moderator
 from services.moderation.console_sessions import COOKIE_NAME
 from services.moderation.keys import console_sessions_key, identities_key, settings_key
@@ -34,7 +35,7 @@ def served_over_https(request: web.Request, trusted_proxies: tuple[str, ...]) ->
     """True on TLS, including TLS ended by a proxy we trust (then the cookie is marked Secure)."""
     if request.secure:
         return True
-    return request.remote in trusted_proxies and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    return is_trusted_proxy(request.remote, trusted_proxies) and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
 def _session_view(identity_id: str, name: str, role: str) -> dict[str, str]:

@@ -87,3 +87,10 @@ def test_the_image_runs_as_the_user_the_pods_require() -> None:
     assert user is not None
     for deployment in _of_kind("Deployment").values():
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(user.group(1))
+
+
+def test_trusted_proxies_are_addresses_or_networks_the_services_can_read() -> None:
+    from ipaddress import ip_network
+
+    entries = _of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_TRUSTED_PROXIES"].split(",")
+    assert entries and all(ip_network(entry.strip(), strict=False) for entry in entries)
