@@ -102,6 +102,7 @@ async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, 
     from aiokafka import AIOKafkaConsumer
 
     from streams.events import Notification, PostScreened
+    from streams.kafka_security import aiokafka_security
     from streams.serialization import decode
     from streams.topics import Topics
 
@@ -122,11 +123,11 @@ async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, 
 
     consumer = AIOKafkaConsumer(
         topics.posts_screened, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="latest", fetch_max_wait_ms=50,
+        auto_offset_reset="latest", fetch_max_wait_ms=50, **aiokafka_security(settings),
     )
     notices = AIOKafkaConsumer(
         topics.notifications, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="latest", fetch_max_wait_ms=50,
+        auto_offset_reset="latest", fetch_max_wait_ms=50, **aiokafka_security(settings),
     )
     for started_consumer in (consumer, notices):
         await started_consumer.start()
@@ -245,16 +246,17 @@ async def _raw_kafka_round_trip(settings: Any, samples: int) -> list[float]:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     from streams.kafka import create_producer
+    from streams.kafka_security import aiokafka_security
 
     topic = f"{settings.topic_prefix}bench.roundtrip"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **aiokafka_security(settings))
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
     await admin.close()
     producer = create_producer(settings, client_id="bench")
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="latest", fetch_max_wait_ms=50,
+        auto_offset_reset="latest", fetch_max_wait_ms=50, **aiokafka_security(settings),
     )
     await producer.start()
     await consumer.start()

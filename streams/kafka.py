@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
 from streams.events import DeadLetter, Event
+from streams.kafka_security import aiokafka_security
 from streams.serialization import encode
 from streams.settings import Settings
 from streams.topics import topic_specs
@@ -18,6 +19,7 @@ from streams.topics import topic_specs
 log = logging.getLogger(__name__)
 
 _TOPIC_ALREADY_EXISTS = 36
+_TOPIC_AUTHORIZATION_FAILED = 29
 
 
 class TopicBootstrapError(RuntimeError):
@@ -33,6 +35,7 @@ def create_producer(settings: Settings, *, client_id: str) -> AIOKafkaProducer:
         acks="all",
         linger_ms=0,
         request_timeout_ms=10_000,
+        **aiokafka_security(settings),
     )
 
 
@@ -58,6 +61,7 @@ def create_consumer(
     )
 
 
+        **aiokafka_security(settings),
 async def send_event(producer: AIOKafkaProducer, topic: str, key: str, event: Event) -> None:
     """Send and wait for the broker's acknowledgement (acks=all): durable when this returns."""
     await producer.send_and_wait(topic, value=encode(event), key=key.encode("utf-8"))
@@ -82,7 +86,9 @@ async def send_dead_letter(
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create every missing topic (idempotent). Returns the names it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000, **aiokafka_security(settings)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -102,6 +108,12 @@ async def ensure_topics(settings: Settings) -> list[str]:
                 message = error[2] if len(error) > 2 else ""
                 raise TopicBootstrapError(f"could not create topic {topic}: error {code} {message}")
         created = [spec.name for spec in missing]
+            if code == _TOPIC_AUTHORIZATION_FAILED:
+                # Service principals may not create topics (docs/security.md): an administrator does.
+                raise TopicBootstrapError(
+                    f"topic {topic} is missing and Kafka user {settings.kafka_sasl_username!r} may not create it; "
+                    "create Haven's topics once with an administrator's login (docs/security.md)"
+                )
         log.info("created %d topics", len(created))
         return created
     finally:
@@ -111,7 +123,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
 async def kafka_ready(settings: Settings, timeout_s: float = 3.0) -> bool:
     """True when a metadata request to the broker succeeds."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout_s * 1000)
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout_s * 1000),
+        **aiokafka_security(settings),
     )
     try:
         await admin.start()

@@ -20,6 +20,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.screening_flow import ScreenBatch, ScreeningFlow
 from streams.events import PostSubmitted
 from streams.kafka import create_producer, send_dead_letter
+from streams.kafka_security import faust_credentials
 from streams.serialization import UndecodableEvent, decode
 from streams.settings import Settings
 from streams.topics import Topics
@@ -40,6 +41,8 @@ def create_worker_app(
     app = faust.App(
         f"{settings.topic_prefix}{CONSUMER_NAME}",
         broker=f"kafka://{settings.kafka_bootstrap}",
+        # The same principal, mechanism and TLS as every aiokafka client (streams/kafka_security.py).
+        broker_credentials=faust_credentials(settings),
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=False,

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.process_group import start_service_processes
 from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, new_id
+from streams.kafka_security import aiokafka_security
 from streams.serialization import decode, encode
 from streams.topics import Topics
 from tests.harness import ForumClient, RunningServices, eventually
@@ -27,7 +28,7 @@ async def _read_topic(services: RunningServices, topic: str, until, timeout: flo
     """Read a topic from the start until `until(records)` is true (or the time is up)."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=services.settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="earliest", fetch_max_wait_ms=100,
+        auto_offset_reset="earliest", fetch_max_wait_ms=100, **aiokafka_security(services.settings),
     )
     await consumer.start()
     records = []
@@ -100,7 +101,9 @@ async def test_an_undecodable_event_goes_to_the_dead_letter_topic_and_the_worker
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:
     topics = Topics(services.settings.topic_prefix)
-    producer = AIOKafkaProducer(bootstrap_servers=services.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=services.settings.kafka_bootstrap, **aiokafka_security(services.settings)
+    )
     await producer.start()
     try:
         await producer.send_and_wait(topics.posts_submitted, b"\xff\xfe\x00 not utf-8", key=b"poison")
@@ -130,7 +133,9 @@ async def test_a_redelivered_submission_is_screened_once(services: RunningServic
     post = PostSubmitted(
         post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(), body="Day 30 today."
     )
-    producer = AIOKafkaProducer(bootstrap_servers=services.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=services.settings.kafka_bootstrap, **aiokafka_security(services.settings)
+    )
     await producer.start()
     try:
         for _ in range(3):
@@ -171,7 +176,9 @@ async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is
                           body=f"Day {n} sober. Went for a long walk after work.")
             for n in range(12)
         ]
-        producer = AIOKafkaProducer(bootstrap_servers=services.settings.kafka_bootstrap)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=services.settings.kafka_bootstrap, **aiokafka_security(services.settings)
+        )
         await producer.start()
         try:
             for post in posts:

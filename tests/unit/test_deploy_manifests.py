@@ -94,3 +94,68 @@ def test_trusted_proxies_are_addresses_or_networks_the_services_can_read() -> No
 
     entries = _of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_TRUSTED_PROXIES"].split(",")
     assert entries and all(ip_network(entry.strip(), strict=False) for entry in entries)
+
+
+def test_every_kafka_user_acl_names_a_topic_the_code_knows() -> None:
+    from streams.settings import Settings
+    from streams.topics import topic_specs
+
+    prefix = _of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_TOPIC_PREFIX"]
+    known = {spec.name for spec in topic_specs(Settings(topic_prefix=prefix))}
+    users = _of_kind("KafkaUser")
+    assert users
+    for user in users.values():
+        assert user["apiVersion"] == "kafka.strimzi.io/v1beta2"
+        assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+        for rule in user["spec"]["authorization"]["acls"]:
+            resource = rule["resource"]
+            if resource["type"] != "topic":
+                continue
+            if resource["patternType"] == "prefix":
+                assert resource["name"] == prefix, "a prefix ACL never reaches beyond Haven's topics"
+            else:
+                assert resource["name"] in known, f"{user['metadata']['name']}: unknown topic {resource['name']}"
+
+
+def test_each_service_logs_in_as_its_own_kafka_user_with_exactly_the_acls_it_needs() -> None:
+    from streams.access import SERVICE_ACCESS, Acl, Operation
+
+    config = _of_kind("ConfigMap")["haven-config"]["data"]
+    assert config["HAVEN_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", "nothing talks to Kafka unauthenticated or in clear"
+    users = _of_kind("KafkaUser")
+    assert set(users) == {access.principal for access in SERVICE_ACCESS.values()}
+    for service, deployment in _of_kind("Deployment").items():
+        access = SERVICE_ACCESS[service]
+        granted = {
+            Acl(rule["resource"]["type"], rule["resource"]["name"], Operation(operation), rule["resource"]["patternType"] == "prefix")
+            for rule in users[access.principal]["spec"]["authorization"]["acls"]
+            for operation in rule["operations"]
+        }
+        assert granted == access.acls(config["HAVEN_TOPIC_PREFIX"]), service
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {entry["name"]: entry for entry in container["env"]}
+        assert env["HAVEN_KAFKA_SASL_USERNAME"]["value"] == access.principal
+        assert "HAVEN_KAFKA_SASL_PASSWORD" not in env, "the password comes from the mounted secret file"
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+        password_file = Path(env["HAVEN_KAFKA_SASL_PASSWORD_FILE"]["value"])
+        assert volumes["kafka-user"]["secret"]["secretName"] == access.principal, "Strimzi's secret for that user"
+        assert password_file == Path(mounts["kafka-user"]) / volumes["kafka-user"]["secret"]["items"][0]["path"]
+        assert Path(config["HAVEN_KAFKA_SSL_CAFILE"]) == Path(mounts["kafka-ca"]) / "ca.crt"
+
+
+def test_every_topic_the_code_creates_has_a_writer_and_every_event_topic_a_reader() -> None:
+    """A topic added to streams/topics.py without an entry in streams/access.py would be refused in production."""
+    from streams.access import SERVICE_ACCESS
+    from streams.settings import Settings
+    from streams.topics import topic_specs
+
+    prefix = "haven."
+    granted = [acl for access in SERVICE_ACCESS.values() for acl in access.acls(prefix)]
+    written = {acl.name for acl in granted if acl.operation.value == "Write"}
+    read = {acl.name for acl in granted if acl.operation.value == "Read" and acl.kind == "topic"}
+    for spec in topic_specs(Settings(topic_prefix=prefix)):
+        assert spec.name in written, f"no service may write {spec.name}"
+        if not spec.name.startswith(f"{prefix}dlq."):
+            assert spec.name in read, f"no service may read {spec.name}"
