@@ -91,7 +91,7 @@ async def _own_post(request: web.Request) -> tuple[dict, dict]:  # type: ignore[
 async def edit(request: web.Request) -> web.Response:
     identity, post = await _own_post(request)
     body = _text(await read_json_object(request), "body", 1, MAX_BODY)
-    _, body, redacted = _redacted(request, None, body)
+    _, body, redacted = await _redacted(request, None, body)
     store = request.app[store_key]
     # An edit is screened like a new post, so it spends the same budget.
     now = await _take_post_slot(request, identity)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
-from services.forum.redaction import MARKERS, RedactionResult, redact_contact_details
+from services.forum.redaction import MARKERS, RedactionResult, RedactionTimedOut, redact_contact_details, redact_off_loop
 from services.moderation.resources import ResourceDirectory
 
 PHONE = MARKERS["phone"]
@@ -248,3 +249,118 @@ def test_hostile_input_of_the_longest_post_length_is_handled_quickly(text: str) 
     started = time.perf_counter()
     redact(text[:20_000])
     assert time.perf_counter() - started < 1.0
+
+
+# --- tricks: invisible characters, look-alikes, spelled-out addresses ---
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jane dot doe at gmail dot com",
+        "jane.doe at gmail dot com",
+        "jane (at) gmail (dot) com",
+        "jane [at] gmail [dot] com",
+        "jane [at] gmail dot com",
+        "jane dot doe at gmail.com",
+        "jane＠gmail.com",
+        "ｊａｎｅ＠ｇｍａｉｌ．ｃｏｍ",
+        "jane\u200b@gmail.com",
+    ],
+)
+def test_spelled_out_and_disguised_emails_are_removed_whole(text: str) -> None:
+    result = redact(f"write to {text} please")
+    assert result.text == f"write to {EMAIL} please"
+    assert result.removed_kinds == ("email",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "555\u200b123\u200b4567",
+        "555\u2060123\u200d4567",
+        "555 123 4567",
+        "555.123.4567",
+        "555/123/4567",
+        "555\u00a0123\u20094567",
+        "５５５-１２３-４５６７",
+        "+44 20 7946 0958",
+    ],
+)
+def test_phone_numbers_split_by_invisible_or_odd_separators_are_removed(text: str) -> None:
+    result = redact(f"text me {text} tonight")
+    assert result.text == f"text me {PHONE} tonight"
+    assert result.removed_kinds == ("phone",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meet at 5 pm",
+        "look at the time",
+        "day 30",
+        "I was at rock bottom",
+        "sober since 2019",
+        "5 dot points to remember",
+        "we met at the park dot com era",
+        "at a meeting at noon, dot dot dot",
+        "my sponsor is at work",
+    ],
+)
+def test_ordinary_talk_with_at_and_dot_is_not_over_redacted(text: str) -> None:
+    assert redact(text) == RedactionResult(text=text, removed_kinds=())
+
+
+def test_the_result_is_the_normalized_text_so_what_is_stored_was_what_was_screened() -> None:
+    result = redact("año\u200b, ¿qué tal? 💛 ｄａｙ ３０")
+    assert result == RedactionResult(text="año, ¿qué tal? 💛 day 30", removed_kinds=())
+
+
+def test_a_handle_after_a_platform_word_is_still_found() -> None:
+    # RE2 has no lookahead: "instagram" is no handle of "snap", but the handle after it is one.
+    assert redact("snap instagram a1b2 ok").text == f"snap {SOCIAL} ok"
+
+
+def test_a_stop_word_in_a_longer_street_name_falls_back_to_the_shorter_address() -> None:
+    assert redact("at 12 Oak Street the Parkway").text == f"at {ADDRESS} the Parkway"
+
+
+def test_a_german_address_keeps_the_word_after_it() -> None:
+    assert redact("Äußere Straße 5 und so").text == f"{ADDRESS} und so"
+
+
+async def test_redaction_off_the_loop_returns_each_text_redacted() -> None:
+    results = await redact_off_loop(["555-123-4567", "fine"], [], timeout_s=5)
+    assert [r.text for r in results] == [PHONE, "fine"]
+
+
+async def test_slow_redaction_times_out_without_blocking_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import services.forum.redaction as redaction
+
+    release = threading.Event()
+
+    def stuck(text: str, allowed: object) -> RedactionResult:
+        release.wait(5)
+        return RedactionResult(text=text, removed_kinds=())
+
+    monkeypatch.setattr(redaction, "redact_contact_details", stuck)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.perf_counter()
+    try:
+        with pytest.raises(RedactionTimedOut):
+            await redact_off_loop(["anything"], [], timeout_s=0.3)
+    finally:
+        release.set()
+        ticker.cancel()
+    assert time.perf_counter() - started < 2
+    assert ticks >= 10  # the loop kept running while the worker was stuck
