@@ -174,8 +174,21 @@ async def add_moderator(
     return ForumClient(http, services.moderation, token=token)
 
 
+async def queue_items(moderator: ForumClient, limit: int = 200) -> list[dict[str, Any]] | None:
+    """The whole moderation queue, page after page (None when the API refuses)."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        status, page = await moderator.request("GET", "/v1/mod/queue", params=params)
+        if status != 200:
+            return None
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
 async def queue_item(moderator: ForumClient, post_id: str) -> dict[str, Any] | None:
-    status, queue = await moderator.request("GET", "/v1/mod/queue")
-    if status != 200:
-        return None
-    return next((item for item in queue["items"] if item["post_id"] == post_id), None)
+    items = await queue_items(moderator)
+    return next((item for item in items or [] if item["post_id"] == post_id), None)

@@ -5,9 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.openapi import document, obj, operation, path_param, query_param
+from services.moderation.queue_listing import DEFAULT_LIMIT, MAX_LIMIT
 
 _ITEM = [path_param("item_id")]
 _ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None, 413: None, 415: None}
+_LISTED_ITEM = obj(
+    ["item_id", "post_id", "level", "status", "reasons", "reports", "created_at"],
+    item_id={"type": "string"}, post_id={"type": "string"}, thread_id={"type": "string"},
+    level={"enum": ["urgent", "hold", "report", "other"]}, status={"enum": ["open", "escalated"]},
+    verdict={"type": ["object", "null"], "description": "risk, categories, action, scores, model_version"},
+    reasons={"type": "array", "items": {"type": "string"}, "description": "without the words the rules quoted"},
+    reports={"type": "array", "items": obj(["report_id", "reason"], report_id={"type": "string"},
+                                           reason={"type": "string"})},
+    resources={"type": "array"}, claimed_by={"type": ["string", "null"]}, created_at={"type": "string"},
+)
 
 
 def moderation_openapi() -> dict[str, Any]:
@@ -18,9 +29,17 @@ def moderation_openapi() -> dict[str, Any]:
             parameters=[query_param("country"), query_param("category")],
         )},
         "/v1/mod/queue": {"get": operation(
-            "Open items, most urgent first (summary=true leaves the post text out)",
-            {200: obj(["items"]), 400: None, 401: None, 403: None}, auth=True,
-            parameters=[query_param("summary", {"type": "boolean"})],
+            "Open items, most urgent first and oldest first within a level, one page at a time; no post text "
+            "(that is read through the audited item view). Follow next_cursor until it is null; summary is "
+            "accepted for older consoles and changes nothing",
+            {200: obj(["items", "next_cursor"], items={"type": "array", "items": _LISTED_ITEM},
+                      next_cursor={"type": ["string", "null"]}),
+             400: None, 401: None, 403: None}, auth=True,
+            parameters=[
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+                query_param("cursor"),
+                query_param("summary", {"type": "boolean"}),
+            ],
         )},
         "/v1/mod/items/{item_id}": {"get": operation(
             "One item in full, with message templates (the reading is audited)",

@@ -12,9 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.identities import Identity
+from services.moderation.queue_listing import QUEUE_ORDER, QueuePosition
 from streams.events import PostReported, PostScreened, new_id, utc_now
 
 LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
@@ -60,22 +62,60 @@ class ReviewQueue:
         )
         return level if result.upserted_id is not None else None
 
-    async def add_report(self, event: PostReported) -> None:
-        level = "hold" if event.reason == "worried_about_author" else "report"
+    async def add_report(self, event: PostReported) -> str | None:
+        """File a peer report; returns the level of the item it opened, or None when it joined one.
+
+        Reports on a post gather in its one open report item. Once that item is decided, a later
+        report opens a new item instead of reopening the old one: the new item has its own wait,
+        claim, SLA figures and decision (decision notifications are deduplicated by item id, so a
+        second decision on a reopened item would never reach the author), while the decided item
+        stays the record of the first decision. The audit log notes a report that arrives after a
+        decision. Idempotent: a redelivered report changes nothing.
+        """
+        rank = LEVELS["hold" if event.reason == "worried_about_author" else "report"]
         report = {"report_id": event.report_id, "reason": event.reason, "note": event.note, "at": event.occurred_at}
-        item_id = f"report:{event.post_id}"
-        await self._items.update_one(
+        if await self._items.find_one({"post_id": event.post_id, "reports.report_id": event.report_id}, {"_id": 1}):
+            return None
+        first_id = f"report:{event.post_id}"
+        joined = await self._items.update_one(
+            {
+                "post_id": event.post_id, "status": {"$in": list(OPEN_STATUSES)},
+                # Report items made before `source` existed are known by their id alone.
+                "$or": [{"source": "report"}, {"_id": first_id}],
+                "reports.report_id": {"$ne": event.report_id},
+            },
+            {"$push": {"reports": report}, "$max": {"level_rank": rank}},
+        )
+        if joined.matched_count:
+            return None
+        # Named after the report that opened it, so a redelivery lands on the same item.
+        item_id = first_id if await self._items.find_one({"_id": first_id}, {"_id": 1}) is None else (
+            f"{first_id}:{event.report_id}"
+        )
+        decided = await self._items.find_one(
+            {"post_id": event.post_id, "status": "decided"}, {"_id": 1}, sort=[("created_at", DESCENDING)]
+        )
+        if decided is not None:
+            # Written before the item, under a fixed id: a crash in between cannot lose or repeat it.
+            # (An insert, not an upsert: FerretDB leaves null fields out of $setOnInsert.)
+            try:
+                await self._audit.insert_one({
+                    "_id": f"reopened:{item_id}", "item_id": item_id, "post_id": event.post_id, "moderator_id": None,
+                    "moderator_name": "", "action": "reopened",
+                    "note": f"{event.reason} report after the decision on {decided['_id']}", "at": utc_now(),
+                })
+            except DuplicateKeyError:
+                pass  # a redelivered report: the entry is there already
+        result = await self._items.update_one(
             {"_id": item_id},
             {"$setOnInsert": {
                 "post_id": event.post_id, "thread_id": event.thread_id, "author_id": event.author_id, "revision": 1,
-                "title": event.title, "body": event.body, "verdict": None, "resources": [], "reports": [],
-                "status": "open", "created_at": event.occurred_at,
-            }, "$max": {"level_rank": LEVELS[level]}},
+                "title": event.title, "body": event.body, "verdict": None, "resources": [], "reports": [report],
+                "source": "report", "level_rank": rank, "status": "open", "created_at": event.occurred_at,
+            }},
             upsert=True,
         )
-        await self._items.update_one(
-            {"_id": item_id, "reports.report_id": {"$ne": event.report_id}}, {"$push": {"reports": report}}
-        )
+        return LEVEL_NAMES[rank] if result.upserted_id is not None else None
 
     async def forget_author(self, author_id: str) -> None:
         """An erased member: their words leave the queue; moderators' own audit entries stay."""
@@ -83,13 +123,12 @@ class ReviewQueue:
             {"author_id": author_id}, {"$set": {"author_id": None, "body": None, "title": None, "erased_author": True}}
         )
 
-    async def open_items(self, limit: int = 200) -> list[dict[str, Any]]:
-        return (
-            await self._items.find({"status": {"$in": list(OPEN_STATUSES)}})
-            .sort([("level_rank", DESCENDING), ("created_at", ASCENDING)])
-            .limit(limit)
-            .to_list(None)
-        )
+    async def open_items(self, limit: int, after: QueuePosition | None = None) -> list[dict[str, Any]]:
+        """Up to `limit` open items in queue order, starting after `after` when given."""
+        query: dict[str, Any] = {"status": {"$in": list(OPEN_STATUSES)}}
+        if after is not None:
+            query.update(after.later_items())
+        return await self._items.find(query).sort(QUEUE_ORDER).limit(limit).to_list(None)
 
     async def item(self, item_id: str) -> dict[str, Any]:
         doc = await self._items.find_one({"_id": item_id})

@@ -7,13 +7,20 @@ from aiohttp import web
 from services.common.problems import Problem, read_json_object
 from services.moderation.auth import require_moderator
 from services.moderation.keys import publisher_key, review_key, sla_key
+from services.moderation.queue_listing import (
+    BadPageRequest,
+    QueuePosition,
+    decode_cursor,
+    encode_cursor,
+    listing_entry,
+    parse_limit,
+)
 from services.moderation.review import ReviewError, audit_view, item_view
 from services.moderation.templates import message_templates
 from streams.events import utc_now
 
 DECISIONS = ("approve", "remove", "escalate")
 MAX_NOTE = 2000
-SUMMARY_FIELDS = ("title", "body")
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -25,12 +32,19 @@ def _flag(request: web.Request, name: str) -> bool:
 
 async def queue(request: web.Request) -> web.Response:
     await require_moderator(request)
-    summary = _flag(request, "summary")
-    items = [item_view(i) for i in await request.app[review_key].open_items()]
-    if summary:
-        # The console's live list: no post text, so reading a post stays one audited view.
-        items = [{k: v for k, v in item.items() if k not in SUMMARY_FIELDS} for item in items]
-    return web.json_response({"items": items})
+    # Still accepted from older consoles; the listing never carries member words either way.
+    _flag(request, "summary")
+    try:
+        limit = parse_limit(request.query.get("limit"))
+        cursor = request.query.get("cursor")
+        after = decode_cursor(cursor) if cursor else None
+    except BadPageRequest as exc:
+        raise Problem(400, exc.detail) from exc
+    # One more than the page, to know whether another page follows.
+    found = await request.app[review_key].open_items(limit + 1, after)
+    page = found[:limit]
+    next_cursor = encode_cursor(QueuePosition.of(page[-1])) if len(found) > limit else None
+    return web.json_response({"items": [listing_entry(item_view(item)) for item in page], "next_cursor": next_cursor})
 
 
 async def show(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from tests.harness import (
     haven,
     open_event_stream,
     queue_item,
+    queue_items,
     unique_name,
 )
 
@@ -55,9 +56,10 @@ async def test_a_crisis_post_is_held_queued_first_messaged_approved_and_publishe
         assert urgent["reasons"] and urgent["resources"]
         reported = await eventually(lambda: queue_item(moderator, calmer["post_id"]), timeout=45)
         assert reported["level"] == "report"
-        status, queue = await moderator.request("GET", "/v1/mod/queue")
-        ids = [item["item_id"] for item in queue["items"]]
-        levels = [item["level"] for item in queue["items"]]
+        queue = await queue_items(moderator)
+        assert queue is not None
+        ids = [item["item_id"] for item in queue]
+        levels = [item["level"] for item in queue]
         assert set(levels[: ids.index(urgent["item_id"])]) <= {"urgent"}, "only other urgent items come before it"
         assert ids.index(urgent["item_id"]) < ids.index(reported["item_id"])
         assert levels == sorted(levels, key=["urgent", "hold", "report", "other"].index), "most urgent first"

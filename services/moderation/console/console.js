@@ -2,6 +2,8 @@
 // Every piece of text from the API is put on the page with textContent, never as HTML.
 
 const POLL_MS = 2000;
+const QUEUE_PAGE = 200;
+const QUEUE_PAGES = 5; // the console lists at most this many pages of the queue
 const $ = (id) => document.getElementById(id);
 
 const state = { me: null, items: [], seen: new Set(), selected: null, detail: null, pollTimer: null };
@@ -104,7 +106,7 @@ async function refreshQueue() {
   if (!state.me) return;
   let items;
   try {
-    items = (await api("GET", "/v1/mod/queue?summary=true")).items;
+    items = await wholeQueue();
   } catch (error) {
     if (error.status !== 401) $("queue-error").textContent = `Could not refresh the queue: ${error.message}`;
     return;
@@ -121,6 +123,20 @@ async function refreshQueue() {
   if (state.selected && !items.some((item) => item.item_id === state.selected) && state.detail?.status === "open") {
     setStatus("This item has left the queue (someone else decided it).");
   }
+}
+
+// The API hands the queue out a page at a time, most urgent first.
+async function wholeQueue() {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < QUEUE_PAGES; page++) {
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const body = await api("GET", `/v1/mod/queue?limit=${QUEUE_PAGE}${after}`);
+    items.push(...body.items);
+    cursor = body.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
 }
 
 function renderQueue() {
@@ -271,7 +287,8 @@ $("send-message").addEventListener("click", async () => {
 
 function auditEntry(entry) {
   const note = entry.note ? `: ${entry.note}` : "";
-  const by = who(entry.moderator_id, entry.moderator_name, entry.moderator_id.slice(0, 8));
+  // Entries the queue writes itself (a report reopening a decided post) have no moderator.
+  const by = entry.moderator_id ? who(entry.moderator_id, entry.moderator_name, entry.moderator_id.slice(0, 8)) : "the queue";
   return el("li", { text: `${new Date(entry.at).toLocaleString()} · ${by} · ${entry.action}${note}` });
 }
 
