@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
@@ -42,9 +43,37 @@ def _session_view(identity_id: str, name: str, role: str) -> dict[str, str]:
     return {"id": identity_id, "name": name, "role": role}
 
 
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 1024
+
+
+async def _form_token(request: web.Request) -> object:
+    """The token of the sign-in form as the browser posts it when script is off."""
+    # A form post can come from another site (a JSON one needs CORS): refuse what the browser
+    # says is cross-site, so nobody can sign a moderator into someone else's account.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        raise Problem(403, "Sign in from the console page itself.")
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise Problem(413, "The sign-in form is larger than expected.")
+    raw = b""
+    while len(raw) <= MAX_FORM_BYTES:  # a chunked body has no length to check up front
+        chunk = await request.content.read(MAX_FORM_BYTES + 1 - len(raw))
+        if not chunk:
+            break
+        raw += chunk
+    if len(raw) > MAX_FORM_BYTES:
+        raise Problem(413, "The sign-in form is larger than expected.")
+    try:
+        fields = parse_qs(raw.decode("ascii"), max_num_fields=4, errors="strict")
+    except ValueError as exc:  # not ASCII, a bad %-escape that is not UTF-8, or too many fields
+        raise Problem(400, "The sign-in form could not be read.") from exc
+    values = fields.get("token", [])
+    return values[0] if len(values) == 1 else None
+
+
 async def sign_in(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    token = body.get("token")
+    from_form = request.content_type == FORM
+    token = await _form_token(request) if from_form else (await read_json_object(request)).get("token")
     if not isinstance(token, str) or not token.strip() or len(token) > 200:
         raise Problem(400, "'token' must be your moderator token.")
     token = token.strip()
@@ -52,7 +81,11 @@ async def sign_in(request: web.Request) -> web.Response:
     moderator = await identity_for_token(request.app[identities_key], token, kinds={"moderator"})
     sessions = request.app[console_sessions_key]
     session_id = await sessions.open(moderator, token)
-    response = web.json_response(_session_view(moderator.id, moderator.name, moderator.role))
+    if from_form:
+        # Post/redirect/get: the page loads again, now signed in, and the token went in no URL.
+        response = web.Response(status=303, headers={"Location": "/console/"})
+    else:
+        response = web.json_response(_session_view(moderator.id, moderator.name, moderator.role))
     response.set_cookie(
         COOKIE_NAME, session_id, max_age=int(sessions.lifetime.total_seconds()), path="/",
         httponly=True, samesite="Strict", secure=served_over_https(request, request.app[settings_key].trusted_proxies),
