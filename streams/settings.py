@@ -100,6 +100,8 @@ class Settings:
     urgent_realert_after_s: int = 300
     #: How long a moderator console session lasts after sign-in.
     console_session_hours: int = 12
+    #: Open SSE streams one identity may hold on one notify instance (each holds a connection).
+    max_streams_per_identity: int = 3
     #: How the clients reach Kafka. PLAINTEXT (no TLS, no login) is for the loopback-only local stack.
     kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
@@ -140,6 +142,7 @@ class Settings:
             claim_lease_s=_int(env, "HAVEN_CLAIM_LEASE_S", defaults.claim_lease_s),
             urgent_realert_after_s=_int(env, "HAVEN_URGENT_REALERT_AFTER_S", defaults.urgent_realert_after_s),
             console_session_hours=_int(env, "HAVEN_CONSOLE_SESSION_HOURS", defaults.console_session_hours),
+            max_streams_per_identity=_int(env, "HAVEN_MAX_STREAMS_PER_IDENTITY", defaults.max_streams_per_identity),
             kafka_security_protocol=_choice(  # type: ignore[arg-type]
                 env, "HAVEN_KAFKA_SECURITY_PROTOCOL", defaults.kafka_security_protocol, get_args(KafkaSecurityProtocol)
             ),

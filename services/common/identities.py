@@ -3,6 +3,12 @@
 Each service that checks tokens consumes the compacted topic into its own database (never the
 token itself, only its hash). An unknown token is looked up again for up to ~2 s, since the
 identity event may still be on its way, before the answer is 401.
+
+That wait is paid once: concurrent checks of the same unknown token share one wait, and a token
+found unknown is then answered 401 at once, without reading the database, for a few seconds. Every
+instance also watches the whole topic (no consumer group, from its end) so that an identity event
+drops such an entry wherever it is held, and so that a disabled or erased identity's live
+connections can be ended on every instance, not only on the one whose consumer applied the event.
 """
 
 from __future__ import annotations
@@ -19,13 +25,23 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.lifecycle import background_task
 from services.common.problems import Problem
-from services.common.tokens import bearer_token, hash_token
+from services.common.tokens import ExpiringHashes, bearer_token, hash_token
 from streams.events import Event, IdentityChanged
 from streams.kafka import create_consumer
+from streams.serialization import UndecodableEvent, decode
 from streams.settings import Settings
 from streams.topics import Topics
 
 UNKNOWN_TOKEN_WAIT_S = 2.0
+UNKNOWN_TOKEN_POLL_S = 0.2
+#: How long a token found unknown is answered 401 without a look-up. Short, because the only
+#: way a real token gets here is being used before its identity event arrived.
+UNKNOWN_TOKEN_TTL_S = 5.0
+#: A hash whose identity event was seen this recently is never cached as unknown: the event can
+#: reach this instance's watcher before another instance has written it to the database.
+ANNOUNCED_TTL_S = 60.0
+#: Bounds the memory a flood of made-up tokens (or of new identities) can take.
+MAX_REMEMBERED_HASHES = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,13 +60,30 @@ class IdentityCache:
     uses an index only for a filter of exactly {_id: value}).
     """
 
-    def __init__(self, collection: AsyncCollection, on_erased: Callable[[str], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection,
+        on_erased: Callable[[str], Awaitable[None]] | None = None,
+        *,
+        on_revoked: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        unknown_ttl_s: float = UNKNOWN_TOKEN_TTL_S,
+        max_remembered: int = MAX_REMEMBERED_HASHES,
+    ) -> None:
         self._collection = collection
         self._on_erased = on_erased
+        self._on_revoked = on_revoked
+        self._clock = clock
+        self._sleep = sleep
+        self._unknown = ExpiringHashes(ttl_s=unknown_ttl_s, max_entries=max_remembered, clock=clock)
+        self._announced = ExpiringHashes(ttl_s=ANNOUNCED_TTL_S, max_entries=max_remembered, clock=clock)
+        self._waits: dict[str, asyncio.Future[Identity | None]] = {}
 
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:
             await self._collection.delete_one({"_id": event.token_hash})
+            self.notice(event)
             if self._on_erased is not None:
                 await self._on_erased(event.id)
             return
@@ -62,21 +95,73 @@ class IdentityCache:
             }},
             upsert=True,
         )
+        self.notice(event)
+
+    def notice(self, event: IdentityChanged) -> None:
+        """Take note of an identity event seen on this instance (applied here or only watched).
+
+        Never blocks and is idempotent. Drops any "unknown" entry for the event's token hash, so a
+        brand-new token works as soon as its event is here, and reports a disabled or erased
+        identity to `on_revoked` (which must not block either).
+        """
+        self._unknown.discard(event.token_hash)
+        self._announced.add(event.token_hash)
+        if (event.disabled or event.erased) and self._on_revoked is not None:
+            self._on_revoked(event.id)
 
     async def by_token(self, token: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
         return await self.by_token_hash(hash_token(token), wait_s=wait_s)
 
     async def by_token_hash(self, token_hash: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
-        deadline = time.monotonic() + wait_s
+        """The identity holding this token, or None (unknown, disabled or erased).
+
+        With `wait_s` > 0 an unknown hash is looked up again until `wait_s` has passed (callers
+        asking about the same hash meanwhile share that wait), and is then answered None at once
+        for a few seconds. With `wait_s` == 0: exactly one read, no cache.
+        """
+        if wait_s <= 0:
+            _, identity = await self._read(token_hash)
+            return identity
+        if token_hash in self._unknown:
+            return None
+        wait = self._waits.get(token_hash)
+        if wait is None:
+            wait = asyncio.ensure_future(self._wait_for(token_hash, wait_s))
+            self._waits[token_hash] = wait
+            wait.add_done_callback(lambda done: self._end_wait(token_hash, done))
+        # Shielded: a caller that gives up (a client that hangs up) must not cancel the others' wait.
+        return await asyncio.shield(wait)
+
+    async def _wait_for(self, token_hash: str, wait_s: float) -> Identity | None:
+        deadline = self._clock() + wait_s
         while True:
-            doc = await self._collection.find_one({"_id": token_hash})
-            if doc is not None:
-                if doc.get("disabled"):
-                    return None
-                return Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
-            if time.monotonic() >= deadline:
-                return None
-            await asyncio.sleep(0.2)
+            found, identity = await self._read(token_hash)
+            if found:
+                return identity
+            if self._clock() >= deadline:
+                break
+            await self._sleep(UNKNOWN_TOKEN_POLL_S)
+        # No await between this check and the add, so an event noticed during the wait either
+        # is seen here or drops the entry afterwards.
+        if token_hash not in self._announced:
+            self._unknown.add(token_hash)
+        return None
+
+    def _end_wait(self, token_hash: str, done: asyncio.Future[Identity | None]) -> None:
+        if self._waits.get(token_hash) is done:
+            del self._waits[token_hash]
+        if not done.cancelled():
+            # Retrieved here so that a failed wait whose callers all left is not reported as an
+            # unretrieved task exception; callers still awaiting it get the exception themselves.
+            done.exception()
+
+    async def _read(self, token_hash: str) -> tuple[bool, Identity | None]:
+        doc = await self._collection.find_one({"_id": token_hash})
+        if doc is None:
+            return False, None
+        if doc.get("disabled"):
+            return True, None
+        return True, Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
 
 
 async def require_identity(request: web.Request, cache: IdentityCache, *, kinds: set[str] | None = None) -> Identity:
@@ -126,8 +211,25 @@ def identities_context(
             metrics=consumer_metrics(app),
         )
         watch_consumer(app, "consumer:identities", loop)
-        async with background_task(f"{service}-identities", loop.run):
+        watcher = create_consumer(
+            # No group: every instance reads every partition, from the end (only what happens from
+            # now on matters; the database already holds the rest). Nothing is committed.
+            settings, [topics.identities], group_id=None, client_id=f"{service}-identity-watch",
+            auto_offset_reset="latest",
+        )
+        await watcher.start()
+
+        async def watch() -> None:
+            async for record in watcher:
+                try:
+                    cache.notice(decode(IdentityChanged, record.value))
+                except UndecodableEvent:
+                    # The service's own identities consumer dead-letters it; nothing to do here.
+                    continue
+
+        async with background_task(f"{service}-identities", loop.run), background_task(f"{service}-identity-watch", watch):
             yield
+        await watcher.stop()
         await consumer.stop()
 
     return context

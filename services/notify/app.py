@@ -56,7 +56,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     checks = setup_health(app, registry)
     setup_openapi(app, notify_openapi())
     views.setup_routes(app)
-    hub = Hub()
+    hub = Hub(max_streams_per_identity=settings.max_streams_per_identity)
     app[hub_key] = hub
     app[heartbeat_key] = heartbeat_s or float(os.environ.get("HAVEN_SSE_HEARTBEAT_S", "15"))
     instance_name = instance or default_instance_name(settings)
@@ -68,7 +68,8 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         inbox = Inbox(db)
         await inbox.ensure_indexes()
         app[inbox_key] = inbox
-        app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge)
+        # A disabled or erased identity's open streams end at once, on every instance.
+        app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge, on_revoked=hub.revoke)
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()

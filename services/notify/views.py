@@ -10,10 +10,14 @@ from aiohttp import web
 
 from services.common.identities import Identity, require_identity
 from services.common.problems import Problem, read_json_object
+from services.notify.hub import IdentityRevoked, StreamLimitReached
 from services.notify.inbox import MODERATORS, public_view
 from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
 
 PAGE_SIZE = 50
+#: How often an idle stream checks whether its client is still there.
+DISCONNECT_CHECK_S = 1.0
+STREAM_LIMIT_RETRY_AFTER_S = 5
 
 
 def recipients_of(identity: Identity) -> list[str]:
@@ -30,8 +34,17 @@ async def stream(request: web.Request) -> web.StreamResponse:
     recipients = recipients_of(identity)
     hub, inbox = request.app[hub_key], request.app[inbox_key]
     heartbeat_s = request.app[heartbeat_key]
-    # Subscribe before replaying, so nothing that arrives in between is missed.
-    queue = hub.subscribe(recipients)
+    # Open before replaying, so nothing that arrives in between is missed.
+    try:
+        live = hub.open(identity.id, recipients)
+    except StreamLimitReached:
+        raise Problem(
+            429, "Too many open streams for this token; close one (each stream receives everything).",
+            headers={"Retry-After": str(STREAM_LIMIT_RETRY_AFTER_S)},
+        ) from None
+    except IdentityRevoked:
+        raise Problem(401, "This token is not valid (it may have been disabled or erased).",
+                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -43,14 +56,23 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 await response.write(sse_frame(item))
                 last_sent = item["event_key"]
         await response.write(b": connected\n\n")
+        quiet_s = 0.0
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), heartbeat_s)
+                item = await asyncio.wait_for(live.queue.get(), min(heartbeat_s, DISCONNECT_CHECK_S))
             except TimeoutError:
-                await response.write(b": heartbeat\n\n")
+                # The server is not told when a client hangs up on a stream it only writes to;
+                # look, so that the slot is freed within seconds rather than at the next write.
+                if request.transport is None or request.transport.is_closing():
+                    break
+                quiet_s += min(heartbeat_s, DISCONNECT_CHECK_S)
+                if quiet_s >= heartbeat_s:
+                    await response.write(b": heartbeat\n\n")
+                    quiet_s = 0.0
                 continue
             if item is None:
                 break
+            quiet_s = 0.0
             if item["event_key"] <= last_sent:
                 continue
             await response.write(sse_frame(item))
@@ -58,7 +80,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        hub.unsubscribe(recipients, queue)
+        hub.close(live)
     return response
 
 
