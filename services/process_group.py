@@ -23,7 +23,7 @@ from streams.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALL_SERVICES = ("forum", "moderation-api", "notify", "moderation-worker")
-HTTP_SERVICES = ("forum", "moderation-api", "notify")
+HTTP_SERVICES = ("forum", "moderation-api", "notify", "moderation-worker")
 
 
 def free_port() -> int:
@@ -40,6 +40,7 @@ def isolated_settings(base: Settings, *, label: str = "run") -> Settings:
         forum_port=free_port(),
         moderation_port=free_port(),
         notify_port=free_port(),
+        worker_port=free_port(),
     )
 
 
@@ -54,6 +55,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "HAVEN_FORUM_PORT": str(settings.forum_port),
             "HAVEN_MODERATION_PORT": str(settings.moderation_port),
             "HAVEN_NOTIFY_PORT": str(settings.notify_port),
+            "HAVEN_WORKER_PORT": str(settings.worker_port),
             "HAVEN_PARTITIONS": str(settings.partitions),
             "HAVEN_STATE_DIR": str(settings.state_dir),
             "HAVEN_CACHE_DIR": str(settings.cache_dir),
@@ -73,6 +75,8 @@ class ServiceProcesses:
     env: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    #: Extra environment for one service only (e.g. a database of its own in the fault suite).
+    env_by_service: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         port = {
@@ -80,6 +84,7 @@ class ServiceProcesses:
             "moderation-api": self.settings.moderation_port,
             "moderation": self.settings.moderation_port,
             "notify": self.settings.notify_port,
+            "moderation-worker": self.settings.worker_port,
         }[service]
         return f"http://127.0.0.1:{port}"
 
@@ -90,7 +95,8 @@ class ServiceProcesses:
         with (self.log_dir / f"{name}.log").open("ab") as log_file:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", name],
-                cwd=REPO_ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT, env=self.env | self.env_by_service.get(name, {}), stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
 
     def stop(self) -> None:
@@ -131,10 +137,14 @@ class ServiceProcesses:
 
 
 async def start_service_processes(
-    settings: Settings, log_dir: Path, names: tuple[str, ...] = ALL_SERVICES, extra_env: dict[str, str] | None = None
+    settings: Settings, log_dir: Path, names: tuple[str, ...] = ALL_SERVICES, extra_env: dict[str, str] | None = None,
+    env_by_service: dict[str, dict[str, str]] | None = None,
 ) -> ServiceProcesses:
     log_dir.mkdir(parents=True, exist_ok=True)
-    group = ServiceProcesses(settings=settings, env=settings_env(settings) | (extra_env or {}), log_dir=log_dir)
+    group = ServiceProcesses(
+        settings=settings, env=settings_env(settings) | (extra_env or {}), log_dir=log_dir,
+        env_by_service=env_by_service or {},
+    )
     for name in names:
         group.start(name)
     try:

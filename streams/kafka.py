@@ -43,11 +43,14 @@ def create_consumer(
     settings: Settings,
     topics: Sequence[str],
     *,
-    group_id: str,
+    group_id: str | None,
     client_id: str,
     auto_offset_reset: str = "earliest",
 ) -> AIOKafkaConsumer:
-    """A consumer that commits by hand, after its side effects (at-least-once)."""
+    """A consumer that commits by hand, after its side effects (at-least-once).
+
+    Without a group it reads every partition and commits nothing (a live view of a topic).
+    """
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -58,10 +61,10 @@ def create_consumer(
         fetch_max_wait_ms=100,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
+        **aiokafka_security(settings),
     )
 
 
-        **aiokafka_security(settings),
 async def send_event(producer: AIOKafkaProducer, topic: str, key: str, event: Event) -> None:
     """Send and wait for the broker's acknowledgement (acks=all): durable when this returns."""
     await producer.send_and_wait(topic, value=encode(event), key=key.encode("utf-8"))
@@ -97,23 +100,24 @@ async def ensure_topics(settings: Settings) -> list[str]:
             return []
         response = await admin.create_topics(
             [
-                NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=1, topic_configs=spec.config)
+                NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=settings.replication_factor,
+                        topic_configs=spec.config)
                 for spec in missing
             ]
         )
         # aiokafka returns the raw response instead of raising: check each topic's error code.
         for error in getattr(response, "topic_errors", []):
             topic, code = error[0], error[1]
-            if code not in (0, _TOPIC_ALREADY_EXISTS):
-                message = error[2] if len(error) > 2 else ""
-                raise TopicBootstrapError(f"could not create topic {topic}: error {code} {message}")
-        created = [spec.name for spec in missing]
             if code == _TOPIC_AUTHORIZATION_FAILED:
                 # Service principals may not create topics (docs/security.md): an administrator does.
                 raise TopicBootstrapError(
                     f"topic {topic} is missing and Kafka user {settings.kafka_sasl_username!r} may not create it; "
                     "create Haven's topics once with an administrator's login (docs/security.md)"
                 )
+            if code not in (0, _TOPIC_ALREADY_EXISTS):
+                message = error[2] if len(error) > 2 else ""
+                raise TopicBootstrapError(f"could not create topic {topic}: error {code} {message}")
+        created = [spec.name for spec in missing]
         log.info("created %d topics", len(created))
         return created
     finally:

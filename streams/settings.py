@@ -15,7 +15,6 @@ KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
-
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -100,6 +99,14 @@ class Settings:
     urgent_realert_after_s: int = 300
     #: How long a moderator console session lasts after sign-in.
     console_session_hours: int = 12
+    #: The screening worker's /healthz, /readyz and /metrics.
+    worker_port: int = 8083
+    #: A post waiting this long for its verdict alerts the moderators (`queue.stalled`).
+    screening_stalled_after_s: int = 60
+    #: Copies of each topic and how many must acknowledge a write: 1/1 on one local broker,
+    #: 3/2 on a cluster, so that acks=all survives losing a broker.
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
     #: Open SSE streams one identity may hold on one notify instance (each holds a connection).
     max_streams_per_identity: int = 3
     #: How the clients reach Kafka. PLAINTEXT (no TLS, no login) is for the loopback-only local stack.
@@ -142,6 +149,10 @@ class Settings:
             claim_lease_s=_int(env, "HAVEN_CLAIM_LEASE_S", defaults.claim_lease_s),
             urgent_realert_after_s=_int(env, "HAVEN_URGENT_REALERT_AFTER_S", defaults.urgent_realert_after_s),
             console_session_hours=_int(env, "HAVEN_CONSOLE_SESSION_HOURS", defaults.console_session_hours),
+            worker_port=_int(env, "HAVEN_WORKER_PORT", defaults.worker_port),
+            screening_stalled_after_s=_int(env, "HAVEN_SCREENING_STALLED_AFTER_S", defaults.screening_stalled_after_s),
+            replication_factor=_int(env, "HAVEN_REPLICATION_FACTOR", defaults.replication_factor),
+            min_insync_replicas=_int(env, "HAVEN_MIN_INSYNC_REPLICAS", defaults.min_insync_replicas),
             max_streams_per_identity=_int(env, "HAVEN_MAX_STREAMS_PER_IDENTITY", defaults.max_streams_per_identity),
             kafka_security_protocol=_choice(  # type: ignore[arg-type]
                 env, "HAVEN_KAFKA_SECURITY_PROTOCOL", defaults.kafka_security_protocol, get_args(KafkaSecurityProtocol)

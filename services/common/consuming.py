@@ -116,6 +116,7 @@ class EventConsumerLoop(Generic[E]):
         backoff_start_s: float = BACKOFF_START_S,
         backoff_cap_s: float = BACKOFF_CAP_S,
         clock: Callable[[], float] = time.monotonic,
+        commits: bool = True,
     ) -> None:
         self._name = name
         self._consumer = consumer
@@ -128,6 +129,7 @@ class EventConsumerLoop(Generic[E]):
         self._backoff_start_s = backoff_start_s
         self._backoff_cap_s = backoff_cap_s
         self._clock = clock
+        self._commits = commits
         self._retrying: dict[TopicPartition, _Retrying] = {}
         self.processed = 0
 
@@ -253,6 +255,8 @@ class EventConsumerLoop(Generic[E]):
             self._metrics.retrying.labels(self._name).set(len(self._retrying))
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
+        if not self._commits:
+            return
         delay = self._backoff_start_s
         while True:
             try:

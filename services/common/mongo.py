@@ -12,6 +12,9 @@ def create_mongo_client(settings: Settings) -> AsyncMongoClient:
         settings.mongo_uri,
         serverSelectionTimeoutMS=5_000,
         connectTimeoutMS=5_000,
+        # A database that stops answering (paused, partitioned) must fail the operation so the
+        # caller retries it, rather than hold an event or a request for ever.
+        socketTimeoutMS=15_000,
         tz_aware=True,
         # FerretDB (SQLite) runs as a standalone server without retryable writes.
         retryWrites=False,

@@ -124,7 +124,7 @@ async def start_kafka(settings: Settings, paths: StackPaths) -> str:
     return f"kafka     started (pid {pid}) on {host}:{port} in {time.monotonic() - started:.1f} s"
 
 
-async def _start_ferretdb(settings: Settings, paths: StackPaths) -> str:
+async def start_ferretdb(settings: Settings, paths: StackPaths) -> str:
     host, port = mongo_address(settings)
     pid = running_pid(paths.pid_file("ferretdb"), FERRETDB_MARKER)
     if pid is not None:
@@ -157,7 +157,7 @@ async def ensure_up(settings: Settings) -> list[str]:
     require_tools("java", "mvn", "go")
     done = await asyncio.to_thread(prepare, paths)
     messages = list(done)
-    messages.append(await _start_ferretdb(settings, paths))
+    messages.append(await start_ferretdb(settings, paths))
     messages.append(await start_kafka(settings, paths))
     return messages
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,9 +20,11 @@ from services.common.mongo import create_mongo_client
 from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening_flow import ScreenBatch, ScreeningFlow
+from services.moderation.worker_health import WorkerMetrics, WorkerState, create_health_app, serve_health
 from streams.events import PostSubmitted
 from streams.kafka import create_producer, send_dead_letter
 from streams.kafka_security import faust_credentials
+from streams.lag import LagProbe
 from streams.serialization import UndecodableEvent, decode
 from streams.settings import Settings
 from streams.topics import Topics
@@ -58,6 +62,10 @@ def create_worker_app(
     )
     submitted_topic = app.topic(topics.posts_submitted, key_type=bytes, value_type=bytes)
 
+    metrics = WorkerMetrics()
+    state = WorkerState(metrics)
+    dead_letter_topic = topics.dead_letter(CONSUMER_NAME)
+
     async def screen_submitted_posts(stream: Any) -> None:
         mongo = create_mongo_client(settings)
         producer = create_producer(settings, client_id=CONSUMER_NAME)
@@ -69,6 +77,7 @@ def create_worker_app(
             producer=producer, topics=topics,
             screenings=mongo[settings.database_name("moderation")]["screenings"],
         )
+        state.agent_running = True
         try:
             async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_S):
                 posts = []
@@ -76,27 +85,57 @@ def create_worker_app(
                     try:
                         posts.append(decode(PostSubmitted, event.value))
                     except UndecodableEvent as exc:
-                        await send_dead_letter(
-                            producer, topics.dead_letter(CONSUMER_NAME), CONSUMER_NAME, event.message, str(exc)
+                        # Faust acknowledges whatever leaves the agent, so the dead letter must be
+                        # written before we go on: retried like any other transient failure.
+                        await _until_done(
+                            state, lambda: send_dead_letter(
+                                producer, dead_letter_topic, CONSUMER_NAME, event.message, f"undecodable: {exc}"
+                            ),
                         )
-                await _until_done(flow, posts)
+                        metrics.consumer.dead_letters.labels(CONSUMER_NAME, "undecodable").inc()
+                started = time.perf_counter()
+                await _until_done(state, lambda: _screen_and_count(flow, posts, metrics))
+                metrics.batch_seconds.observe(time.perf_counter() - started)
         finally:
+            state.agent_running = False
             executor.shutdown(wait=False)
             await producer.stop()
             await mongo.close()
 
+    async def serve_health_endpoints() -> None:
+        probe = LagProbe(settings, group_id=app.conf.id, topic=topics.posts_submitted)
+        runner = await serve_health(create_health_app(settings, state, probe), settings.host, settings.worker_port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
     app.agent(submitted_topic, name="screen_submitted_posts")(screen_submitted_posts)
+    app.task(serve_health_endpoints)
     return app
 
 
-async def _until_done(flow: ScreeningFlow, posts: list[PostSubmitted]) -> None:
-    """Retry a batch until its verdicts are out: the batch is acknowledged only after that."""
+async def _screen_and_count(flow: ScreeningFlow, posts: list[PostSubmitted], metrics: WorkerMetrics) -> None:
+    metrics.screened.inc(await flow.process(posts))
+
+
+async def _until_done(state: WorkerState, attempt: Callable[[], Awaitable[object]]) -> None:
+    """Retry until it succeeds: the batch is acknowledged only after its verdicts are out, and a
+    transient failure (database, Kafka) lasts as long as it lasts. Its duration shows on /readyz."""
     delay = 0.2
+    attempts = 0
     while True:
         try:
-            await flow.process(posts)
+            await attempt()
+            state.batch_done()
             return
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
-            log.warning("emitting verdicts failed (%s); retrying in %.1f s", type(exc).__name__, delay)
+            attempts += 1
+            state.batch_failed()
+            if attempts == 1 or attempts % 12 == 0:
+                log.warning("emitting verdicts failed (%s), attempt %d; retrying in %.1f s",
+                            type(exc).__name__, attempts, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -1,0 +1,352 @@
+"""Faults injected into a running Haven, and what was counted after each.
+
+A `FaultRig` is a whole Haven of its own: a Kafka broker, a FerretDB for the forum, notify and
+the worker, a second FerretDB for the moderation API alone, and the four services. Each scenario
+submits posts while it breaks one part, then waits and counts: posts accepted (202), refused
+(an honest 503 while Kafka was away), reaching a terminal state (published or held), lost (accepted
+and never terminal), duplicated (a post listed twice), and verdicts emitted more than once for the
+same revision (harmless, since every consumer is idempotent, but counted). Used by the fault
+tests and by `haven bench faults`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from services.localstack.components import StackPaths
+from services.localstack.processes import running_pid
+from services.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
+from services.process_group import REPO_ROOT, ServiceProcesses, free_port, isolated_settings, start_service_processes
+from streams.settings import Settings
+
+BENIGN = "Day {n} sober. Made it to the evening meeting and stayed for coffee after. ({tag})"
+CRISIS = "I have all my pills counted out in front of me and I am taking them tonight. Goodbye everyone. ({tag})"
+TERMINAL = ("published", "held")
+
+
+@dataclass
+class FaultResult:
+    fault: str
+    accepted: int = 0
+    refused: int = 0
+    terminal: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    repeated_verdicts: int = 0
+    recover_s: float | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> str:
+        recover = "-" if self.recover_s is None else f"{self.recover_s:.1f}"
+        return (f"{self.fault:<38} {self.accepted:>8} {self.refused:>7} {self.terminal:>8} {self.lost:>5}"
+                f" {self.duplicated:>10} {self.repeated_verdicts:>9} {recover:>11}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TABLE_HEADER = (f"{'fault':<38} {'accepted':>8} {'refused':>7} {'terminal':>8} {'lost':>5}"
+                f" {'duplicated':>10} {'repeated':>9} {'recover (s)':>11}")
+
+
+def _free_pair() -> int:
+    """A port whose next port is free too (the KRaft controller listens there)."""
+    while True:
+        port = free_port()
+        if port + 1 != free_port():
+            return port
+
+
+@dataclass
+class FaultRig:
+    settings: Settings
+    kafka: Settings
+    main_db: Settings
+    moderation_db: Settings
+    group: ServiceProcesses
+
+    @classmethod
+    async def start(cls, base: Settings, work_dir: Path, *, stalled_after_s: int = 10) -> FaultRig:
+        kafka = base.with_overrides(kafka_bootstrap=f"127.0.0.1:{_free_pair()}", state_dir=work_dir / "kafka")
+        main_db = base.with_overrides(mongo_uri=f"mongodb://127.0.0.1:{free_port()}/", state_dir=work_dir / "db-main")
+        moderation_db = base.with_overrides(
+            mongo_uri=f"mongodb://127.0.0.1:{free_port()}/", state_dir=work_dir / "db-moderation"
+        )
+        await start_kafka(kafka, StackPaths.from_settings(kafka))
+        await start_ferretdb(main_db, StackPaths.from_settings(main_db))
+        await start_ferretdb(moderation_db, StackPaths.from_settings(moderation_db))
+        settings = isolated_settings(
+            base.with_overrides(kafka_bootstrap=kafka.kafka_bootstrap, mongo_uri=main_db.mongo_uri), label="faults"
+        ).with_overrides(partitions=3, screening_stalled_after_s=stalled_after_s)
+        group = await start_service_processes(
+            settings, work_dir / "logs",
+            extra_env={"HAVEN_IDENTITIES_PER_HOUR": "100000", "HAVEN_POSTS_PER_MINUTE": "100000",
+                       "HAVEN_POSTS_PER_HOUR": "100000"},
+            env_by_service={"moderation-api": {"HAVEN_MONGO_URI": moderation_db.mongo_uri}},
+        )
+        return cls(settings, kafka, main_db, moderation_db, group)
+
+    def stop(self) -> None:
+        self.group.stop()
+        for component in (self.kafka, self.main_db, self.moderation_db):
+            stop(component)
+
+    def add_moderator(self, name: str) -> str:
+        """A moderator account made with the real CLI, against the moderation API's own database."""
+        result = subprocess.run(
+            [sys.executable, "-m", "services.cli", "moderators", "add", name], cwd=REPO_ROOT,
+            env=self.group.env | {"HAVEN_MONGO_URI": self.moderation_db.mongo_uri},
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+        return result.stdout.strip().splitlines()[-1]
+
+    # the faults
+
+    def kill_worker(self) -> None:
+        self.group.processes["moderation-worker"].send_signal(signal.SIGKILL)
+        self.group.processes["moderation-worker"].wait()
+
+    def start_worker(self) -> None:
+        self.group.start("moderation-worker")
+
+    def stop_broker(self) -> None:
+        stop(self.kafka)
+
+    async def start_broker(self) -> None:
+        await start_kafka(self.kafka, StackPaths.from_settings(self.kafka))
+
+    def _ferretdb_pid(self, db: Settings) -> int:
+        pid = running_pid(StackPaths.from_settings(db).pid_file("ferretdb"), FERRETDB_MARKER)
+        assert pid is not None, "the rig's FerretDB is not running"
+        return pid
+
+    def pause_moderation_db(self) -> None:
+        os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGSTOP)
+
+    def resume_moderation_db(self) -> None:
+        os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGCONT)
+
+
+class Poster:
+    """Members of the rig's forum, posting threads and reading their own posts back."""
+
+    def __init__(self, http: aiohttp.ClientSession, forum_url: str) -> None:
+        self._http = http
+        self._forum = forum_url
+        self.tokens: list[str] = []
+        self.accepted: dict[str, str] = {}  # post id -> its author's token
+        self.refused = 0
+
+    async def join(self, members: int) -> None:
+        for _ in range(members):
+            async with self._http.post(f"{self._forum}/v1/identities", json={"country": "GB"}) as response:
+                assert response.status == 201, await response.text()
+                self.tokens.append((await response.json())["token"])
+
+    async def post(self, n: int, text: str, timeout_s: float = 30) -> str | None:
+        token = self.tokens[n % len(self.tokens)]
+        try:
+            async with self._http.post(
+                f"{self._forum}/v1/boards/newcomers/threads", headers={"Authorization": f"Bearer {token}"},
+                json={"title": f"Check-in {n}", "body": text}, timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as response:
+                if response.status == 202:
+                    post_id = (await response.json())["post_id"]
+                    self.accepted[post_id] = token
+                    return str(post_id)
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            pass
+        self.refused += 1
+        return None
+
+    async def status(self, post_id: str) -> str | None:
+        try:
+            async with self._http.get(
+                f"{self._forum}/v1/posts/{post_id}", headers={"Authorization": f"Bearer {self.accepted[post_id]}"},
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as response:
+                if response.status != 200:
+                    return None
+                return str((await response.json())["status"])
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return None
+
+    async def wait_terminal(self, timeout_s: float) -> tuple[set[str], float]:
+        """Poll until every accepted post is published or held; returns those that are, and when."""
+        done: set[str] = set()
+        deadline = time.monotonic() + timeout_s
+        last = time.monotonic()
+        while time.monotonic() < deadline and len(done) < len(self.accepted):
+            for post_id in [p for p in self.accepted if p not in done]:
+                if await self.status(post_id) in TERMINAL:
+                    done.add(post_id)
+                    last = time.monotonic()
+            if len(done) < len(self.accepted):
+                await asyncio.sleep(0.5)
+        return done, last
+
+    async def listed_twice(self) -> int:
+        """Threads listed more than once on the board (each accepted post starts one thread)."""
+        seen: dict[str, int] = {}
+        cursor: str | None = None
+        while True:
+            params = {"cursor": cursor} if cursor else {}
+            async with self._http.get(f"{self._forum}/v1/boards/newcomers/threads", params=params) as response:
+                page = await response.json()
+            for item in page["items"]:
+                seen[item["thread_id"]] = seen.get(item["thread_id"], 0) + 1
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        return sum(count - 1 for count in seen.values() if count > 1)
+
+
+async def repeated_verdicts(settings: Settings, post_ids: set[str]) -> int:
+    """Verdict events on posts.screened beyond one per post revision, for these posts."""
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.events import PostScreened
+    from streams.kafka_security import aiokafka_security
+    from streams.serialization import decode
+    from streams.topics import Topics
+
+    consumer = AIOKafkaConsumer(
+        Topics(settings.topic_prefix).posts_screened, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+        auto_offset_reset="earliest", enable_auto_commit=False, **aiokafka_security(settings),
+    )
+    await consumer.start()
+    counts: dict[tuple[str, int], int] = {}
+    try:
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 3:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                quiet_since = time.monotonic()
+                for record in records:
+                    event = decode(PostScreened, record.value)
+                    if event.post_id in post_ids:
+                        key = (event.post_id, event.revision)
+                        counts[key] = counts.get(key, 0) + 1
+    finally:
+        await consumer.stop()
+    return sum(count - 1 for count in counts.values())
+
+
+async def _submit(poster: Poster, count: int, rate: float, text: str, *, at: int | None = None,
+                  fault: Callable[[], Awaitable[None]] | None = None) -> asyncio.Task[None] | None:
+    """Submit `count` posts at `rate`; the fault starts (as a task) before post number `at`."""
+    fault_task = None
+    started = time.monotonic()
+    for n in range(count):
+        if fault is not None and n == at:
+            fault_task = asyncio.create_task(fault())
+            await asyncio.sleep(0)
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        await poster.post(n, text.format(n=n, tag=uuid.uuid4().hex[:6]))
+    return fault_task
+
+
+async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended: float, timeout_s: float) -> None:
+    done, last = await poster.wait_terminal(timeout_s)
+    result.accepted = len(poster.accepted)
+    result.refused = poster.refused
+    result.terminal = len(done)
+    result.lost = result.accepted - result.terminal
+    result.recover_s = max(0.0, last - fault_ended) if done else None
+    result.duplicated = await poster.listed_twice()
+    result.repeated_verdicts = await repeated_verdicts(rig.settings, set(poster.accepted))
+
+
+async def worker_killed_mid_batch(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60,
+                                  rate: float = 10.0, timeout_s: float = 240) -> FaultResult:
+    """kill -9 the screening worker while posts arrive, then start a new one."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(5)
+    ended = {"at": 0.0}
+
+    async def fault() -> None:
+        rig.kill_worker()
+        await asyncio.sleep(2)
+        rig.start_worker()
+        ended["at"] = time.monotonic()
+
+    task = await _submit(poster, posts, rate, BENIGN, at=posts // 3, fault=fault)
+    if task is not None:
+        await task
+    result = FaultResult("worker kill -9 mid-batch")
+    await _count(rig, poster, result, ended["at"], timeout_s)
+    return result
+
+
+async def broker_stopped(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 2.0,
+                         down_s: float = 30.0, timeout_s: float = 240) -> FaultResult:
+    """Stop the Kafka broker for `down_s` while posts arrive, then start it again."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(5)
+    ended = {"at": 0.0}
+
+    async def fault() -> None:
+        await asyncio.to_thread(rig.stop_broker)
+        await asyncio.sleep(down_s)
+        await rig.start_broker()
+        ended["at"] = time.monotonic()
+
+    task = await _submit(poster, posts, rate, BENIGN, at=posts // 4, fault=fault)
+    if task is not None:
+        await task
+    result = FaultResult(f"broker stopped {down_s:.0f} s")
+    await _count(rig, poster, result, ended["at"], timeout_s)
+    return result
+
+
+async def moderation_db_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
+                               paused_s: float = 100.0, timeout_s: float = 180) -> FaultResult:
+    """SIGSTOP the moderation API's database with a crisis post in flight; SIGCONT after `paused_s`.
+
+    Afterwards the post must be held for its author, be an urgent item in the queue, and the
+    moderators must have been alerted of it (`queue.item`) without anyone replaying anything.
+    """
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(1)
+    rig.pause_moderation_db()
+    pause_started = time.monotonic()
+    try:
+        post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+        await asyncio.sleep(max(0.0, paused_s - (time.monotonic() - pause_started)))
+    finally:
+        rig.resume_moderation_db()
+    resumed = time.monotonic()
+    result = FaultResult(f"moderation DB paused {paused_s:.0f} s")
+    await _count(rig, poster, result, resumed, timeout_s)
+    if post_id is None:
+        return result
+    moderation = rig.group.url("moderation-api")
+    headers = {"Authorization": f"Bearer {moderator_token}"}
+    item_level, alerted = None, False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not (item_level and alerted):
+        async with http.get(f"{moderation}/v1/mod/queue", headers=headers, params={"limit": "200"}) as response:
+            if response.status == 200:
+                items = (await response.json())["items"]
+                item_level = next((i["level"] for i in items if i["post_id"] == post_id), None)
+        async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
+            if response.status == 200:
+                alerted = any(n.get("kind") == "queue.item" and n.get("post_id") == post_id
+                              for n in (await response.json())["items"])
+        if not (item_level and alerted):
+            await asyncio.sleep(1)
+    result.notes = {"post_status": await poster.status(post_id), "queue_level": item_level,
+                    "moderators_alerted": alerted, "in_queue_after_s": round(time.monotonic() - resumed, 1)}
+    return result

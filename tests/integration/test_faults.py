@@ -1,0 +1,51 @@
+"""The pipeline under faults, on a Haven of its own (broker, databases, services): every accepted
+post ends in exactly one terminal state, nothing is lost or listed twice, and a crisis post
+survives its moderation database disappearing for 100 s."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from services.faults import FaultRig, broker_stopped, moderation_db_paused, worker_killed_mid_batch
+from tests.harness import StackUnderTest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def rig(stack: StackUnderTest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultRig]:
+    rig = await FaultRig.start(stack.settings, tmp_path_factory.mktemp("faults"))
+    try:
+        yield rig
+    finally:
+        rig.stop()
+
+
+async def test_killing_the_worker_mid_batch_loses_nothing(rig: FaultRig) -> None:
+    async with aiohttp.ClientSession() as http:
+        result = await worker_killed_mid_batch(rig, http, posts=45, rate=10.0)
+    assert result.accepted == 45
+    assert (result.terminal, result.lost, result.duplicated) == (45, 0, 0), result
+
+
+async def test_a_broker_outage_refuses_honestly_and_loses_nothing_it_accepted(rig: FaultRig) -> None:
+    async with aiohttp.ClientSession() as http:
+        result = await broker_stopped(rig, http, posts=40, rate=1.0, down_s=30)
+    assert result.refused > 0, "posts sent while the broker was away are refused with 503, not accepted"
+    assert result.accepted > 0
+    assert (result.terminal, result.lost, result.duplicated) == (result.accepted, 0, 0), result
+
+
+async def test_a_crisis_post_survives_a_100_s_outage_of_the_moderation_database(rig: FaultRig) -> None:
+    token = rig.add_moderator(f"night_{uuid.uuid4().hex[:6]}")
+    async with aiohttp.ClientSession() as http:
+        result = await moderation_db_paused(rig, http, token, paused_s=100)
+    assert (result.accepted, result.lost) == (1, 0), result
+    assert result.notes["post_status"] == "held"
+    assert result.notes["queue_level"] == "urgent", result.notes
+    assert result.notes["moderators_alerted"] is True, result.notes
