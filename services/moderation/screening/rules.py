@@ -6,13 +6,20 @@ negation ("I'm not going to kill myself"), the past ("two years ago I wanted to 
 for someone else ("please don't hurt yourself"), quotation or reported speech, and idioms ("this
 craving is killing me") turn it off or down. Rules add to the model's scores and explain them;
 they never replace the model.
+
+Every pattern is RE2 (`linear.py`), so member text cannot make screening slow: time grows with the
+length of the text, whatever the text. The per-match context checks read a bounded window or a
+fact computed once per sentence, for the same reason.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
+from services.moderation.screening.linear import LinearPattern, Span, Subject
 from streams.events import Category, Risk
 
 RISK_ORDER: dict[str, int] = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
@@ -30,19 +37,25 @@ class _Rule:
     name: str
     category: Category
     risk: Risk
-    pattern: re.Pattern[str]
+    pattern: LinearPattern
     #: First-person rules need the writer to be the one at risk; third-person rules do not.
     first_person: bool = True
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _rx(pattern: str) -> LinearPattern:
+    return LinearPattern(pattern, word_start=True)
 
 
-_SELF = r"(?:my ?self|me(?=\s*(?:now|tonight|today|already|please)))"
+def _self(n: int) -> str:
+    # "me" counts only before a word of time or urgency; `aheadN` is that lookahead (linear.py).
+    return rf"(?:my ?self|me(?P<ahead{n}>\s*(?:now|tonight|today|already|please)))"
+
+
+# " ?": an invisible character between the words is removed by normalization ("kill\u200bmyself"),
+# and the reader still sees "killmyself".
 _SUICIDE_CORE = (
-    rf"kill(?:ing)? {_SELF}|end(?:ing)? (?:it all|my life|things|it tonight|it)\b|take my (?:own )?life|"
-    rf"off(?:ing)? {_SELF}|unaliv\w* ?{_SELF}?|hang(?:ing)? {_SELF}|shoot(?:ing)? {_SELF}|"
+    rf"kill(?:ing)? ?{_self(1)}|end(?:ing)? (?:it all|my life|things|it tonight|it)\b|take my (?:own )?life|"
+    rf"off(?:ing)? ?{_self(2)}|unaliv\w* ?{_self(3)}?|hang(?:ing)? ?{_self(4)}|shoot(?:ing)? ?{_self(5)}|"
     r"jump(?:ing)? (?:off|in front of)|not (?:to )?wake up|be dead|disappear for good|"
     r"sewerslide|ctb\b|catch the bus|kms\b|kys\b"
 )
@@ -67,7 +80,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("method", "suicide", "high", _rx(
         r"\b(?:i (?:have|'?ve got|already have) (?:a|the) (?:plan|method)\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
         r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
-        r"(?:i )?need (?:to get )?a gun\b(?! (?:safe|case|license|licence|permit|for (?:hunting|the range)))|lethal dose)")),
+        r"(?:i )?need (?:to get )?a gun\b(?P<veto1> (?:safe|case|license|licence|permit|for (?:hunting|the range)))?|"
+        r"lethal dose)")),
     _Rule("someone_suicidal", "suicide", "high", _rx(
         r"\b(?:(?:going|was going|trying|tried|wants?|threaten(?:ed|ing|s)?) to kill (?:herself|himself|themselves|themself)|"
         r"(?:she|he|they) (?:cut|hurt|burned) (?:herself|himself|themselves)|might try again)"), first_person=False),
@@ -87,7 +101,7 @@ _RULES: tuple[_Rule, ...] = (
         r"i(?:'ve| have) (?:just )?(?:taken|swallowed) (?:all|the whole|every|too many)|i (?:just )?cut too deep)")),
     # Self-harm
     _Rule("self_harm", "self_harm", "high", _rx(
-        r"\b(?:cut(?:ting)? my(?:self(?! off)| arms?| wrists?| legs?)|burn(?:ing|ed)? myself|hurt(?:ing)? myself|"
+        r"\b(?:cut(?:ting)? my(?:self(?P<veto1> off)?| arms?| wrists?| legs?)|burn(?:ing|ed)? myself|hurt(?:ing)? myself|"
         r"self[- ]?harm(?:ing|ed)?|started cutting again|relapsed on (?:cutting|self[- ]?harm)|slit my wrists?|"
         r"hit(?:ting)? myself|punish(?:ing)? myself with)")),
     # Overdose, first person or someone present
@@ -226,37 +240,106 @@ _IDIOM = _rx(
 _SECOND_PERSON_TARGET = _rx(r"\b(?:yourself|you)\b")
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?\n])\s+", text) if s.strip()]
+# The one pattern left on `re`: it is linear by construction. The lookbehind tests one character,
+# and `\s+` is followed by nothing, so it never gives back what it took: each position is tried
+# once and each whitespace run is consumed once.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\n])\s+")
+_QUOTED = LinearPattern(r"[\"“][^\"”]{3,200}[\"”]")
+#: How far back from a match the reported-speech check reads ("my sponsor said ... <match>"). The
+#: pattern itself allows at most 40 characters after the verb; the rest is room for its subject.
+_REPORTED_WINDOW = 240
 
 
-def _quoted_spans(sentence: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(r"[\"“][^\"”]{3,200}[\"”]", sentence)]
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of `text` starts and ends: the pieces `_SENTENCE_BREAK.split` gives, less blank ones."""
+    spans = []
+    start = 0
+    for gap in _SENTENCE_BREAK.finditer(text):
+        spans.append((start, gap.start()))
+        start = gap.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
-def _context_verdict(rule: _Rule, sentence: str, start: int, end: int) -> str | None:
+class _Sentence:
+    """One sentence and the facts about it that every match in it shares, each worked out once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.subject = Subject(text)
+
+    def _has(self, pattern: LinearPattern) -> bool:
+        return pattern.search(self.subject) is not None
+
+    @cached_property
+    def not_suicidal(self) -> bool:
+        return self._has(_NOT_SUICIDAL)
+
+    @cached_property
+    def quoted_spans(self) -> list[Span]:
+        return list(_QUOTED.finditer(self.subject))
+
+    @cached_property
+    def support(self) -> bool:
+        return self._has(_SUPPORT)
+
+    @cached_property
+    def mentions_you(self) -> bool:
+        return "you" in self.text.lower()
+
+    @cached_property
+    def past_not_now(self) -> bool:
+        return self._has(_PAST) and not self._has(_NOW)
+
+    @cached_property
+    def idiom(self) -> Span | None:
+        return _IDIOM.search(self.subject)
+
+    @cached_property
+    def _first_spaced_i(self) -> int:
+        padded = f" {self.text}"
+        found = [p for p in (padded.find(" i "), padded.find(" I ")) if p != -1]
+        return min(found) if found else len(padded)
+
+    def writer_speaks_before(self, start: int) -> bool:
+        """Whether `f" {before.lower()} "` holds " i " for `before = text[:start]`, in one step."""
+        # " i " inside " " + before: the pronoun and the space after it both lie before `start`.
+        if self._first_spaced_i + 2 < start + 1:
+            return True
+        # ...or the pronoun ends `before`, and the appended space follows it.
+        return start >= 1 and self.text[start - 1] in "Ii" and (start == 1 or self.text[start - 2] == " ")
+
+    def reported_before(self, start: int) -> bool:
+        # `_REPORTED` ends at `$`, within 40 characters of its verb, so only the end of
+        # `text[:start]` can hold it. One character more is read as context for its leading \b.
+        window = max(0, start - _REPORTED_WINDOW)
+        context = max(0, window - 1)
+        return _REPORTED.search(Subject(self.text[context:start]), window - context) is not None
+
+
+def _context_verdict(rule: _Rule, sentence: _Sentence, start: int, end: int) -> str | None:
     """Why this match does not count ('negated', 'past', ...), or None when it stands."""
-    before = sentence[:start]
-    matched = sentence[start:end]
-    if "suicidal" in matched.lower() and _NOT_SUICIDAL.search(sentence):
+    text = sentence.text
+    matched = text[start:end]
+    if "suicidal" in matched.lower() and sentence.not_suicidal:
         return "negated"
-    if rule.name in ("intent", "violence", "wish_to_die") and _NEGATED_INSIDE.search(matched):
+    if rule.name in ("intent", "violence", "wish_to_die") and _NEGATED_INSIDE.matches(matched):
         return "negated"
-    if _NEGATION.search(before[-40:]) and rule.first_person and rule.name != "passive_ideation":
+    if _NEGATION.matches(text[:start][-40:]) and rule.first_person and rule.name != "passive_ideation":
         return "negated"
-    if any(s <= start and end <= e for s, e in _quoted_spans(sentence)):
+    if any(s.start <= start and end <= s.end for s in sentence.quoted_spans):
         return "quoted"
-    if _REPORTED.search(before) and rule.first_person:
+    if rule.first_person and sentence.reported_before(start):
         return "reported"
-    if rule.first_person and _SUPPORT.search(sentence) and _SECOND_PERSON_TARGET.search(matched + sentence[end:end + 20]):
+    if rule.first_person and sentence.support and _SECOND_PERSON_TARGET.matches(matched + text[end:end + 20]):
         return "support"
-    if rule.first_person and _SUPPORT.search(sentence) and "you" in sentence.lower() and " i " not in f" {before.lower()} ":
+    if rule.first_person and sentence.support and sentence.mentions_you and not sentence.writer_speaks_before(start):
         return "support"
-    if rule.category in ("suicide", "self_harm", "overdose") and _PAST.search(sentence) and not _NOW.search(sentence):
+    if rule.category in ("suicide", "self_harm", "overdose") and sentence.past_not_now:
         return "past"
-    if _IDIOM.search(sentence) and rule.name in ("intent", "violence", "wish_to_die"):
-        idiom = _IDIOM.search(sentence)
-        if idiom and idiom.start() <= end and start <= idiom.end():
+    if rule.name in ("intent", "violence", "wish_to_die"):
+        idiom = sentence.idiom
+        if idiom and idiom.start <= end and start <= idiom.end:
             return "idiom"
     return None
 
@@ -268,14 +351,38 @@ class RuleFindings:
     dismissed: list[str]
 
 
+def _rules_by_sentence(text: str, spans: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """For each sentence, the rules that may match in it: one pass of each rule over the whole text.
+
+    A match inside one sentence is also a match in the whole text, so each sentence a rule can
+    match in is overlapped by one of that rule's matches in the whole text. Running only those
+    (sentence, rule) pairs keeps the work proportional to the text, not to sentences x rules.
+    """
+    whole = Subject(text)
+    ends = [end for _, end in spans]
+    candidates: dict[int, list[int]] = {}
+    for number, rule in enumerate(_RULES):
+        for match in rule.pattern.finditer(whole):
+            index = bisect.bisect_right(ends, match.start)
+            while index < len(spans) and spans[index][0] < match.end:
+                if candidates.setdefault(index, [])[-1:] != [number]:
+                    candidates[index].append(number)
+                index += 1
+    return candidates
+
+
 def apply_rules(text: str) -> RuleFindings:
     signals: list[Signal] = []
     dismissed: list[str] = []
-    for sentence in _sentences(text):
-        for rule in _RULES:
-            for match in rule.pattern.finditer(sentence):
-                words = match.group(0).strip()
-                why_not = _context_verdict(rule, sentence, match.start(), match.end())
+    spans = _sentence_spans(text)
+    for index, rule_numbers in sorted(_rules_by_sentence(text, spans).items()):
+        start, end = spans[index]
+        piece = text[start:end]
+        sentence = _Sentence(piece)
+        for rule in (_RULES[number] for number in rule_numbers):
+            for match in rule.pattern.finditer(sentence.subject):
+                words = piece[match.start:match.end].strip()
+                why_not = _context_verdict(rule, sentence, match.start, match.end)
                 if why_not:
                     dismissed.append(f"{rule.name} set aside ({why_not}): '{_clip(words)}'")
                     continue
@@ -297,10 +404,11 @@ _SUPPORT_CONTEXT = _rx(
 def _safe_context(text: str) -> list[str]:
     """Context that makes crisis words on their own less alarming: a past story, or support for others."""
     found = []
-    sentences = _sentences(text)
-    if any(_PAST.search(s) for s in sentences) and not any(_DANGER_NOW.search(s) for s in sentences):
+    # Searched in the whole text at once: neither pattern can reach across a sentence break (they
+    # hold only words and single spaces), so "in some sentence" and "in the text" are the same.
+    if _PAST.matches(text) and not _DANGER_NOW.matches(text):
         found.append("context: a past-tense recovery story")
-    if _SUPPORT_CONTEXT.search(text):
+    if _SUPPORT_CONTEXT.matches(text):
         found.append("context: support for someone else")
     return found
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from services.common.normalize import normalize_text
 from services.moderation.policy import Policy
 from services.moderation.screening.encoder import Encoder, EncoderLoadError
 from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError
@@ -123,20 +124,23 @@ class Screener:
         return results
 
     def screen_batch(self, items: Sequence[ScreeningInput]) -> list[Verdict]:
+        # Rules and model read the canonical form: a zero-width space, a fullwidth letter or a soft
+        # hyphen inside a word must not hide it from either.
+        texts = [normalize_text(item.full_text) for item in items]
         verdicts: list[Verdict | None] = [None] * len(items)
         to_score = []
         for position, item in enumerate(items):
-            if not item.full_text.strip():
+            if not texts[position].strip():
                 verdicts[position] = Verdict(
                     id=item.id, risk="none", categories=[], action=self._policy.action_for("none", item.board_slug),
                     scores={}, reasons=["empty"], model_version=self.model_version,
                 )
             else:
                 to_score.append(position)
-        scored = self.post_scores([items[p].full_text for p in to_score]) if to_score else []
+        scored = self.post_scores([texts[p] for p in to_score]) if to_score else []
         for position, scores in zip(to_score, scored, strict=True):
             item = items[position]
-            text = item.full_text
+            text = texts[position]
             risk, categories, reasons = decide(scores, apply_rules(text), self._head, len(text.split()))
             verdicts[position] = Verdict(
                 id=item.id, risk=risk, categories=categories,  # type: ignore[arg-type]

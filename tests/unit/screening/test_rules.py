@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.normalize import normalize_text
+from services.moderation.screening import Screener, ScreeningInput
 from services.moderation.screening.rules import apply_rules
 
 
@@ -102,3 +104,60 @@ def test_reasons_name_the_signal_and_the_words() -> None:
 
 def test_ordinary_recovery_talk_has_no_signal() -> None:
     assert not apply_rules("Hit 90 days today. Coffee with my sponsor, then a meeting. Grateful.").signals
+
+
+# Unicode tricks: the screener normalizes text (services.common.normalize) before rules and model.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to kill\u200bmyself tonight",
+        "I'm going to ｋｉｌｌ ｍｙｓｅｌｆ tonight",
+        "I'm going to k\u00adill my\u00adself tonight",
+        "I'm going to kill\u2060my\ufeffself tonight",
+    ],
+)
+def test_invisible_and_fullwidth_characters_do_not_hide_intent(text: str) -> None:
+    assert not apply_rules(text).signals
+    assert ("suicide", "high") in _risks(normalize_text(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Mi amigo no respira y está azul.", "overdose"),
+        ("Mi amigo no respira y esta\u0301 azul.", "overdose"),
+        ("Esta es mi despedida, adio\u0301s a todos.", "suicide"),
+        ("Ya no aguanto ma\u0301s, me quiero morir.", "suicide"),
+    ],
+)
+def test_spanish_accents_still_match_after_normalization(text: str, category: str) -> None:
+    assert category in {c for c, _ in _risks(normalize_text(text))}
+
+
+def test_the_screener_normalizes_before_its_rules(screener: Screener) -> None:
+    [verdict] = screener.screen_batch([ScreeningInput(id="zw", text="gonna kill\u200bmy\u200bself tonight")])
+    assert verdict.risk in ("high", "imminent")
+    assert "first-person intent: 'gonna killmyself'" in verdict.reasons
+
+
+# Lookarounds, as RE2 has none: each stand-in keeps the meaning `re` gave it.
+def test_a_gun_safe_is_not_a_method_but_a_gun_is() -> None:
+    assert not apply_rules("I need a gun safe for the hunting rifle.").signals
+    assert ("suicide", "high") in _risks("I need a gun, I know what I'd do with it.")
+
+
+def test_cutting_myself_off_from_people_is_not_self_harm() -> None:
+    assert not [s for s in apply_rules("I keep cutting myself off from everyone.").signals if s.category == "self_harm"]
+    assert ("self_harm", "high") in _risks("I keep cutting myself every night.")
+
+
+def test_me_counts_only_before_a_word_of_time_and_the_match_stops_at_me() -> None:
+    [signal] = [s for s in apply_rules("I'm going to kill me tonight").signals if s.category == "suicide"]
+    assert signal.reason.endswith("'I'm going to kill me'")
+    assert not [s for s in apply_rules("I'm going to kill me a burger").signals if s.category == "suicide"]
+
+
+@pytest.mark.parametrize("word", ["ñkms", "我kms", "éctb"])
+def test_a_keyword_that_starts_inside_a_non_ascii_word_is_not_a_keyword(word: str) -> None:
+    assert not apply_rules(f"honestly {word}").signals
+    assert apply_rules(f"honestly {word[0]} {word[1:]}").signals
