@@ -143,6 +143,19 @@ class PostReported(Event):
     title: str | None = None
 
 
+class PostDeleted(Event):
+    """A post's words are gone from the forum: its author deleted it. Keyed by thread id.
+
+    Consumers remove every copy of the post's words they hold (body, title, quoted phrases,
+    notes) and keep ids, levels and decisions. Applying it again changes nothing more; it may
+    arrive before the post's other events, so a consumer remembers the post id.
+    """
+
+    post_id: str
+    thread_id: str
+    is_thread_start: bool = False
+
+
 class ModerationDecided(Event):
     """A moderator's decision on a queue item. Keyed by thread id."""
 

@@ -10,11 +10,14 @@ IDENTITIES = "identities"
 POSTS_SUBMITTED = "posts.submitted"
 POSTS_SCREENED = "posts.screened"
 POSTS_REPORTED = "posts.reported"
+POSTS_DELETED = "posts.deleted"
 MODERATION_DECISIONS = "moderation.decisions"
 NOTIFICATIONS = "notifications"
 
 #: Topics whose events carry post bodies or titles: kept for a bounded time only.
 BODY_TOPICS = frozenset({POSTS_SUBMITTED, POSTS_SCREENED, POSTS_REPORTED, MODERATION_DECISIONS, NOTIFICATIONS})
+#: Topics of ids only, with the same bounded retention (nothing there is needed for longer).
+ID_TOPICS = frozenset({POSTS_DELETED})
 
 #: One dead-letter topic per consumer, named after the consumer.
 DEAD_LETTER_CONSUMERS = ("moderation-worker", "moderation-api", "forum", "notify")
@@ -55,6 +58,10 @@ class Topics:
         return self.name(POSTS_REPORTED)
 
     @property
+    def posts_deleted(self) -> str:
+        return self.name(POSTS_DELETED)
+
+    @property
     def moderation_decisions(self) -> str:
         return self.name(MODERATION_DECISIONS)
 
@@ -69,17 +76,18 @@ class Topics:
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic Haven needs, with partitions and retention per the design."""
     topics = Topics(settings.topic_prefix)
+    durability = {"min.insync.replicas": str(settings.min_insync_replicas)}
     body_retention = str(settings.body_retention_days * _DAY_MS)
     specs = [
         TopicSpec(
             topics.identities,
             settings.partitions,
-            {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+            {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", **durability},
         )
     ]
-    for base in sorted(BODY_TOPICS):
-        specs.append(TopicSpec(topics.name(base), settings.partitions, {"retention.ms": body_retention}))
+    for base in sorted(BODY_TOPICS | ID_TOPICS):
+        specs.append(TopicSpec(topics.name(base), settings.partitions, {"retention.ms": body_retention, **durability}))
     dead_letter_retention = str(settings.dead_letter_retention_days * _DAY_MS)
     for consumer in DEAD_LETTER_CONSUMERS:
-        specs.append(TopicSpec(topics.dead_letter(consumer), 1, {"retention.ms": dead_letter_retention}))
+        specs.append(TopicSpec(topics.dead_letter(consumer), 1, {"retention.ms": dead_letter_retention, **durability}))
     return specs

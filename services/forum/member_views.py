@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from services.forum.keys import publisher_key, store_key
 from services.forum.milestones import days_sober, milestone
 from services.forum.publisher import EventsUnavailable
 from streams.events import IdentityChanged
+
+log = logging.getLogger(__name__)
 
 
 def me_view(identity: dict[str, Any], today: date) -> dict[str, Any]:
@@ -107,6 +110,14 @@ async def delete_me(request: web.Request) -> web.Response:
         raise Problem(503, "Could not erase right now; nothing was changed. Please try again.",
                       headers={"Retry-After": "5"}) from exc
     await request.app[store_key].erase_identity(identity["_id"], erase_posts=erase_posts)
+    try:
+        # After the erased record (same key, so same partition and order): a consumer that reads
+        # only the tombstone, once compaction has dropped the record, erases just the same.
+        await request.app[publisher_key].identity_gone(identity["_id"])
+    except EventsUnavailable as exc:
+        # The erasure is done and announced; the record left on the topic holds an id and a token
+        # hash, no handle and no words. Nothing the member could retry: their token is gone.
+        log.warning("erasure done, but its tombstone could not be sent (%s)", exc)
     return web.Response(status=204)
 
 

@@ -65,7 +65,7 @@ def forum_openapi() -> dict[str, Any]:
                 202: obj(["post_id", "status"]), 400: None, 401: None, 404: None, 409: None, 413: None, 415: None,
                 503: None,
             }, body=obj(["body"], body=_BODY), auth=True, parameters=_POST_ID),
-            "delete": operation("Delete my post", {204: None, 401: None, 404: None}, auth=True, parameters=_POST_ID),
+            "delete": operation("Delete my post", {204: None, 401: None, 404: None, 503: None}, auth=True, parameters=_POST_ID),
         },
         "/v1/posts/{post_id}/reactions": {"post": operation("React (idempotent)", {
             200: obj(["reactions"]), 201: obj(["reactions"]), 400: None, 401: None, 404: None, 413: None, 415: None,

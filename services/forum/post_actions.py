@@ -17,7 +17,7 @@ from services.forum.keys import publisher_key, store_key
 from services.forum.publisher import EventsUnavailable
 from services.forum.store import REACTION_KINDS
 from services.forum.views import MAX_BODY, _redacted, _take_post_slot, _text, _unavailable
-from streams.events import Notification, PostReported, PostSubmitted, new_id, utc_now
+from streams.events import Notification, PostDeleted, PostReported, PostSubmitted, new_id, utc_now
 
 REPORT_REASONS = ("worried_about_author", "harassment", "spam", "other")
 REPORTS_PER_HOUR = 10
@@ -116,6 +116,14 @@ async def edit(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     _, post = await _own_post(request)
+    event = PostDeleted(post_id=post["_id"], thread_id=post["thread_id"], is_thread_start=bool(post.get("is_thread_start")))
+    try:
+        # Announce first, so moderators' copies of the words go too: if Kafka cannot take it,
+        # nothing is deleted and the author may retry.
+        await request.app[publisher_key].post_deleted(event)
+    except EventsUnavailable as exc:
+        raise Problem(503, "Could not delete right now; nothing was changed. Please try again.",
+                      headers={"Retry-After": "5"}) from exc
     await request.app[store_key].delete_post_by_author(post["_id"])
     return web.Response(status=204)
 

@@ -7,7 +7,7 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from streams.events import IdentityChanged, Notification, PostReported, PostSubmitted
+from streams.events import IdentityChanged, Notification, PostDeleted, PostReported, PostSubmitted
 from streams.kafka import send_event
 from streams.topics import Topics
 
@@ -40,6 +40,19 @@ class ForumPublisher:
 
     async def post_reported(self, event: PostReported) -> None:
         await self._send(self._topics.posts_reported, event.thread_id, event)
+
+    async def post_deleted(self, event: PostDeleted) -> None:
+        await self._send(self._topics.posts_deleted, event.thread_id, event)
+
+    async def identity_gone(self, identity_id: str) -> None:
+        """The tombstone (a null value): compaction then drops every record of the identity."""
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(self._topics.identities, value=None, key=identity_id.encode("utf-8")),
+                SEND_TIMEOUT_S,
+            )
+        except (KafkaError, TimeoutError) as exc:
+            raise EventsUnavailable(type(exc).__name__) from exc
 
     async def notification(self, event: Notification) -> None:
         await self._send(self._topics.notifications, event.recipient_id, event)

@@ -188,7 +188,7 @@ class ForumStore:
         they started. Ids, reactions and the thread's other posts stay."""
         await self.posts.update_many(query, {"$set": {
             "status": "deleted", "body": None, "pending_body": None, "verdict": None, "moderator_note": None,
-            "deleted_at": utc_now(),
+            "early_decision": None, "deleted_at": utc_now(),
         }})
         if not post_ids:
             return

@@ -36,7 +36,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.review import ReviewQueue
 from services.moderation.review_events import ReviewPublisher
 from services.moderation.sla import SlaMetrics
-from streams.events import Event, PostReported, PostScreened
+from streams.events import Event, PostDeleted, PostReported, PostScreened
 from streams.kafka import create_consumer
 from streams.settings import Settings
 from streams.topics import Topics
@@ -78,19 +78,26 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
 
     async def queue_feed(app: web.Application) -> AsyncIterator[None]:
         review, publisher = app[review_key], app[publisher_key]
-        decoders: dict[str, type[Event]] = {topics.posts_screened: PostScreened, topics.posts_reported: PostReported}
+        decoders: dict[str, type[Event]] = {
+            topics.posts_screened: PostScreened, topics.posts_reported: PostReported, topics.posts_deleted: PostDeleted,
+        }
         consumer = create_consumer(
             settings, list(decoders), group_id=f"{settings.topic_prefix}{CONSUMER_NAME}", client_id=CONSUMER_NAME
         )
         await consumer.start()
 
         async def handle(topic: str, event: Event) -> None:
+            if isinstance(event, PostDeleted):
+                await review.forget_post(event.post_id)
+                return
             if isinstance(event, PostScreened):
                 level = await review.add_screened(event)
                 if level is not None:
                     await publisher.new_item(f"post:{event.post_id}:{event.revision}", event.post_id, level)
             elif isinstance(event, PostReported):
                 await review.add_report(event)
+            if isinstance(event, (PostScreened, PostReported)):
+                await review.remove_words_if_gone(event.post_id, event.author_id)
 
         loop = EventConsumerLoop(
             name=CONSUMER_NAME, consumer=consumer, producer=app[producer_key],

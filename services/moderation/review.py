@@ -24,6 +24,10 @@ LEVEL_NAMES = {rank: name for name, rank in LEVELS.items()}
 OPEN_STATUSES = ("open", "escalated")
 CLAIM_LEASE = timedelta(minutes=10)
 _QUOTED_WORDS = re.compile(r": '(.+)'$")
+#: From the first quoted phrase to the end: what a rule quoted from the post (see `highlights`).
+_QUOTED_TAIL = re.compile(r": '.*'$", re.DOTALL)
+WORDS_REMOVED = ": [words removed]"
+_ERASED_AUTHOR = {"author_id": None, "erased_author": True}
 
 
 class ReviewError(Exception):
@@ -37,6 +41,9 @@ class ReviewQueue:
     def __init__(self, db: AsyncDatabase, claim_lease: timedelta = CLAIM_LEASE) -> None:
         self._items = db["review_items"]
         self._audit = db["audit"]
+        # Ids of deleted posts and erased authors (no words): an item arriving after its
+        # deletion or erasure loses its words too.
+        self._erasures = db["erasures"]
         self._lease = claim_lease
 
     async def ensure_indexes(self) -> None:
@@ -118,10 +125,33 @@ class ReviewQueue:
         return LEVEL_NAMES[rank] if result.upserted_id is not None else None
 
     async def forget_author(self, author_id: str) -> None:
-        """An erased member: their words leave the queue; moderators' own audit entries stay."""
-        await self._items.update_many(
-            {"author_id": author_id}, {"$set": {"author_id": None, "body": None, "title": None, "erased_author": True}}
-        )
+        """An erased member: their words leave the queue and the audit notes; ids, levels,
+        decisions and who did what stay. Idempotent."""
+        await self._erasures.update_one({"_id": f"author:{author_id}"}, {"$set": {"at": utc_now()}}, upsert=True)
+        await self._remove_words({"author_id": author_id}, _ERASED_AUTHOR)
+
+    async def forget_post(self, post_id: str) -> None:
+        """The author deleted the post: its words leave the queue and the audit notes. Idempotent."""
+        await self._erasures.update_one({"_id": f"post:{post_id}"}, {"$set": {"at": utc_now()}}, upsert=True)
+        await self._remove_words({"post_id": post_id})
+
+    async def remove_words_if_gone(self, post_id: str, author_id: str) -> None:
+        """Call after queueing anything about a post: the deletion or erasure may have come first
+        (it travels on another topic), and then the new item loses its words at once."""
+        if await self._erasures.find_one({"_id": f"author:{author_id}"}) is not None:
+            await self._remove_words({"post_id": post_id}, _ERASED_AUTHOR)
+        elif await self._erasures.find_one({"_id": f"post:{post_id}"}) is not None:
+            await self._remove_words({"post_id": post_id})
+
+    async def _remove_words(self, query: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+        items = await self._items.find(query).to_list(None)
+        post_ids = sorted({item["post_id"] for item in items})
+        if post_ids:
+            # Audit notes first: once items lose their author id, a redelivery no longer finds them.
+            # A moderator's free-text note may quote the post, so notes go; actions and times stay.
+            await self._audit.update_many({"post_id": {"$in": post_ids}}, {"$set": {"note": ""}})
+        for item in items:
+            await self._items.update_one({"_id": item["_id"]}, {"$set": {**without_words(item), **(extra or {})}})
 
     async def open_items(self, limit: int, after: QueuePosition | None = None) -> list[dict[str, Any]]:
         """Up to `limit` open items in queue order, starting after `after` when given."""
@@ -260,6 +290,21 @@ def highlights(reasons: list[str]) -> list[str]:
         if match and "set aside" not in reason:
             found.append(match.group(1).rstrip("…"))
     return found
+
+
+def without_words(item: dict[str, Any]) -> dict[str, Any]:
+    """The changes that take every word of a post (and of notes about it) out of a queue item."""
+    changes: dict[str, Any] = {
+        "body": None, "title": None, "words_removed": True,
+        # A reporter's note may quote the post.
+        "reports": [{**report, "note": ""} for report in item.get("reports", [])],
+    }
+    if item.get("verdict"):
+        reasons = item["verdict"].get("reasons", [])
+        changes["verdict"] = {**item["verdict"], "reasons": [_QUOTED_TAIL.sub(WORDS_REMOVED, r) for r in reasons]}
+    if item.get("decision"):
+        changes["decision"] = {**item["decision"], "note": ""}
+    return changes
 
 
 def item_view(item: dict[str, Any]) -> dict[str, Any]:

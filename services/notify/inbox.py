@@ -25,6 +25,9 @@ def _event_key(notification_id: str) -> str:
 class Inbox:
     def __init__(self, db: AsyncDatabase) -> None:
         self._items = db["inbox"]
+        # Ids of erased identities (nothing else): a notification for one that is still on its
+        # way (a verdict, a reply) is not stored after the inbox was purged.
+        self._erased = db["erased_recipients"]
 
     async def ensure_indexes(self) -> None:
         await self._items.create_index([("recipient_id", ASCENDING), ("event_key", ASCENDING)])
@@ -46,6 +49,8 @@ class Inbox:
             "stored_at": utc_now(),
             "read": False,
         }
+        if notification.recipient_id != MODERATORS and await self._erased.find_one({"_id": notification.recipient_id}):
+            return item  # pushed to whatever is still connected for them, never kept
         existing = await self._items.find_one({"_id": notification.notification_id})
         if existing is not None:
             return existing
@@ -79,6 +84,8 @@ class Inbox:
         return result.modified_count
 
     async def purge(self, recipient_id: str) -> None:
+        """An erased identity: its inbox goes now, and what arrives for it later is not kept."""
+        await self._erased.update_one({"_id": recipient_id}, {"$setOnInsert": {"at": utc_now()}}, upsert=True)
         await self._items.delete_many({"recipient_id": recipient_id})
 
 
