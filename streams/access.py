@@ -15,6 +15,7 @@ from streams.topics import (
     IDENTITIES,
     MODERATION_DECISIONS,
     NOTIFICATIONS,
+    POSTS_DELETED,
     POSTS_REPORTED,
     POSTS_SCREENED,
     POSTS_SUBMITTED,
@@ -77,7 +78,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "forum": _access(
         "haven-forum",
         reads={POSTS_SCREENED, MODERATION_DECISIONS},
-        writes={IDENTITIES, POSTS_SUBMITTED, POSTS_REPORTED, NOTIFICATIONS},
+        writes={IDENTITIES, POSTS_SUBMITTED, POSTS_REPORTED, POSTS_DELETED, NOTIFICATIONS},
         groups={"forum"},
         dead_letter_of="forum",
     ),
@@ -90,7 +91,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     ),
     "moderation-api": _access(
         "haven-moderation-api",
-        reads={POSTS_SCREENED, POSTS_REPORTED, IDENTITIES},
+        reads={POSTS_SCREENED, POSTS_REPORTED, POSTS_DELETED, IDENTITIES},
         # identities: moderator accounts (`haven moderators add`, run in this service's pod).
         writes={IDENTITIES, MODERATION_DECISIONS, NOTIFICATIONS},
         groups={"moderation-api", "moderation-api-identity-tokens"},

@@ -32,17 +32,21 @@ from services.moderation.keys import (
     sla_key,
 )
 from services.moderation.realert import UrgentRealerter
+from services.moderation.stall_watch import StallWatch
 from services.moderation.resources import ResourceDirectory
 from services.moderation.review import ReviewQueue
 from services.moderation.review_events import ReviewPublisher
 from services.moderation.sla import SlaMetrics
 from streams.events import Event, PostDeleted, PostReported, PostScreened
 from streams.kafka import create_consumer
+from streams.lag import LagProbe
 from streams.settings import Settings
 from streams.topics import Topics
 
 MAX_REQUEST_BYTES = 64 * 1024
 CONSUMER_NAME = "moderation-api"
+#: The screening worker's consumer name (services/moderation/worker.py; faust would be a heavy import here).
+WORKER_CONSUMER_NAME = "moderation-worker"
 
 
 def create_app(settings: Settings, directory: ResourceDirectory) -> web.Application:
@@ -116,6 +120,18 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         async with background_task("moderation-urgent-realerts", realerter.run):
             yield
 
+    async def screening_watchdog(app: web.Application) -> AsyncIterator[None]:
+        # The faust worker's consumer group is named after its app id.
+        probe = LagProbe(settings, group_id=f"{settings.topic_prefix}{WORKER_CONSUMER_NAME}", topic=topics.posts_submitted)
+        await probe.start()
+        watch = StallWatch(
+            probe.measure, app[publisher_key].screening_stalled, registry,
+            stalled_after_s=settings.screening_stalled_after_s,
+        )
+        async with background_task("moderation-screening-watchdog", watch.run):
+            yield
+        await probe.stop()
+
     def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
         app[publisher_key] = ReviewPublisher(producer, topics)
 
@@ -126,6 +142,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             identities_context(settings, CONSUMER_NAME, identities_key, producer_key),
             queue_feed,
             urgent_realerts,
+            screening_watchdog,
         ]
     )
     return app

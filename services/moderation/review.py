@@ -189,7 +189,22 @@ class ReviewQueue:
         await self.audit(doc, moderator, "claim")
         return doc, first
 
-    async def decide(self, item_id: str, moderator: Identity, decision: str, note: str) -> dict[str, Any]:
+    async def decide(
+        self, item_id: str, moderator: Identity, decision: str, note: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Record a decision; also says whether it is a repeat of this moderator's own decision.
+
+        The decision is stored before its event is sent, so a moderator whose answer was lost
+        (Kafka away) sends the same decision again: that repeat is accepted, not audited twice,
+        and the caller sends the event again (its consumers are idempotent).
+        """
+        current = await self.item(item_id)
+        prior = current.get("decision") or {}
+        if (
+            prior.get("moderator_id") == moderator.id and prior.get("decision") == decision
+            and current["status"] == ("escalated" if decision == "escalate" else "decided")
+        ):
+            return current, True
         current = await self._admins_only_once_escalated(item_id, moderator)
         if current["status"] not in OPEN_STATUSES:
             raise ReviewError(409, "This item has been decided already.")
@@ -208,7 +223,7 @@ class ReviewQueue:
         if doc is None:
             raise ReviewError(409, "This item has been decided already.")
         await self.audit(doc, moderator, decision, note)
-        return doc
+        return doc, False
 
     async def _admins_only_once_escalated(self, item_id: str, moderator: Identity) -> dict[str, Any]:
         current = await self.item(item_id)

@@ -21,6 +21,9 @@ class ReviewPublisher:
     async def _notify(self, notification: Notification) -> None:
         await send_event(self._producer, self._topics.notifications, notification.recipient_id, notification)
 
+    async def screening_stalled(self, alert: Notification) -> None:
+        await self._notify(alert)
+
     async def new_item(self, item_id: str, post_id: str, level: str) -> None:
         await self._notify(Notification(
             notification_id=f"queue.item:{item_id}", recipient_id=MODERATORS, kind="queue.item", post_id=post_id,

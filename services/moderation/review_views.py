@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from services.common.problems import Problem, read_json_object
 from services.moderation.auth import require_moderator
@@ -21,6 +26,15 @@ from streams.events import utc_now
 
 DECISIONS = ("approve", "remove", "escalate")
 MAX_NOTE = 2000
+
+
+@contextlib.asynccontextmanager
+async def _kafka_or_503(detail: str) -> AsyncIterator[None]:
+    """Kafka refusing or timing out is a 503 the moderator can act on, never a 500."""
+    try:
+        yield
+    except (KafkaError, asyncio.TimeoutError) as exc:
+        raise Problem(503, detail, headers={"Retry-After": "5"}) from exc
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -64,7 +78,8 @@ async def claim(request: web.Request) -> web.Response:
         raise Problem(exc.status, exc.detail) from exc
     if first_claim:
         request.app[sla_key].first_claim(item, utc_now())
-    await request.app[publisher_key].to_moderators("queue.claimed", item, moderator)
+    async with _kafka_or_503("The claim is yours, but the other moderators could not be told yet; claim again."):
+        await request.app[publisher_key].to_moderators("queue.claimed", item, moderator)
     return web.json_response(item_view(item))
 
 
@@ -77,11 +92,14 @@ async def decide(request: web.Request) -> web.Response:
     if not isinstance(note, str) or len(note) > MAX_NOTE:
         raise Problem(400, f"'note' must be text of at most {MAX_NOTE} characters.")
     try:
-        item = await request.app[review_key].decide(request.match_info["item_id"], moderator, decision, note)
+        item, repeated = await request.app[review_key].decide(request.match_info["item_id"], moderator, decision, note)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
-    request.app[sla_key].decided(item, decision, utc_now())
-    await request.app[publisher_key].decision(item, moderator, decision, note)
+    if not repeated:
+        request.app[sla_key].decided(item, decision, utc_now())
+    # A repeat sends again: the first answer may have been lost with the event.
+    async with _kafka_or_503("The decision is saved but could not be sent yet; send the same decision again."):
+        await request.app[publisher_key].decision(item, moderator, decision, item["decision"]["note"])
     return web.json_response(item_view(item))
 
 
@@ -98,7 +116,8 @@ async def message(request: web.Request) -> web.Response:
         raise Problem(exc.status, exc.detail) from exc
     if not item.get("author_id"):
         raise Problem(409, "The author has erased their identity; there is nobody to message.")
-    await request.app[publisher_key].message_to_author(item, text.strip())
+    async with _kafka_or_503("The message could not be sent; nothing reached the author. Please send it again."):
+        await request.app[publisher_key].message_to_author(item, text.strip())
     await review.audit(item, moderator, "message", text.strip())
     return web.json_response({"sent": True}, status=202)
 

@@ -1,8 +1,8 @@
 """The notify app factory: Server-Sent Events push and the inbox.
 
-Every instance consumes every partition of the notifications topic with a consumer group of its
-own (named after the instance, so a restart resumes where it stopped), stores each notification
-in the inbox once, and pushes it to the connections open on this instance.
+The instances share one consumer group that stores each notification in the inbox once. Each
+instance also reads every partition from the topic's end, without a group, and pushes what
+arrives to the connections open on it; the inbox is the source of replay.
 """
 
 from __future__ import annotations
@@ -74,24 +74,52 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         yield
         await client.close()
 
-    async def deliver(app: web.Application) -> AsyncIterator[None]:
+    async def store(app: web.Application) -> AsyncIterator[None]:
+        """The inbox is written by one consumer group shared by every instance: durable, committed,
+        so a restart neither loses nor replays what was stored (nor resurrects what erasure purged)."""
         inbox = app[inbox_key]
         consumer = create_consumer(
-            settings, [topics.notifications], group_id=f"{settings.topic_prefix}notify-{instance_name}", client_id="notify"
+            settings, [topics.notifications], group_id=f"{settings.topic_prefix}notify-inbox", client_id="notify"
         )
         await consumer.start()
 
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
-            hub.publish(await inbox.store(event))
+            await inbox.store(event)
 
         loop = EventConsumerLoop(
-            name="notify", consumer=consumer, producer=app[producer_key],  # type: ignore[arg-type]
+            name="notify", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
             metrics=consumer_metrics(app),
         )
         watch_consumer(app, "consumer:notifications", loop)
-        async with background_task("notify-deliver", loop.run):
+        async with background_task("notify-inbox", loop.run):
+            yield
+        await consumer.stop()
+
+    async def push(app: web.Application) -> AsyncIterator[None]:
+        """Live push to this instance's connections: every partition, no group, from the topic's end.
+
+        Nothing is committed, so a restarted or added instance never replays old notifications to
+        live streams; a client that was away catches up from the inbox (Last-Event-ID)."""
+        inbox = app[inbox_key]
+        consumer = create_consumer(
+            settings, [topics.notifications], group_id=None, client_id=f"notify-{instance_name}",
+            auto_offset_reset="latest",
+        )
+        await consumer.start()
+
+        async def handle(topic: str, event: Event) -> None:
+            assert isinstance(event, Notification)
+            # Storing is idempotent: whichever of the two consumers comes first fixes the event key.
+            hub.publish(await inbox.store(event))
+
+        loop = EventConsumerLoop(
+            name="notify-push", consumer=consumer, producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+            metrics=consumer_metrics(app), commits=False,
+        )
+        async with background_task("notify-push", loop.run):
             yield
         hub.close_all()
         await consumer.stop()
@@ -105,7 +133,8 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             database,
             kafka_producer_context(settings, "notify", producer_key, checks),
             identities_context(settings, "notify", identities_key, producer_key),
-            deliver,
+            store,
+            push,
         ]
     )
     return app
