@@ -23,6 +23,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench", "screen"), "services.moderation.screening.bench", "screener throughput vs the raw model"),
     (("bench", "pipeline"), "services.bench_pipeline", "forum -> Kafka -> worker -> forum latency"),
     (("bench", "reads"), "services.forum.bench_reads", "thread and board page reads"),
+    (("seed",), "services.seed", "add N published posts (threads, members, inbox, queue history) for benchmarks"),
     (("bench", "redaction"), "services.forum.bench_redaction", "worst-case redaction time on hostile 1-64 KiB bodies"),
 ]
 
