@@ -15,7 +15,7 @@ import yaml
 from services.runner import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s"
+K8S = ROOT / "deploy" / "k8s" / "base"
 HTTP_PORT_SETTINGS = {"forum": "HAVEN_FORUM_PORT", "moderation-api": "HAVEN_MODERATION_PORT", "notify": "HAVEN_NOTIFY_PORT"}
 
 
