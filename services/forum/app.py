@@ -18,7 +18,9 @@ from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
 from services.forum.boards import SEEDED_BOARDS
+from services.forum.idempotency import IdempotencyRecords
 from services.forum.keys import (
+    idempotency_key,
     hotline_numbers_key,
     identity_window_key,
     limits_key,
@@ -64,6 +66,7 @@ def create_app(
         await store.ensure_indexes()
         await store.seed_boards(SEEDED_BOARDS)
         app[store_key] = store
+        app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from services.forum.idempotency import IdempotencyRecords
 from services.forum.limits import AddressWindow, RateLimits
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
@@ -12,6 +13,7 @@ from streams.settings import Settings
 
 settings_key = web.AppKey("settings", Settings)
 store_key = web.AppKey("store", ForumStore)
+idempotency_key = web.AppKey("idempotency", IdempotencyRecords)
 publisher_key = web.AppKey("publisher", ForumPublisher)
 producer_key = web.AppKey("producer", AIOKafkaProducer)
 limits_key = web.AppKey("limits", RateLimits)

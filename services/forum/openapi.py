@@ -18,6 +18,9 @@ _ME = obj(["id", "handle"], id=_STR, handle=_STR, country=_NSTR, language=_NSTR,
 _TITLE = {"type": "string", "minLength": 3, "maxLength": 200}
 _BODY = {"type": "string", "minLength": 1, "maxLength": 20_000}
 _POST_ID = [path_param("post_id")]
+#: Sending a submission again with the same key answers with the first result instead of posting twice.
+_IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}}
 _SLUG = path_param("slug") | {"schema": {"type": "string", "examples": [b.slug for b in SEEDED_BOARDS]}}
 
 
@@ -47,8 +50,8 @@ def forum_openapi() -> dict[str, Any]:
             }, parameters=[_SLUG, query_param("cursor")]),
             "post": operation("Start a thread; its first post is screened before it shows", {
                 202: obj(["thread_id", "post_id", "status"], thread_id=_STR, post_id=_STR, status=_STR),
-                400: None, 401: None, 404: None, 413: None, 415: None, 429: None, 503: None,
-            }, body=obj(["title", "body"], title=_TITLE, body=_BODY), auth=True, parameters=[_SLUG]),
+                400: None, 401: None, 404: None, 409: None, 413: None, 415: None, 422: None, 429: None, 503: None,
+            }, body=obj(["title", "body"], title=_TITLE, body=_BODY), auth=True, parameters=[_SLUG, _IDEMPOTENCY_KEY]),
         },
         "/v1/threads/{thread_id}": {"get": operation("A thread and its published posts, oldest first", {
             200: obj(["thread_id", "posts"], thread_id=_STR, posts={"type": "array", "items": _POST}, next_cursor=_NSTR),
@@ -56,8 +59,9 @@ def forum_openapi() -> dict[str, Any]:
         }, parameters=[path_param("thread_id"), query_param("cursor")])},
         "/v1/threads/{thread_id}/posts": {"post": operation("Reply; screened before it shows", {
             202: obj(["post_id", "status"], post_id=_STR, status=_STR),
-            400: None, 401: None, 404: None, 413: None, 415: None, 429: None, 503: None,
-        }, body=obj(["body"], body=_BODY, reply_to=_STR), auth=True, parameters=[path_param("thread_id")])},
+            400: None, 401: None, 404: None, 409: None, 413: None, 415: None, 422: None, 429: None, 503: None,
+        }, body=obj(["body"], body=_BODY, reply_to=_STR), auth=True,
+            parameters=[path_param("thread_id"), _IDEMPOTENCY_KEY])},
         "/v1/posts/{post_id}": {
             "get": operation("A post (unpublished ones only for their author)", {200: _POST, 401: None, 404: None},
                              parameters=_POST_ID),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,7 +15,9 @@ from services.common.problems import Problem, read_json_object
 from services.common.tokens import hash_token, new_token
 from services.forum.auth import optional_identity, required_identity
 from services.forum.handles import generate_handle
+from services.forum import idempotency
 from services.forum.keys import (
+    idempotency_key,
     hotline_numbers_key,
     identity_window_key,
     limits_key,
@@ -143,6 +148,18 @@ async def create_thread(request: web.Request) -> web.Response:
         raise Problem(404, f"There is no board '{slug}'.")
     title = _text(data, "title", 3, 200)
     body = _text(data, "body", 1, MAX_BODY)
+    async with _idempotent(request, identity, f"thread:{slug}", data) as attempt:
+        if attempt.answered is not None:
+            return web.json_response(attempt.answered, status=202)
+        response = await _submit_thread(request, identity, slug, title, body)
+        attempt.response = response
+    return web.json_response(response, status=202)
+
+
+async def _submit_thread(
+    request: web.Request, identity: dict[str, Any], slug: str, title: str, body: str
+) -> dict[str, Any]:
+    store = request.app[store_key]
     title, body, redacted = await _redacted(request, title, body)
     now = await _take_post_slot(request, identity)
     thread_id, post_id = new_id(), new_id()
@@ -166,9 +183,7 @@ async def create_thread(request: web.Request) -> web.Response:
         await store.delete_thread(thread_id)
         await store.forget_post_time(identity["_id"], now)
         raise _unavailable() from exc
-    return web.json_response(
-        {"thread_id": thread_id, "post_id": post_id, "status": "pending", "redacted": redacted}, status=202
-    )
+    return {"thread_id": thread_id, "post_id": post_id, "status": "pending", "redacted": redacted}
 
 
 async def create_reply(request: web.Request) -> web.Response:
@@ -180,8 +195,20 @@ async def create_reply(request: web.Request) -> web.Response:
     if thread is None or thread["status"] != "published":
         raise Problem(404, "There is no such thread (or it is not published yet).")
     body = _text(data, "body", 1, MAX_BODY)
+    async with _idempotent(request, identity, f"reply:{thread_id}", data) as attempt:
+        if attempt.answered is not None:
+            return web.json_response(attempt.answered, status=202)
+        response = await _submit_reply(request, identity, thread, body, data.get("reply_to"))
+        attempt.response = response
+    return web.json_response(response, status=202)
+
+
+async def _submit_reply(
+    request: web.Request, identity: dict[str, Any], thread: dict[str, Any], body: str, reply_to: Any
+) -> dict[str, Any]:
+    store = request.app[store_key]
+    thread_id = thread["_id"]
     _, body, redacted = await _redacted(request, None, body)
-    reply_to = data.get("reply_to")
     quote = None
     if reply_to is not None:
         if not isinstance(reply_to, str):
@@ -206,7 +233,38 @@ async def create_reply(request: web.Request) -> web.Response:
         await store.delete_post(post_id)
         await store.forget_post_time(identity["_id"], now)
         raise _unavailable() from exc
-    return web.json_response({"post_id": post_id, "status": "pending", "redacted": redacted}, status=202)
+    return {"post_id": post_id, "status": "pending", "redacted": redacted}
+
+
+@dataclass
+class _Attempt:
+    answered: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+
+
+@contextlib.asynccontextmanager
+async def _idempotent(
+    request: web.Request, identity: dict[str, Any], route: str, data: dict[str, Any]
+) -> AsyncIterator[_Attempt]:
+    """Answer a repeated Idempotency-Key with the first answer; remember this attempt's outcome."""
+    key = idempotency.key_from(request)
+    if key is None:
+        yield _Attempt()
+        return
+    records = request.app[idempotency_key]
+    begun = await records.begin(identity["_id"], key, idempotency.request_digest(route, data))
+    if isinstance(begun, idempotency.Answered):
+        yield _Attempt(answered=begun.response)
+        return
+    attempt = _Attempt()
+    try:
+        yield attempt
+    except BaseException:
+        # Refused (4xx/503) or failed: nothing was stored, so the same key may try again.
+        await records.fail(begun)
+        raise
+    if attempt.response is not None:
+        await records.finish(begun, attempt.response)
 
 
 async def get_thread(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ import pytest
 from services.localstack.components import StackPaths
 from services.localstack.stack import start_kafka, stop
 from services.process_group import free_port, isolated_settings, start_service_processes
-from tests.harness import ForumClient, StackUnderTest
+from tests.harness import ForumClient, StackUnderTest, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +56,33 @@ async def test_posting_while_kafka_is_down_answers_503_with_retry_after_and_stor
 
         status, threads = await member.request("GET", "/v1/boards/newcomers/threads")
         assert status == 200 and threads["items"] == []
+
+
+async def test_a_submission_refused_while_kafka_was_down_can_be_sent_again_with_its_key(
+    forum_on_its_own_broker: tuple[str, object],
+) -> None:
+    forum_url, own_settings = forum_on_its_own_broker
+    headers_key = {"Idempotency-Key": "retry-after-outage-1"}
+    async with aiohttp.ClientSession() as http:
+        member = await ForumClient.join(http, forum_url)
+        stop(own_settings)  # type: ignore[arg-type]
+        status, _ = await member.request(
+            "POST", "/v1/boards/newcomers/threads", headers=headers_key,
+            json={"title": "Still here", "body": "Day 9."}, timeout=aiohttp.ClientTimeout(total=60),
+        )
+        assert status == 503
+        await start_kafka(own_settings, StackPaths.from_settings(own_settings))  # type: ignore[arg-type]
+        status, body = await eventually(lambda: _accepted(member, headers_key), timeout=90, interval=2)
+        assert status == 202 and body["status"] == "pending"
+        again_status, again = await member.request(
+            "POST", "/v1/boards/newcomers/threads", headers=headers_key, json={"title": "Still here", "body": "Day 9."},
+        )
+        assert (again_status, again["post_id"]) == (202, body["post_id"])
+
+
+async def _accepted(member: ForumClient, headers: dict[str, str]) -> tuple[int, dict] | None:  # type: ignore[type-arg]
+    status, body = await member.request(
+        "POST", "/v1/boards/newcomers/threads", headers=headers, json={"title": "Still here", "body": "Day 9."},
+        timeout=aiohttp.ClientTimeout(total=30),
+    )
+    return (status, body) if status == 202 else None

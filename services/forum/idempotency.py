@@ -1,0 +1,105 @@
+"""`Idempotency-Key` on the member POSTs that create posts: a retried submission is answered, not
+duplicated.
+
+A member whose connection dropped after sending a post cannot know whether it arrived. Sending it
+again with the same key gets the first answer back (the same post) when the first attempt was
+accepted, and a fresh attempt when the first one was refused (a 503 stores nothing). The same key
+with a different request is a 422.
+
+One document per (member, key), keyed by a hash of both, so each check is a primary-key read on any
+database. It holds the ids it answered with and a digest of the request, never the request itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from services.common.problems import Problem
+from streams.events import utc_now
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+#: A request still "sending" after this long died with its process (requests end within seconds):
+#: the key may be used again.
+STALE_SENDING = timedelta(seconds=60)
+
+
+def key_from(request: web.Request) -> str | None:
+    """The request's key: 1 to 255 visible ASCII characters, or a 400 problem."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
+        raise Problem(400, f"'{HEADER}' must be 1 to {MAX_KEY_LENGTH} visible ASCII characters.")
+    return key
+
+
+def request_digest(route: str, data: dict[str, Any]) -> str:
+    canonical = json.dumps([route, data], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This request may go ahead; `finish` or `fail` must follow."""
+
+    record_id: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An earlier request with this key was accepted: answer with what it created."""
+
+    response: dict[str, Any]
+
+
+class IdempotencyRecords:
+    def __init__(self, collection: AsyncCollection) -> None:
+        self._records = collection
+
+    @staticmethod
+    def _record_id(identity_id: str, key: str) -> str:
+        return hashlib.sha256(f"{identity_id}\0{key}".encode()).hexdigest()
+
+    async def begin(self, identity_id: str, key: str, digest: str) -> Claimed | Answered:
+        record_id = self._record_id(identity_id, key)
+        fresh = {"_id": record_id, "digest": digest, "state": "sending", "at": utc_now()}
+        try:
+            await self._records.insert_one(fresh)
+            return Claimed(record_id)
+        except DuplicateKeyError:
+            pass
+        record = await self._records.find_one({"_id": record_id})
+        if record is None:  # expired between the two calls: take it afresh
+            return await self.begin(identity_id, key, digest)
+        if record["digest"] != digest:
+            raise Problem(422, f"This {HEADER} was already used for a different request.")
+        if record["state"] == "sent":
+            return Answered(record["response"])
+        stale = record["state"] == "sending" and utc_now() - record["at"] > STALE_SENDING
+        if record["state"] == "failed" or stale:
+            # The earlier attempt was refused and stored nothing: this one starts again.
+            result = await self._records.update_one(
+                {"_id": record_id, "state": record["state"], "at": record["at"]},
+                {"$set": {"state": "sending", "at": utc_now()}},
+            )
+            if result.modified_count == 1:
+                return Claimed(record_id)
+        raise Problem(409, "A request with this Idempotency-Key is still being handled; try again shortly.",
+                      headers={"Retry-After": "2"})
+
+    async def finish(self, claimed: Claimed, response: dict[str, Any]) -> None:
+        await self._records.update_one(
+            {"_id": claimed.record_id}, {"$set": {"state": "sent", "response": response}}
+        )
+
+    async def fail(self, claimed: Claimed) -> None:
+        await self._records.update_one({"_id": claimed.record_id}, {"$set": {"state": "failed"}})
