@@ -22,6 +22,13 @@ _TOPIC_ALREADY_EXISTS = 36
 _TOPIC_AUTHORIZATION_FAILED = 29
 
 
+#: How long the producer waits for a broker before a request (and a batch) fails.
+PRODUCER_REQUEST_TIMEOUT_MS = 10_000
+#: How long a publisher waits for the acknowledgement: past the producer's own timeout, so that
+#: normally the producer decides (delivered, or expired unsent) before the caller gives up.
+PUBLISH_TIMEOUT_S = PRODUCER_REQUEST_TIMEOUT_MS / 1000 + 2
+
+
 class TopicBootstrapError(RuntimeError):
     pass
 
@@ -34,7 +41,7 @@ def create_producer(settings: Settings, *, client_id: str) -> AIOKafkaProducer:
         enable_idempotence=True,
         acks="all",
         linger_ms=0,
-        request_timeout_ms=10_000,
+        request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
         **aiokafka_security(settings),
     )
 

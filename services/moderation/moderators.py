@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.tokens import hash_token, new_token
 from streams.events import IdentityChanged, new_id, utc_now
-from streams.kafka import send_event
+from streams.publishing import EventPublisher
 from streams.topics import Topics
 
 ROLES = ("moderator", "admin")
@@ -31,8 +31,7 @@ class NewModerator:
 class Moderators:
     def __init__(self, db: AsyncDatabase, producer: AIOKafkaProducer, topics: Topics) -> None:
         self._accounts = db["moderators"]
-        self._producer = producer
-        self._topics = topics
+        self._events = EventPublisher(producer, topics)
 
     async def ensure_indexes(self) -> None:
         await self._accounts.create_index("name", unique=True)
@@ -66,4 +65,4 @@ class Moderators:
             id=doc["_id"], token_hash=doc["token_hash"], kind="moderator", role=doc["role"],
             disabled=doc["disabled"], handle=doc["name"],
         )
-        await send_event(self._producer, self._topics.identities, event.id, event)
+        await self._events.publish(event)

@@ -9,17 +9,16 @@ from aiokafka import AIOKafkaProducer
 from services.common.identities import Identity
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
 from streams.events import ModerationDecided, Notification
-from streams.kafka import send_event
+from streams.publishing import EventPublisher
 from streams.topics import Topics
 
 
 class ReviewPublisher:
     def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
-        self._producer = producer
-        self._topics = topics
+        self._events = EventPublisher(producer, topics)
 
     async def _notify(self, notification: Notification) -> None:
-        await send_event(self._producer, self._topics.notifications, notification.recipient_id, notification)
+        await self._events.publish(notification)
 
     async def screening_stalled(self, alert: Notification) -> None:
         await self._notify(alert)
@@ -48,7 +47,7 @@ class ReviewPublisher:
             item_id=item["_id"], post_id=item["post_id"], thread_id=item["thread_id"], author_id=item.get("author_id") or "",
             decision=decision, note=note, moderator_id=moderator.id, revision=item.get("revision", 1),  # type: ignore[arg-type]
         )
-        await send_event(self._producer, self._topics.moderation_decisions, item["thread_id"], event)
+        await self._events.publish(event)
         if not item.get("author_id"):
             pass  # the author erased their identity: there is nobody to tell
         elif decision == "approve":

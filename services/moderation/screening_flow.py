@@ -18,7 +18,7 @@ from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput, fail_closed_verdict
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
-from streams.kafka import send_event
+from streams.publishing import EventPublisher
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -79,12 +79,10 @@ class ScreeningFlow:
         resources = []
         if verdict.action != "publish":
             resources = self.directory.for_author(post.country, verdict.categories, verdict.risk)
+        events = EventPublisher(self.producer, self.topics)
         if resources:
             # Resources reach the author first, before the post is published or held.
-            await send_event(
-                self.producer,
-                self.topics.notifications,
-                post.author_id,
+            await events.publish(
                 Notification(
                     notification_id=f"resources:{screening_key(post.post_id, post.revision)}",
                     recipient_id=post.author_id,
@@ -99,7 +97,7 @@ class ScreeningFlow:
             resources=resources, body=post.body, title=post.title, is_thread_start=post.is_thread_start,
             country=post.country,
         )
-        await send_event(self.producer, self.topics.posts_screened, post.thread_id, screened)
+        await events.publish(screened)
         await self.screenings.update_one(
             {"_id": screening_key(post.post_id, post.revision)},
             {"$set": {"action": verdict.action, "risk": verdict.risk, "screened_at": screened.occurred_at}},

@@ -1,0 +1,94 @@
+"""The one way Haven writes events: each event type has one topic and one key, in this table.
+
+| event              | topic                | key            | why that key                                  |
+| ------------------ | -------------------- | -------------- | --------------------------------------------- |
+| IdentityChanged    | identities           | identity id    | compaction keeps the latest state per id      |
+| PostSubmitted      | posts.submitted      | thread id      | a thread's posts stay in order                |
+| PostScreened       | posts.screened       | thread id      | verdicts of a thread stay in order            |
+| PostReported       | posts.reported       | thread id      | reports follow their thread                   |
+| PostDeleted        | posts.deleted        | thread id      | a deletion follows the thread's other events  |
+| ModerationDecided  | moderation.decisions | thread id      | decisions follow their thread                 |
+| Notification       | notifications        | recipient id   | one recipient's notifications stay in order   |
+| DeadLetter         | dlq.<consumer>       | topic:partition| letters of one partition stay in order        |
+
+Producers (who writes what) are in docs/architecture.md and streams/access.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from streams import topics as names
+from streams.events import (
+    Event,
+    IdentityChanged,
+    ModerationDecided,
+    Notification,
+    PostDeleted,
+    PostReported,
+    PostScreened,
+    PostSubmitted,
+)
+from streams.kafka import PUBLISH_TIMEOUT_S
+from streams.serialization import encode
+from streams.topics import Topics
+
+
+@dataclass(frozen=True)
+class Route:
+    topic: str
+    key: Callable[[Any], str]
+
+
+ROUTES: dict[type[Event], Route] = {
+    IdentityChanged: Route(names.IDENTITIES, lambda e: e.id),
+    PostSubmitted: Route(names.POSTS_SUBMITTED, lambda e: e.thread_id),
+    PostScreened: Route(names.POSTS_SCREENED, lambda e: e.thread_id),
+    PostReported: Route(names.POSTS_REPORTED, lambda e: e.thread_id),
+    PostDeleted: Route(names.POSTS_DELETED, lambda e: e.thread_id),
+    ModerationDecided: Route(names.MODERATION_DECISIONS, lambda e: e.thread_id),
+    Notification: Route(names.NOTIFICATIONS, lambda e: e.recipient_id),
+}
+
+
+class EventsUnavailable(RuntimeError):
+    """Kafka did not acknowledge the event in time: the caller must not report success."""
+
+
+class EventPublisher:
+    """Sends an event to its topic under its key and waits for acks=all.
+
+    Durable when `publish` returns. Raises `EventsUnavailable` when the broker refuses or does not
+    answer within `timeout_s`, which is a little longer than the producer's own request timeout,
+    so that in the usual case the producer's own verdict (delivered, or expired unsent) is what
+    the caller hears.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, topics: Topics, *, timeout_s: float = PUBLISH_TIMEOUT_S) -> None:
+        self._producer = producer
+        self._topics = topics
+        self._timeout_s = timeout_s
+
+    def destination(self, event: Event) -> tuple[str, str]:
+        route = ROUTES[type(event)]
+        return self._topics.name(route.topic), route.key(event)
+
+    async def publish(self, event: Event) -> None:
+        topic, key = self.destination(event)
+        await self._send(topic, key.encode("utf-8"), encode(event))
+
+    async def tombstone(self, identity_id: str) -> None:
+        """A null value on `identities`: compaction then drops every record of the identity."""
+        await self._send(self._topics.identities, identity_id.encode("utf-8"), None)
+
+    async def _send(self, topic: str, key: bytes, value: bytes | None) -> None:
+        try:
+            await asyncio.wait_for(self._producer.send_and_wait(topic, value=value, key=key), self._timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            raise EventsUnavailable(type(exc).__name__) from exc
