@@ -90,7 +90,7 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
     members = [f"seed-{run_id}-m{i}" for i in range(plan.members)]
     done = 0
     if plan.members:
-        yield 0, SeedBatch(forum={"identities": [_identity(m, i, plan.now) for i, m in enumerate(members)]},
+        yield 0, SeedBatch(forum={"identities": [_identity(m, _handle(run_id, i), plan.now) for i, m in enumerate(members)]},
                            notify={}, moderation={})
     while done < plan.posts:
         upto = min(plan.posts, done + batch_posts)
@@ -117,7 +117,7 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
                 })
             forum["posts"].append({
                 "_id": post_id, "thread_id": thread_id, "board_slug": board, "author_id": author,
-                "author_handle": _handle(k % plan.members), "body": _BODIES[k % len(_BODIES)].format(n=k % 400 + 1),
+                "author_handle": _handle(run_id, k % plan.members), "body": _BODIES[k % len(_BODIES)].format(n=k % 400 + 1),
                 "status": "published", "revision": 1, "is_thread_start": is_start, "reply_to": None,
                 "created_at": at, "published_at": at, "screened_at": at,
                 "reactions": {"hug": 1 if k % 2 == 0 else 0, "strength": 0, "me_too": 0}, "resources": [],
@@ -158,16 +158,17 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
         yield done, SeedBatch(forum=forum, notify=notify, moderation=moderation)
 
 
-def _identity(member_id: str, n: int, now: datetime) -> dict[str, Any]:
+def _identity(member_id: str, handle: str, now: datetime) -> dict[str, Any]:
     # A token hash no token can have (not hex): seeded members can never sign in.
     return {
-        "_id": member_id, "handle": _handle(n), "token_hash": f"seeded:{member_id}", "country": "GB",
+        "_id": member_id, "handle": handle, "token_hash": f"seeded:{member_id}", "country": "GB",
         "language": "en", "sober_since": None, "show_milestone": True, "created_at": now, "seeded": True,
     }
 
 
-def _handle(n: int) -> str:
-    return f"SeedMember{n}"
+def _handle(run_id: str, n: int) -> str:
+    # Handles are unique across the forum: each seeding run has its own.
+    return f"Seed{run_id}Member{n}"
 
 
 def _ns(at: datetime) -> int:

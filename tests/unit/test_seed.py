@@ -70,3 +70,11 @@ def test_progress_ends_on_a_full_bar() -> None:
     bar = Progress(10, out=out, width=10)
     bar.show(10, final=True)
     assert "[##########] 100% 10/10 posts" in out.getvalue() and out.getvalue().endswith("\n")
+
+
+def test_two_runs_never_share_an_id_or_a_handle() -> None:
+    plan = SeedPlan(posts=30, threads=3, members=5, boards=("a",), now=NOW)
+    first, second = (list(plan_batches(plan, run)) for run in ("r1", "r2"))
+    ids = [d["_id"] for run in (first, second) for _, b in run for docs in b.forum.values() for d in docs]
+    handles = [d["handle"] for run in (first, second) for _, b in run for d in b.forum.get("identities", [])]
+    assert len(ids) == len(set(ids)) and len(handles) == len(set(handles)) == 10
