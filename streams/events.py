@@ -190,3 +190,5 @@ class DeadLetter(Event):
     reason: str
     #: The raw value, base64: it may not even be text.
     payload_b64: str = ""
+    #: The raw key, base64, so a replay lands on the same partition as the original.
+    key_b64: str | None = None

@@ -87,6 +87,7 @@ async def send_dead_letter(
         offset=record.offset,
         reason=reason,
         payload_b64=base64.b64encode(record.value or b"").decode("ascii"),
+        key_b64=None if record.key is None else base64.b64encode(record.key).decode("ascii"),
     )
     await send_event(producer, topic, f"{record.topic}:{record.partition}", letter)
     log.warning(
