@@ -97,7 +97,9 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             if isinstance(event, PostScreened):
                 level = await review.add_screened(event)
                 if level is not None:
-                    await publisher.new_item(f"post:{event.post_id}:{event.revision}", event.post_id, level)
+                    item_id = f"post:{event.post_id}:{event.revision}"
+                    await publisher.new_item(item_id, event.post_id, level)
+                    await review.mark_alerted(item_id)
             elif isinstance(event, PostReported):
                 await review.add_report(event)
             if isinstance(event, (PostScreened, PostReported)):

@@ -64,10 +64,20 @@ class ReviewQueue:
                 "revision": event.revision, "board_slug": event.board_slug, "title": event.title, "body": event.body,
                 "verdict": event.verdict.model_dump(), "resources": [r.model_dump() for r in event.resources],
                 "reports": [], "level_rank": LEVELS[level], "status": "open", "created_at": event.occurred_at,
+                "alerted": False,
             }},
             upsert=True,
         )
-        return level if result.upserted_id is not None else None
+        if result.upserted_id is not None:
+            return level
+        # A redelivery: the first delivery may have stored the item and then failed to alert the
+        # moderators. Until `mark_alerted`, every delivery alerts again (the alert's id is stable).
+        pending = await self._items.find_one({"_id": f"post:{event.post_id}:{event.revision}", "alerted": False},
+                                             {"_id": 1})
+        return level if pending is not None else None
+
+    async def mark_alerted(self, item_id: str) -> None:
+        await self._items.update_one({"_id": item_id}, {"$set": {"alerted": True}})
 
     async def add_report(self, event: PostReported) -> str | None:
         """File a peer report; returns the level of the item it opened, or None when it joined one.
