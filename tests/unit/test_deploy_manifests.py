@@ -1,7 +1,9 @@
 """The Kubernetes manifests agree with the code: commands, ports, probes, settings, scaling.
 
 No cluster runs on this machine, so these checks are what keeps deploy/k8s honest: a renamed
-setting, a wrong port or a worker maximum above the partition count fails here.
+setting, a wrong port or a worker maximum above the partition count fails here. Each check runs
+on every kustomization (the base and each overlay), rendered by tests/unit/k8s_render.py; the
+operator resources (KEDA, Strimzi topics, alerts) are checked in test_k8s_operators.py.
 """
 
 from __future__ import annotations
@@ -10,25 +12,30 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from services.runner import SERVICES
+from tests.unit.k8s_render import K8S, KUSTOMIZATIONS, of_kind, render
 
 ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s" / "base"
-HTTP_PORT_SETTINGS = {"forum": "HAVEN_FORUM_PORT", "moderation-api": "HAVEN_MODERATION_PORT", "notify": "HAVEN_NOTIFY_PORT"}
+HTTP_PORT_SETTINGS = {
+    "forum": "HAVEN_FORUM_PORT",
+    "moderation-api": "HAVEN_MODERATION_PORT",
+    "notify": "HAVEN_NOTIFY_PORT",
+    "moderation-worker": "HAVEN_WORKER_PORT",
+}
+#: Kafka principals that are not services: KEDA reads the worker group's offsets (test_k8s_operators.py).
+NON_SERVICE_KAFKA_USERS = {"haven-keda"}
 
 
-def _documents() -> list[dict[str, Any]]:
-    docs = []
-    for path in sorted(K8S.glob("*.yaml")):
-        if path.name != "kustomization.yaml":
-            docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
-    return docs
+@pytest.fixture(scope="module", params=KUSTOMIZATIONS)
+def docs(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return render(request.param)
 
 
-def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
-    return {doc["metadata"]["name"]: doc for doc in _documents() if doc["kind"] == kind}
+def _of(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return of_kind(docs, kind)
 
 
 def _settings_the_code_reads() -> set[str]:
@@ -39,22 +46,27 @@ def _settings_the_code_reads() -> set[str]:
 
 
 def test_kustomization_lists_every_manifest() -> None:
-    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
-    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    base = K8S / "base"
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    assert set(kustomization["resources"]) == {p.name for p in base.glob("*.yaml")} - {"kustomization.yaml"}
+    generated = {file for generator in kustomization["configMapGenerator"] for file in generator["files"]}
+    assert generated == {p.name for p in base.glob("*.json")}
+    for overlay in (K8S / "overlays").iterdir():
+        assert yaml.safe_load((overlay / "kustomization.yaml").read_text())["resources"] == ["../../base"]
 
 
-def test_every_setting_in_the_manifests_is_one_the_code_reads() -> None:
+def test_every_setting_in_the_manifests_is_one_the_code_reads(docs: list[dict[str, Any]]) -> None:
     known = _settings_the_code_reads()
-    config = _of_kind("ConfigMap")["haven-config"]["data"]
+    config = _of(docs, "ConfigMap")["haven-config"]["data"]
     used = set(config)
-    for deployment in _of_kind("Deployment").values():
+    for deployment in _of(docs, "Deployment").values():
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             used.update(entry["name"] for entry in container.get("env", []))
     assert used - known == set()
 
 
-def test_each_deployment_runs_a_real_service_with_probes_on_the_port_it_listens_on() -> None:
-    deployments = _of_kind("Deployment")
+def test_each_deployment_runs_a_real_service_with_probes_on_the_port_it_listens_on(docs: list[dict[str, Any]]) -> None:
+    deployments = _of(docs, "Deployment")
     assert set(deployments) == {"forum", "moderation-api", "moderation-worker", "notify"}
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
@@ -64,45 +76,49 @@ def test_each_deployment_runs_a_real_service_with_probes_on_the_port_it_listens_
         assert deployment["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
         env = {entry["name"]: entry for entry in container["env"]}
         assert env["HAVEN_MONGO_URI"]["valueFrom"]["secretKeyRef"]["name"] == "haven-mongo", "credentials stay in a secret"
-        if name not in HTTP_PORT_SETTINGS:
-            continue
         port = int(env[HTTP_PORT_SETTINGS[name]]["value"])
         assert container["ports"] == [{"name": "http", "containerPort": port}]
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-        service = _of_kind("Service")[name]
+        services = _of(docs, "Service")
+        if name == "moderation-worker":
+            assert name not in services, "the worker serves no API: its port is for probes and scrapes only"
+            continue
+        service = services[name]
         assert service["spec"]["ports"][0]["targetPort"] == "http"
         assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
 
 
-def test_screening_workers_never_outnumber_the_partitions_they_share() -> None:
-    partitions = int(_of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_PARTITIONS"])
-    autoscaler = _of_kind("HorizontalPodAutoscaler")["moderation-worker"]
-    assert autoscaler["spec"]["maxReplicas"] <= partitions
+def test_screening_workers_never_outnumber_the_partitions_they_share(docs: list[dict[str, Any]]) -> None:
+    partitions = int(_of(docs, "ConfigMap")["haven-config"]["data"]["HAVEN_PARTITIONS"])
+    autoscaler = _of(docs, "ScaledObject")["moderation-worker"]
+    assert autoscaler["spec"]["maxReplicaCount"] <= partitions
+    for hpa in _of(docs, "HorizontalPodAutoscaler").values():
+        assert hpa["spec"]["scaleTargetRef"]["name"] != "moderation-worker", "KEDA scales the worker, on lag"
 
 
-def test_the_image_runs_as_the_user_the_pods_require() -> None:
+def test_the_image_runs_as_the_user_the_pods_require(docs: list[dict[str, Any]]) -> None:
     containerfile = (ROOT / "deploy" / "container" / "Containerfile").read_text()
     user = re.search(r"^USER (\d+)$", containerfile, re.MULTILINE)
     assert user is not None
-    for deployment in _of_kind("Deployment").values():
+    for deployment in _of(docs, "Deployment").values():
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(user.group(1))
 
 
-def test_trusted_proxies_are_addresses_or_networks_the_services_can_read() -> None:
+def test_trusted_proxies_are_addresses_or_networks_the_services_can_read(docs: list[dict[str, Any]]) -> None:
     from ipaddress import ip_network
 
-    entries = _of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_TRUSTED_PROXIES"].split(",")
+    entries = _of(docs, "ConfigMap")["haven-config"]["data"]["HAVEN_TRUSTED_PROXIES"].split(",")
     assert entries and all(ip_network(entry.strip(), strict=False) for entry in entries)
 
 
-def test_every_kafka_user_acl_names_a_topic_the_code_knows() -> None:
+def test_every_kafka_user_acl_names_a_topic_the_code_knows(docs: list[dict[str, Any]]) -> None:
     from streams.settings import Settings
     from streams.topics import topic_specs
 
-    prefix = _of_kind("ConfigMap")["haven-config"]["data"]["HAVEN_TOPIC_PREFIX"]
+    prefix = _of(docs, "ConfigMap")["haven-config"]["data"]["HAVEN_TOPIC_PREFIX"]
     known = {spec.name for spec in topic_specs(Settings(topic_prefix=prefix))}
-    users = _of_kind("KafkaUser")
+    users = _of(docs, "KafkaUser")
     assert users
     for user in users.values():
         assert user["apiVersion"] == "kafka.strimzi.io/v1beta2"
@@ -117,14 +133,14 @@ def test_every_kafka_user_acl_names_a_topic_the_code_knows() -> None:
                 assert resource["name"] in known, f"{user['metadata']['name']}: unknown topic {resource['name']}"
 
 
-def test_each_service_logs_in_as_its_own_kafka_user_with_exactly_the_acls_it_needs() -> None:
+def test_each_service_logs_in_as_its_own_kafka_user_with_exactly_the_acls_it_needs(docs: list[dict[str, Any]]) -> None:
     from streams.access import SERVICE_ACCESS, Acl, Operation
 
-    config = _of_kind("ConfigMap")["haven-config"]["data"]
+    config = _of(docs, "ConfigMap")["haven-config"]["data"]
     assert config["HAVEN_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", "nothing talks to Kafka unauthenticated or in clear"
-    users = _of_kind("KafkaUser")
-    assert set(users) == {access.principal for access in SERVICE_ACCESS.values()}
-    for service, deployment in _of_kind("Deployment").items():
+    users = _of(docs, "KafkaUser")
+    assert set(users) - NON_SERVICE_KAFKA_USERS == {access.principal for access in SERVICE_ACCESS.values()}
+    for service, deployment in _of(docs, "Deployment").items():
         access = SERVICE_ACCESS[service]
         granted = {
             Acl(rule["resource"]["type"], rule["resource"]["name"], Operation(operation), rule["resource"]["patternType"] == "prefix")
