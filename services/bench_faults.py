@@ -31,6 +31,7 @@ async def _bench(posts: int, broker_down_s: float, db_paused_s: float) -> int:
         FaultRig,
         broker_stopped,
         moderation_db_paused,
+        rolling_restart,
         worker_killed_mid_batch,
     )
     from services.localstack.stack import ensure_up
@@ -44,6 +45,7 @@ async def _bench(posts: int, broker_down_s: float, db_paused_s: float) -> int:
     try:
         async with aiohttp.ClientSession() as http:
             results = [await worker_killed_mid_batch(rig, http, posts=posts, rate=10.0)]
+            results.append(await rolling_restart(rig, http, posts=posts // 2, rate=4.0))
             results.append(await broker_stopped(rig, http, posts=posts // 2, rate=1.0, down_s=broker_down_s))
             token = rig.add_moderator("bench_faults")
             results.append(await moderation_db_paused(rig, http, token, paused_s=db_paused_s))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
+
+from services.common.logs import configure_logging
 
 #: (command path, module, help)
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -65,11 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        configure_logging(args.log_level, os.environ)
+    except ValueError as exc:
+        print(f"haven: {exc}", file=sys.stderr)
+        return 2
     return int(args.run(args) or 0)
 
 

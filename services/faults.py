@@ -350,3 +350,28 @@ async def moderation_db_paused(rig: FaultRig, http: aiohttp.ClientSession, moder
     result.notes = {"post_status": await poster.status(post_id), "queue_level": item_level,
                     "moderators_alerted": alerted, "in_queue_after_s": round(time.monotonic() - resumed, 1)}
     return result
+
+
+async def rolling_restart(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 4.0,
+                          timeout_s: float = 240) -> FaultResult:
+    """SIGTERM every service in turn while posts arrive, each started again once it has stopped:
+    what a rolling deploy does. Graceful shutdown must hand back or finish what was in flight."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(5)
+    ended = {"at": 0.0}
+
+    async def fault() -> None:
+        for name in ("moderation-worker", "moderation-api", "notify", "forum"):
+            process = rig.group.processes[name]
+            process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(process.wait, 60)
+            rig.group.start(name)
+            await rig.group.wait_ready()
+        ended["at"] = time.monotonic()
+
+    task = await _submit(poster, posts, rate, BENIGN, at=posts // 5, fault=fault)
+    if task is not None:
+        await task
+    result = FaultResult("SIGTERM each service in turn")
+    await _count(rig, poster, result, ended["at"], timeout_s)
+    return result

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from aiohttp import web
 
@@ -100,33 +101,62 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    to_terminal = os.environ.get("HAVEN_LOGS", "") == "terminal"
+    log_dir = settings.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Haven: starting {', '.join(members)}", flush=True)
+    if not to_terminal:
+        print(f"  service logs: {log_dir}/<service>.log (HAVEN_LOGS=terminal shows them here)", flush=True)
     for member in members:
-        children[member] = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", member])
-    urls = {
-        "forum": settings.forum_port, "moderation-api": settings.moderation_port, "notify": settings.notify_port,
-    }
-    for member, port in urls.items():
-        if member in children:
-            print(f"  {member:<15} http://{settings.host}:{port}", flush=True)
-    if "moderation-api" in children:
-        print(f"  {'console':<15} http://{settings.host}:{settings.moderation_port}/console/", flush=True)
+        output = None if to_terminal else (log_dir / f"{member}.log").open("ab")
+        children[member] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", member], stdout=output, stderr=subprocess.STDOUT
+        )
+    readiness = {member: f"http://{settings.host}:{port}" for member, port in _ports(settings).items()
+                 if member in children}
+    waiting = dict(readiness)
     exit_code = 0
     while not stopping:
         for member, child in children.items():
             code = child.poll()
             if code is not None:
-                log.error("%s exited with code %s; stopping the others", member, code)
+                log.error("%s exited with code %s (see %s); stopping the others", member, code,
+                          log_dir / f"{member}.log")
                 exit_code = code or 1
                 stopping = True
                 break
-        time.sleep(0.2)
+        for member, url in list(waiting.items()):
+            if _is_ready(url):
+                del waiting[member]
+                shown = url + ("/console/" if member == "moderation-api" else "")
+                what = "ready (model loaded)" if member == "moderation-worker" else "ready"
+                print(f"  {member:<18} {what:<21} {shown}", flush=True)
+                if not waiting:
+                    print(f"Haven is ready: members use {readiness.get('forum', '')}, moderators "
+                          f"{readiness.get('moderation-api', '')}/console/. Ctrl-C stops it.", flush=True)
+        time.sleep(0.2 if waiting else 0.5)
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 25
     for child in children.values():
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
     return exit_code
+
+
+def _ports(settings: Settings) -> dict[str, int]:
+    return {
+        "forum": settings.forum_port, "moderation-worker": settings.worker_port,
+        "moderation-api": settings.moderation_port, "notify": settings.notify_port,
+    }
+
+
+def _is_ready(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as response:  # noqa: S310 (loopback)
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False

@@ -62,6 +62,7 @@ def create_consumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group_id,
+        group_instance_id=f"{group_id}:{settings.instance_id}" if group_id and settings.instance_id else None,
         client_id=client_id,
         enable_auto_commit=False,
         auto_offset_reset=auto_offset_reset,

@@ -101,6 +101,9 @@ class Settings:
     console_session_hours: int = 12
     #: The screening worker's /healthz, /readyz and /metrics.
     worker_port: int = 8083
+    #: A stable name for this process across restarts (a pod's name): makes every group consumer a
+    #: static member, so a rolling restart does not rebalance the group twice per pod.
+    instance_id: str | None = None
     #: A post waiting this long for its verdict alerts the moderators (`queue.stalled`).
     screening_stalled_after_s: int = 60
     #: Copies of each topic and how many must acknowledge a write: 1/1 on one local broker,
@@ -150,6 +153,7 @@ class Settings:
             urgent_realert_after_s=_int(env, "HAVEN_URGENT_REALERT_AFTER_S", defaults.urgent_realert_after_s),
             console_session_hours=_int(env, "HAVEN_CONSOLE_SESSION_HOURS", defaults.console_session_hours),
             worker_port=_int(env, "HAVEN_WORKER_PORT", defaults.worker_port),
+            instance_id=env.get("HAVEN_INSTANCE_ID") or None,
             screening_stalled_after_s=_int(env, "HAVEN_SCREENING_STALLED_AFTER_S", defaults.screening_stalled_after_s),
             replication_factor=_int(env, "HAVEN_REPLICATION_FACTOR", defaults.replication_factor),
             min_insync_replicas=_int(env, "HAVEN_MIN_INSYNC_REPLICAS", defaults.min_insync_replicas),

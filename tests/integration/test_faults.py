@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.faults import FaultRig, broker_stopped, moderation_db_paused, worker_killed_mid_batch
+from services.faults import FaultRig, broker_stopped, moderation_db_paused, rolling_restart, worker_killed_mid_batch
 from tests.harness import StackUnderTest
 
 pytestmark = pytest.mark.integration
@@ -37,6 +37,13 @@ async def test_a_broker_outage_refuses_honestly_and_loses_nothing_it_accepted(ri
     async with aiohttp.ClientSession() as http:
         result = await broker_stopped(rig, http, posts=40, rate=1.0, down_s=30)
     assert result.refused > 0, "posts sent while the broker was away are refused with 503, not accepted"
+    assert result.accepted > 0
+    assert (result.terminal, result.lost, result.duplicated) == (result.accepted, 0, 0), result
+
+
+async def test_a_rolling_restart_of_every_service_loses_nothing_it_accepted(rig: FaultRig) -> None:
+    async with aiohttp.ClientSession() as http:
+        result = await rolling_restart(rig, http, posts=60, rate=4.0)
     assert result.accepted > 0
     assert (result.terminal, result.lost, result.duplicated) == (result.accepted, 0, 0), result
 
