@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from services.common.pk_lists import list_documents
+
 #: Documents per insert_many call.
 BATCH = 2_000
 #: The forum collection that remembers how many posts were seeded (a primary-key read).
@@ -82,10 +84,11 @@ class SeedBatch:
 def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Iterator[tuple[int, SeedBatch]]:
     """The seeded documents, a slice of posts at a time: yields (posts so far, documents).
 
-    Pure: no database, so a test can check shapes and proportions. Post k belongs to thread
-    k % threads (threads are spread across the boards), is written by member k % members, and
-    thread t's first post is post t. Every 2nd post gets a reaction and its author an inbox item;
-    every 50th post went through the review queue and was decided.
+    Pure: no database, so a test can check shapes and proportions. Threads hold runs of
+    consecutive posts (post k is in thread k * threads // posts; threads go round the boards), post
+    k is written by member k % members. Every 2nd post gets a reaction and its author an inbox
+    item; every 50th post went through the review queue and was decided. A thread's post list
+    (the page read model) is written with its last post; its board's list is `board_entries`.
     """
     members = [f"seed-{run_id}-m{i}" for i in range(plan.members)]
     done = 0
@@ -94,34 +97,35 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
                            notify={}, moderation={})
     while done < plan.posts:
         upto = min(plan.posts, done + batch_posts)
-        forum: dict[str, list[dict[str, Any]]] = {"threads": [], "posts": [], "reactions": []}
+        forum: dict[str, list[dict[str, Any]]] = {"threads": [], "posts": [], "reactions": [], "thread_post_lists": []}
         notify: dict[str, list[dict[str, Any]]] = {"inbox": []}
         moderation: dict[str, list[dict[str, Any]]] = {"screenings": [], "review_items": [], "audit": []}
         for k in range(done, upto):
-            thread_no = k % plan.threads
+            thread_no = k * plan.threads // plan.posts
             thread_id = f"seed-{run_id}-t{thread_no}"
             board = plan.boards[thread_no % len(plan.boards)]
             author = members[k % plan.members]
             post_id = f"seed-{run_id}-p{k}"
-            at = plan.now - timedelta(seconds=plan.posts - k)
-            is_start = k < plan.threads
+            at = _at(plan, k)
+            first, last = _first_post(plan, thread_no), _first_post(plan, thread_no + 1) - 1
+            is_start = k == first
             if is_start:
                 forum["threads"].append({
                     "_id": thread_id, "board_slug": board, "title": f"Seeded thread {thread_no}", "author_id": author,
                     "first_post_id": post_id, "status": "published", "created_at": at,
-                    # The last post of thread t is the last k with k % threads == t.
-                    "last_activity_at": plan.now - timedelta(
-                        seconds=plan.posts - (thread_no + ((plan.posts - 1 - thread_no) // plan.threads) * plan.threads)
-                    ),
-                    "seeded": True,
+                    "last_activity_at": _at(plan, last), "seeded": True,
                 })
+            if k == last:
+                forum["thread_post_lists"] += [{**doc, "seeded": True} for doc in list_documents(
+                    thread_id, [{"p": f"seed-{run_id}-p{j}"} for j in range(first, last + 1)]
+                )]
             forum["posts"].append({
                 "_id": post_id, "thread_id": thread_id, "board_slug": board, "author_id": author,
                 "author_handle": _handle(run_id, k % plan.members), "body": _BODIES[k % len(_BODIES)].format(n=k % 400 + 1),
                 "status": "published", "revision": 1, "is_thread_start": is_start, "reply_to": None,
                 "created_at": at, "published_at": at, "screened_at": at,
                 "reactions": {"hug": 1 if k % 2 == 0 else 0, "strength": 0, "me_too": 0}, "resources": [],
-                "author_milestone": None, "redacted": [], "reply_quote": None,
+                "author_milestone": None, "redacted": [], "reply_quote": None, "thread_pos": k - first,
                 "verdict": {"risk": 0.01, "categories": [], "action": "publish", "reasons": [],
                             "model_version": "seed"},
                 "seeded": True,
@@ -156,6 +160,26 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
                 })
         done = upto
         yield done, SeedBatch(forum=forum, notify=notify, moderation=moderation)
+
+
+def _first_post(plan: SeedPlan, thread_no: int) -> int:
+    # The smallest k with k * threads // posts == thread_no.
+    return -(-thread_no * plan.posts // plan.threads)
+
+
+def _at(plan: SeedPlan, k: int) -> datetime:
+    # Milliseconds, as the database keeps them, so read-model entries compare equal to documents.
+    return (plan.now - timedelta(seconds=plan.posts - k)).replace(microsecond=plan.now.microsecond // 1000 * 1000)
+
+
+def board_entries(plan: SeedPlan, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Per board, its seeded threads' list entries, least recently active first."""
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for thread_no in range(plan.threads):
+        entries.setdefault(plan.boards[thread_no % len(plan.boards)], []).append(
+            {"t": f"seed-{run_id}-t{thread_no}", "a": _at(plan, _first_post(plan, thread_no + 1) - 1)}
+        )
+    return entries
 
 
 def _identity(member_id: str, handle: str, now: datetime) -> dict[str, Any]:
@@ -224,7 +248,8 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
 
         await store.seed_boards(SEEDED_BOARDS)
         bar = Progress(plan.posts) if progress else None
-        for done, batch in plan_batches(plan, new_id()[:8]):
+        run_id = new_id()[:8]
+        for done, batch in plan_batches(plan, run_id):
             await asyncio.gather(*(
                 db[name].insert_many(docs, ordered=False)
                 for db, part in ((forum_db, batch.forum), (notify_db, batch.notify), (moderation_db, batch.moderation))
@@ -232,6 +257,8 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
             ))
             if bar:
                 bar.show(done)
+        for board, entries in board_entries(plan, run_id).items():
+            await store.board_threads.extend(board, entries)
         if bar:
             bar.show(plan.posts, final=True)
         state = await forum_db["seed_state"].find_one_and_update(

@@ -6,8 +6,10 @@ transactions: every write is a single-document operation that is safe to repeat.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +18,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.common.pk_guard import GuardedUpdates
+from services.common.pk_lists import PkList
 from services.forum.boards import Board
 from streams.events import PostScreened, utc_now
 
@@ -55,9 +59,48 @@ class Page:
     next_cursor: str | None
 
 
+def encode_position(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["i", position]).encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        tag, position = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidCursor("cursor is not one this API gave out") from exc
+    if tag != "i" or not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < 2**53:
+        raise InvalidCursor("cursor is not one this API gave out")
+    return position
+
+
+async def _collect(
+    collection: Any, entries: list[dict[str, Any]], field: str, found: list[tuple[int, dict[str, Any]]], limit: int,
+    live: Callable[[dict[str, Any], dict[str, Any]], bool],
+) -> None:
+    """Add to `found` the live documents the entries name, until it holds limit + 1: by primary key,
+    concurrently, as many at a time as are still missing (most entries are live)."""
+    start = 0
+    while start < len(entries) and len(found) <= limit:
+        chunk = entries[start : start + limit + 1 - len(found)]
+        start += len(chunk)
+        docs = await asyncio.gather(*(collection.find_one({"_id": e[field]}) for e in chunk))
+        found += [(e["i"], d) for e, d in zip(chunk, docs, strict=True) if d is not None and live(e, d)]
+
+
+def _page(found: list[tuple[int, dict[str, Any]]], limit: int) -> Page:
+    if len(found) > limit:
+        found = found[:limit]
+        return Page([doc for _, doc in found], encode_position(found[-1][0]))
+    return Page([doc for _, doc in found], None)
+
+
 class ForumStore:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase, guarded: GuardedUpdates | None = None) -> None:
         self.db = db
+        # Every guarded write (verdicts, decisions, edits, post times) is a primary-key hit, also
+        # on FerretDB: see services/common/pk_guard.py.
+        self._guarded = guarded or GuardedUpdates()
         self.identities = db["identities"]
         # token hash -> identity id, so that checking a token is a primary-key lookup on any
         # database (FerretDB, for one, uses an index only for a filter of exactly {_id: value}).
@@ -68,6 +111,11 @@ class ForumStore:
         self.reactions = db["reactions"]
         self.reports = db["reports"]
         self.revisions = db["post_revisions"]
+        # Page read models (services/common/pk_lists.py): a thread's published posts in the order
+        # they became visible, and a board's thread activity, newest last. Pages read them by
+        # primary key, so a page costs the same in a forum of a thousand posts or of millions.
+        self.thread_posts = PkList(db["thread_post_lists"])
+        self.board_threads = PkList(db["board_thread_lists"])
 
     async def ensure_indexes(self) -> None:
         await self.identities.create_index("token_hash", unique=True)
@@ -152,11 +200,10 @@ class ForumStore:
 
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
         """Compare-and-set of the member's recent post times: False when another post got there first."""
-        result = await self.identities.update_one(
-            {"_id": identity["_id"], "post_times_version": identity.get("post_times_version")},
+        return await self._guarded.update_one(
+            self.identities, identity["_id"], {"post_times_version": identity.get("post_times_version")},
             {"$set": {"recent_post_times": times}, "$inc": {"post_times_version": 1}},
         )
-        return result.modified_count == 1
 
     async def forget_post_time(self, identity_id: str, at: datetime) -> None:
         await self.identities.update_one({"_id": identity_id}, {"$pull": {"recent_post_times": at}})
@@ -172,11 +219,10 @@ class ForumStore:
             )
         except DuplicateKeyError:
             pass
-        return await self.posts.find_one_and_update(
-            {"_id": post["_id"], "revision": post["revision"], "status": {"$in": ["published", "held", "pending"]}},
+        return await self._guarded.find_one_and_update(
+            self.posts, post["_id"], {"revision": post["revision"], "status": {"$in": ["published", "held", "pending"]}},
             {"$set": {"pending_body": body, "pending_redacted": redacted, "edited_at": utc_now()},
              "$inc": {"revision": 1}},
-            return_document=ReturnDocument.AFTER,
         )
 
     async def delete_post_by_author(self, post_id: str) -> None:
@@ -263,6 +309,11 @@ class ForumStore:
         return await self.posts.find_one({"_id": post_id})
 
     async def threads_page(self, board_slug: str, cursor: str | None, limit: int) -> Page:
+        """Published threads, most recently active first."""
+        length = await self.board_threads.length(board_slug)
+        if length is not None:
+            return await self._threads_page_from_list(board_slug, length, cursor, limit)
+        # A board no thread was published on since the lists exist (old data): the query.
         query: dict[str, Any] = {"board_slug": board_slug, "status": "published"}
         if cursor:
             moment, last_id = decode_cursor(cursor)
@@ -282,8 +333,38 @@ class ForumStore:
             next_cursor = encode_cursor(docs[-1]["last_activity_at"], docs[-1]["_id"])
         return Page(docs, next_cursor)
 
+    async def _threads_page_from_list(self, board_slug: str, length: int, cursor: str | None, limit: int) -> Page:
+        # An entry counts if its thread is published and still has that entry's activity time; a
+        # thread active again since has a newer entry (read first), so older ones are skipped.
+        before = decode_position(cursor) + 1 if cursor else length
+        found: list[tuple[int, dict[str, Any]]] = []
+        seen: set[str] = set()
+        while len(found) <= limit and before > 0:
+            entries, before = await self.board_threads.backward(board_slug, before)
+            fresh = []
+            for entry in entries:
+                if entry["t"] not in seen:
+                    seen.add(entry["t"])
+                    fresh.append(entry)
+            await _collect(self.threads, fresh, "t", found, limit, lambda entry, thread: (
+                thread["status"] == "published" and thread.get("last_activity_at") == entry["a"]
+            ))
+        return _page(found, limit)
+
     async def published_posts_page(self, thread_id: str, cursor: str | None, limit: int) -> Page:
         """Published posts in the order they became visible, so a page never shifts under a reader."""
+        length = await self.thread_posts.length(thread_id)
+        if length is not None:
+            after = decode_position(cursor) if cursor else -1
+            found: list[tuple[int, dict[str, Any]]] = []
+            while len(found) <= limit and after < length - 1:
+                entries, after = await self.thread_posts.forward(thread_id, after, length)
+                # Only the entry at the post's own position: a repeated append is not shown twice.
+                await _collect(self.posts, entries, "p", found, limit, lambda entry, post: (
+                    post["status"] == "published" and post.get("thread_pos") == entry["i"]
+                ))
+            return _page(found, limit)
+        # A thread whose posts were all published before the lists existed (old data): the query.
         query: dict[str, Any] = {"thread_id": thread_id, "status": "published"}
         if cursor:
             moment, last_id = decode_cursor(cursor)
@@ -330,10 +411,8 @@ class ForumStore:
             update["published_at"] = now
         if event.kind == "edit":
             return await self._apply_edit_screening(event, status, update)
-        post = await self.posts.find_one_and_update(
-            {"_id": event.post_id, "revision": event.revision, "status": "pending"},
-            {"$set": update},
-            return_document=ReturnDocument.AFTER,
+        post = await self._guarded.find_one_and_update(
+            self.posts, event.post_id, {"revision": event.revision, "status": "pending"}, {"$set": update}
         )
         if post is None:
             # A redelivery goes on to the thread below: the first delivery may have stopped there.
@@ -348,13 +427,33 @@ class ForumStore:
             post = approved or post
             status = post["status"]
         if event.is_thread_start:
-            await self.threads.update_one(
-                {"_id": event.thread_id, "status": "pending"},
-                {"$set": {"status": status, "last_activity_at": now}},
+            thread = await self._guarded.find_one_and_update(
+                self.threads, event.thread_id, {"status": "pending"}, {"$set": {"status": status, "last_activity_at": now}}
             )
+            await self._list_activity(thread)
         elif status == "published":
-            await self.threads.update_one({"_id": event.thread_id}, {"$max": {"last_activity_at": now}})
-        return post
+            thread = await self.threads.find_one_and_update(
+                {"_id": event.thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
+            )
+            await self._list_activity(thread)
+        return await self._list_post(post)
+
+    async def _list_post(self, post: dict[str, Any]) -> dict[str, Any]:
+        """A post published for the first time takes the next place in its thread's list.
+
+        After a crash between the append and the write of `thread_pos` the redelivered event
+        appends again; readers show the post only at the position it kept.
+        """
+        if post["status"] != "published" or post.get("thread_pos") is not None:
+            return post
+        position = await self.thread_posts.append(post["thread_id"], {"p": post["_id"]})
+        await self.posts.update_one({"_id": post["_id"]}, {"$set": {"thread_pos": position}})
+        return {**post, "thread_pos": position}
+
+    async def _list_activity(self, thread: dict[str, Any] | None) -> None:
+        """The thread's current activity time goes on its board's list (its older entries go stale)."""
+        if thread is not None and thread.get("status") == "published" and thread.get("last_activity_at"):
+            await self.board_threads.append(thread["board_slug"], {"t": thread["_id"], "a": thread["last_activity_at"]})
 
     async def _already_applied(self, event: PostScreened, status: str) -> dict[str, Any] | None:
         """The post when this very verdict was applied before (a redelivery), else None.
@@ -375,8 +474,8 @@ class ForumStore:
         self, event: PostScreened, status: str, update: dict[str, Any]
     ) -> dict[str, Any] | None:
         """A screened edit replaces the shown body if it may be published; otherwise the post is held."""
-        current = await self.posts.find_one({"_id": event.post_id, "revision": event.revision})
-        if current is None or current["status"] in ("removed", "deleted"):
+        current = await self.posts.find_one({"_id": event.post_id})
+        if current is None or current.get("revision") != event.revision or current["status"] in ("removed", "deleted"):
             return None
         if current.get("pending_body") is None:
             return await self._already_applied(event, status)
@@ -384,48 +483,46 @@ class ForumStore:
                   "redacted": current.get("pending_redacted", [])}
         if status == "published" and current.get("published_at"):
             update.pop("published_at", None)  # an edited post keeps its place in the thread
-        post = await self.posts.find_one_and_update(
+        post = await self._guarded.find_one_and_update(
             # The status guard: a verdict racing a moderator's removal never republishes the post.
-            {"_id": event.post_id, "revision": event.revision, "pending_body": {"$ne": None},
-             "status": {"$nin": ["removed", "deleted"]}},
+            self.posts, event.post_id,
+            {"revision": event.revision, "pending_body": {"$ne": None}, "status": {"$nin": ["removed", "deleted"]}},
             {"$set": update},
-            return_document=ReturnDocument.AFTER,
         )
         if post is not None and event.is_thread_start:
             # The first post was edited before its first verdict: this verdict is the one that
             # decides whether the thread is listed.
-            await self.threads.update_one(
-                {"_id": event.thread_id, "status": "pending"},
+            await self._list_activity(await self._guarded.find_one_and_update(
+                self.threads, event.thread_id, {"status": "pending"},
                 {"$set": {"status": status, "last_activity_at": utc_now()}},
-            )
-        return post
+            ))
+        return None if post is None else await self._list_post(post)
 
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
         now = utc_now()
         if decision == "approve":
-            post = await self.posts.find_one_and_update(
-                {"_id": post_id, "revision": revision, "status": "held"},
+            post = await self._guarded.find_one_and_update(
+                self.posts, post_id, {"revision": revision, "status": "held"},
                 {"$set": {"status": "published", "published_at": now, "decided_at": now}},
-                return_document=ReturnDocument.AFTER,
             )
             if post is None:
                 # Approved before its verdict arrived: remembered, applied when the verdict lands.
-                await self.posts.update_one(
-                    {"_id": post_id, "revision": revision, "status": "pending"},
+                await self._guarded.update_one(
+                    self.posts, post_id, {"revision": revision, "status": "pending"},
                     {"$set": {"early_decision": {"revision": revision, "decision": "approve", "note": note}}},
                 )
         elif decision == "remove":
-            post = await self.posts.find_one_and_update(
-                {"_id": post_id, "status": {"$in": ["pending", "held", "published"]}},
+            post = await self._guarded.find_one_and_update(
+                self.posts, post_id, {"status": {"$in": ["pending", "held", "published"]}},
                 {"$set": {"status": "removed", "moderator_note": note, "decided_at": now}},
-                return_document=ReturnDocument.AFTER,
             )
         else:
             return None
         if post is not None and post.get("is_thread_start"):
             thread_status = "published" if decision == "approve" else "removed"
-            await self.threads.update_one(
+            await self._list_activity(await self.threads.find_one_and_update(
                 {"_id": post["thread_id"]},
                 {"$set": {"status": thread_status, "last_activity_at": now}},
-            )
-        return post
+                return_document=ReturnDocument.AFTER,
+            ))
+        return None if post is None else await self._list_post(post)

@@ -55,8 +55,10 @@ class ScreeningFlow:
         unique: dict[str, PostSubmitted] = {}
         for post in posts:
             unique.setdefault(screening_key(post.post_id, post.revision), post)
-        done = await self.screenings.find({"_id": {"$in": list(unique)}}, {"_id": 1}).to_list(None)
-        done_keys = {doc["_id"] for doc in done}
+        # One primary-key lookup per post rather than one `$in`: FerretDB answers `$in` by reading
+        # the whole collection, which grows with every post ever screened.
+        found = await asyncio.gather(*(self.screenings.find_one({"_id": key}, {"_id": 1}) for key in unique))
+        done_keys = {doc["_id"] for doc in found if doc is not None}
         return [post for key, post in unique.items() if key not in done_keys]
 
     async def _screen(self, posts: Sequence[PostSubmitted]) -> list[Verdict]:

@@ -22,20 +22,14 @@ class RecordingProducer:
         self.sent.append((topic, key, value))
 
 
-class _Cursor:
-    def __init__(self, docs: list[dict[str, Any]]) -> None:
-        self._docs = docs
-
-    async def to_list(self, length: int | None) -> list[dict[str, Any]]:
-        return self._docs
-
-
 class MemoryScreenings:
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
 
-    def find(self, query: dict[str, Any], projection: dict[str, int]) -> _Cursor:
-        return _Cursor([{"_id": key} for key in query["_id"]["$in"] if key in self.docs])
+    async def find_one(self, query: dict[str, Any], projection: dict[str, int]) -> dict[str, Any] | None:
+        # Only primary-key lookups: any other filter reads the whole collection on FerretDB.
+        assert list(query) == ["_id"] and isinstance(query["_id"], str), query
+        return {"_id": query["_id"]} if query["_id"] in self.docs else None
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
         self.docs[query["_id"]] = update["$set"]

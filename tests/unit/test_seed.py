@@ -75,6 +75,28 @@ def test_progress_ends_on_a_full_bar() -> None:
 def test_two_runs_never_share_an_id_or_a_handle() -> None:
     plan = SeedPlan(posts=30, threads=3, members=5, boards=("a",), now=NOW)
     first, second = (list(plan_batches(plan, run)) for run in ("r1", "r2"))
-    ids = [d["_id"] for run in (first, second) for _, b in run for docs in b.forum.values() for d in docs]
+    ids = [(name, d["_id"]) for run in (first, second) for _, b in run for name, docs in b.forum.items() for d in docs]
     handles = [d["handle"] for run in (first, second) for _, b in run for d in b.forum.get("identities", [])]
     assert len(ids) == len(set(ids)) and len(handles) == len(set(handles)) == 10
+
+
+def test_read_models_list_every_post_once_in_order_and_every_thread_on_its_board() -> None:
+    from services.seed import board_entries
+
+    plan = SeedPlan(posts=301, threads=7, members=5, boards=("a", "b"), now=NOW)
+    docs = _all(plan, batch_posts=50)
+    lists = {d["_id"]: d for d in docs["thread_post_lists"]}
+    posts = {p["_id"]: p for p in docs["posts"]}
+    for thread in docs["threads"]:
+        head = lists[thread["_id"]]
+        entries = [e for n in range(0, head["n"], 64) for e in lists[f"{thread['_id']}/{n // 64}"]["e"]]
+        assert [e["i"] for e in entries] == list(range(head["n"]))
+        assert all(posts[e["p"]]["thread_pos"] == e["i"] and posts[e["p"]]["thread_id"] == thread["_id"] for e in entries)
+        assert entries[0]["p"] == thread["first_post_id"]
+    assert sum(d["n"] for d in lists.values() if "n" in d) == 301
+    boards = board_entries(plan, "r1")
+    threads = {t["_id"]: t for t in docs["threads"]}
+    assert sorted(e["t"] for es in boards.values() for e in es) == sorted(threads)
+    for board, entries in boards.items():
+        assert all(threads[e["t"]]["board_slug"] == board and threads[e["t"]]["last_activity_at"] == e["a"] for e in entries)
+        assert [e["a"] for e in entries] == sorted(e["a"] for e in entries)

@@ -1,0 +1,93 @@
+"""Guarded single-document updates that cost one primary-key lookup on every MongoDB-wire server.
+
+A guarded update ("set published, if this post is still pending at revision 3") is written in
+MongoDB as `find_one_and_update({_id, revision, status}, ...)`: atomic, and served by the `_id`
+index. FerretDB 1.24 on SQLite uses an index only for a filter of exactly `{_id: value}`
+(`internal/backends/sqlite/collection.go`), so there the same call reads the whole collection,
+and a verdict's cost grows with the forum. FerretDB does not make it atomic either: its update
+is a query followed by a write of what matched, with no transaction between them
+(`internal/handler/msg_update.go`, `msg_findandmodify.go`).
+
+So `GuardedUpdates` asks the server once what it is. On MongoDB it sends the guarded filter as
+is. On FerretDB it reads the document by `_id`, checks the guard here, and writes by `_id` alone:
+two primary-key hits, with the same read-then-write window FerretDB's own guarded update has.
+Writers that must not interleave are kept apart upstream as well (a thread's post events share
+one partition, so one consumer applies them in order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+_SUPPORTED = frozenset({"$in", "$nin", "$ne", "$eq"})
+
+
+def matches(doc: Mapping[str, Any], guard: Mapping[str, Any]) -> bool:
+    """Whether a document satisfies a guard of top-level fields: equality, `$eq`, `$ne`, `$in`, `$nin`.
+
+    A missing field reads as None, as in MongoDB's equality on null. Raises ValueError for any
+    other operator, so a guard this cannot check is never silently treated as met.
+    """
+    for name, wanted in guard.items():
+        value = doc.get(name)
+        if isinstance(wanted, Mapping) and wanted and all(str(k).startswith("$") for k in wanted):
+            unknown = set(wanted) - _SUPPORTED
+            if unknown:
+                raise ValueError(f"guard operator not supported: {sorted(unknown)}")
+            if "$eq" in wanted and value != wanted["$eq"]:
+                return False
+            if "$ne" in wanted and value == wanted["$ne"]:
+                return False
+            if "$in" in wanted and value not in wanted["$in"]:
+                return False
+            if "$nin" in wanted and value in wanted["$nin"]:
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
+class GuardedUpdates:
+    """Guarded updates by `_id`; see the module docstring. One per database client.
+
+    `server_has_indexed_filters` is asked of the server on first use unless given (tests pass it).
+    """
+
+    def __init__(self, server_has_indexed_filters: bool | None = None) -> None:
+        self._indexed = server_has_indexed_filters
+
+    async def _filters_use_indexes(self, collection: AsyncCollection) -> bool:
+        if self._indexed is None:
+            info = await collection.database.client.admin.command("buildInfo")
+            # FerretDB answers buildInfo with its own version beside the MongoDB one it imitates.
+            self._indexed = "ferretdbVersion" not in info
+        return self._indexed
+
+    async def find_one_and_update(
+        self, collection: AsyncCollection, doc_id: str, guard: Mapping[str, Any], update: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """The document after `update`, or None when there is no such document or the guard fails.
+
+        Idempotency is the caller's: the guard is what makes a repeated call change nothing.
+        Raises what the driver raises.
+        """
+        if await self._filters_use_indexes(collection):
+            return await collection.find_one_and_update(
+                {"_id": doc_id, **guard}, dict(update), return_document=ReturnDocument.AFTER
+            )
+        current = await collection.find_one({"_id": doc_id})
+        if current is None or not matches(current, guard):
+            return None
+        return await collection.find_one_and_update(
+            {"_id": doc_id}, dict(update), return_document=ReturnDocument.AFTER
+        )
+
+    async def update_one(
+        self, collection: AsyncCollection, doc_id: str, guard: Mapping[str, Any], update: Mapping[str, Any],
+    ) -> bool:
+        """True when the document exists, met the guard and was written."""
+        return await self.find_one_and_update(collection, doc_id, guard, update) is not None

@@ -1,0 +1,110 @@
+"""Append-only lists read and written by primary key only: the forum's page read models.
+
+A list named KEY lives in one collection as a head `{_id: KEY, n}` (how many entries were
+appended) and buckets `{_id: "KEY/b", e: [...]}` of `BUCKET` entries each; entry i sits in bucket
+i // BUCKET and carries its position as `i`. Reading a page touches the head and one or two
+buckets whatever the list's length or the collection's size; every filter is exactly
+`{_id: value}`, the one shape FerretDB 1.24 serves from an index (MongoDB does too).
+
+The list itself never removes anything: readers check each entry against its document (a post
+still published, a thread whose activity is still that entry's) and skip the stale ones. An
+append is two single-document writes (`$inc`, then `$push`); a crash between them leaves a gap,
+which readers step over. Repeating an append adds the entry again: callers keep the position
+they were given on their own document, and readers keep only the entry at that position.
+
+Concurrency: `$inc` and `$push` are atomic on MongoDB. FerretDB 1.24 applies an update as a read
+followed by a write, so two processes appending to one list at once could lose an entry there;
+locally a list has one writer (the forum's single, sequential event consumer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+BUCKET = 64
+
+
+def bucket_id(key: str, position: int) -> str:
+    return f"{key}/{position // BUCKET}"
+
+
+class PkList:
+    """The lists of one collection. Methods raise what the driver raises; none of them block
+    beyond their round trips (append: 2; a read: 1 + the buckets it spans)."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+
+    async def append(self, key: str, entry: dict[str, Any]) -> int:
+        """Append and return the entry's position (not idempotent: see the module docstring)."""
+        head = await self.collection.find_one_and_update(
+            {"_id": key}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        position = int(head["n"]) - 1
+        await self.collection.update_one(
+            {"_id": bucket_id(key, position)}, {"$push": {"e": {**entry, "i": position}}}, upsert=True
+        )
+        return position
+
+    async def length(self, key: str) -> int | None:
+        """How many entries were appended, or None for a list never appended to."""
+        head = await self.collection.find_one({"_id": key})
+        return None if head is None else int(head["n"])
+
+    async def _bucket(self, key: str, number: int) -> list[dict[str, Any]]:
+        doc = await self.collection.find_one({"_id": f"{key}/{number}"})
+        return sorted(doc["e"], key=lambda e: e["i"]) if doc else []
+
+    async def forward(self, key: str, after: int, length: int, max_buckets: int = 2) -> tuple[list[dict[str, Any]], int]:
+        """Entries after position `after` (-1: from the start) in order, from at most `max_buckets`
+        buckets; also the last position those buckets cover (read on from there)."""
+        start = after + 1
+        if start >= length:
+            return [], length - 1
+        first = start // BUCKET
+        last = min((length - 1) // BUCKET, first + max_buckets - 1)
+        entries: list[dict[str, Any]] = []
+        for number in range(first, last + 1):
+            entries += [e for e in await self._bucket(key, number) if start <= e["i"] < length]
+        return entries, min(length - 1, (last + 1) * BUCKET - 1)
+
+    async def backward(self, key: str, before: int, max_buckets: int = 2) -> tuple[list[dict[str, Any]], int]:
+        """Entries before position `before`, newest first, from at most `max_buckets` buckets; also
+        the first position those buckets cover (read on from there)."""
+        if before <= 0:
+            return [], 0
+        last = (before - 1) // BUCKET
+        first = max(0, last - max_buckets + 1)
+        entries: list[dict[str, Any]] = []
+        for number in range(last, first - 1, -1):
+            entries += [e for e in reversed(await self._bucket(key, number)) if e["i"] < before]
+        return entries, first * BUCKET
+
+    async def extend(self, key: str, entries: list[dict[str, Any]]) -> int:
+        """Append many entries in one go (`$push $each` per bucket); returns the first position.
+
+        For bulk loads (`haven seed`) into a list nobody else writes meanwhile.
+        """
+        head = await self.collection.find_one_and_update(
+            {"_id": key}, {"$inc": {"n": len(entries)}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        first = int(head["n"]) - len(entries)
+        by_bucket: dict[str, list[dict[str, Any]]] = {}
+        for offset, entry in enumerate(entries):
+            by_bucket.setdefault(bucket_id(key, first + offset), []).append({**entry, "i": first + offset})
+        for bucket, items in by_bucket.items():
+            await self.collection.update_one({"_id": bucket}, {"$push": {"e": {"$each": items}}}, upsert=True)
+        return first
+
+
+def list_documents(key: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The head and buckets of a new list holding `entries`, for `insert_many` (bulk loads)."""
+    docs: dict[str, dict[str, Any]] = {}
+    for position, entry in enumerate(entries):
+        docs.setdefault(bucket_id(key, position), {"_id": bucket_id(key, position), "e": []})["e"].append(
+            {**entry, "i": position}
+        )
+    return [{"_id": key, "n": len(entries)}, *docs.values()]
