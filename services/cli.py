@@ -27,6 +27,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench", "pipeline"), "services.bench_pipeline", "forum -> Kafka -> worker -> forum latency"),
     (("bench", "scale"), "services.bench_scale", "thread, board, inbox and queue pages and submit->visible as the forum grows"),
     (("bench", "reads"), "services.forum.bench_reads", "thread and board page reads"),
+    (("migrate",), "services.migrate", "bring existing data up to this version (idempotent)"),
     (("seed",), "services.seed", "add N published posts (threads, members, inbox, queue history) for benchmarks"),
     (("bench", "redaction"), "services.forum.bench_redaction", "worst-case redaction time on hostile 1-64 KiB bodies"),
 ]

@@ -31,6 +31,7 @@ from services.forum.keys import (
 )
 from services.forum.limits import AddressWindow, RateLimits
 from services.forum.materializer import PostStateMaterializer
+from services.forum.page_lists import build_page_lists, page_lists_built
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
 from services.forum import member_views, post_actions, views
@@ -65,6 +66,8 @@ def create_app(
         store = ForumStore(client[settings.database_name("forum")])
         await store.ensure_indexes()
         await store.seed_boards(SEEDED_BOARDS)
+        if not await page_lists_built(store):
+            await build_page_lists(store)  # old data, or a new database (then it takes no time)
         app[store_key] = store
         app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
         checks["database"] = lambda: mongo_problem(client)

@@ -1,0 +1,39 @@
+"""`haven migrate`: bring existing data up to what this version reads. Idempotent.
+
+Today one step: the forum's page read models (`services/forum/page_lists.py`), built from the
+posts and threads already stored. Run it before starting forums of this version on old data;
+the forum also runs it at start-up when it has not run on its database yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="rebuild even if it ran before")
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args.force))
+
+
+async def _run(force: bool) -> int:
+    from services.common.mongo import create_mongo_client
+    from services.forum.page_lists import build_page_lists
+    from services.forum.store import ForumStore
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    client = create_mongo_client(settings)
+    try:
+        counts = await build_page_lists(ForumStore(client[settings.database_name("forum")]), force=force)
+    finally:
+        await client.close()
+    if not any(counts.values()) and not force:
+        print(f"{settings.database_name('forum')}: page lists are built already (--force rebuilds them)")
+    else:
+        print(f"{settings.database_name('forum')}: page lists of {counts['threads']} threads and {counts['boards']} boards;"
+              f" {counts['posts']} posts given their place")
+    return 0
