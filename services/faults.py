@@ -375,3 +375,32 @@ async def rolling_restart(rig: FaultRig, http: aiohttp.ClientSession, *, posts: 
     result = FaultResult("SIGTERM each service in turn")
     await _count(rig, poster, result, ended["at"], timeout_s)
     return result
+
+
+async def worker_stalled(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
+                         timeout_s: float = 120) -> FaultResult:
+    """Freeze the worker (SIGSTOP) with a post waiting: the moderators must hear `queue.stalled`
+    from the moderation API's watchdog; after SIGCONT the post is screened as usual."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(1)
+    worker = rig.group.processes["moderation-worker"]
+    worker.send_signal(signal.SIGSTOP)
+    stalled_at: float | None = None
+    started = time.monotonic()
+    try:
+        await poster.post(0, BENIGN.format(n=1, tag=uuid.uuid4().hex[:6]))
+        headers = {"Authorization": f"Bearer {moderator_token}"}
+        while time.monotonic() - started < timeout_s and stalled_at is None:
+            async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
+                if response.status == 200 and any(
+                    n.get("kind") == "queue.stalled" for n in (await response.json())["items"]
+                ):
+                    stalled_at = time.monotonic()
+            await asyncio.sleep(1)
+    finally:
+        worker.send_signal(signal.SIGCONT)
+    resumed = time.monotonic()
+    result = FaultResult("worker frozen (SIGSTOP)")
+    await _count(rig, poster, result, resumed, timeout_s)
+    result.notes = {"moderators_alerted_after_s": None if stalled_at is None else round(stalled_at - started, 1)}
+    return result

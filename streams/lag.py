@@ -39,6 +39,7 @@ class LagProbe:
         self._topic = topic
         self._admin: AIOKafkaAdminClient | None = None
         self._reader: AIOKafkaConsumer | None = None
+        self._partitions: list[int] = []
 
     async def start(self) -> None:
         security = aiokafka_security(self._settings)
@@ -62,11 +63,10 @@ class LagProbe:
 
     async def measure(self) -> Lag:
         assert self._admin is not None and self._reader is not None, "start() first"
-        partitions = self._reader.partitions_for_topic(self._topic)
-        if not partitions:
-            await self._reader.topics()  # loads the metadata on first use
-            partitions = self._reader.partitions_for_topic(self._topic) or set()
-        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        if not self._partitions:
+            described = await self._admin.describe_topics([self._topic])
+            self._partitions = sorted(p["partition"] for p in described[0].get("partitions", []))
+        tps = [TopicPartition(self._topic, p) for p in self._partitions]
         if not tps:
             return Lag(0, None)
         ends = await self._reader.end_offsets(tps)

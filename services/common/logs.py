@@ -31,6 +31,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _NormalStartNoise(logging.Filter):
+    """Drops aiokafka's "GroupCoordinatorNotAvailableError" lines: every first start of a group on
+    a fresh broker logs them at ERROR while the coordinator is being elected, then recovers. A
+    coordinator that never comes shows up as a consumer that is not ready instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "GroupCoordinatorNotAvailableError" not in record.getMessage()
+
+
 def configure_logging(level: str, env: Mapping[str, str]) -> None:
     log_format = env.get("HAVEN_LOG_FORMAT", "text").lower()
     if log_format not in ("text", "json"):
@@ -45,3 +54,4 @@ def configure_logging(level: str, env: Mapping[str, str]) -> None:
     library_level = env.get("HAVEN_LIBRARY_LOG_LEVEL", "WARNING").upper()
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
+    logging.getLogger("aiokafka.consumer.group_coordinator").addFilter(_NormalStartNoise())

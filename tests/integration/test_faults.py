@@ -4,6 +4,8 @@ survives its moderation database disappearing for 100 s."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.faults import FaultRig, broker_stopped, moderation_db_paused, rolling_restart, worker_killed_mid_batch
-from tests.harness import StackUnderTest
+from services.faults import FaultRig, broker_stopped, moderation_db_paused, rolling_restart, worker_killed_mid_batch, worker_stalled
+from tests.harness import ForumClient, StackUnderTest, open_event_stream
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +58,43 @@ async def test_a_crisis_post_survives_a_100_s_outage_of_the_moderation_database(
     assert result.notes["post_status"] == "held"
     assert result.notes["queue_level"] == "urgent", result.notes
     assert result.notes["moderators_alerted"] is True, result.notes
+
+
+async def test_a_frozen_worker_alerts_the_moderators_and_catches_up(rig: FaultRig) -> None:
+    token = rig.add_moderator(f"watch_{uuid.uuid4().hex[:6]}")
+    async with aiohttp.ClientSession() as http:
+        result = await worker_stalled(rig, http, token)
+    alerted_after = result.notes["moderators_alerted_after_s"]
+    assert alerted_after is not None, "queue.stalled reached the moderators"
+    assert alerted_after >= rig.settings.screening_stalled_after_s
+    assert (result.accepted, result.terminal, result.lost) == (1, 1, 0), result
+
+
+async def test_a_restarted_notify_does_not_replay_old_notifications_to_live_streams(rig: FaultRig) -> None:
+    async with aiohttp.ClientSession() as http:
+        member = await ForumClient.join(http, rig.group.url("forum"))
+        status, posted = await member.request(
+            "POST", "/v1/boards/newcomers/threads", json={"title": "Evening", "body": "Day 40, quiet and fine."}
+        )
+        assert status == 202
+        stream = await open_event_stream(http, rig.group.url("notify"), member.token or "")
+        try:
+            await stream.wait_for("post.published", timeout=120)
+        finally:
+            stream.close()
+        notify = rig.group.processes["notify"]
+        notify.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(notify.wait, 60)
+        rig.group.start("notify")
+        await rig.group.wait_ready()
+        stream = await open_event_stream(http, rig.group.url("notify"), member.token or "")
+        try:
+            await asyncio.sleep(8)
+            assert [e.get("event") for e in stream.events] == [], "nothing old is pushed again"
+        finally:
+            stream.close()
+        inbox_reader = ForumClient(http, rig.group.url("notify"), token=member.token)
+        status, inbox = await inbox_reader.request("GET", "/v1/notifications")
+        assert status == 200
+        published = [n for n in inbox["items"] if n["kind"] == "post.published" and n["post_id"] == posted["post_id"]]
+        assert len(published) == 1, "the inbox holds it once"
