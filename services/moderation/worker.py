@@ -3,6 +3,9 @@
 Posts are screened in micro-batches: the agent takes whatever arrived within a short window
 (BATCH_WINDOW_S), so under load the model runs batched, while a lone post waits at most that
 long. Inference runs in a thread so the event loop keeps consuming and heartbeating.
+
+Tracing: each post's span continues the trace of its message's `traceparent` header
+(`screening_spans.py`), and its verdict is sent inside that span.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import faust
 from services.common.mongo import create_mongo_client
 from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
+from services.common.tracing import consumer_span
 from services.moderation.screening_flow import ScreenBatch, ScreeningFlow
+from services.moderation.screening_spans import PostSpans
 from services.moderation.worker_health import WorkerMetrics, WorkerState, create_health_app, serve_health
 from streams.events import PostSubmitted
 from streams.kafka import create_producer, send_dead_letter
@@ -58,6 +63,9 @@ def create_worker_app(
         datadir=str(faust_dir / "{conf.id}"),
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=0.5,
+        # A killed worker's partitions go to the others after 10 s, not faust's default 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         producer_acks=-1,
     )
     submitted_topic = app.topic(topics.posts_submitted, key_type=bytes, value_type=bytes)
@@ -81,20 +89,30 @@ def create_worker_app(
         try:
             async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_S):
                 posts = []
+                spans = PostSpans()
                 for event in events:
+                    # faust 0.15: the record's headers as aiokafka gave them, (name, bytes) pairs.
+                    message = event.message
                     try:
-                        posts.append(decode(PostSubmitted, event.value))
+                        post = decode(PostSubmitted, event.value)
                     except UndecodableEvent as exc:
                         # Faust acknowledges whatever leaves the agent, so the dead letter must be
                         # written before we go on: retried like any other transient failure.
-                        await _until_done(
-                            state, lambda: send_dead_letter(
-                                producer, dead_letter_topic, CONSUMER_NAME, event.message, f"undecodable: {exc}"
-                            ),
-                        )
+                        with consumer_span(None, message.topic, message.headers, {"haven.outcome": "undecodable"}):
+                            await _until_done(
+                                state, lambda: send_dead_letter(
+                                    producer, dead_letter_topic, CONSUMER_NAME, message, f"undecodable: {exc}"
+                                ),
+                            )
                         metrics.consumer.dead_letters.labels(CONSUMER_NAME, "undecodable").inc()
+                        continue
+                    posts.append(post)
+                    spans.start(post, message.topic, message.headers, len(events))
                 started = time.perf_counter()
-                await _until_done(state, lambda: _screen_and_count(flow, posts, metrics))
+                try:
+                    await _until_done(state, lambda: _screen_and_count(flow, posts, metrics, spans))
+                finally:
+                    spans.end()
                 metrics.batch_seconds.observe(time.perf_counter() - started)
         finally:
             state.agent_running = False
@@ -115,8 +133,10 @@ def create_worker_app(
     return app
 
 
-async def _screen_and_count(flow: ScreeningFlow, posts: list[PostSubmitted], metrics: WorkerMetrics) -> None:
-    metrics.screened.inc(await flow.process(posts))
+async def _screen_and_count(
+    flow: ScreeningFlow, posts: list[PostSubmitted], metrics: WorkerMetrics, spans: PostSpans
+) -> None:
+    metrics.screened.inc(await flow.process(posts, spans.emitting))
 
 
 async def _until_done(state: WorkerState, attempt: Callable[[], Awaitable[object]]) -> None:
