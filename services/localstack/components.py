@@ -136,7 +136,7 @@ class StackPaths:
 def ferretdb_source_digest() -> str:
     """Changes when the FerretDB build module changes, so an edit rebuilds the binary."""
     digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go"):
+    for name in ("go.mod", "go.sum", "main.go", "patches.json"):
         digest.update((DEPLOY_DIR / "ferretdb" / name).read_bytes())
     return digest.hexdigest()[:12]
 

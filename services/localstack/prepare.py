@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from services.localstack.components import (
     DEPLOY_DIR,
+    FERRETDB_VERSION,
     StackError,
     StackPaths,
     missing_tool_message,
@@ -66,9 +68,48 @@ def prepare_ferretdb(paths: StackPaths) -> bool:
     binary.parent.mkdir(parents=True, exist_ok=True)
     partial = binary.with_suffix(".partial")
     env = {**os.environ, "CGO_ENABLED": "0"}
-    _run(["go", "build", "-o", str(partial), "."], cwd=DEPLOY_DIR / "ferretdb", what="building FerretDB", env=env)
+    build_dir = _patched_build_module(binary.parent / "build", env)
+    _run(["go", "build", "-o", str(partial), "."], cwd=build_dir, what="building FerretDB", env=env)
     partial.replace(binary)
+    _remove_tree(build_dir)
     return True
+
+
+def _remove_tree(path: Path) -> None:
+    if path.exists():
+        for item in [path, *path.rglob("*")]:
+            if not item.is_symlink():
+                item.chmod(item.stat().st_mode | 0o700 if item.is_dir() else item.stat().st_mode | 0o200)
+        shutil.rmtree(path)
+
+
+def _patched_build_module(build_dir: Path, env: dict[str, str]) -> Path:
+    """The build module with FerretDB's source copied beside it, `patches.json` applied, and a
+    `replace` pointing at the copy. A patch whose text is not found exactly once stops the build."""
+    _remove_tree(build_dir)
+    build_dir.mkdir(parents=True)
+    source = DEPLOY_DIR / "ferretdb"
+    for name in ("go.mod", "go.sum", "main.go"):
+        shutil.copy(source / name, build_dir / name)
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"github.com/FerretDB/FerretDB@v{FERRETDB_VERSION}"],
+        cwd=build_dir, env=env, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise StackError(f"downloading FerretDB's source failed: {result.stderr.strip()[-500:]}")
+    module_copy = build_dir / "ferretdb-src"
+    shutil.copytree(json.loads(result.stdout)["Dir"], module_copy)
+    for path in [module_copy, *module_copy.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+    for patch in json.loads((source / "patches.json").read_text()):
+        target = module_copy / patch["file"]
+        text = target.read_text()
+        if text.count(patch["old"]) != 1:
+            raise StackError(f"FerretDB patch does not apply to {patch['file']}: {patch['old']!r}")
+        target.write_text(text.replace(patch["old"], patch["new"]))
+    _run(["go", "mod", "edit", "-replace", "github.com/FerretDB/FerretDB=./ferretdb-src"],
+         cwd=build_dir, what="pointing the build at the patched FerretDB", env=env)
+    return build_dir
 
 
 def prepare(paths: StackPaths) -> list[str]:
