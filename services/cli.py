@@ -22,6 +22,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("screen",), "services.moderation.screening.cli_screen", "screen JSON lines, or --eval a labeled file"),
     (("train-screener",), "services.moderation.screening.cli_train", "train the screener's head"),
     (("bench", "screen"), "services.moderation.screening.bench", "screener throughput vs the raw model"),
+    (("status",), "services.status_cli", "the stack, each service's readiness, and the screening backlog"),
+    (("config",), "services.config_cli", "the effective configuration, secrets masked"),
     (("dlq",), "services.dlq_cli", "dead letters: list them, or replay them to their topic"),
     (("bench", "faults"), "services.bench_faults", "inject faults and count what was lost or duplicated"),
     (("bench", "pipeline"), "services.bench_pipeline", "forum -> Kafka -> worker -> forum latency"),
