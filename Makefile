@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 CHROMIUM := /usr/bin/chromium
+# kustomize, built from the Go module proxy, to check the manifests render as the tests expect.
+KUSTOMIZE_VERSION := v5.7.1
+KUSTOMIZE := $(HOME)/.cache/haven/bin/kustomize-$(KUSTOMIZE_VERSION)
 
 .PHONY: install prepare browser run test stack-up stack-down clean
 
@@ -34,12 +37,18 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+$(KUSTOMIZE):
+	@command -v go >/dev/null 2>&1 || { echo "haven: Go is needed to build kustomize (go not found)"; exit 1; }
+	mkdir -p $(dir $@)
+	GOBIN=$(dir $@) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv $(dir $@)kustomize $@
+
 run: prepare
 	$(BIN)/haven stack up
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/haven serve all
 
-test: prepare browser
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
+test: prepare browser $(KUSTOMIZE)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HAVEN_KUSTOMIZE=$(KUSTOMIZE) $(BIN)/python -m pytest
 
 stack-up: prepare
 	$(BIN)/haven stack up

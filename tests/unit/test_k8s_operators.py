@@ -71,9 +71,10 @@ def _kustomize_binary() -> str | None:
     return os.environ.get("HAVEN_KUSTOMIZE") or shutil.which("kustomize")
 
 
-@pytest.mark.skipif(_kustomize_binary() is None, reason="no kustomize binary (HAVEN_KUSTOMIZE or PATH)")
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
 def test_the_renderer_gives_what_kustomize_gives(kustomization: str) -> None:
+    # `make test` builds kustomize from the Go module proxy and sets HAVEN_KUSTOMIZE; never skipped.
+    assert _kustomize_binary() is not None, "no kustomize binary: run the suite with `make test`"
     built = subprocess.run(
         [str(_kustomize_binary()), "build", str(K8S / kustomization)], capture_output=True, text=True, check=True
     ).stdout
