@@ -2,7 +2,7 @@
 
 This table is the least privilege each service needs, taken from the code (which topics it
 sends to, which it consumes, under which consumer group). The Strimzi KafkaUsers in
-deploy/k8s/kafka-users.yaml and the table in docs/security.md are checked against it.
+deploy/k8s/base/kafka-users.yaml and the table in docs/security.md are checked against it.
 Dead-letter topics are written by their consumer and read by no service: operators only.
 """
 
