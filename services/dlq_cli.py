@@ -36,6 +36,7 @@ async def _run(action: str, consumer: str, limit: int) -> int:
     from streams.serialization import UndecodableEvent, decode
     from streams.settings import Settings
     from streams.topics import Topics
+    from streams.trace_context import context_from_headers, kafka_headers
 
     settings = Settings.from_env()
     topics = Topics(settings.topic_prefix)
@@ -67,8 +68,10 @@ async def _run(action: str, consumer: str, limit: int) -> int:
                           f"  {letter.occurred_at.isoformat()}  {letter.reason}")
                     if producer is not None:
                         key = base64.b64decode(letter.key_b64) if letter.key_b64 else None
+                        # The letter was sent in its event's trace: the replayed event goes on in it.
                         await producer.send_and_wait(
-                            letter.source_topic, value=base64.b64decode(letter.payload_b64), key=key
+                            letter.source_topic, value=base64.b64decode(letter.payload_b64), key=key,
+                            headers=kafka_headers(context_from_headers(record.headers)),
                         )
             if replaying:
                 await reader.commit()

@@ -37,7 +37,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.service in GROUPS:
-        return _run_group(GROUPS[args.service], settings)
+        return _run_group(GROUPS[args.service], settings)  # each child configures its own tracing
+    from services.common.tracing import TracingConfigError, configure_tracing
+
+    try:
+        configure_tracing(os.environ, service_name=f"haven-{args.service}")
+    except TracingConfigError as exc:
+        print(f"haven: {exc}", file=sys.stderr)
+        return 2
     if args.service == "moderation-worker":
         return _run_worker(settings)
     app, port = _build_app(args.service, settings)

@@ -15,6 +15,7 @@ from streams.kafka_security import aiokafka_security
 from streams.serialization import encode
 from streams.settings import Settings
 from streams.topics import topic_specs
+from streams.trace_context import kafka_headers
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,11 @@ def create_consumer(
 
 
 async def send_event(producer: AIOKafkaProducer, topic: str, key: str, event: Event) -> None:
-    """Send and wait for the broker's acknowledgement (acks=all): durable when this returns."""
-    await producer.send_and_wait(topic, value=encode(event), key=key.encode("utf-8"))
+    """Send and wait for the broker's acknowledgement (acks=all): durable when this returns.
+
+    The message carries the current trace context: a dead letter stays in its event's trace.
+    """
+    await producer.send_and_wait(topic, value=encode(event), key=key.encode("utf-8"), headers=kafka_headers())
 
 
 async def send_dead_letter(

@@ -11,6 +11,8 @@
   the consumer keeps polling, staying in its group. A failing dead-letter send is transient too.
 - While a partition has been retrying longer than `unready_after_s`, `problem()` says so, the
   service's /readyz fails, and `haven_consumer_retrying` shows it.
+- Each attempt at an event is a consumer span in the trace its producer sent it in (the
+  record's `traceparent` header): what the handler publishes stays in that trace.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from opentelemetry.trace import Span, Tracer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.common.health import metrics_registry_key, readiness_checks_key
+from services.common.tracing import consumer_span, failed
 from streams.events import Event
 from streams.kafka import send_dead_letter
 from streams.serialization import UndecodableEvent, decode
@@ -117,6 +121,7 @@ class EventConsumerLoop(Generic[E]):
         backoff_cap_s: float = BACKOFF_CAP_S,
         clock: Callable[[], float] = time.monotonic,
         commits: bool = True,
+        tracer: Tracer | None = None,
     ) -> None:
         self._name = name
         self._consumer = consumer
@@ -130,6 +135,7 @@ class EventConsumerLoop(Generic[E]):
         self._backoff_cap_s = backoff_cap_s
         self._clock = clock
         self._commits = commits
+        self._tracer = tracer
         self._retrying: dict[TopicPartition, _Retrying] = {}
         self.processed = 0
 
@@ -167,18 +173,33 @@ class EventConsumerLoop(Generic[E]):
 
     async def _process(self, record: ConsumerRecord) -> bool:
         """True when the record is done with (handled or dead-lettered); False to retry it later."""
+        attributes = {
+            "haven.consumer": self._name, "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+        }
+        with consumer_span(self._tracer, record.topic, record.headers, attributes) as span:
+            return await self._process_in(record, span)
+
+    async def _process_in(self, record: ConsumerRecord, span: Span) -> bool:
         model = self._decoders[record.topic]
         try:
             event = decode(model, record.value)
         except UndecodableEvent as exc:
+            span.set_attribute("haven.outcome", "undecodable")
             return await self._dead_letter(record, "undecodable", str(exc))
+        span.set_attribute("haven.event.type", type(event).__name__)
+        post_id = getattr(event, "post_id", None)
+        if isinstance(post_id, str):
+            span.set_attribute("haven.post.id", post_id)
         try:
             await self._handle(record.topic, event)
         except asyncio.CancelledError:
             raise
         except InvalidEvent as exc:
+            span.set_attribute("haven.outcome", "invalid")
             return await self._dead_letter(record, "invalid", str(exc) or "invalid event")
         except Exception as exc:
+            failed(span, exc)
             self._failed(record, exc)
             return False
         self.processed += 1

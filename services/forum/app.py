@@ -17,6 +17,7 @@ from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
+from services.common.tracing import tracing_middleware
 from services.forum.boards import SEEDED_BOARDS
 from services.forum.idempotency import IdempotencyRecords
 from services.forum.keys import (
@@ -49,7 +50,7 @@ def create_app(
     registry = CollectorRegistry()
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[problem_middleware, http_metrics_middleware(registry, "forum")],
+        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, "forum")],
     )
     app[settings_key] = settings
     app[limits_key] = limits or RateLimits()

@@ -19,6 +19,7 @@ from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
+from services.common.tracing import tracing_middleware
 from services.moderation import console_views, resources_view, review_views
 from services.moderation.console_sessions import ConsoleSessions
 from services.moderation.keys import (
@@ -53,7 +54,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     registry = CollectorRegistry()
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[problem_middleware, http_metrics_middleware(registry, "moderation")],
+        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, "moderation")],
     )
     app[settings_key] = settings
     app[directory_key] = directory

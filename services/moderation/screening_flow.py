@@ -9,9 +9,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Tracer
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.moderation.policy import Policy
@@ -40,15 +42,25 @@ class ScreeningFlow:
     topics: Topics
     #: One document per screened revision: redelivered posts are not screened or emitted twice.
     screenings: AsyncCollection
+    #: Spans of the events it sends; the global (configured or no-op) tracer when None.
+    tracer: Tracer | None = None
 
-    async def process(self, posts: Sequence[PostSubmitted]) -> int:
-        """Screen and emit every post not screened before. Returns how many were emitted."""
+    async def process(
+        self, posts: Sequence[PostSubmitted],
+        emitting: Callable[[PostSubmitted], AbstractContextManager[object]] | None = None,
+    ) -> int:
+        """Screen and emit every post not screened before. Returns how many were emitted.
+
+        Each post's events are emitted inside `emitting(post)` (the worker enters the post's own
+        trace there, so the verdict's message carries the post's trace context).
+        """
         fresh = await self._not_yet_screened(posts)
         if not fresh:
             return 0
         verdicts = await self._screen(fresh)
         for post, verdict in zip(fresh, verdicts, strict=True):
-            await self._emit(post, verdict)
+            with emitting(post) if emitting else nullcontext():
+                await self._emit(post, verdict)
         return len(fresh)
 
     async def _not_yet_screened(self, posts: Sequence[PostSubmitted]) -> list[PostSubmitted]:
@@ -81,7 +93,7 @@ class ScreeningFlow:
         resources = []
         if verdict.action != "publish":
             resources = self.directory.for_author(post.country, verdict.categories, verdict.risk)
-        events = EventPublisher(self.producer, self.topics)
+        events = EventPublisher(self.producer, self.topics, tracer=self.tracer)
         if resources:
             # Resources reach the author first, before the post is published or held.
             await events.publish(

@@ -25,6 +25,7 @@ from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.problems import problem_middleware
+from services.common.tracing import tracing_middleware
 from services.notify import views
 from services.notify.hub import Hub
 from services.notify.inbox import Inbox
@@ -51,7 +52,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     registry = CollectorRegistry()
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[problem_middleware, http_metrics_middleware(registry, "notify")],
+        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, "notify")],
     )
     checks = setup_health(app, registry)
     setup_openapi(app, notify_openapi())

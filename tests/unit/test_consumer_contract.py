@@ -75,7 +75,7 @@ class RecordingProducer:
         self.sent: list[tuple[str, bytes]] = []
         self.failures_left = 0
 
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> None:
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes, headers: object = None) -> None:
         if self.failures_left:
             self.failures_left -= 1
             raise ConnectionError("broker away")

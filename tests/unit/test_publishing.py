@@ -17,7 +17,7 @@ class RecordingProducer:
         self.sent: list[tuple[str, bytes, bytes | None]] = []
         self._hang = hang
 
-    async def send_and_wait(self, topic: str, value: bytes | None, key: bytes) -> None:
+    async def send_and_wait(self, topic: str, value: bytes | None, key: bytes, headers: object = None) -> None:
         if self._hang:
             await asyncio.sleep(3600)
         self.sent.append((topic, key, value))
