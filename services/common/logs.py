@@ -31,13 +31,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+#: aiokafka logs these at ERROR while a just-created topic or a new group settles (leaders and the
+#: group coordinator are being elected), then retries and recovers by itself.
+_NORMAL_START_ERRORS = ("GroupCoordinatorNotAvailableError", "NotLeaderForPartitionError")
+
+
 class _NormalStartNoise(logging.Filter):
-    """Drops aiokafka's "GroupCoordinatorNotAvailableError" lines: every first start of a group on
-    a fresh broker logs them at ERROR while the coordinator is being elected, then recovers. A
-    coordinator that never comes shows up as a consumer that is not ready instead."""
+    """Drops aiokafka's transient start-up errors. A coordinator or leader that never comes shows up
+    as a consumer that is not ready (/readyz, `haven status`) instead."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "GroupCoordinatorNotAvailableError" not in record.getMessage()
+        message = record.getMessage()
+        return not any(noise in message for noise in _NORMAL_START_ERRORS)
 
 
 def configure_logging(level: str, env: Mapping[str, str]) -> None:
@@ -54,4 +59,5 @@ def configure_logging(level: str, env: Mapping[str, str]) -> None:
     library_level = env.get("HAVEN_LIBRARY_LOG_LEVEL", "WARNING").upper()
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
-    logging.getLogger("aiokafka.consumer.group_coordinator").addFilter(_NormalStartNoise())
+    for name in ("aiokafka.consumer.group_coordinator", "aiokafka.consumer.fetcher"):
+        logging.getLogger(name).addFilter(_NormalStartNoise())
