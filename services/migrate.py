@@ -1,7 +1,8 @@
 """`haven migrate`: bring existing data up to what this version reads. Idempotent.
 
-Today one step: the forum's page read models (`services/forum/page_lists.py`), built from the
-posts and threads already stored. Run it before starting forums of this version on old data;
+The page read models: the forum's thread and board lists (`services/forum/page_lists.py`),
+built from the posts and threads already stored, and each recipient's inbox list
+(`services/notify/inbox_lists.py`). Run it before starting forums of this version on old data;
 the forum also runs it at start-up when it has not run on its database yet.
 """
 
@@ -23,12 +24,16 @@ async def _run(force: bool) -> int:
     from services.common.mongo import create_mongo_client
     from services.forum.page_lists import build_page_lists
     from services.forum.store import ForumStore
+    from services.notify.inbox_lists import InboxLists
     from streams.settings import Settings
 
     settings = Settings.from_env()
     client = create_mongo_client(settings)
     try:
         counts = await build_page_lists(ForumStore(client[settings.database_name("forum")]), force=force)
+        notify_db = client[settings.database_name("notify")]
+        recipients = await InboxLists(notify_db).build(notify_db["inbox"], force=force)
+        print(f"{settings.database_name('notify')}: inbox lists of {recipients} recipients built")
     finally:
         await client.close()
     if not any(counts.values()) and not force:

@@ -233,6 +233,7 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
     from services.forum.store import ForumStore
     from services.moderation.review import ReviewQueue
     from services.notify.inbox import Inbox
+    from services.notify.inbox_lists import InboxLists
     from streams.events import new_id
 
     client = create_mongo_client(settings)
@@ -249,7 +250,10 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
         await store.seed_boards(SEEDED_BOARDS)
         bar = Progress(plan.posts) if progress else None
         run_id = new_id()[:8]
+        inboxes: dict[str, list[dict[str, Any]]] = {}
         for done, batch in plan_batches(plan, run_id):
+            for item in batch.notify.get("inbox", []):
+                inboxes.setdefault(item["recipient_id"], []).append({"n": item["_id"], "k": item["event_key"]})
             await asyncio.gather(*(
                 db[name].insert_many(docs, ordered=False)
                 for db, part in ((forum_db, batch.forum), (notify_db, batch.notify), (moderation_db, batch.moderation))
@@ -259,6 +263,7 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
                 bar.show(done)
         for board, entries in board_entries(plan, run_id).items():
             await store.board_threads.extend(board, entries)
+        await _write_inbox_lists(InboxLists(notify_db), inboxes, plan.focus_member_id)
         if bar:
             bar.show(plan.posts, final=True)
         state = await forum_db["seed_state"].find_one_and_update(
@@ -267,6 +272,23 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
         return int(state["posts"]) if state else plan.posts
     finally:
         await client.close()
+
+
+async def _write_inbox_lists(
+    lists: Any, inboxes: dict[str, list[dict[str, Any]]], existing_member: str | None
+) -> None:
+    """Each seeded recipient's inbox list: new members' lists in bulk, the focus member's appended."""
+    docs: list[dict[str, Any]] = []
+    for recipient, entries in inboxes.items():
+        if recipient == existing_member:
+            await lists.lists.extend(recipient, entries)
+            continue
+        docs += [{**doc, "seeded": True} for doc in list_documents(recipient, entries)]
+        if len(docs) >= BATCH:
+            await lists.lists.collection.insert_many(docs, ordered=False)
+            docs = []
+    if docs:
+        await lists.lists.collection.insert_many(docs, ordered=False)
 
 
 async def seeded_posts(settings: Any) -> int:

@@ -7,6 +7,7 @@ reconnects with Last-Event-ID gets exactly what it missed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -14,6 +15,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.common.pk_guard import GuardedUpdates
+from services.notify.inbox_lists import SLACK, InboxLists, merge_newest, merge_oldest
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
 from streams.events import Notification, utc_now
 
@@ -28,6 +31,10 @@ class Inbox:
         # Ids of erased identities (nothing else): a notification for one that is still on its
         # way (a verdict, a reply) is not stored after the inbox was purged.
         self._erased = db["erased_recipients"]
+        # Pages, replays and marking read go through each recipient's list by primary key, so
+        # their cost does not grow with everyone else's notifications (see inbox_lists.py).
+        self.lists = InboxLists(db)
+        self._guarded = GuardedUpdates()
 
     async def ensure_indexes(self) -> None:
         await self._items.create_index([("recipient_id", ASCENDING), ("event_key", ASCENDING)])
@@ -53,14 +60,28 @@ class Inbox:
             return item  # pushed to whatever is still connected for them, never kept
         existing = await self._items.find_one({"_id": notification.notification_id})
         if existing is not None:
+            if existing.get("listed") is False:  # stored, then a crash before it was listed
+                await self._list(existing)
             return existing
         try:
-            await self._items.insert_one(item)
+            await self._items.insert_one({**item, "listed": False})
         except DuplicateKeyError:
             return await self._items.find_one({"_id": notification.notification_id}) or item
+        await self._list(item)
         return item
 
+    async def _list(self, item: dict[str, Any]) -> None:
+        await self.lists.add(item)
+        await self._items.update_one({"_id": item["_id"]}, {"$set": {"listed": True}})
+
+    async def _items_by_id(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        docs = await asyncio.gather(*(self._items.find_one({"_id": e["n"]}) for e in entries))
+        return [doc for doc in docs if doc is not None]  # purged meanwhile: gone
+
     async def after(self, recipients: list[str], event_key: str, limit: int = 500) -> list[dict[str, Any]]:
+        if await self.lists.ready():
+            per_recipient = [await self.lists.oldest_after(r, event_key, limit + SLACK) for r in recipients]
+            return await self._items_by_id(merge_oldest(per_recipient, limit))
         return (
             await self._items.find({"recipient_id": {"$in": recipients}, "event_key": {"$gt": event_key}})
             .sort("event_key", ASCENDING)
@@ -69,6 +90,12 @@ class Inbox:
         )
 
     async def page(self, recipients: list[str], cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        if await self.lists.ready():
+            per_recipient = [await self.lists.newest(r, cursor, limit + 1 + SLACK) for r in recipients]
+            entries = merge_newest(per_recipient, limit + 1)
+            items = await self._items_by_id(entries)
+            next_cursor = entries[limit - 1]["k"] if len(entries) > limit else None
+            return items[:limit], next_cursor
         query: dict[str, Any] = {"recipient_id": {"$in": recipients}}
         if cursor:
             query["event_key"] = {"$lt": cursor}
@@ -77,6 +104,17 @@ class Inbox:
         return items[:limit], next_cursor
 
     async def mark_read(self, recipient_id: str, ids: list[str] | None) -> int:
+        if await self.lists.ready():
+            chosen = ids if ids is not None else await self.lists.every_id(recipient_id)
+            unique, marked = list(dict.fromkeys(chosen)), 0
+            for start in range(0, len(unique), 64):
+                done = await asyncio.gather(*(
+                    self._guarded.update_one(self._items, i, {"recipient_id": recipient_id, "read": False},
+                                             {"$set": {"read": True}})
+                    for i in unique[start : start + 64]
+                ))
+                marked += sum(done)
+            return marked
         query: dict[str, Any] = {"recipient_id": recipient_id, "read": False}
         if ids is not None:
             query["_id"] = {"$in": ids}
@@ -87,6 +125,7 @@ class Inbox:
         """An erased identity: its inbox goes now, and what arrives for it later is not kept."""
         await self._erased.update_one({"_id": recipient_id}, {"$setOnInsert": {"at": utc_now()}}, upsert=True)
         await self._items.delete_many({"recipient_id": recipient_id})
+        await self.lists.drop(recipient_id)
 
 
 def public_view(item: dict[str, Any]) -> dict[str, Any]:

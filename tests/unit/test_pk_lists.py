@@ -39,6 +39,9 @@ class PrimaryKeyOnlyCollection:
         pushed = update["$push"]["e"]
         doc.setdefault("e", []).extend(pushed["$each"] if "$each" in pushed else [pushed])
 
+    async def delete_one(self, query: dict[str, Any]) -> None:
+        self.docs.pop(self._key(query), None)
+
     async def insert_many(self, docs: list[dict[str, Any]]) -> None:
         for doc in docs:
             assert doc["_id"] not in self.docs
