@@ -66,12 +66,15 @@ def prepare_ferretdb(paths: StackPaths) -> bool:
         return False
     require_tools("go")
     binary.parent.mkdir(parents=True, exist_ok=True)
-    partial = binary.with_suffix(".partial")
     env = {**os.environ, "CGO_ENABLED": "0"}
-    build_dir = _patched_build_module(binary.parent / "build", env)
-    _run(["go", "build", "-o", str(partial), "."], cwd=build_dir, what="building FerretDB", env=env)
-    partial.replace(binary)
-    _remove_tree(build_dir)
+    # A folder of its own: two `haven stack up` at once (two test runs) each build whole.
+    build_dir = _patched_build_module(Path(tempfile.mkdtemp(prefix="build-", dir=binary.parent)), env)
+    try:
+        partial = build_dir / "haven-ferretdb"
+        _run(["go", "build", "-o", str(partial), "."], cwd=build_dir, what="building FerretDB", env=env)
+        partial.replace(binary)
+    finally:
+        _remove_tree(build_dir)
     return True
 
 
@@ -86,8 +89,6 @@ def _remove_tree(path: Path) -> None:
 def _patched_build_module(build_dir: Path, env: dict[str, str]) -> Path:
     """The build module with FerretDB's source copied beside it, `patches.json` applied, and a
     `replace` pointing at the copy. A patch whose text is not found exactly once stops the build."""
-    _remove_tree(build_dir)
-    build_dir.mkdir(parents=True)
     source = DEPLOY_DIR / "ferretdb"
     for name in ("go.mod", "go.sum", "main.go"):
         shutil.copy(source / name, build_dir / name)
