@@ -16,7 +16,8 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.identities import Identity
-from services.moderation.queue_listing import QUEUE_ORDER, QueuePosition
+from services.moderation.open_queue import OpenQueue, queue_key
+from services.moderation.queue_listing import QueuePosition
 from streams.events import PostReported, PostScreened, new_id, utc_now
 
 LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
@@ -44,6 +45,9 @@ class ReviewQueue:
         # Ids of deleted posts and erased authors (no words): an item arriving after its
         # deletion or erasure loses its words too.
         self._erasures = db["erasures"]
+        # The open items apart from the whole history, so listing the queue does not read every
+        # decided item (see open_queue.py).
+        self._open = OpenQueue(db)
         self._lease = claim_lease
 
     async def ensure_indexes(self) -> None:
@@ -68,6 +72,9 @@ class ReviewQueue:
             }},
             upsert=True,
         )
+        # Also on a redelivery (a crash may have come between the two writes); a listing drops
+        # the entry again if the item was decided meanwhile.
+        await self._open.opened(f"post:{event.post_id}:{event.revision}", LEVELS[level], event.occurred_at)
         if result.upserted_id is not None:
             return level
         # A redelivery: the first delivery may have stored the item and then failed to alert the
@@ -94,7 +101,7 @@ class ReviewQueue:
         if await self._items.find_one({"post_id": event.post_id, "reports.report_id": event.report_id}, {"_id": 1}):
             return None
         first_id = f"report:{event.post_id}"
-        joined = await self._items.update_one(
+        joined = await self._items.find_one_and_update(
             {
                 "post_id": event.post_id, "status": {"$in": list(OPEN_STATUSES)},
                 # Report items made before `source` existed are known by their id alone.
@@ -102,8 +109,10 @@ class ReviewQueue:
                 "reports.report_id": {"$ne": event.report_id},
             },
             {"$push": {"reports": report}, "$max": {"level_rank": rank}},
+            return_document=ReturnDocument.AFTER,  # (FerretDB has no findAndModify projection)
         )
-        if joined.matched_count:
+        if joined is not None:
+            await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
             return None
         # Named after the report that opened it, so a redelivery lands on the same item.
         item_id = first_id if await self._items.find_one({"_id": first_id}, {"_id": 1}) is None else (
@@ -132,6 +141,7 @@ class ReviewQueue:
             }},
             upsert=True,
         )
+        await self._open.opened(item_id, rank, event.occurred_at)
         return LEVEL_NAMES[rank] if result.upserted_id is not None else None
 
     async def forget_author(self, author_id: str) -> None:
@@ -165,10 +175,9 @@ class ReviewQueue:
 
     async def open_items(self, limit: int, after: QueuePosition | None = None) -> list[dict[str, Any]]:
         """Up to `limit` open items in queue order, starting after `after` when given."""
-        query: dict[str, Any] = {"status": {"$in": list(OPEN_STATUSES)}}
-        if after is not None:
-            query.update(after.later_items())
-        return await self._items.find(query).sort(QUEUE_ORDER).limit(limit).to_list(None)
+        await self._open.build(self._items, OPEN_STATUSES)
+        position = None if after is None else queue_key(after.level_rank, after.created_at, after.item_id)
+        return await self._open.page(self._items, limit, position, lambda item: item["status"] in OPEN_STATUSES)
 
     async def item(self, item_id: str) -> dict[str, Any]:
         doc = await self._items.find_one({"_id": item_id})
@@ -232,6 +241,8 @@ class ReviewQueue:
         )
         if doc is None:
             raise ReviewError(409, "This item has been decided already.")
+        if doc["status"] not in OPEN_STATUSES:
+            await self._open.closed(item_id)
         await self.audit(doc, moderator, decision, note)
         return doc, False
 

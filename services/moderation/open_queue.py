@@ -1,0 +1,80 @@
+"""The open part of the review queue, kept apart from the ever-growing item history.
+
+`review_items` keeps every item ever opened, decided ones included (the record of each decision),
+so a listing that filters it by status reads more with every held or reported post. The queue
+needs only the open ones: `review_open` holds one small document per open item,
+`{_id: item id, r: level rank, c: created at}`, written when an item opens or its level rises and
+deleted when it is decided. Its size is the moderators' backlog, not the forum's history. A page
+reads that collection whole, orders it, and fetches the page's items with one `{_id: {$in}}`.
+
+Each entry is its own document, so concurrent writers (the consumer opening items, moderators
+deciding them) never rewrite each other's entries. An entry left behind (an event redelivered
+after its decision, a crash before the delete) is dropped by the next listing that meets it,
+which checks every item's own status. Entries for items opened before this collection existed
+are written by `build`, once, on the first listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+MARKER_ID = "review_open"
+
+
+def queue_key(rank: int, created_at: datetime, item_id: str) -> tuple[int, datetime, str]:
+    """Sorts like QUEUE_ORDER: most urgent first, oldest first, then by id."""
+    return (-rank, created_at, item_id)
+
+
+class OpenQueue:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+        self.entries = db["review_open"]
+        self._built = False
+
+    async def opened(self, item_id: str, rank: int, created_at: datetime) -> None:
+        """The item is open at (at least) this level. Idempotent."""
+        await self.entries.update_one(
+            {"_id": item_id}, {"$max": {"r": rank}, "$setOnInsert": {"c": created_at}}, upsert=True
+        )
+
+    async def closed(self, item_id: str) -> None:
+        await self.entries.delete_one({"_id": item_id})
+
+    async def build(self, items: Any, open_statuses: Collection[str]) -> None:
+        """Entries for every open item (once per database; repeating it is harmless)."""
+        if self._built or await self._db["migrations"].find_one({"_id": MARKER_ID}) is not None:
+            self._built = True
+            return
+        async for item in items.find({"status": {"$in": list(open_statuses)}}, {"level_rank": 1, "created_at": 1}):
+            await self.opened(item["_id"], item["level_rank"], item["created_at"])
+        await self._db["migrations"].update_one({"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
+        self._built = True
+
+    async def page(
+        self, items: Any, limit: int, after: tuple[int, datetime, str] | None, is_open: Callable[[dict[str, Any]], bool],
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` open items in queue order, after the position `after` (a `queue_key`)."""
+        entries = sorted(
+            (queue_key(e["r"], e["c"], e["_id"]) for e in await self.entries.find({}).to_list(None)),
+        )
+        if after is not None:
+            entries = [e for e in entries if e > after]
+        found: list[dict[str, Any]] = []
+        start = 0
+        while start < len(entries) and len(found) < limit:
+            chunk = entries[start : start + limit - len(found)]
+            start += len(chunk)
+            docs = {d["_id"]: d for d in await items.find({"_id": {"$in": [e[2] for e in chunk]}}).to_list(None)}
+            for entry in chunk:
+                doc = docs.get(entry[2])
+                if doc is not None and is_open(doc):
+                    found.append(doc)
+                else:
+                    await self.closed(entry[2])  # decided (or gone) since: the entry was left behind
+        # The items' own levels and times decide the final order (an entry's may lag a moment).
+        return sorted(found, key=lambda d: queue_key(d["level_rank"], d["created_at"], d["_id"]))
