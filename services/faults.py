@@ -28,7 +28,7 @@ import aiohttp
 from services.localstack.components import StackPaths
 from services.localstack.processes import running_pid
 from services.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
-from services.process_group import REPO_ROOT, ServiceProcesses, free_port, isolated_settings, start_service_processes
+from services.process_group import REPO_ROOT, ServiceProcesses, free_port, free_port_pair, isolated_settings, start_service_processes
 from streams.settings import Settings
 
 BENIGN = "Day {n} sober. Made it to the evening meeting and stayed for coffee after. ({tag})"
@@ -61,14 +61,6 @@ TABLE_HEADER = (f"{'fault':<38} {'accepted':>8} {'refused':>7} {'terminal':>8} {
                 f" {'duplicated':>10} {'repeated':>9} {'recover (s)':>11}")
 
 
-def _free_pair() -> int:
-    """A port whose next port is free too (the KRaft controller listens there)."""
-    while True:
-        port = free_port()
-        if port + 1 != free_port():
-            return port
-
-
 @dataclass
 class FaultRig:
     settings: Settings
@@ -79,7 +71,7 @@ class FaultRig:
 
     @classmethod
     async def start(cls, base: Settings, work_dir: Path, *, stalled_after_s: int = 10) -> FaultRig:
-        kafka = base.with_overrides(kafka_bootstrap=f"127.0.0.1:{_free_pair()}", state_dir=work_dir / "kafka")
+        kafka = base.with_overrides(kafka_bootstrap=f"127.0.0.1:{free_port_pair()}", state_dir=work_dir / "kafka")
         main_db = base.with_overrides(mongo_uri=f"mongodb://127.0.0.1:{free_port()}/", state_dir=work_dir / "db-main")
         moderation_db = base.with_overrides(
             mongo_uri=f"mongodb://127.0.0.1:{free_port()}/", state_dir=work_dir / "db-moderation"

@@ -26,10 +26,37 @@ ALL_SERVICES = ("forum", "moderation-api", "notify", "moderation-worker")
 HTTP_SERVICES = ("forum", "moderation-api", "notify", "moderation-worker")
 
 
-def free_port() -> int:
+#: Ports this process has handed out: the kernel may offer a released port again, and two servers
+#: of one run (a broker's controller and a worker's health port, say) must never share one.
+_HANDED_OUT: set[int] = set()
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+
+
+def free_port_pair() -> int:
+    """A free port whose next port is free too (a KRaft broker listens on both)."""
+    while True:
+        port = free_port()
+        if port + 1 not in _HANDED_OUT and _bindable(port + 1):
+            _HANDED_OUT.add(port + 1)
+            return port
 
 
 def isolated_settings(base: Settings, *, label: str = "run") -> Settings:

@@ -67,7 +67,7 @@ def forum_openapi() -> dict[str, Any]:
                              parameters=_POST_ID),
             "patch": operation("Edit my post; screened again before it shows", {
                 202: obj(["post_id", "status"]), 400: None, 401: None, 404: None, 409: None, 413: None, 415: None,
-                503: None,
+                429: None, 503: None,
             }, body=obj(["body"], body=_BODY), auth=True, parameters=_POST_ID),
             "delete": operation("Delete my post", {204: None, 401: None, 404: None, 503: None}, auth=True, parameters=_POST_ID),
         },

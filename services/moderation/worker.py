@@ -122,7 +122,14 @@ def create_worker_app(
 
     async def serve_health_endpoints() -> None:
         probe = LagProbe(settings, group_id=app.conf.id, topic=topics.posts_submitted)
-        runner = await serve_health(create_health_app(settings, state, probe), settings.host, settings.worker_port)
+        try:
+            runner = await serve_health(create_health_app(settings, state, probe), settings.host, settings.worker_port)
+        except OSError as exc:
+            # Screening goes on without them (a second worker on one machine, say); readiness
+            # checks against this worker will fail, which says the same thing loudly.
+            log.error("worker health endpoints not served on port %d (%s); set HAVEN_WORKER_PORT",
+                      settings.worker_port, exc.strerror)
+            return
         try:
             await asyncio.Event().wait()
         finally:

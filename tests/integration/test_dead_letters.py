@@ -30,7 +30,7 @@ async def test_an_undecodable_event_is_dead_lettered_counted_listed_and_replayab
     await producer.start()
     try:
         await producer.send_and_wait(
-            Topics(services.settings.topic_prefix).posts_screened, value=b"{not an event", key=b"thread-x"
+            Topics(services.settings.topic_prefix).moderation_decisions, value=b"{not an event", key=b"thread-x"
         )
     finally:
         await producer.stop()
@@ -40,7 +40,7 @@ async def test_an_undecodable_event_is_dead_lettered_counted_listed_and_replayab
 
     listed = await asyncio.to_thread(haven, services, "dlq", "list", "forum")
     assert listed.returncode == 0, listed.stderr
-    assert "posts.screened" in listed.stdout and "undecodable" in listed.stdout
+    assert "moderation.decisions" in listed.stdout and "undecodable" in listed.stdout
     assert "not an event" not in listed.stdout, "payloads are never printed"
 
     replayed = await asyncio.to_thread(haven, services, "dlq", "replay", "forum")

@@ -10,7 +10,7 @@ import pytest
 
 from services.localstack.components import StackPaths
 from services.localstack.stack import start_kafka, stop
-from services.process_group import free_port, isolated_settings, start_service_processes
+from services.process_group import free_port_pair, isolated_settings, start_service_processes
 from tests.harness import ForumClient, StackUnderTest, eventually
 
 pytestmark = pytest.mark.integration
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def forum_on_its_own_broker(stack: StackUnderTest, tmp_path: Path) -> AsyncIterator[tuple[str, object]]:
     """A forum whose Kafka broker this test can stop without disturbing anyone else."""
-    kafka_port = free_port()
-    while free_port() == kafka_port + 1:  # the controller listens on the next port
-        kafka_port = free_port()
+    kafka_port = free_port_pair()  # the controller listens on the next port
     own = stack.settings.with_overrides(kafka_bootstrap=f"127.0.0.1:{kafka_port}", state_dir=tmp_path / "state")
     # FerretDB is shared: only a broker of its own is started here.
     await start_kafka(own, StackPaths.from_settings(own))

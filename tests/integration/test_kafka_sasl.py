@@ -32,7 +32,7 @@ from services.localstack.components import (
 )
 from services.localstack.prepare import _run, prepare_kafka
 from services.localstack.processes import exited, log_tail, start_background, stop_process
-from services.process_group import free_port
+from services.process_group import free_port_pair
 from streams.access import SERVICE_ACCESS, Acl
 from streams.events import IdentityChanged, PostSubmitted, new_id
 from streams.kafka import TopicBootstrapError, create_consumer, create_producer, ensure_topics, kafka_ready, send_event
@@ -100,9 +100,7 @@ async def broker() -> AsyncIterator[SecuredBroker]:
     work = Path(tempfile.mkdtemp(prefix="haven-sasl-kafka-"))
     paths = StackPaths(cache=base.cache_dir.expanduser(), state=work)
     await asyncio.to_thread(prepare_kafka, paths)
-    port = free_port()
-    while free_port() == port + 1:  # the controller listens on the next port
-        port = free_port()
+    port = free_port_pair()  # the controller listens on the next port
     passwords = {name: secrets.token_hex(16) for name in (ADMIN, *(a.principal for a in SERVICE_ACCESS.values()))}
     paths.kafka_dir.mkdir(parents=True)
     properties = paths.kafka_dir / "server.properties"

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.process_group import start_service_processes
+from services.process_group import free_port, start_service_processes
 from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, new_id
 from streams.kafka_security import aiokafka_security
 from streams.serialization import decode, encode
@@ -159,7 +159,10 @@ async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is
 ) -> None:
     topics = Topics(services.settings.topic_prefix)
     log = tmp_path / "logs" / "moderation-worker.log"
-    second = await start_service_processes(services.settings, tmp_path / "logs", names=("moderation-worker",))
+    # A second worker beside the first on one machine: its health endpoints need a port of their own.
+    second = await start_service_processes(
+        services.settings.with_overrides(worker_port=free_port()), tmp_path / "logs", names=("moderation-worker",)
+    )
     try:
         assignment = re.compile(rf"{re.escape(topics.posts_submitted)}\s*\|\s*\{{([0-9,\- ]+)\}}")
 
