@@ -100,3 +100,17 @@ def test_read_models_list_every_post_once_in_order_and_every_thread_on_its_board
     for board, entries in boards.items():
         assert all(threads[e["t"]]["board_slug"] == board and threads[e["t"]]["last_activity_at"] == e["a"] for e in entries)
         assert [e["a"] for e in entries] == sorted(e["a"] for e in entries)
+
+
+@pytest.mark.parametrize("raw", ["", "10,5", "1000,1000", "0,10", "1k"])
+def test_bench_scale_refuses_sizes_it_cannot_run(raw: str) -> None:
+    from services.bench_scale import parse_sizes
+
+    with pytest.raises(ValueError):
+        parse_sizes(raw)
+
+
+def test_bench_scale_sizes_in_order() -> None:
+    from services.bench_scale import parse_sizes
+
+    assert parse_sizes("1000,10000,100000") == [1000, 10000, 100000]
