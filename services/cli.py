@@ -21,6 +21,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("moderators",), "services.moderation.moderators_cli", "moderator accounts: add, list, disable"),
     (("screen",), "services.moderation.screening.cli_screen", "screen JSON lines, or --eval a labeled file"),
     (("train-screener",), "services.moderation.screening.cli_train", "train the screener's head"),
+    (("screener",), "services.moderation.screening.cli_shadow", "shadow a candidate screener; report disagreements"),
     (("bench", "screen"), "services.moderation.screening.bench", "screener throughput vs the raw model"),
     (("status",), "services.status_cli", "the stack, each service's readiness, and the screening backlog"),
     (("config",), "services.config_cli", "the effective configuration, secrets masked"),

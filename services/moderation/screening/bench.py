@@ -1,10 +1,14 @@
-"""`haven bench screen`: the whole screener against the raw model forward pass, in one run.
+"""`haven bench screen`: the production screener against the plain model forward pass, in one run.
 
-Both sides see the same posts in the same batches of 32, the same windows, padding (each
-forward batch padded to its longest window, windows sorted by length) and torch threads. The
-raw side is only the transformer forward pass with mean pooling; the screener side adds
-tokenization, windowing, the head, the rules and building verdicts. Short posts come from the
-hand-labeled dev set, long posts from the Reddit set (a realistic length mix).
+Both sides see the same posts, 32 at a time, with the same torch threads. The raw side is the
+plain float32 transformer forward pass with mean pooling on each batch's windows as they come,
+padded to the batch's longest window. The production side is the whole screener: tokenization,
+windowing, windows sorted by length into batches of similar length, the number format chosen for
+this CPU (encoder.choose_precision), the heads, the rules and building verdicts. Short posts
+come from the hand-labeled dev set, long posts from the Reddit set (a realistic length mix).
+
+The last line of output is one JSON object: {"short": {"production_posts_s", "torch_raw_posts_s",
+...}, "long": {...}, "precision": ..., "single_p50_ms": ..., "single_p99_ms": ...}.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--posts", type=int, default=128, help="posts per length mix")
     parser.add_argument("--single", type=int, default=200, help="single-post latency samples")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print only the final JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,32 +39,44 @@ def run(args: argparse.Namespace) -> int:
     short = [p.text for p in read_dev(data / "screening_dev.jsonl")]
     long = [p.text for p in read_rmhd(data / "rmhd_subreddits.csv")]
     mixes = {
-        "short posts (dev set)": [rng.choice(short) for _ in range(args.posts)],
-        "long posts (Reddit mix)": [rng.choice(long) for _ in range(args.posts)],
+        "short": [rng.choice(short) for _ in range(args.posts)],
+        "long": [rng.choice(long) for _ in range(args.posts)],
     }
     screener = Screener.load(threads=args.threads)
-    encoder = screener._encoder  # noqa: SLF001 - the benchmark compares against the same encoder
-    print(f"haven bench screen: torch threads {args.threads}, batches of {BATCH_POSTS} posts\n")
-    print(f"{'length mix':<26}{'screener posts/s':>18}{'raw forward posts/s':>22}{'ratio':>8}{'chars (median)':>16}")
+    encoder = screener.encoder
+
+    def say(line: str) -> None:
+        if not args.json:
+            print(line)
+
+    say(f"haven bench screen: torch threads {args.threads}, batches of {BATCH_POSTS} posts, "
+        f"production precision {encoder.precision}\n")
+    say(f"{'length mix':<12}{'production posts/s':>20}{'torch raw posts/s':>20}{'ratio':>8}{'chars (median)':>16}")
+    result: dict[str, object] = {"precision": encoder.precision, "threads": args.threads, "batch_posts": BATCH_POSTS}
     for name, texts in mixes.items():
         batches = [texts[i : i + BATCH_POSTS] for i in range(0, len(texts), BATCH_POSTS)]
         screener.screen_batch([ScreeningInput(id="warm", text=texts[0])])
         prepared = [encoder.windows(batch) for batch in batches]
-        screener_s, raw_s = [], []
+        production_s, raw_s = [], []
         # Alternate the two sides and keep each side's best round: the other core may be busy.
         for _ in range(ROUNDS):
             started = time.perf_counter()
             for batch in batches:
                 screener.screen_batch([ScreeningInput(id=str(i), text=t) for i, t in enumerate(batch)])
-            screener_s.append(time.perf_counter() - started)
+            production_s.append(time.perf_counter() - started)
             started = time.perf_counter()
             for windows in prepared:
-                encoder.embed_windows(windows)
+                for offset in range(0, len(windows.input_ids), BATCH_POSTS):
+                    encoder.forward_raw(windows.input_ids[offset : offset + BATCH_POSTS])
             raw_s.append(time.perf_counter() - started)
-        screener_rate = len(texts) / min(screener_s)
-        raw_rate = len(texts) / min(raw_s)
+        production = len(texts) / min(production_s)
+        raw = len(texts) / min(raw_s)
         median_chars = int(statistics.median(len(t) for t in texts))
-        print(f"{name:<26}{screener_rate:>18.1f}{raw_rate:>22.1f}{screener_rate / raw_rate:>8.2f}{median_chars:>16}")
+        result[name] = {
+            "production_posts_s": round(production, 1), "torch_raw_posts_s": round(raw, 1),
+            "ratio": round(production / raw, 2), "median_chars": median_chars, "posts": len(texts),
+        }
+        say(f"{name:<12}{production:>20.1f}{raw:>20.1f}{production / raw:>8.2f}{median_chars:>16}")
 
     samples = []
     lone = ScreeningInput(id="one", text="Day 9. Cravings were loud tonight but I went to a meeting instead.")
@@ -70,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     samples.sort()
     p50 = samples[len(samples) // 2]
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
-    print(f"\nsingle short post latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({args.single} samples)")
-    print(json.dumps({"single_p50_ms": round(p50, 1), "single_p99_ms": round(p99, 1)}))
+    say(f"\nsingle short post latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({args.single} samples)")
+    result.update({"single_p50_ms": round(p50, 1), "single_p99_ms": round(p99, 1), "model_version": screener.model_version})
+    print(json.dumps(result))
     return 0

@@ -90,6 +90,7 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
         Prediction,
         Truth,
         WatchedWords,
+        format_breakdown,
         format_side_by_side,
         level_metrics,
     )
@@ -109,8 +110,18 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
             {"screener": level_metrics(truths, screened), "watched words": level_metrics(truths, keywords)},
         )
     )
+    for field in ("language", "voice"):
+        values = sorted({str(r[field]) for r in rows if r.get(field)})
+        if len(values) < 2:
+            continue
+        groups, sizes = {}, {}
+        for value in values:
+            picked = [i for i, r in enumerate(rows) if str(r.get(field)) == value]
+            groups[value] = level_metrics([truths[i] for i in picked], [screened[i] for i in picked])
+            sizes[value] = len(picked)
+        print("\n" + format_breakdown(f"screener by {field}", groups, sizes))
     print(
-        "\nNote: if this file was used to train the head, these figures are in-sample. "
-        "The cross-validated figures are in MODEL_CARD.md (haven train-screener --dry-run)."
+        "\nNote: the screener is trained on training/corpus and Reddit posts only (MODEL_CARD.md). "
+        "Its cross-validated figures come from haven train-screener --dry-run."
     )
     return 0

@@ -1,8 +1,14 @@
-"""`haven train-screener`: fit the head, pick thresholds by cross-validation, report k-fold metrics.
+"""`haven train-screener`: fine-tune the encoder's top layers and the heads, pick thresholds by
+cross-validation, report k-fold figures, write the model.
 
-Every figure printed comes from out-of-fold predictions: each post is scored by a head that
-never saw it. The thresholds are then chosen on those predictions and the final head is fit on
-all the data.
+Data: the training corpus (`training/corpus/part-*.jsonl`, hand-labeled from the labelling
+guide) and the Reddit posts labeled by subreddit (r/suicidewatch as crisis, everyday and
+recovery communities as no crisis). The dev set is a check (`haven screen --eval`) and is not
+read here; the blind test set is never read by training.
+
+Every figure printed comes from out-of-fold predictions. The thresholds are chosen on those
+predictions, then the final model is fit on all the data. Seeded; about 15-25 minutes on two
+cores (most of it the k folds).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import itertools
 import json
 import logging
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -19,149 +26,227 @@ log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, default=None, help="folder with screening_dev.jsonl and rmhd_subreddits.csv")
-    parser.add_argument("--folds", type=int, default=5, help="k for k-fold cross-validation")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the head (default: the package's model/)")
+    parser.add_argument("--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)")
+    parser.add_argument("--corpus", type=Path, default=None, help="folder with part-*.jsonl (default: training/corpus)")
+    parser.add_argument("--folds", type=int, default=3, help="k for k-fold cross-validation")
+    parser.add_argument("--top-layers", type=int, default=2, help="encoder layers to fine-tune (0: frozen encoder)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--compare", default="", help="comma-separated top-layer counts to compare by cross-validation (e.g. 0,2); "
+        "the best by the threshold objective is trained",
+    )
+    parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the model (default: the package's model/)")
     parser.add_argument("--dry-run", action="store_true", help="report cross-validated metrics only; write nothing")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from services.moderation.screening.data import default_data_dir, read_dev, read_rmhd, training_targets
-    from services.moderation.screening.encoder import Encoder
-    from services.moderation.screening.head import HEAD_NAMES, Thresholds
-    from services.moderation.screening.rules import RISK_ORDER, apply_rules
-    from services.moderation.screening.screener import MIN_WORDS_FOR_MODEL_HOLD, MODEL_DIR
+    from services.moderation.screening.data import (
+        default_corpus_dir,
+        default_data_dir,
+        read_corpus,
+        read_rmhd,
+    )
+    from services.moderation.screening.encoder import DELTA_FILE, Encoder, save_delta
+    from services.moderation.screening.finetune import FinetuneConfig, lower_states, train
+    from services.moderation.screening.screener import MODEL_DIR
     from services.moderation.screening.training import (
-        embed_posts,
-        fit_head,
+        SEED,
+        TrainingSet,
+        head_of,
         model_version,
         out_of_fold_scores,
     )
-    from streams.settings import Settings
 
-    data_dir = args.data or default_data_dir()
-    posts = read_dev(data_dir / "screening_dev.jsonl") + read_rmhd(data_dir / "rmhd_subreddits.csv")
-    trainable = [p for p in posts if training_targets(p) is not None]
-    cache_dir = Settings.from_env().cache_dir.expanduser() / "screening"
-    encoder = Encoder.load(threads=2)
-    embedded = embed_posts(encoder, trainable, cache_dir)
-    print(f"k-fold cross-validation, k={args.folds}, {len(trainable)} posts", file=sys.stderr)
-    oof = out_of_fold_scores(embedded, trainable, args.folds)
-
-    findings = [apply_rules(p.text) for p in trainable]
-    rule_floor = np.array([max([RISK_ORDER[s.risk] for s in f.signals], default=0) for f in findings])
-    only_dismissed = np.array([bool(f.dismissed) and not f.signals for f in findings])
-    too_short = np.array([len(p.text.split()) < MIN_WORDS_FOR_MODEL_HOLD for p in trainable])
-    col = {name: i for i, name in enumerate(HEAD_NAMES)}
-
-    def risks(t: Thresholds) -> np.ndarray:
-        crisis, imminent, concern = oof[:, col["crisis"]], oof[:, col["imminent"]], oof[:, col["concern"]]
-        level = np.where(concern >= t.concern, 1, 0)
-        level = np.where(crisis >= t.high, np.where(imminent >= t.imminent, 3, 2), level)
-        level = np.where(only_dismissed & (level >= 2), 1, level)
-        level = np.where(too_short & (level >= 2), 1, level)
-        return np.maximum(level, rule_floor)
-
-    groups = _groups(trainable)
-
-    def loss(t: Thresholds) -> float:
-        level = risks(t)
-        held = level >= 2
-        dev_true = groups["dev_level"]
-        severe = dev_true >= 2
-        recall = held[groups["dev"]][severe].mean()
-        imminent_missed = np.sum((dev_true == 3) & ~held[groups["dev"]])
-        false_hold = held[groups["dev"]][~severe].mean()
-        watch = held[groups["suicidewatch"]].mean()
-        everyday = held[groups["everyday"]].mean()
-        recovery = held[groups["recovery"]].mean()
-        # Targets as soft constraints: missing one costs far more than any gain elsewhere.
-        penalty = 50 * max(0, 0.95 - recall) + 2 * imminent_missed + 50 * max(0, 0.75 - watch)
-        penalty += 50 * max(0, everyday - 0.015) + 50 * max(0, recovery - 0.05) + 50 * max(0, false_hold - 0.05)
-        # Resources shown to people who did not need them are noise, not harm: a small cost.
-        dev_level = level[groups["dev"]]
-        needless_resources = np.mean(dev_level[dev_true == 0] >= 1)
-        missed_concern = np.mean(dev_level[dev_true == 1] == 0)
-        extra = 0.3 * needless_resources + 0.3 * missed_concern
-        return penalty + false_hold + everyday + recovery + (1 - recall) + 0.2 * (1 - watch) + extra
-
-    grid = itertools.product(
-        np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.91, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
-    )
-    best = min((Thresholds(*(round(float(v), 3) for v in combo)) for combo in grid), key=loss)
-    if log.isEnabledFor(logging.DEBUG):
-        for high in np.arange(0.75, 0.96, 0.025):
-            probe = Thresholds(round(float(high), 3), best.imminent, best.concern, best.category)
-            held = risks(probe) >= 2
-            log.debug(
-                "crisis threshold %.3f: suicidewatch %.3f, recovery %.3f, dev false holds %.3f", high,
-                held[groups["suicidewatch"]].mean(), held[groups["recovery"]].mean(),
-                held[groups["dev"]][groups["dev_level"] < 2].mean(),
-            )
-    print(f"chosen thresholds: {best.as_dict()}", file=sys.stderr)
-    report = _report(trainable, risks(best), oof, col, best, groups)
-    print(json.dumps(report, indent=2))
+    started = time.monotonic()
+    corpus = read_corpus(args.corpus or default_corpus_dir())
+    reddit = [] if args.no_reddit else read_rmhd((args.data or default_data_dir()) / "rmhd_subreddits.csv")
+    data = TrainingSet.of(corpus + reddit)
+    counts = _counts(data.posts)
+    print(f"training data: {json.dumps(counts)}", file=sys.stderr)
+    encoder = Encoder.load(threads=2, precision="fp32")
+    texts = [p.text for p in data.posts]
+    candidates = [int(c) for c in args.compare.split(",") if c.strip()] or [args.top_layers]
+    results = {}
+    lowers = lower_states(encoder, texts, candidates)
+    print(f"lower layers run once over {len(lowers[candidates[0]].states)} windows "
+          f"({time.monotonic() - started:.0f} s so far)", file=sys.stderr)
+    for top_layers in candidates:
+        config = FinetuneConfig(top_layers=top_layers, epochs=args.epochs, seed=SEED)
+        lower = lowers[top_layers]
+        print(f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(texts)} posts "
+              f"({time.monotonic() - started:.0f} s so far)", file=sys.stderr)
+        oof = out_of_fold_scores(encoder, lower, data, config, args.folds)
+        objective = Objective(data.posts, oof)
+        best = objective.best()
+        report = objective.report(best)
+        results[top_layers] = (objective.loss(best), best, report, config, lower)
+        print(f"top layers {top_layers}: objective {objective.loss(best):.4f}, thresholds {best.as_dict()}", file=sys.stderr)
+        print(json.dumps({"top_layers": top_layers, **report}, indent=2))
+    chosen = min(results, key=lambda k: results[k][0])
+    loss, thresholds, report, config, lower = results[chosen]
+    comparison = {str(k): round(v[0], 4) for k, v in results.items()}
+    print(f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
+          file=sys.stderr)
     if args.dry_run:
         return 0
-    version = model_version(date.today())
-    head = fit_head(embedded.means, trainable, best, version)
+    fitted = train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(data.posts))), config)
+    version = model_version(date.today(), chosen)
     out = args.out or MODEL_DIR
-    head.save(out, {"trained_on": date.today().isoformat(), "folds": args.folds, "cross_validated": report})
-    print(f"wrote {out}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    head = head_of(fitted, thresholds, version)
+    delta = out / DELTA_FILE
+    if head.needs_delta:
+        save_delta(fitted.top_state, delta)
+    elif delta.exists():
+        delta.unlink()
+    head.save(out, {
+        "trained_on": date.today().isoformat(), "folds": args.folds, "seed": SEED, "top_layers": chosen,
+        "epochs": config.epochs, "objective_by_top_layers": comparison, "training_data": counts,
+        "cross_validated": report, "train_seconds": round(time.monotonic() - started),
+    })
+    print(f"wrote {out} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0
 
 
-def _groups(posts):  # type: ignore[no-untyped-def]
-    import numpy as np
+def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from collections import Counter
 
-    from services.moderation.screening.data import (
-        CRISIS_SUBREDDIT,
-        EVERYDAY_SUBREDDITS,
-        RECOVERY_SUBREDDITS,
-        subreddit,
-    )
-    from services.moderation.screening.rules import RISK_ORDER
+    from services.moderation.screening.data import is_labeled, subreddit
 
-    subs = [subreddit(p) for p in posts]
-    dev = np.array([p.source == "dev" for p in posts])
+    labeled = [p for p in posts if is_labeled(p)]
     return {
-        "dev": dev,
-        "dev_level": np.array([RISK_ORDER[p.risk] for p in posts if p.source == "dev"]),
-        "suicidewatch": np.array([s == CRISIS_SUBREDDIT for s in subs]),
-        "everyday": np.array([s in EVERYDAY_SUBREDDITS for s in subs]),
-        "recovery": np.array([s in RECOVERY_SUBREDDITS for s in subs]),
+        "corpus": len(labeled),
+        "corpus_by_part": dict(sorted(Counter(p.source.split(":", 1)[1] for p in labeled).items())),
+        "corpus_by_risk": dict(Counter(p.risk for p in labeled)),
+        "reddit": len(posts) - len(labeled),
+        "reddit_by_subreddit": dict(sorted(Counter(subreddit(p) for p in posts if not is_labeled(p)).items())),
     }
 
 
-def _report(posts, levels, oof, col, thresholds, groups):  # type: ignore[no-untyped-def]
-    from services.moderation.screening.evaluation import Prediction, Truth, level_metrics
-    from streams.events import CATEGORIES, RISK_LEVELS
+class Objective:
+    """Levels and verdict figures from out-of-fold scores, as `decide` would give them."""
 
-    dev_idx = [i for i, p in enumerate(posts) if p.source == "dev"]
-    predictions = []
-    for i in dev_idx:
-        level = RISK_LEVELS[int(levels[i])]
-        cats = tuple(c for c in CATEGORIES if oof[i, col[c]] >= thresholds.category) if level != "none" else ()
-        from services.moderation.screening.rules import apply_rules
+    def __init__(self, posts, oof) -> None:  # type: ignore[no-untyped-def]
+        import numpy as np
 
-        cats = tuple(sorted(set(cats) | {s.category for s in apply_rules(posts[i].text).signals})) if level != "none" else ()
-        predictions.append(Prediction(level, cats, "hold" if level in ("high", "imminent") else "publish"))
-    truths = [Truth(posts[i].risk, posts[i].categories) for i in dev_idx]
-    metrics = level_metrics(truths, predictions)
-    held = levels >= 2
-    return {
-        "dev": {
-            "recall_high_or_imminent": round(metrics.recall_high_or_imminent, 3),
-            "imminent_below_high": metrics.imminent_below_high,
-            "false_hold_rate": round(metrics.false_hold_rate, 3),
-            "recall_by_level": {k: round(v, 3) for k, v in metrics.recall_by_level.items()},
-            "category_recall": {k: f"{h}/{t}" for k, (h, t) in metrics.category_recall.items()},
-        },
-        "rmhd_held": {
-            "suicidewatch": round(float(held[groups["suicidewatch"]].mean()), 3),
-            "everyday": round(float(held[groups["everyday"]].mean()), 3),
-            "addiction_alcoholism": round(float(held[groups["recovery"]].mean()), 3),
-        },
-    }
+        from services.moderation.screening.data import (
+            CRISIS_SUBREDDIT,
+            EVERYDAY_SUBREDDITS,
+            RECOVERY_SUBREDDITS,
+            is_labeled,
+            subreddit,
+        )
+        from services.moderation.screening.head import HEAD_NAMES
+        from services.moderation.screening.imminence import signs_of_now
+        from services.moderation.screening.rules import RISK_ORDER, apply_rules
+        from services.moderation.screening.screener import MIN_WORDS_FOR_MODEL_HOLD
+
+        self.posts = posts
+        self.oof = oof
+        self.col = {name: i for i, name in enumerate(HEAD_NAMES)}
+        findings = [apply_rules(p.text) for p in posts]
+        self.findings = findings
+        self.rule_floor = np.array([max([RISK_ORDER[s.risk] for s in f.signals], default=0) for f in findings])
+        self.only_dismissed = np.array([bool(f.dismissed) and not f.signals for f in findings])
+        self.too_short = np.array([len(p.text.split()) < MIN_WORDS_FOR_MODEL_HOLD for p in posts])
+        self.now = np.array([bool(signs_of_now(p.text)) for p in posts])
+        self.labeled = np.array([is_labeled(p) for p in posts])
+        self.level_true = np.array([RISK_ORDER[p.risk] if is_labeled(p) else -1 for p in posts])
+        subs = [subreddit(p) for p in posts]
+        self.watch = np.array([s == CRISIS_SUBREDDIT for s in subs])
+        self.everyday = np.array([s in EVERYDAY_SUBREDDITS for s in subs])
+        self.recovery = np.array([s in RECOVERY_SUBREDDITS for s in subs])
+
+    def levels(self, t):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        crisis, imminent, concern = (self.oof[:, self.col[h]] for h in ("crisis", "imminent", "concern"))
+        level = np.where(concern >= t.concern, 1, 0)
+        model_imminent = (imminent >= t.imminent) & ((self.rule_floor >= 2) | self.now)
+        level = np.where(crisis >= t.high, np.where(model_imminent, 3, 2), level)
+        level = np.where(self.only_dismissed & (level >= 2), 1, level)
+        level = np.where(self.too_short & (level >= 2), 1, level)
+        return np.maximum(level, self.rule_floor)
+
+    def figures(self, t) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        level = self.levels(t)
+        truth = self.level_true
+        lab = self.labeled
+
+        def rate(mask) -> float:  # type: ignore[no-untyped-def]
+            return float(mask.mean()) if mask.size else float("nan")
+
+        return {
+            "recall_high_or_imminent": rate(level[lab & (truth >= 2)] >= 2),
+            "false_hold_rate": rate(level[lab & (truth <= 1)] >= 2),
+            "imminent_as_urgent": rate(level[lab & (truth == 3)] == 3),
+            "benign_paged_urgent": rate(level[lab & (truth <= 1)] == 3),
+            "none_given_resources": rate(level[lab & (truth == 0)] >= 1),
+            "concern_missed": rate(level[lab & (truth == 1)] == 0),
+            "suicidewatch_held": rate(level[self.watch] >= 2),
+            "everyday_held": rate(level[self.everyday] >= 2),
+            "recovery_held": rate(level[self.recovery] >= 2),
+            "everyday_urgent": rate(level[self.everyday] == 3),
+        }
+
+    def loss(self, t) -> float:  # type: ignore[no-untyped-def]
+        import math
+
+        f = {k: (0.0 if math.isnan(v) else v) for k, v in self.figures(t).items()}
+        # Targets as soft constraints: missing one costs far more than any gain elsewhere.
+        penalty = 50 * max(0, 0.95 - f["recall_high_or_imminent"]) + 50 * max(0, f["false_hold_rate"] - 0.05)
+        penalty += 50 * max(0, f["benign_paged_urgent"] - 0.01) + 20 * max(0, 0.75 - f["suicidewatch_held"])
+        penalty += 50 * max(0, f["everyday_held"] - 0.015) + 20 * max(0, f["recovery_held"] - 0.05)
+        score = (1 - f["recall_high_or_imminent"]) + f["false_hold_rate"] + 0.5 * (1 - f["imminent_as_urgent"])
+        score += 2 * f["benign_paged_urgent"] + f["everyday_held"] + f["recovery_held"] + 0.2 * (1 - f["suicidewatch_held"])
+        score += 0.2 * f["none_given_resources"] + 0.2 * f["concern_missed"]
+        return penalty + score
+
+    def best(self):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        from services.moderation.screening.head import Thresholds
+
+        grid = itertools.product(
+            np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.96, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
+        )
+        return min((Thresholds(*(round(float(v), 3) for v in combo)) for combo in grid), key=self.loss)
+
+    def report(self, t) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        from streams.events import CATEGORIES
+
+        figures = {k: round(v, 3) for k, v in self.figures(t).items()}
+        level = self.levels(t)
+        category_recall = {}
+        for c in CATEGORIES:
+            relevant = [i for i, p in enumerate(self.posts) if self.labeled[i] and p.risk != "none" and c in p.categories]
+            hit = sum(
+                1 for i in relevant if level[i] >= 1 and (
+                    self.oof[i, self.col[c]] >= t.category or any(s.category == c for s in self.findings[i].signals)
+                )
+            )
+            category_recall[c] = f"{hit}/{len(relevant)}"
+        return {"thresholds": t.as_dict(), "corpus_and_reddit_out_of_fold": figures, "category_recall": category_recall,
+                "rules": self.rule_precision()}
+
+    def rule_precision(self) -> dict[str, str]:
+        """Per rule: how often it fired on labeled posts at or above its level, and on everyday Reddit."""
+        from collections import defaultdict
+
+        from services.moderation.screening.rules import RISK_ORDER
+
+        fired: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for i, found in enumerate(self.findings):
+            for signal in found.signals:
+                name = signal.reason.split(":")[0]
+                if self.labeled[i]:
+                    fired[name][0] += 1
+                    fired[name][1] += int(self.level_true[i] >= min(RISK_ORDER[signal.risk], 2))
+                elif self.everyday[i]:
+                    fired[name][2] += 1
+        return {k: f"{v[1]}/{v[0]} correct on the corpus, {v[2]} on everyday Reddit" for k, v in sorted(fired.items())}

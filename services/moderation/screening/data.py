@@ -1,6 +1,9 @@
 """The shared screening data sets, read into one labeled form.
 
 - screening_dev.jsonl: hand-labeled forum posts (risk level + categories).
+- training/corpus/part-*.jsonl: the training corpus, written from docs/screening/labelling-guide.md
+  in the forum's voice (risk level + categories + taxonomy codes). The only fully labeled
+  training data: the dev set is a check, and the blind set is never used for training.
 - rmhd_subreddits.csv: Reddit posts labeled only by where they were written. Used as weak
   supervision: r/suicidewatch counts as suicide risk; the everyday communities and the
   addiction/alcoholism communities count as no crisis. Other mental-health communities are
@@ -27,7 +30,7 @@ CRISIS_SUBREDDIT = "suicidewatch"
 class LabeledPost:
     id: str
     text: str
-    source: str  # "dev" or "rmhd:<subreddit>"
+    source: str  # "dev", "corpus:<part>" or "rmhd:<subreddit>"
     risk: str | None = None  # None when only weakly labeled
     categories: tuple[str, ...] = field(default_factory=tuple)
 
@@ -47,6 +50,34 @@ def read_dev(path: Path) -> list[LabeledPost]:
     return posts
 
 
+def default_corpus_dir() -> Path:
+    return Path(__file__).resolve().parents[3] / "training" / "corpus"
+
+
+def read_corpus(directory: Path) -> list[LabeledPost]:
+    """Every labeled line of `part-*.jsonl` in `directory`; a line still being written is skipped."""
+    posts = []
+    for path in sorted(directory.glob("part-*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # a half-written last line
+                if not isinstance(row, dict) or row.get("risk") not in ("none", "concern", "high", "imminent"):
+                    continue
+                if not isinstance(row.get("text"), str) or not row["text"].strip():
+                    continue
+                categories = tuple(c for c in row.get("categories", []) if c in CATEGORIES)
+                posts.append(LabeledPost(str(row["id"]), row["text"], f"corpus:{path.stem}", row["risk"], categories))
+    return posts
+
+
+def is_labeled(post: LabeledPost) -> bool:
+    """Hand-labeled (dev or corpus), as opposed to weakly labeled by subreddit."""
+    return post.source == "dev" or post.source.startswith("corpus:")
+
+
 def read_rmhd(path: Path) -> list[LabeledPost]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [LabeledPost(r["id"], r["text"], f"rmhd:{r['subreddit']}") for r in csv.DictReader(handle)]
@@ -58,7 +89,7 @@ def subreddit(post: LabeledPost) -> str | None:
 
 def training_targets(post: LabeledPost) -> dict[str, float] | None:
     """Binary targets per head for one post; None when the post is not used for training."""
-    if post.source == "dev":
+    if is_labeled(post):
         risk = post.risk or "none"
         targets = {
             "crisis": float(risk in ("high", "imminent")),

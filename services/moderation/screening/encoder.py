@@ -3,6 +3,13 @@
 A post longer than the model's window is split into overlapping token windows and every window
 is embedded, so a crisis sentence at the end of a long post is never cut away. Very long posts
 are capped to a bounded number of windows that always includes the first and the last ones.
+
+A fine-tuned screener ships only the weights of the encoder layers it changed (`encoder-top`,
+float16): they are laid over the package's weights at load time.
+
+Inference runs the windows sorted by length in small batches that are cut when lengths differ
+too much, so one long post does not pad many short ones. The number format is chosen once at
+start: bfloat16 autocast on CPUs with AMX (cosine to float32 >= 0.9999), else float32.
 """
 
 from __future__ import annotations
@@ -20,10 +27,64 @@ STRIDE_TOKENS = 192
 #: A 100,000-character post has ~200 windows; scoring a bounded, evenly spread sample keeps
 #: latency bounded while the first and last windows are always scored.
 MAX_WINDOWS_PER_POST = 24
+#: Length-bucketed inference: at most this many windows per forward pass; a forward call costs
+#: about as much as this many tokens of padding (see length_batches).
+MICRO_BATCH = 32
+CALL_OVERHEAD_TOKENS = 192
+DELTA_FILE = "encoder-top.safetensors"
 
 
 class EncoderLoadError(RuntimeError):
     pass
+
+
+def cpu_has_amx() -> bool:
+    """AMX tiles with bfloat16 (Sapphire Rapids and later), as the kernel and torch report them."""
+    try:
+        import torch
+
+        if "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper():
+            return True
+    except (ImportError, AttributeError):
+        pass
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            return any(line.startswith("flags") and "amx_bf16" in line.split() for line in info)
+    except OSError:
+        return False
+
+
+def choose_precision(requested: str | None = None) -> str:
+    """'bf16' where AMX makes it fast, else 'fp32'; HAVEN_SCREENER_PRECISION may force one."""
+    wanted = (requested or os.environ.get("HAVEN_SCREENER_PRECISION", "auto")).lower()
+    if wanted in ("fp32", "bf16"):
+        return wanted
+    return "bf16" if cpu_has_amx() else "fp32"
+
+
+def length_batches(lengths: Sequence[int], limit: int = MICRO_BATCH, overhead: int = CALL_OVERHEAD_TOKENS) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of similar length (at most `limit` each).
+
+    The cuts minimize the padded tokens computed plus a fixed cost per forward call (dynamic
+    programming over the sorted lengths), so a long window never pads many short ones and many
+    similar short windows still share one call.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    n = len(order)
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        longest = lengths[order[end - 1]]
+        for start in range(max(0, end - limit), end):
+            cost = best[start] + overhead + (end - start) * longest
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    batches: list[list[int]] = []
+    end = n
+    while end > 0:
+        batches.append(order[cut[end] : end])
+        end = cut[end]
+    return batches[::-1]
 
 
 def package_model_dir() -> Path:
@@ -43,16 +104,23 @@ class Windows:
 
 
 class Encoder:
-    def __init__(self, tokenizer, model, *, threads: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tokenizer, model, *, threads: int, precision: str = "fp32") -> None:  # type: ignore[no-untyped-def]
         self._tokenizer = tokenizer
         self._model = model
         self.threads = threads
+        self.precision = precision
         self.cls_id = tokenizer.cls_token_id
         self.sep_id = tokenizer.sep_token_id
         self.pad_id = tokenizer.pad_token_id
 
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        return self._model
+
     @classmethod
-    def load(cls, model_dir: Path | None = None, *, threads: int = 2) -> Encoder:
+    def load(
+        cls, model_dir: Path | None = None, *, threads: int = 2, delta: Path | None = None, precision: str | None = None
+    ) -> Encoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -67,8 +135,10 @@ class Encoder:
             model = AutoModel.from_pretrained(str(directory), local_files_only=True)
         except Exception as exc:  # any loading failure means: do not run without a model
             raise EncoderLoadError(f"could not load the encoder from {directory}: {type(exc).__name__}: {exc}") from exc
+        if delta is not None:
+            apply_delta(model, delta)
         model.eval()
-        return cls(tokenizer, model, threads=threads)
+        return cls(tokenizer, model, threads=threads, precision=choose_precision(precision))
 
     def windows(self, texts: Sequence[str]) -> Windows:
         body = WINDOW_TOKENS - 2
@@ -87,19 +157,17 @@ class Encoder:
                 owner.append(index)
         return Windows(input_ids, owner)
 
-    def embed_windows(self, windows: Windows, batch_size: int = 32) -> np.ndarray:
-        """Mean-pooled, L2-normalised embeddings, one row per window."""
+    def embed_windows(self, windows: Windows, batch_size: int = MICRO_BATCH) -> np.ndarray:
+        """Mean-pooled, L2-normalised embeddings, one row per window (length-bucketed batches)."""
         import torch
 
-        order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
-        out = np.zeros((len(order), self._model.config.hidden_size), dtype=np.float32)
+        out = np.zeros((len(windows.input_ids), self._model.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
-            for offset in range(0, len(order), batch_size):
-                chunk = order[offset : offset + batch_size]
-                out[chunk] = self._forward([windows.input_ids[i] for i in chunk])
+            for chunk in length_batches([len(ids) for ids in windows.input_ids], batch_size):
+                out[chunk] = self._forward([windows.input_ids[i] for i in chunk], self.precision)
         return out
 
-    def _forward(self, batch: list[list[int]]):  # type: ignore[no-untyped-def]
+    def pad(self, batch: list[list[int]]):  # type: ignore[no-untyped-def]
         import torch
 
         width = max(len(ids) for ids in batch)
@@ -108,15 +176,54 @@ class Encoder:
         for row, tokens in enumerate(batch):
             ids[row, : len(tokens)] = torch.tensor(tokens)
             mask[row, : len(tokens)] = 1
-        hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
+        return ids, mask
+
+    def _forward(self, batch: list[list[int]], precision: str = "fp32"):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        import torch
+
+        ids, mask = self.pad(batch)
+        context = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+        with context:
+            hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = hidden.float()
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, dim=1)
         return pooled.numpy()
 
     def forward_raw(self, batch: list[list[int]]) -> np.ndarray:
-        """The bare model forward pass on prepared token ids (for the benchmark's baseline)."""
+        """The plain float32 forward pass on one padded batch, as given (the benchmark's baseline)."""
         import torch
 
         with torch.inference_mode():
-            return self._forward(batch)
+            return self._forward(batch, "fp32")
+
+
+def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Lay the fine-tuned layers in `path` over the package's weights; refuse any mismatch."""
+    import torch
+
+    try:
+        from safetensors.numpy import load_file
+
+        delta = load_file(str(path))
+    except Exception as exc:
+        raise EncoderLoadError(f"the encoder delta {path} is missing or corrupt: {type(exc).__name__}") from exc
+    own = model.state_dict()
+    update = {}
+    for name, array in delta.items():
+        if name not in own or tuple(own[name].shape) != tuple(array.shape):
+            raise EncoderLoadError(f"the encoder delta {path} does not fit this encoder ({name})")
+        tensor = torch.from_numpy(array.astype(np.float32))
+        if not torch.isfinite(tensor).all():
+            raise EncoderLoadError(f"the encoder delta {path} holds non-finite weights")
+        update[name] = tensor
+    model.load_state_dict(update, strict=False)
+
+
+def save_delta(state: dict[str, np.ndarray], path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({name: array.astype(np.float16) for name, array in state.items()}, str(path))

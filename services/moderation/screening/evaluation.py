@@ -34,6 +34,12 @@ class LevelMetrics:
     imminent_below_high: int
     category_recall: dict[str, tuple[int, int]]
     false_hold_rate: float
+    #: Imminent posts whose action pages moderators at once (hold_urgent).
+    imminent_as_urgent: float = float("nan")
+    #: None and concern posts that page moderators at once.
+    benign_paged_urgent: float = float("nan")
+    #: Concern, high and imminent posts given at least resources.
+    recall_concern_or_above: float = float("nan")
 
 
 def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) -> LevelMetrics:
@@ -54,6 +60,12 @@ def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) ->
         category_recall[category] = (sum(1 for _, p in relevant if category in p.categories), len(relevant))
     mild = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk in ("none", "concern")]
     false_holds = sum(1 for _, p in mild if p.action in HOLD_ACTIONS)
+    imminent = [p for t, p in zip(truths, predictions, strict=True) if t.risk == "imminent"]
+    someone = [p for t, p in zip(truths, predictions, strict=True) if t.risk != "none"]
+
+    def share(items: list[Prediction], test) -> float:  # type: ignore[no-untyped-def]
+        return sum(1 for p in items if test(p)) / len(items) if items else float("nan")
+
     return LevelMetrics(
         confusion=confusion,
         recall_by_level={level: recall(level) for level in RISK_LEVELS},
@@ -61,6 +73,9 @@ def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) ->
         imminent_below_high=imminent_below,
         category_recall=category_recall,
         false_hold_rate=false_holds / len(mild) if mild else float("nan"),
+        imminent_as_urgent=share(imminent, lambda p: p.action == "hold_urgent"),
+        benign_paged_urgent=share([p for _, p in mild], lambda p: p.action == "hold_urgent"),
+        recall_concern_or_above=share(someone, lambda p: p.risk != "none"),
     )
 
 
@@ -108,4 +123,18 @@ def format_side_by_side(title: str, columns: dict[str, LevelMetrics]) -> str:
             values.append(f"{hit}/{total} {hit / total:.2f}" if total else "-")
         row(f"category recall {category}", values)
     row("false-hold rate (none+concern)", [f"{columns[n].false_hold_rate:.3f}" for n in names])
+    row("imminent held as urgent", [f"{columns[n].imminent_as_urgent:.3f}" for n in names])
+    row("benign (none+concern) paged urgent", [f"{columns[n].benign_paged_urgent:.3f}" for n in names])
+    row("recall concern+ (resources or more)", [f"{columns[n].recall_concern_or_above:.3f}" for n in names])
+    return "\n".join(lines)
+
+
+def format_breakdown(title: str, groups: dict[str, LevelMetrics], sizes: dict[str, int]) -> str:
+    """One line per group (a language, a voice): the headline figures only."""
+    lines = [title, f"  {'group':<18}{'posts':>6}{'recall high+':>14}{'false holds':>13}{'imm. urgent':>13}{'benign urgent':>15}"]
+    for name, m in groups.items():
+        lines.append(
+            f"  {name:<18}{sizes[name]:>6}{m.recall_high_or_imminent:>14.3f}{m.false_hold_rate:>13.3f}"
+            f"{m.imminent_as_urgent:>13.3f}{m.benign_paged_urgent:>15.3f}"
+        )
     return "\n".join(lines)

@@ -45,6 +45,8 @@ class Head:
     bias: np.ndarray  # (heads,)
     thresholds: Thresholds
     version: str
+    #: Whether this head was trained on a fine-tuned encoder whose layers ship beside it.
+    needs_delta: bool = False
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Per-head probabilities, one row per input vector."""
@@ -64,7 +66,10 @@ class Head:
     def save(self, directory: Path, metadata: dict[str, object]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / WEIGHTS_FILE, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32))
-        meta = {"version": self.version, "heads": list(HEAD_NAMES), "thresholds": self.thresholds.as_dict(), **metadata}
+        meta = {
+            "version": self.version, "heads": list(HEAD_NAMES), "thresholds": self.thresholds.as_dict(),
+            "encoder_delta": self.needs_delta, **metadata,
+        }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
@@ -79,4 +84,4 @@ class Head:
             raise HeadLoadError(f"the screening head in {directory} does not match this code's heads")
         if not np.all(np.isfinite(weights)) or not np.all(np.isfinite(bias)):
             raise HeadLoadError(f"the screening head in {directory} holds non-finite weights")
-        return cls(weights, bias, Thresholds(**meta["thresholds"]), meta["version"])
+        return cls(weights, bias, Thresholds(**meta["thresholds"]), meta["version"], bool(meta.get("encoder_delta", False)))

@@ -1,21 +1,36 @@
-"""The screener: the model scores every post, rules add to its scores and explain them."""
+"""The screener: the model scores every post, rules add to its scores and explain them.
+
+Which model runs is configuration: `HAVEN_SCREENER_MODEL` names a model folder (head.json,
+head.npz and, for a fine-tuned encoder, encoder-top.safetensors); by default the one shipped in
+`model/`. Promoting a shadow candidate is setting that variable. Every verdict carries the
+model's version.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import numpy as np
 
 from services.common.normalize import normalize_text
 from services.moderation.policy import Policy
-from services.moderation.screening.encoder import Encoder, EncoderLoadError
+from services.moderation.screening.encoder import DELTA_FILE, Encoder, EncoderLoadError
 from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError
+from services.moderation.screening.imminence import signs_of_now
 from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
 from streams.events import CATEGORIES, Risk, Verdict
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
+MODEL_ENV = "HAVEN_SCREENER_MODEL"
+
+
+def configured_model_dir(environ: dict[str, str] | None = None) -> Path:
+    """The live model folder: HAVEN_SCREENER_MODEL if set, else the shipped one."""
+    value = (environ if environ is not None else os.environ).get(MODEL_ENV, "").strip()
+    return Path(value).expanduser() if value else MODEL_DIR
 
 
 class ScreenerLoadError(RuntimeError):
@@ -45,6 +60,7 @@ class PostScores:
 
 
 def model_risk(scores: PostScores, head: Head) -> Risk:
+    """The model's own level: imminent only where the crisis and the imminence heads agree."""
     t = head.thresholds
     if scores["crisis"] >= t.high:
         return "imminent" if scores["imminent"] >= t.imminent else "high"
@@ -58,9 +74,14 @@ MIN_WORDS_FOR_MODEL_HOLD = 6
 
 
 def decide(
-    scores: PostScores, findings: RuleFindings, head: Head, word_count: int = MIN_WORDS_FOR_MODEL_HOLD
+    scores: PostScores, findings: RuleFindings, head: Head, word_count: int = MIN_WORDS_FOR_MODEL_HOLD,
+    text: str | None = None,
 ) -> tuple[Risk, list[str], list[str]]:
-    """Combine model and rules into a risk level, categories and readable reasons."""
+    """Combine model and rules into a risk level, categories and readable reasons.
+
+    A rule's level is never lowered. The model's imminent needs support (see imminence.py);
+    without `text` there is no sign of now, only rule signals count.
+    """
     reasons: list[str] = []
     risk = model_risk(scores, head)
     if risk != "none":
@@ -70,6 +91,16 @@ def decide(
         reasons.append(signal.reason)
         if RISK_ORDER[signal.risk] > RISK_ORDER[rule_risk]:
             rule_risk = signal.risk
+    if risk == "imminent":
+        # The model alone never pages urgent: a rule signal of danger or a sign of "now" must agree.
+        now = signs_of_now(text) if text is not None else []
+        if RISK_ORDER[rule_risk] >= RISK_ORDER["high"]:
+            reasons.append("model imminence supported by a rule signal")
+        elif now:
+            reasons.append("model imminence supported by signs of now: " + ", ".join(f"'{w}'" for w in now))
+        else:
+            risk = "high"
+            reasons.append("model imminence without a rule signal or sign of now: held, not paged")
     if findings.dismissed and not findings.signals and RISK_ORDER[risk] >= RISK_ORDER["high"]:
         # Every explicit phrase was negated, past, quoted or said in support of someone else:
         # the topic alone does not hold a post. Its author still gets resources.
@@ -101,11 +132,21 @@ class Screener:
     def model_version(self) -> str:
         return self._head.version
 
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder
+
     @classmethod
-    def load(cls, model_dir: Path | None = None, *, threads: int = 2, policy: Policy | None = None) -> Screener:
+    def load(
+        cls, model_dir: Path | None = None, *, threads: int = 2, policy: Policy | None = None, precision: str | None = None
+    ) -> Screener:
+        directory = model_dir or configured_model_dir()
         try:
-            head = Head.load(model_dir or MODEL_DIR)
-            encoder = Encoder.load(threads=threads)
+            head = Head.load(directory)
+            delta = directory / DELTA_FILE
+            if head.needs_delta and not delta.is_file():
+                raise HeadLoadError(f"the fine-tuned encoder layers ({DELTA_FILE}) are missing in {directory}")
+            encoder = Encoder.load(threads=threads, delta=delta if head.needs_delta else None, precision=precision)
         except (HeadLoadError, EncoderLoadError) as exc:
             raise ScreenerLoadError(str(exc)) from exc
         return cls(encoder, head, policy)
@@ -141,7 +182,7 @@ class Screener:
         for position, scores in zip(to_score, scored, strict=True):
             item = items[position]
             text = texts[position]
-            risk, categories, reasons = decide(scores, apply_rules(text), self._head, len(text.split()))
+            risk, categories, reasons = decide(scores, apply_rules(text), self._head, len(text.split()), text)
             verdicts[position] = Verdict(
                 id=item.id, risk=risk, categories=categories,  # type: ignore[arg-type]
                 action=self._policy.action_for(risk, item.board_slug),

@@ -1,101 +1,122 @@
-"""Training the screener's head, reproducibly, and measuring it by k-fold cross-validation.
+"""Training the screener reproducibly: fine-tune the encoder's top layers and the heads, and
+measure it by k-fold cross-validation on the training corpus and the weakly labeled Reddit posts.
 
-Embeddings of the shared data sets are cached on disk (keyed by the text), so retraining takes
-seconds once the encoder has seen the data.
+Every figure and every threshold comes from out-of-fold scores: each post is scored by a model
+(top layers + heads) that never saw it. The development set is not read here, and the blind
+test set never is.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
-from services.moderation.screening.data import LabeledPost, training_targets
+from services.moderation.screening.data import LabeledPost, is_labeled, subreddit, training_targets
 from services.moderation.screening.encoder import Encoder
+from services.moderation.screening.finetune import (
+    FinetuneConfig,
+    Finetuned,
+    LowerStates,
+    lower_states,
+    targets_matrix,
+    train,
+    window_embeddings,
+)
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 
 log = logging.getLogger(__name__)
 
-SEED = 20261124
-#: Dev posts are few but written in the forum's own voice: they weigh more than Reddit posts.
-DEV_WEIGHT = 4.0
-REGULARIZATION_C = 2.0
+SEED = 20261202
+#: Reddit posts are labeled only by where they were written: they weigh less than hand labels.
+REDDIT_WEIGHT = 0.5
+#: Reddit posts per everyday community (of 160) kept for training: eight communities of ordinary
+#: text teach "not crisis" with far fewer posts, and each Reddit post costs several forum posts
+#: of compute. r/suicidewatch, r/addiction and r/alcoholism are kept whole.
+EVERYDAY_PER_SUBREDDIT = 60
+#: Training and cross-validation read a Reddit post's first characters only (about three
+#: windows); the screener at run time reads every window of every post.
+REDDIT_CHARS = 2400
 
 
 @dataclass(frozen=True)
-class Embedded:
-    """Per-post mean embeddings and per-window embeddings, aligned with the posts."""
+class TrainingSet:
+    posts: list[LabeledPost]
+    targets: np.ndarray
+    mask: np.ndarray
+    weights: np.ndarray
 
-    means: np.ndarray  # (posts, dim)
-    windows: np.ndarray  # (windows, dim)
-    owner: np.ndarray  # (windows,)
+    @classmethod
+    def of(cls, posts: Sequence[LabeledPost]) -> TrainingSet:
+        import random
 
+        from services.moderation.screening.data import EVERYDAY_SUBREDDITS
 
-def embed_posts(encoder: Encoder, posts: Sequence[LabeledPost], cache_dir: Path) -> Embedded:
-    digest = hashlib.sha256("\x00".join(p.text for p in posts).encode()).hexdigest()[:16]
-    cache = cache_dir / f"embeddings-{digest}.npz"
-    if cache.exists():
-        with np.load(cache) as arrays:
-            return Embedded(arrays["means"], arrays["windows"], arrays["owner"])
-    log.info("embedding %d posts (cached afterwards in %s)", len(posts), cache)
-    windows = encoder.windows([p.text for p in posts])
-    vectors = encoder.embed_windows(windows)
-    owner = np.asarray(windows.owner)
-    means = np.zeros((len(posts), vectors.shape[1]), dtype=np.float32)
-    for index in range(len(posts)):
-        mean = vectors[owner == index].mean(axis=0)
-        means[index] = mean / max(float(np.linalg.norm(mean)), 1e-9)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, means=means, windows=vectors, owner=owner)
-    return Embedded(means, vectors, owner)
+        rng = random.Random(SEED)
+        kept = []
+        everyday: dict[str, list[LabeledPost]] = {}
+        for p in posts:
+            if training_targets(p) is None:
+                continue
+            if is_labeled(p):
+                kept.append(p)
+                continue
+            p = LabeledPost(p.id, p.text[:REDDIT_CHARS], p.source, p.risk, p.categories)
+            if subreddit(p) in EVERYDAY_SUBREDDITS:
+                everyday.setdefault(str(subreddit(p)), []).append(p)
+            else:
+                kept.append(p)
+        for name in sorted(everyday):
+            group = everyday[name]
+            rng.shuffle(group)
+            kept.extend(group[:EVERYDAY_PER_SUBREDDIT])
+        targets, mask = targets_matrix([training_targets(p) for p in kept])
+        weights = np.array([1.0 if is_labeled(p) else REDDIT_WEIGHT for p in kept], dtype=np.float32)
+        return cls(kept, targets, mask, weights)
 
-
-def fit_head(features: np.ndarray, posts: Sequence[LabeledPost], thresholds: Thresholds, version: str) -> Head:
-    from sklearn.linear_model import LogisticRegression
-
-    weights = np.zeros((len(HEAD_NAMES), features.shape[1]), dtype=np.float32)
-    bias = np.zeros(len(HEAD_NAMES), dtype=np.float32)
-    targets = [training_targets(p) for p in posts]
-    for row, name in enumerate(HEAD_NAMES):
-        used = [i for i, t in enumerate(targets) if t is not None and name in t]
-        y = np.array([targets[i][name] for i in used])  # type: ignore[index]
-        if len(set(y.tolist())) < 2:
-            bias[row] = -10.0
-            continue
-        sample_weight = np.array([DEV_WEIGHT if posts[i].source == "dev" else 1.0 for i in used])
-        model = LogisticRegression(C=REGULARIZATION_C, class_weight="balanced", max_iter=2000, random_state=SEED)
-        model.fit(features[used], y, sample_weight=sample_weight)
-        weights[row] = model.coef_[0]
-        bias[row] = model.intercept_[0]
-    return Head(weights, bias, thresholds, version)
+    def strata(self) -> list[str]:
+        return [f"{p.risk}" if is_labeled(p) else f"reddit:{subreddit(p)}" for p in self.posts]
 
 
-def post_scores(head: Head, embedded: Embedded, indices: Sequence[int]) -> np.ndarray:
-    """Worst-window scores per post (max over its windows and its mean), as at run time."""
-    out = np.zeros((len(indices), len(HEAD_NAMES)))
-    for row, index in enumerate(indices):
-        out[row] = head.post_scores(embedded.means[index], embedded.windows[embedded.owner == index])
+def head_of(fitted: Finetuned, thresholds: Thresholds, version: str) -> Head:
+    return Head(fitted.weights, fitted.bias, thresholds, version, needs_delta=bool(fitted.top_state))
+
+
+def post_scores(encoder: Encoder, lower: LowerStates, fitted: Finetuned, posts: Sequence[int]) -> np.ndarray:
+    """Per-head probabilities of `posts`, computed as at run time (whole-post mean, worst window)."""
+    wanted = set(posts)
+    windows = [w for w, owner in enumerate(lower.owner) if int(owner) in wanted]
+    vectors = window_embeddings(encoder, lower, fitted, windows)
+    head = head_of(fitted, Thresholds(0.5, 0.5, 0.5, 0.5), "cv")
+    by_post: dict[int, list[int]] = {}
+    for row, w in enumerate(windows):
+        by_post.setdefault(int(lower.owner[w]), []).append(row)
+    out = np.zeros((len(posts), len(HEAD_NAMES)))
+    for i, post in enumerate(posts):
+        rows = vectors[by_post[post]]
+        mean = rows.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-9)
+        out[i] = head.post_scores(mean, rows)
     return out
 
 
-def out_of_fold_scores(embedded: Embedded, posts: Sequence[LabeledPost], folds: int) -> np.ndarray:
-    """Scores of every post from a head that never saw it (k-fold, stratified by source+risk)."""
+def out_of_fold_scores(
+    encoder: Encoder, lower: LowerStates, data: TrainingSet, config: FinetuneConfig, folds: int
+) -> np.ndarray:
     from sklearn.model_selection import StratifiedKFold
 
-    strata = [f"{p.source}:{p.risk}" for p in posts]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    scores = np.zeros((len(posts), len(HEAD_NAMES)))
-    placeholder = Thresholds(0.5, 0.5, 0.5, 0.5)
-    for train, test in splitter.split(np.zeros(len(posts)), strata):
-        head = fit_head(embedded.means[train], [posts[i] for i in train], placeholder, "cv")
-        scores[test] = post_scores(head, embedded, test.tolist())
+    scores = np.zeros((len(data.posts), len(HEAD_NAMES)))
+    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(data.posts)), data.strata()), start=1):
+        log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
+        fitted = train(encoder, lower, data.targets, data.mask, data.weights, train_idx.tolist(), config)
+        scores[test_idx] = post_scores(encoder, lower, fitted, test_idx.tolist())
     return scores
 
 
-def model_version(trained_on: date) -> str:
-    return f"minilm-l6-v2+logreg-{trained_on.isoformat()}"
+def model_version(trained_on: date, top_layers: int) -> str:
+    tuned = f"ft{top_layers}" if top_layers else "frozen"
+    return f"minilm-l6-v2-{tuned}+heads-{trained_on.isoformat()}"

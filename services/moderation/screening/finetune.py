@@ -1,0 +1,262 @@
+"""Fine-tuning the encoder's top layers together with the screening heads, on CPU, seeded.
+
+The lower layers of all-MiniLM-L6-v2 stay frozen. Their output for every training window is
+computed once and kept (float16) in memory, so each epoch, and each cross-validation fold, only
+runs the trainable top layers forward and backward. With `top_layers=0` the encoder is frozen
+and only the heads are trained (the old design, kept as the baseline the choice is measured
+against).
+
+Loss: binary cross-entropy per head, masked where a post has no target for that head (Reddit
+posts are labeled only by subreddit), weighted per source and per head's class balance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.moderation.screening.encoder import Encoder, Windows
+from services.moderation.screening.head import HEAD_NAMES
+
+log = logging.getLogger(__name__)
+
+#: Tokens of a post's first window that training reads (scoring reads every window in full).
+TRAIN_TOKENS = 128
+#: The fixed scale between the unit-length pooled vector and the heads' logits; folded into the
+#: saved head weights, so run time sees an ordinary linear head on normalized embeddings.
+LOGIT_SCALE = 20.0
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    top_layers: int = 2
+    epochs: int = 3
+    batch_size: int = 16
+    encoder_lr: float = 4e-5
+    head_lr: float = 3e-3
+    weight_decay: float = 0.01
+    seed: int = 20261202
+
+
+@dataclass
+class LowerStates:
+    """Frozen lower-layer output for each window: a float16 tensor (tokens, hidden) per window."""
+
+    states: list  # list[torch.Tensor]
+    owner: np.ndarray  # (windows,) post index of each window
+    first_window: np.ndarray  # (posts,) index of each post's first window
+    split_layer: int  # the layers from here on are trainable
+
+
+@dataclass
+class Finetuned:
+    """What fine-tuning produced: top-layer weights (empty when frozen) and the linear heads."""
+
+    top_state: dict[str, np.ndarray]  # parameter name in the encoder -> float32 array
+    weights: np.ndarray  # (heads, hidden), scale folded in
+    bias: np.ndarray  # (heads,)
+
+
+def lower_states(
+    encoder: Encoder, texts: Sequence[str], top_layers: Sequence[int], batch_size: int = 32
+) -> dict[int, LowerStates]:
+    """Run the frozen lower layers once over every window of every text, keeping the states
+    below each of the `top_layers` choices (one pass serves all of them)."""
+    import torch
+
+    windows = encoder.windows(texts)
+    model = encoder.model
+    splits = {k: model.config.num_hidden_layers - k for k in top_layers}
+    order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
+    states: dict[int, list] = {k: [None] * len(order) for k in splits}
+    with torch.inference_mode():
+        for offset in range(0, len(order), batch_size):
+            chunk = order[offset : offset + batch_size]
+            ids, mask = encoder.pad([windows.input_ids[i] for i in chunk])
+            out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+            for k, split in splits.items():
+                hidden = out.hidden_states[split]
+                for row, index in enumerate(chunk):
+                    states[k][index] = hidden[row, : int(mask[row].sum())].to(torch.float16).clone()
+    owner = np.asarray(windows.owner)
+    first = np.zeros(len(texts), dtype=np.int64)
+    seen: set[int] = set()
+    for index, post in enumerate(windows.owner):
+        if post not in seen:
+            seen.add(post)
+            first[post] = index
+    return {k: LowerStates(states[k], owner, first, split) for k, split in splits.items()}
+
+
+class _TopModel:
+    """The trainable top layers (deep copies of the encoder's) and the heads."""
+
+    def __init__(self, encoder: Encoder, split: int, config: FinetuneConfig) -> None:
+        import copy
+
+        import torch
+
+        base = encoder.model
+        self.config = config
+        self.split = split
+        self.model_config = base.config
+        self.layers = torch.nn.ModuleList([copy.deepcopy(base.encoder.layer[i]) for i in range(split, base.config.num_hidden_layers)])
+        self.head = torch.nn.Linear(base.config.hidden_size, len(HEAD_NAMES))
+        torch.nn.init.normal_(self.head.weight, std=0.02)
+        torch.nn.init.zeros_(self.head.bias)
+
+    def parameters_groups(self) -> list[dict]:
+        return [
+            {"params": list(self.layers.parameters()), "lr": self.config.encoder_lr, "weight_decay": self.config.weight_decay},
+            {"params": list(self.head.parameters()), "lr": self.config.head_lr, "weight_decay": 0.0},
+        ]
+
+    def train(self, mode: bool) -> None:
+        self.layers.train(mode)
+        self.head.train(mode)
+
+    def pooled(self, hidden, mask):  # type: ignore[no-untyped-def]
+        import torch
+        from transformers.masking_utils import create_bidirectional_mask
+
+        if len(self.layers):
+            attention = create_bidirectional_mask(config=self.model_config, inputs_embeds=hidden, attention_mask=mask)
+            for layer in self.layers:
+                out = layer(hidden, attention_mask=attention)
+                hidden = out[0] if isinstance(out, tuple) else out
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=1)
+
+    def logits(self, hidden, mask):  # type: ignore[no-untyped-def]
+        return self.head(self.pooled(hidden, mask) * LOGIT_SCALE)
+
+
+def _batch(states: Sequence, indices: Sequence[int], limit: int | None):  # type: ignore[no-untyped-def]
+    import torch
+
+    rows = [states[i] if limit is None else states[i][:limit] for i in indices]
+    width = max(r.shape[0] for r in rows)
+    hidden = torch.zeros((len(rows), width, rows[0].shape[1]), dtype=torch.float32)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, tensor in enumerate(rows):
+        hidden[row, : tensor.shape[0]] = tensor.float()
+        mask[row, : tensor.shape[0]] = 1
+    return hidden, mask
+
+
+def _length_batches(lengths: Sequence[int], indices: Sequence[int], size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length: sort within pools of 8 batches, then shuffle the batches."""
+    shuffled = list(indices)
+    rng.shuffle(shuffled)
+    batches = []
+    pool = size * 8
+    for offset in range(0, len(shuffled), pool):
+        chunk = sorted(shuffled[offset : offset + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
+    rng.shuffle(batches)
+    return batches
+
+
+def train(
+    encoder: Encoder,
+    lower: LowerStates,
+    targets: np.ndarray,
+    target_mask: np.ndarray,
+    sample_weight: np.ndarray,
+    train_posts: Sequence[int],
+    config: FinetuneConfig,
+) -> Finetuned:
+    """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`)."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    top = _TopModel(encoder, lower.split_layer, config)
+    optimizer = torch.optim.AdamW(top.parameters_groups())
+    first = [int(lower.first_window[p]) for p in train_posts]
+    lengths = [min(TRAIN_TOKENS, lower.states[w].shape[0]) for w in first]
+    local = list(range(len(train_posts)))
+    steps_per_epoch = math.ceil(len(local) / config.batch_size)
+    total = max(1, steps_per_epoch * config.epochs)
+    warmup = max(1, total // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup))
+    )
+    y = torch.tensor(targets[list(train_posts)], dtype=torch.float32)
+    m = torch.tensor(target_mask[list(train_posts)], dtype=torch.float32)
+    w = torch.tensor(sample_weight[list(train_posts)], dtype=torch.float32)
+    # Class balance per head: positives weigh (negatives / positives), capped.
+    positives = (y * m).sum(0)
+    negatives = ((1 - y) * m).sum(0)
+    pos_weight = torch.clamp(negatives / positives.clamp(min=1.0), min=1.0, max=8.0)
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=pos_weight)
+    top.train(True)
+    for epoch in range(config.epochs):
+        running = 0.0
+        for batch in _length_batches(lengths, local, config.batch_size, rng):
+            hidden, mask = _batch(lower.states, [first[i] for i in batch], TRAIN_TOKENS)
+            logits = top.logits(hidden, mask)
+            per = loss_fn(logits, y[batch]) * m[batch]
+            loss = (per.sum(1) * w[batch]).sum() / (m[batch].sum(1) * w[batch]).sum().clamp(min=1.0)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top.layers.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running += loss.item()
+        log.info("epoch %d/%d: mean loss %.4f", epoch + 1, config.epochs, running / max(1, steps_per_epoch))
+    top.train(False)
+    state = {
+        f"encoder.layer.{lower.split_layer + offset}.{name}": tensor.detach().numpy().astype(np.float32)
+        for offset, layer in enumerate(top.layers)
+        for name, tensor in layer.state_dict().items()
+    }
+    weights = top.head.weight.detach().numpy().astype(np.float32) * LOGIT_SCALE
+    return Finetuned(state, weights, top.head.bias.detach().numpy().astype(np.float32))
+
+
+def window_embeddings(encoder: Encoder, lower: LowerStates, fitted: Finetuned, windows: Sequence[int], batch_size: int = 32) -> np.ndarray:
+    """Unit-length embeddings of the given windows through the fitted top layers."""
+    import torch
+
+    config = FinetuneConfig(top_layers=encoder.model.config.num_hidden_layers - lower.split_layer)
+    top = _TopModel(encoder, lower.split_layer, config)
+    if fitted.top_state:
+        for offset, layer in enumerate(top.layers):
+            prefix = f"encoder.layer.{lower.split_layer + offset}."
+            layer.load_state_dict({k[len(prefix):]: torch.from_numpy(v) for k, v in fitted.top_state.items() if k.startswith(prefix)})
+    top.train(False)
+    order = sorted(windows, key=lambda i: lower.states[i].shape[0])
+    out = np.zeros((len(windows), encoder.model.config.hidden_size), dtype=np.float32)
+    position = {w: n for n, w in enumerate(windows)}
+    with torch.inference_mode():
+        for offset in range(0, len(order), batch_size):
+            chunk = order[offset : offset + batch_size]
+            hidden, mask = _batch(lower.states, chunk, None)
+            pooled = top.pooled(hidden, mask).numpy()
+            for row, index in enumerate(chunk):
+                out[position[index]] = pooled[row]
+    return out
+
+
+def targets_matrix(rows: Sequence[dict[str, float] | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and their mask, one row per post and one column per head."""
+    y = np.zeros((len(rows), len(HEAD_NAMES)), dtype=np.float32)
+    mask = np.zeros_like(y)
+    for i, row in enumerate(rows):
+        for j, name in enumerate(HEAD_NAMES):
+            if row is not None and name in row:
+                y[i, j] = row[name]
+                mask[i, j] = 1.0
+    return y, mask
+
+
+__all__ = [
+    "FinetuneConfig", "Finetuned", "LowerStates", "Windows", "lower_states", "targets_matrix", "train", "window_embeddings",
+]
