@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from services.forum.publisher import ForumPublisher
@@ -33,14 +34,19 @@ class PostStateMaterializer:
     async def _tell_author(self, post: dict, event: PostScreened) -> None:  # type: ignore[type-arg]
         # Ids are deterministic, so a redelivered verdict does not notify twice.
         kind = "post.published" if post["status"] == "published" else "post.held"
-        await self._publisher.notification(Notification(
+
+        async def tell_thread_author() -> None:
+            if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
+                thread = await self._store.thread(post["thread_id"])
+                if thread is not None and thread["author_id"] != post["author_id"]:
+                    await self._publisher.notification(Notification(
+                        notification_id=f"reply:{post['_id']}", recipient_id=thread["author_id"], kind="reply",
+                        post_id=post["_id"], data={"thread_id": post["thread_id"]},
+                    ))
+
+        # Two recipients, two independent notices: sent side by side (a failure of either fails
+        # the event, which is retried; notify keeps one copy of each id).
+        await asyncio.gather(self._publisher.notification(Notification(
             notification_id=f"{kind}:{post['_id']}:{event.revision}", recipient_id=post["author_id"], kind=kind,
             post_id=post["_id"], data={"thread_id": post["thread_id"], "edit": event.kind == "edit"},
-        ))
-        if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
-            thread = await self._store.thread(post["thread_id"])
-            if thread is not None and thread["author_id"] != post["author_id"]:
-                await self._publisher.notification(Notification(
-                    notification_id=f"reply:{post['_id']}", recipient_id=thread["author_id"], kind="reply",
-                    post_id=post["_id"], data={"thread_id": post["thread_id"]},
-                ))
+        )), tell_thread_author())

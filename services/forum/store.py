@@ -6,6 +6,7 @@ transactions: every write is a single-document operation that is safe to repeat.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Callable
@@ -427,17 +428,22 @@ class ForumStore:
             approved = await self.apply_decision(event.post_id, event.revision, "approve", early.get("note", ""))
             post = approved or post
             status = post["status"]
-        if event.is_thread_start:
-            thread = await self._guarded.find_one_and_update(
-                self.threads, event.thread_id, {"status": "pending"}, {"$set": {"status": status, "last_activity_at": now}}
-            )
-            await self._list_activity(thread)
-        elif status == "published":
-            thread = await self.threads.find_one_and_update(
-                {"_id": event.thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
-            )
-            await self._list_activity(thread)
-        return await self._list_post(post)
+
+        async def touch_thread() -> None:
+            if event.is_thread_start:
+                await self._list_activity(await self._guarded.find_one_and_update(
+                    self.threads, event.thread_id, {"status": "pending"},
+                    {"$set": {"status": status, "last_activity_at": now}},
+                ))
+            elif status == "published":
+                await self._list_activity(await self.threads.find_one_and_update(
+                    {"_id": event.thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
+                ))
+
+        # The thread (and its board's list) and the thread's post list are separate documents:
+        # written side by side, each in its own order, to save the round trips of waiting.
+        _, listed = await asyncio.gather(touch_thread(), self._list_post(post))
+        return listed
 
     async def _list_post(self, post: dict[str, Any]) -> dict[str, Any]:
         """A post published for the first time takes the next place in its thread's list.
