@@ -7,7 +7,7 @@ recovery communities as no crisis). The dev set is a check (`haven screen --eval
 read here; the blind test set is never read by training.
 
 Every figure printed comes from out-of-fold predictions. The thresholds are chosen on those
-predictions, then the final model is fit on all the data. Seeded; about 15-25 minutes on two
+predictions, then the final model is fit on all the data. Seeded; 15 minutes on two shared
 cores (most of it the k folds).
 """
 
@@ -29,11 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)")
     parser.add_argument("--corpus", type=Path, default=None, help="folder with part-*.jsonl (default: training/corpus)")
     parser.add_argument("--folds", type=int, default=3, help="k for k-fold cross-validation")
-    parser.add_argument("--top-layers", type=int, default=2, help="encoder layers to fine-tune (0: frozen encoder)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--top-layers", type=int, default=1, help="encoder layers to fine-tune when --compare is empty")
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument(
-        "--compare", default="", help="comma-separated top-layer counts to compare by cross-validation (e.g. 0,2); "
-        "the best by the threshold objective is trained",
+        "--compare", default="0,1", help="comma-separated top-layer counts (0: frozen encoder) compared by "
+        "cross-validation; the best by the threshold objective is trained ('' to train --top-layers only)",
     )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument("--out", type=Path, default=None, help="where to write the model (default: the package's model/)")

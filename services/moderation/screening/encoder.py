@@ -57,7 +57,7 @@ def cpu_has_amx() -> bool:
 def choose_precision(requested: str | None = None) -> str:
     """'bf16' where AMX makes it fast, else 'fp32'; HAVEN_SCREENER_PRECISION may force one."""
     wanted = (requested or os.environ.get("HAVEN_SCREENER_PRECISION", "auto")).lower()
-    if wanted in ("fp32", "bf16"):
+    if wanted in ("fp32", "bf16", "int8"):
         return wanted
     return "bf16" if cpu_has_amx() else "fp32"
 
@@ -109,6 +109,8 @@ class Encoder:
         self._model = model
         self.threads = threads
         self.precision = precision
+        #: The model production inference runs (a dynamically quantized copy for "int8").
+        self._fast = _quantized(model) if precision == "int8" else model
         self.cls_id = tokenizer.cls_token_id
         self.sep_id = tokenizer.sep_token_id
         self.pad_id = tokenizer.pad_token_id
@@ -185,8 +187,9 @@ class Encoder:
 
         ids, mask = self.pad(batch)
         context = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+        model = self._fast if precision == "int8" else self._model
         with context:
-            hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
+            hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
         hidden = hidden.float()
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
@@ -199,6 +202,19 @@ class Encoder:
 
         with torch.inference_mode():
             return self._forward(batch, "fp32")
+
+
+def _quantized(model):  # type: ignore[no-untyped-def]
+    """A copy of `model` with int8 weights (per output channel) in its linear layers."""
+    import copy
+    import warnings
+
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
 
 def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]
