@@ -44,7 +44,10 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		// WAL with synchronous=NORMAL: a commit no longer waits for an fsync (SQLite's default,
+		// FULL, does). A crash of the program loses nothing; a power cut may lose the last
+		// moments of a local development stack, never a production database.
+		SQLiteURL: "file:" + *dataDir + "/?_pragma=synchronous(normal)",
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "haven-ferretdb: %v\n", err)
