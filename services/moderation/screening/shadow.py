@@ -114,8 +114,14 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def run_shadow(settings: Any, live: ScreenBatch, candidate: ScreenBatch, candidate_version: str) -> None:
-    """Consume posts.submitted in a group of the candidate's own and record disagreements until stopped."""
+async def run_shadow(
+    settings: Any, live: ScreenBatch, candidate: ScreenBatch, candidate_version: str, *, start_at: str = "latest"
+) -> None:
+    """Consume posts.submitted in a group of the candidate's own and record disagreements until stopped.
+
+    A new group starts at the newest posts (`start_at="latest"`): a shadow compares live traffic,
+    not the topic's history.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from services.common.mongo import create_mongo_client
@@ -126,7 +132,7 @@ async def run_shadow(settings: Any, live: ScreenBatch, candidate: ScreenBatch, c
     topics = Topics(settings.topic_prefix)
     group = f"{settings.topic_prefix}{CONSUMER_NAME}-{candidate_version}"
     consumer = create_consumer(settings, [topics.posts_submitted], group_id=group, client_id=CONSUMER_NAME,
-                               auto_offset_reset="latest")
+                               auto_offset_reset=start_at)
     mongo = create_mongo_client(settings)
     flow = ShadowFlow(live, candidate, mongo[settings.database_name("moderation")][COLLECTION])
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
