@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.moderation.screening.encoder import Encoder, Windows
+from services.moderation.screening.encoder import Encoder
 from services.moderation.screening.head import HEAD_NAMES
 
 log = logging.getLogger(__name__)
@@ -258,5 +258,5 @@ def targets_matrix(rows: Sequence[dict[str, float] | None]) -> tuple[np.ndarray,
 
 
 __all__ = [
-    "FinetuneConfig", "Finetuned", "LowerStates", "Windows", "lower_states", "targets_matrix", "train", "window_embeddings",
+    "FinetuneConfig", "Finetuned", "LowerStates", "lower_states", "targets_matrix", "train", "window_embeddings",
 ]

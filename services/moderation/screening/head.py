@@ -1,4 +1,8 @@
-"""The screener's small head: logistic regressions over sentence embeddings, numpy at run time."""
+"""The screener's heads: linear, over unit-length sentence embeddings, numpy at run time.
+
+They are trained with the encoder's top layer (finetune.py); a head that needs that fine-tuned
+layer says so in head.json (`encoder_delta`), and the screener refuses to load without it.
+"""
 
 from __future__ import annotations
 
