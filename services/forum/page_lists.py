@@ -60,6 +60,13 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
     for board, threads in by_board.items():
         threads.sort()
         await _replace_list(store.board_threads.collection, board, [{"t": t, "a": at} for at, t in threads])
+        # Each thread's one entry is where the rebuilt list put it (readers count only that one).
+        placed = [(thread_id, n, at) for n, (at, thread_id) in enumerate(threads)]
+        for start in range(0, len(placed), _WRITES_AT_ONCE):
+            await asyncio.gather(*(
+                store.threads.update_one({"_id": thread_id}, {"$set": {"board_pos": n, "listed_activity": at}})
+                for thread_id, n, at in placed[start : start + _WRITES_AT_ONCE]
+            ))
     await store.db["migrations"].update_one(
         {"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True
     )

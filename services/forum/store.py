@@ -338,7 +338,8 @@ class ForumStore:
     async def _threads_page_from_list(self, board_slug: str, length: int, cursor: str | None, limit: int) -> Page:
         # An entry counts if its thread is published and still has that entry's activity time; a
         # thread active again since has a newer entry (read first), so older ones are skipped.
-        before = decode_position(cursor) + 1 if cursor else length
+        # The cursor is the position of the last thread shown: the next page starts below it.
+        before = decode_position(cursor) if cursor else length
         found: list[tuple[int, dict[str, Any]]] = []
         seen: set[str] = set()
         while len(found) <= limit and before > 0:
@@ -350,6 +351,7 @@ class ForumStore:
                     fresh.append(entry)
             await _collect(self.threads, fresh, "t", found, limit, lambda entry, thread: (
                 thread["status"] == "published" and thread.get("last_activity_at") == entry["a"]
+                and thread.get("board_pos", entry["i"]) == entry["i"]
             ))
         return _page(found, limit)
 
@@ -458,9 +460,22 @@ class ForumStore:
         return {**post, "thread_pos": position}
 
     async def _list_activity(self, thread: dict[str, Any] | None) -> None:
-        """The thread's current activity time goes on its board's list (its older entries go stale)."""
-        if thread is not None and thread.get("status") == "published" and thread.get("last_activity_at"):
-            await self.board_threads.append(thread["board_slug"], {"t": thread["_id"], "a": thread["last_activity_at"]})
+        """The thread's current activity time goes on its board's list (its older entries go stale).
+
+        The thread remembers the position of its entry, and readers count only that one: a
+        redelivered verdict (same activity time) is not listed again, and an entry appended twice
+        after a crash between the append and this write shows once.
+        """
+        if thread is None or thread.get("status") != "published" or not thread.get("last_activity_at"):
+            return
+        if thread.get("listed_activity") == thread["last_activity_at"]:
+            return
+        position = await self.board_threads.append(
+            thread["board_slug"], {"t": thread["_id"], "a": thread["last_activity_at"]}
+        )
+        await self.threads.update_one(
+            {"_id": thread["_id"]}, {"$set": {"listed_activity": thread["last_activity_at"], "board_pos": position}}
+        )
 
     async def _already_applied(self, event: PostScreened, status: str) -> dict[str, Any] | None:
         """The post when this very verdict was applied before (a redelivery), else None.

@@ -112,3 +112,22 @@ async def test_a_redelivered_verdict_is_reported_again_so_its_notices_can_be_res
     assert again["status"] == "held" and again["revision"] == 1
     other_action = _verdict(thread_id, post_id, "publish")
     assert await store.apply_screening(other_action) is None, "a different verdict for the same revision changes nothing"
+
+
+async def test_board_pages_list_each_thread_once_across_pages_and_redeliveries(store: ForumStore) -> None:
+    threads = []
+    for _ in range(3):
+        thread_id, post_id = await _new_thread(store)
+        event = _verdict(thread_id, post_id, "publish")
+        for _ in range(2):
+            await store.apply_screening(event)
+        threads.append(thread_id)
+    listed: list[str] = []
+    cursor = None
+    for _ in range(10):  # a cursor that does not advance must fail the test, not hang it
+        page = await store.threads_page("general", cursor, 1)
+        listed += [thread["_id"] for thread in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert listed == list(reversed(threads))
