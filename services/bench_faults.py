@@ -30,6 +30,7 @@ async def _bench(posts: int, broker_down_s: float, db_paused_s: float) -> int:
         TABLE_HEADER,
         FaultRig,
         broker_stopped,
+        databases_paused,
         moderation_db_paused,
         rolling_restart,
         worker_killed_mid_batch,
@@ -49,6 +50,7 @@ async def _bench(posts: int, broker_down_s: float, db_paused_s: float) -> int:
             results.append(await broker_stopped(rig, http, posts=posts // 2, rate=1.0, down_s=broker_down_s))
             token = rig.add_moderator("bench_faults")
             results.append(await moderation_db_paused(rig, http, token, paused_s=db_paused_s))
+            results.append(await databases_paused(rig, http, token, paused_s=90))
     finally:
         rig.stop()
     print(TABLE_HEADER)

@@ -124,6 +124,14 @@ class FaultRig:
         assert pid is not None, "the rig's FerretDB is not running"
         return pid
 
+    def pause_all_databases(self) -> None:
+        for db in (self.main_db, self.moderation_db):
+            os.kill(self._ferretdb_pid(db), signal.SIGSTOP)
+
+    def resume_all_databases(self) -> None:
+        for db in (self.main_db, self.moderation_db):
+            os.kill(self._ferretdb_pid(db), signal.SIGCONT)
+
     def pause_moderation_db(self) -> None:
         os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGSTOP)
 
@@ -375,19 +383,24 @@ async def worker_stalled(rig: FaultRig, http: aiohttp.ClientSession, moderator_t
     from the moderation API's watchdog; after SIGCONT the post is screened as usual."""
     poster = Poster(http, rig.group.url("forum"))
     await poster.join(1)
+    headers = {"Authorization": f"Bearer {moderator_token}"}
+
+    async def stalled_alerts() -> set[str]:
+        async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
+            if response.status != 200:
+                return set()
+            return {n["id"] for n in (await response.json())["items"] if n.get("kind") == "queue.stalled"}
+
+    earlier = await stalled_alerts()  # alerts of earlier faults on this rig do not count
     worker = rig.group.processes["moderation-worker"]
     worker.send_signal(signal.SIGSTOP)
     stalled_at: float | None = None
     started = time.monotonic()
     try:
         await poster.post(0, BENIGN.format(n=1, tag=uuid.uuid4().hex[:6]))
-        headers = {"Authorization": f"Bearer {moderator_token}"}
         while time.monotonic() - started < timeout_s and stalled_at is None:
-            async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
-                if response.status == 200 and any(
-                    n.get("kind") == "queue.stalled" for n in (await response.json())["items"]
-                ):
-                    stalled_at = time.monotonic()
+            if await stalled_alerts() - earlier:
+                stalled_at = time.monotonic()
             await asyncio.sleep(1)
     finally:
         worker.send_signal(signal.SIGCONT)
@@ -396,3 +409,54 @@ async def worker_stalled(rig: FaultRig, http: aiohttp.ClientSession, moderator_t
     await _count(rig, poster, result, resumed, timeout_s)
     result.notes = {"moderators_alerted_after_s": None if stalled_at is None else round(stalled_at - started, 1)}
     return result
+
+
+async def databases_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
+                           paused_s: float = 90.0, timeout_s: float = 180) -> FaultResult:
+    """SIGSTOP every database right after a crisis post was accepted; SIGCONT after `paused_s`.
+
+    Every consumer retries through the outage; afterwards the post is held, urgent in the queue,
+    and the moderators were alerted."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(1)
+    post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+    rig.pause_all_databases()
+    unready: dict[str, bool] = {}
+    try:
+        await asyncio.sleep(paused_s / 2)
+        for name in ("forum", "moderation-api"):
+            try:
+                async with http.get(f"{rig.group.url(name)}/readyz", timeout=aiohttp.ClientTimeout(total=20)) as r:
+                    unready[name] = r.status == 503
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                unready[name] = True
+        await asyncio.sleep(paused_s / 2)
+    finally:
+        rig.resume_all_databases()
+    resumed = time.monotonic()
+    result = FaultResult(f"every database paused {paused_s:.0f} s")
+    await _count(rig, poster, result, resumed, timeout_s)
+    level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s) if post_id else (None, False)
+    result.notes = {"post_status": await poster.status(post_id) if post_id else None, "queue_level": level,
+                    "moderators_alerted": alerted, "unready_during_pause": unready}
+    return result
+
+
+async def _queued_and_alerted(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str,
+                              timeout_s: float) -> tuple[str | None, bool]:
+    moderation = rig.group.url("moderation-api")
+    headers = {"Authorization": f"Bearer {moderator_token}"}
+    level, alerted = None, False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not (level and alerted):
+        async with http.get(f"{moderation}/v1/mod/queue", headers=headers, params={"limit": "200"}) as response:
+            if response.status == 200:
+                items = (await response.json())["items"]
+                level = next((i["level"] for i in items if i["post_id"] == post_id), None)
+        async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
+            if response.status == 200:
+                alerted = any(n.get("kind") == "queue.item" and n.get("post_id") == post_id
+                              for n in (await response.json())["items"])
+        if not (level and alerted):
+            await asyncio.sleep(1)
+    return level, alerted

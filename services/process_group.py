@@ -83,6 +83,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "HAVEN_MODERATION_PORT": str(settings.moderation_port),
             "HAVEN_NOTIFY_PORT": str(settings.notify_port),
             "HAVEN_WORKER_PORT": str(settings.worker_port),
+            "HAVEN_SCREENING_STALLED_AFTER_S": str(settings.screening_stalled_after_s),
+            "HAVEN_CONSUMER_UNREADY_AFTER_S": str(settings.consumer_unready_after_s),
             "HAVEN_PARTITIONS": str(settings.partitions),
             "HAVEN_STATE_DIR": str(settings.state_dir),
             "HAVEN_CACHE_DIR": str(settings.cache_dir),

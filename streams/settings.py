@@ -106,6 +106,8 @@ class Settings:
     instance_id: str | None = None
     #: A post waiting this long for its verdict alerts the moderators (`queue.stalled`).
     screening_stalled_after_s: int = 60
+    #: A consumer retrying one event for longer than this makes its service not ready.
+    consumer_unready_after_s: int = 30
     #: Copies of each topic and how many must acknowledge a write: 1/1 on one local broker,
     #: 3/2 on a cluster, so that acks=all survives losing a broker.
     replication_factor: int = 1
@@ -155,6 +157,7 @@ class Settings:
             worker_port=_int(env, "HAVEN_WORKER_PORT", defaults.worker_port),
             instance_id=env.get("HAVEN_INSTANCE_ID") or None,
             screening_stalled_after_s=_int(env, "HAVEN_SCREENING_STALLED_AFTER_S", defaults.screening_stalled_after_s),
+            consumer_unready_after_s=_int(env, "HAVEN_CONSUMER_UNREADY_AFTER_S", defaults.consumer_unready_after_s),
             replication_factor=_int(env, "HAVEN_REPLICATION_FACTOR", defaults.replication_factor),
             min_insync_replicas=_int(env, "HAVEN_MIN_INSYNC_REPLICAS", defaults.min_insync_replicas),
             max_streams_per_identity=_int(env, "HAVEN_MAX_STREAMS_PER_IDENTITY", defaults.max_streams_per_identity),

@@ -232,7 +232,7 @@ def identities_context(
         loop = _IdentitiesLoop(
             name=service, consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter(service), decoders={topics.identities: IdentityChanged}, handle=handle,
-            metrics=consumer_metrics(app),
+            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:identities", loop)
         watcher = create_consumer(

@@ -109,7 +109,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         loop = EventConsumerLoop(
             name=CONSUMER_NAME, consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter(CONSUMER_NAME), decoders=decoders, handle=handle,
-            metrics=consumer_metrics(app),
+            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:queue", loop)
         async with background_task("moderation-queue-feed", loop.run):

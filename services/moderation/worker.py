@@ -120,10 +120,18 @@ def create_worker_app(
             await producer.stop()
             await mongo.close()
 
+    def _assigned_count() -> int:
+        try:
+            return sum(1 for tp in app.consumer.assignment() if tp.topic == topics.posts_submitted)
+        except Exception:  # the consumer is not started yet, or is between assignments
+            return 0
+
     async def serve_health_endpoints() -> None:
         probe = LagProbe(settings, group_id=app.conf.id, topic=topics.posts_submitted)
         try:
-            runner = await serve_health(create_health_app(settings, state, probe), settings.host, settings.worker_port)
+            runner = await serve_health(
+                create_health_app(settings, state, probe, assigned=_assigned_count), settings.host, settings.worker_port
+            )
         except OSError as exc:
             # Screening goes on without them (a second worker on one machine, say); readiness
             # checks against this worker will fail, which says the same thing loudly.

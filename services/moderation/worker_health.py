@@ -42,6 +42,10 @@ class WorkerMetrics:
         self.lag = Gauge(
             "haven_worker_lag_events", "posts.submitted events not yet screened (committed)", registry=self.registry,
         )
+        self.assigned_partitions = Gauge(
+            "haven_worker_assigned_partitions", "Partitions of posts.submitted this worker is assigned",
+            registry=self.registry,
+        )
         self.oldest_waiting = Gauge(
             "haven_worker_oldest_unscreened_seconds", "Age of the oldest post waiting for screening",
             registry=self.registry,
@@ -75,12 +79,14 @@ class WorkerState:
         return None
 
 
-def create_health_app(settings: Settings, state: WorkerState, probe: LagProbe | None) -> web.Application:
+def create_health_app(
+    settings: Settings, state: WorkerState, probe: LagProbe | None, assigned: Callable[[], int] | None = None
+) -> web.Application:
     app = web.Application()
     checks = setup_health(app, state.metrics.registry)
 
     async def agent_problem() -> str | None:
-        return state.problem()
+        return state.problem(settings.consumer_unready_after_s)
 
     async def kafka_problem() -> str | None:
         return None if await kafka_ready(settings) else "Kafka unreachable"
@@ -89,6 +95,8 @@ def create_health_app(settings: Settings, state: WorkerState, probe: LagProbe | 
     checks["kafka"] = kafka_problem
 
     async def refresh_lag(request: web.Request, handler: Callable[[web.Request], object]) -> web.StreamResponse:
+        if request.path == "/metrics" and assigned is not None:
+            state.metrics.assigned_partitions.set(assigned())
         if request.path == "/metrics" and probe is not None:
             try:
                 lag = await probe.measure()

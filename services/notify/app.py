@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         loop = EventConsumerLoop(
             name="notify", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
-            metrics=consumer_metrics(app),
+            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:notifications", loop)
         async with background_task("notify-inbox", loop.run):
@@ -119,7 +119,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         loop = EventConsumerLoop(
             name="notify-push", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
-            metrics=consumer_metrics(app), commits=False,
+            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s, commits=False,
         )
         async with background_task("notify-push", loop.run):
             yield

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.faults import FaultRig, broker_stopped, moderation_db_paused, rolling_restart, worker_killed_mid_batch, worker_stalled
+from services.faults import FaultRig, broker_stopped, databases_paused, moderation_db_paused, rolling_restart, worker_killed_mid_batch, worker_stalled
 from tests.harness import ForumClient, StackUnderTest, open_event_stream
 
 pytestmark = pytest.mark.integration
@@ -98,3 +98,14 @@ async def test_a_restarted_notify_does_not_replay_old_notifications_to_live_stre
         assert status == 200
         published = [n for n in inbox["items"] if n["kind"] == "post.published" and n["post_id"] == posted["post_id"]]
         assert len(published) == 1, "the inbox holds it once"
+
+
+async def test_every_database_paused_90_s_with_a_crisis_post_in_flight_loses_nothing(rig: FaultRig) -> None:
+    token = rig.add_moderator(f"dbpause_{uuid.uuid4().hex[:6]}")
+    async with aiohttp.ClientSession() as http:
+        result = await databases_paused(rig, http, token, paused_s=90)
+    assert (result.accepted, result.lost) == (1, 0), result
+    assert result.notes["post_status"] == "held"
+    assert result.notes["queue_level"] == "urgent", result.notes
+    assert result.notes["moderators_alerted"] is True, result.notes
+    assert result.notes["unready_during_pause"] == {"forum": True, "moderation-api": True}, result.notes

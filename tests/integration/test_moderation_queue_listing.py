@@ -32,21 +32,35 @@ def _marker() -> str:
 
 
 async def _post(http: aiohttp.ClientSession, services: RunningServices, title: str, body: str) -> str:
+    post_id, _ = await _post_as_author(http, services, title, body)
+    return post_id
+
+
+async def _post_as_author(
+    http: aiohttp.ClientSession, services: RunningServices, title: str, body: str
+) -> tuple[str, ForumClient]:
     author = await ForumClient.join(http, services.forum, country="GB")
     status, created = await author.request("POST", "/v1/boards/milestones/threads", json={"title": title, "body": body})
     assert status == 202, created
-    return str(created["post_id"])
+    return str(created["post_id"]), author
+
+
+#: Fallback fixtures: the screener may hold an everyday post for a human (its false holds are
+#: measured in MODEL_CARD.md); these tests need published posts, not a verdict on particular words.
+_EVERYDAY = ("Went to a meeting and stayed for coffee.", "Thanks for the welcome, everyone.", "Made pasta tonight.")
 
 
 async def _published_post(http: aiohttp.ClientSession, services: RunningServices, title: str, body: str) -> str:
-    post_id = await _post(http, services, title, body)
+    for text in (body, *(f"{body} {extra}" for extra in _EVERYDAY), *_EVERYDAY):
+        post_id, author = await _post_as_author(http, services, title, text)
 
-    async def published() -> bool | None:
-        async with http.get(f"{services.forum}/v1/posts/{post_id}") as response:
-            return True if response.status == 200 and (await response.json())["status"] == "published" else None
+        async def settled() -> str | None:
+            status, post = await author.request("GET", f"/v1/posts/{post_id}")
+            return post["status"] if status == 200 and post["status"] in ("published", "held") else None
 
-    await eventually(published, timeout=45)
-    return post_id
+        if await eventually(settled, timeout=45) == "published":
+            return post_id
+    raise AssertionError("no everyday post was published")
 
 
 async def _report(http: aiohttp.ClientSession, services: RunningServices, post_id: str, reason: str, note: str = "") -> str:
