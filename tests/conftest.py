@@ -39,3 +39,12 @@ async def services(stack: StackUnderTest, tmp_path_factory: pytest.TempPathFacto
         yield running
     finally:
         running.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test proves nothing: the run fails when anything was skipped."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"{skipped} test(s) skipped: every test must run (see tests/conftest.py)", red=True)
+        session.exitstatus = 1

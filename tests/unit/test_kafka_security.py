@@ -19,13 +19,15 @@ SASL_ENV = {
 }
 
 
+#: A self-signed CA certificate made for these tests (its key was discarded): a TLS context only
+#: needs to load it, so the tests never depend on the machine's CA bundle.
+CA_FILE = Path(__file__).resolve().parents[1] / "data" / "kafka-test-ca.pem"
+
+
 @pytest.fixture(scope="module")
-def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Any valid PEM CA works for building a context: the system bundle is one.
-    bundle = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
-    if not bundle.is_file():
-        pytest.skip("no system CA bundle to load")
-    return bundle
+def ca_file() -> Path:
+    assert CA_FILE.is_file(), f"{CA_FILE} is part of the repository"
+    return CA_FILE
 
 
 def test_the_default_is_plaintext_without_credentials() -> None:
