@@ -98,21 +98,10 @@ async def _wait_ok(http: Any, url: str, headers: dict[str, str], timeout: float 
 
 
 async def _moderator_token(settings: Any) -> str:
-    from services.common.mongo import create_mongo_client
-    from services.moderation.moderators import Moderators
-    from streams.kafka import create_producer
-    from streams.topics import Topics
+    from services.moderation.moderators_cli import open_moderators
 
-    client = create_mongo_client(settings)
-    producer = create_producer(settings, client_id="bench-scale")
-    await producer.start()
-    try:
-        moderators = Moderators(client[settings.database_name("moderation")], producer, Topics(settings.topic_prefix))
-        await moderators.ensure_indexes()
+    async with open_moderators(settings, client_id="bench-scale") as moderators:
         return (await moderators.add("bench-scale", "moderator")).token
-    finally:
-        await producer.stop()
-        await client.close()
 
 
 def _p(values: list[float], q: float) -> float:

@@ -244,18 +244,31 @@ async def repeated_verdicts(settings: Settings, post_ids: set[str]) -> int:
     return sum(count - 1 for count in counts.values())
 
 
-async def _submit(poster: Poster, count: int, rate: float, text: str, *, at: int | None = None,
-                  fault: Callable[[], Awaitable[None]] | None = None) -> asyncio.Task[None] | None:
-    """Submit `count` posts at `rate`; the fault starts (as a task) before post number `at`."""
-    fault_task = None
+async def _under_load(rig: FaultRig, http: aiohttp.ClientSession, name: str, fault: Callable[[], Awaitable[None]],
+                      *, posts: int, rate: float, at: int, timeout_s: float) -> FaultResult:
+    """Five members submit `posts` everyday posts at `rate`; `fault` starts before post number `at`
+    and runs beside the load. Counted once the fault is over and every accepted post is terminal."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(5)
+    ended = {"at": 0.0}
+
+    async def timed_fault() -> None:
+        await fault()
+        ended["at"] = time.monotonic()
+
+    fault_task: asyncio.Task[None] | None = None
     started = time.monotonic()
-    for n in range(count):
-        if fault is not None and n == at:
-            fault_task = asyncio.create_task(fault())
+    for n in range(posts):
+        if n == at:
+            fault_task = asyncio.create_task(timed_fault())
             await asyncio.sleep(0)
         await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-        await poster.post(n, text.format(n=n, tag=uuid.uuid4().hex[:6]))
-    return fault_task
+        await poster.post(n, BENIGN.format(n=n, tag=uuid.uuid4().hex[:6]))
+    if fault_task is not None:
+        await fault_task
+    result = FaultResult(name)
+    await _count(rig, poster, result, ended["at"], timeout_s)
+    return result
 
 
 async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended: float, timeout_s: float) -> None:
@@ -272,43 +285,29 @@ async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended
 async def worker_killed_mid_batch(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60,
                                   rate: float = 10.0, timeout_s: float = 240) -> FaultResult:
     """kill -9 the screening worker while posts arrive, then start a new one."""
-    poster = Poster(http, rig.group.url("forum"))
-    await poster.join(5)
-    ended = {"at": 0.0}
 
     async def fault() -> None:
         rig.kill_worker()
         await asyncio.sleep(2)
         rig.start_worker()
-        ended["at"] = time.monotonic()
 
-    task = await _submit(poster, posts, rate, BENIGN, at=posts // 3, fault=fault)
-    if task is not None:
-        await task
-    result = FaultResult("worker kill -9 mid-batch")
-    await _count(rig, poster, result, ended["at"], timeout_s)
-    return result
+    return await _under_load(
+        rig, http, "worker kill -9 mid-batch", fault, posts=posts, rate=rate, at=posts // 3, timeout_s=timeout_s
+    )
 
 
 async def broker_stopped(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 2.0,
                          down_s: float = 30.0, timeout_s: float = 240) -> FaultResult:
     """Stop the Kafka broker for `down_s` while posts arrive, then start it again."""
-    poster = Poster(http, rig.group.url("forum"))
-    await poster.join(5)
-    ended = {"at": 0.0}
 
     async def fault() -> None:
         await asyncio.to_thread(rig.stop_broker)
         await asyncio.sleep(down_s)
         await rig.start_broker()
-        ended["at"] = time.monotonic()
 
-    task = await _submit(poster, posts, rate, BENIGN, at=posts // 4, fault=fault)
-    if task is not None:
-        await task
-    result = FaultResult(f"broker stopped {down_s:.0f} s")
-    await _count(rig, poster, result, ended["at"], timeout_s)
-    return result
+    return await _under_load(
+        rig, http, f"broker stopped {down_s:.0f} s", fault, posts=posts, rate=rate, at=posts // 4, timeout_s=timeout_s
+    )
 
 
 async def moderation_db_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
@@ -332,21 +331,7 @@ async def moderation_db_paused(rig: FaultRig, http: aiohttp.ClientSession, moder
     await _count(rig, poster, result, resumed, timeout_s)
     if post_id is None:
         return result
-    moderation = rig.group.url("moderation-api")
-    headers = {"Authorization": f"Bearer {moderator_token}"}
-    item_level, alerted = None, False
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not (item_level and alerted):
-        async with http.get(f"{moderation}/v1/mod/queue", headers=headers, params={"limit": "200"}) as response:
-            if response.status == 200:
-                items = (await response.json())["items"]
-                item_level = next((i["level"] for i in items if i["post_id"] == post_id), None)
-        async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
-            if response.status == 200:
-                alerted = any(n.get("kind") == "queue.item" and n.get("post_id") == post_id
-                              for n in (await response.json())["items"])
-        if not (item_level and alerted):
-            await asyncio.sleep(1)
+    item_level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
     result.notes = {"post_status": await poster.status(post_id), "queue_level": item_level,
                     "moderators_alerted": alerted, "in_queue_after_s": round(time.monotonic() - resumed, 1)}
     return result
@@ -356,9 +341,6 @@ async def rolling_restart(rig: FaultRig, http: aiohttp.ClientSession, *, posts: 
                           timeout_s: float = 240) -> FaultResult:
     """SIGTERM every service in turn while posts arrive, each started again once it has stopped:
     what a rolling deploy does. Graceful shutdown must hand back or finish what was in flight."""
-    poster = Poster(http, rig.group.url("forum"))
-    await poster.join(5)
-    ended = {"at": 0.0}
 
     async def fault() -> None:
         for name in ("moderation-worker", "moderation-api", "notify", "forum"):
@@ -367,14 +349,10 @@ async def rolling_restart(rig: FaultRig, http: aiohttp.ClientSession, *, posts: 
             await asyncio.to_thread(process.wait, 60)
             rig.group.start(name)
             await rig.group.wait_ready()
-        ended["at"] = time.monotonic()
 
-    task = await _submit(poster, posts, rate, BENIGN, at=posts // 5, fault=fault)
-    if task is not None:
-        await task
-    result = FaultResult("SIGTERM each service in turn")
-    await _count(rig, poster, result, ended["at"], timeout_s)
-    return result
+    return await _under_load(
+        rig, http, "SIGTERM each service in turn", fault, posts=posts, rate=rate, at=posts // 5, timeout_s=timeout_s
+    )
 
 
 async def worker_stalled(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,

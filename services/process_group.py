@@ -108,13 +108,8 @@ class ServiceProcesses:
     env_by_service: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
-        port = {
-            "forum": self.settings.forum_port,
-            "moderation-api": self.settings.moderation_port,
-            "moderation": self.settings.moderation_port,
-            "notify": self.settings.notify_port,
-            "moderation-worker": self.settings.worker_port,
-        }[service]
+        ports = self.settings.service_ports()
+        port = ports["moderation-api" if service == "moderation" else service]
         return f"http://127.0.0.1:{port}"
 
     def log_text(self) -> str:

@@ -15,9 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 from aiohttp import web
+
+from services.common.health import probe_readiness
 
 from streams.settings import Settings
 
@@ -119,7 +120,7 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
         children[member] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", member], stdout=output, stderr=subprocess.STDOUT
         )
-    readiness = {member: f"http://{settings.host}:{port}" for member, port in _ports(settings).items()
+    readiness = {member: f"http://{settings.host}:{port}" for member, port in settings.service_ports().items()
                  if member in children}
     waiting = dict(readiness)
     exit_code = 0
@@ -133,7 +134,7 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
                 stopping = True
                 break
         for member, url in list(waiting.items()):
-            if _is_ready(url):
+            if probe_readiness(url, timeout_s=1)[0]:
                 del waiting[member]
                 shown = url + ("/console/" if member == "moderation-api" else "")
                 what = "ready (model loaded)" if member == "moderation-worker" else "ready"
@@ -152,18 +153,3 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     return exit_code
-
-
-def _ports(settings: Settings) -> dict[str, int]:
-    return {
-        "forum": settings.forum_port, "moderation-worker": settings.worker_port,
-        "moderation-api": settings.moderation_port, "notify": settings.notify_port,
-    }
-
-
-def _is_ready(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as response:  # noqa: S310 (loopback)
-            return bool(response.status == 200)
-    except (OSError, ValueError):
-        return False

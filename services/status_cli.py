@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 
@@ -23,21 +21,8 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_status(args.json))
 
 
-def _readiness(url: str) -> tuple[bool, str]:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=3) as response:  # noqa: S310 (loopback)
-            return True, "ready"
-    except urllib.error.HTTPError as exc:
-        try:
-            failing = json.loads(exc.read()).get("failing", {})
-        except ValueError:
-            failing = {}
-        return False, "not ready: " + ", ".join(f"{k} ({v})" for k, v in failing.items()) if failing else "not ready"
-    except OSError:
-        return False, "not running"
-
-
 async def _status(as_json: bool) -> int:
+    from services.common.health import probe_readiness
     from services.localstack.stack import status as stack_status
     from streams.lag import LagProbe
     from streams.settings import Settings
@@ -45,11 +30,9 @@ async def _status(as_json: bool) -> int:
 
     settings = Settings.from_env()
     components = await stack_status(settings)
-    services = {
-        "forum": settings.forum_port, "moderation-api": settings.moderation_port,
-        "notify": settings.notify_port, "moderation-worker": settings.worker_port,
+    readiness = {
+        name: probe_readiness(f"http://{settings.host}:{port}") for name, port in settings.service_ports().items()
     }
-    readiness = {name: _readiness(f"http://{settings.host}:{port}") for name, port in services.items()}
     backlog: dict[str, Any] = {}
     if all(c.health == "up" for c in components if c.name == "kafka"):
         probe = LagProbe(settings, group_id=f"{settings.topic_prefix}moderation-worker",

@@ -9,6 +9,7 @@ which works even while the worker itself is down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -54,12 +55,13 @@ class LagProbe:
         await self._reader.start()
 
     async def stop(self) -> None:
-        for client in (self._reader, self._admin):
-            if client is not None:
-                try:
-                    await client.stop() if isinstance(client, AIOKafkaConsumer) else await client.close()
-                except Exception:  # closing after a broker outage may fail; nothing left to release
-                    pass
+        # Closing after a broker outage may fail; there is nothing left to release then.
+        with contextlib.suppress(Exception):
+            if self._reader is not None:
+                await self._reader.stop()
+        with contextlib.suppress(Exception):
+            if self._admin is not None:
+                await self._admin.close()
 
     async def measure(self) -> Lag:
         assert self._admin is not None and self._reader is not None, "start() first"

@@ -174,6 +174,13 @@ class Settings:
             kafka_ssl_keyfile=_optional_path(env, "HAVEN_KAFKA_SSL_KEYFILE"),
         )
 
+    def service_ports(self) -> dict[str, int]:
+        """Where each process of `haven serve` answers HTTP (the worker: health and metrics only)."""
+        return {
+            "forum": self.forum_port, "moderation-api": self.moderation_port,
+            "notify": self.notify_port, "moderation-worker": self.worker_port,
+        }
+
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}{service}"
 

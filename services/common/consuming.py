@@ -122,6 +122,7 @@ class EventConsumerLoop(Generic[E]):
         clock: Callable[[], float] = time.monotonic,
         commits: bool = True,
         tracer: Tracer | None = None,
+        tombstone: Callable[[bytes], Event] | None = None,
     ) -> None:
         self._name = name
         self._consumer = consumer
@@ -136,6 +137,9 @@ class EventConsumerLoop(Generic[E]):
         self._clock = clock
         self._commits = commits
         self._tracer = tracer
+        #: What a null value (a tombstone on a compacted topic) means, from its key; without it a
+        #: tombstone cannot be decoded and is dead-lettered like any other undecodable record.
+        self._tombstone = tombstone
         self._retrying: dict[TopicPartition, _Retrying] = {}
         self.processed = 0
 
@@ -183,7 +187,10 @@ class EventConsumerLoop(Generic[E]):
     async def _process_in(self, record: ConsumerRecord, span: Span) -> bool:
         model = self._decoders[record.topic]
         try:
-            event = decode(model, record.value)
+            if record.value is None and record.key and self._tombstone is not None:
+                event = self._tombstone(record.key)
+            else:
+                event = decode(model, record.value)
         except UndecodableEvent as exc:
             span.set_attribute("haven.outcome", "undecodable")
             return await self._dead_letter(record, "undecodable", str(exc))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -47,3 +50,18 @@ def setup_health(app: web.Application, registry: CollectorRegistry) -> dict[str,
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     return checks
+
+
+def probe_readiness(base_url: str, *, timeout_s: float = 3.0) -> tuple[bool, str]:
+    """Ask a running service's /readyz (blocking; for commands): whether it is ready, and in words."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/readyz", timeout=timeout_s):  # noqa: S310 (loopback)
+            return True, "ready"
+    except urllib.error.HTTPError as exc:
+        try:
+            failing = json.loads(exc.read()).get("failing", {})
+        except ValueError:
+            failing = {}
+        return False, "not ready: " + ", ".join(f"{k} ({v})" for k, v in failing.items()) if failing else "not ready"
+    except (OSError, ValueError):
+        return False, "not running"

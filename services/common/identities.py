@@ -14,14 +14,12 @@ connections can be ended on every instance, not only on the one whose consumer a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
@@ -30,7 +28,6 @@ from services.common.problems import Problem
 from services.common.tokens import ExpiringHashes, bearer_token, hash_token
 from streams.events import Event, IdentityChanged
 from streams.kafka import create_consumer
-from streams.serialization import encode
 from streams.serialization import UndecodableEvent, decode
 from streams.settings import Settings
 from streams.topics import Topics
@@ -85,7 +82,7 @@ class IdentityCache:
 
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:
-            # By identity too: a tombstone read as an erasure knows the id only (see _IdentitiesLoop).
+            # By identity too: a tombstone read as an erasure knows the id only (see identity_gone).
             await self._collection.delete_one({"_id": event.token_hash})
             await self._collection.delete_many({"identity_id": event.id})
             self.notice(event)
@@ -187,23 +184,13 @@ async def identity_for_token(cache: IdentityCache, token: str, *, kinds: set[str
     return identity
 
 
-def tombstone_as_erasure(record: ConsumerRecord) -> ConsumerRecord:
-    """A tombstone (null value, keyed by the identity id) means "identity gone": read it as an erasure.
+def identity_gone(key: bytes) -> IdentityChanged:
+    """A tombstone (null value, keyed by the identity id) means "identity gone": an erasure.
 
     The forum writes one after each erasure; compaction may already have dropped the erased record
     it follows, so the tombstone must erase on its own rather than be dead-lettered as undecodable.
     """
-    if record.value is not None or not record.key:
-        return record
-    gone = IdentityChanged(
-        id=record.key.decode("utf-8", "replace"), token_hash="", kind="user", disabled=True, erased=True
-    )
-    return dataclasses.replace(record, value=encode(gone))
-
-
-class _IdentitiesLoop(EventConsumerLoop[Event]):
-    async def _process(self, record: ConsumerRecord) -> bool:  # type: ignore[override]
-        return await super()._process(tombstone_as_erasure(record))  # type: ignore[func-returns-value]
+    return IdentityChanged(id=key.decode("utf-8", "replace"), token_hash="", kind="user", disabled=True, erased=True)
 
 
 def identities_context(
@@ -229,10 +216,11 @@ def identities_context(
             assert isinstance(event, IdentityChanged)
             await cache.apply(event)
 
-        loop = _IdentitiesLoop(
+        loop = EventConsumerLoop(
             name=service, consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter(service), decoders={topics.identities: IdentityChanged}, handle=handle,
             metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
+            tombstone=identity_gone,
         )
         watch_consumer(app, "consumer:identities", loop)
         watcher = create_consumer(

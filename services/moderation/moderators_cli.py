@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.moderation.moderators import Moderators
+    from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,35 +27,46 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args))
 
 
-async def _run(args: argparse.Namespace) -> int:
+@contextlib.asynccontextmanager
+async def open_moderators(settings: Settings, *, client_id: str) -> AsyncIterator[Moderators]:
+    """The moderator accounts of `settings`' deployment, with the clients they need, for commands."""
     from services.common.mongo import create_mongo_client
-    from services.moderation.moderators import ModeratorError, Moderators
-    from streams.kafka import create_producer, ensure_topics
-    from streams.settings import Settings
+    from services.moderation.moderators import Moderators
+    from streams.kafka import create_producer
     from streams.topics import Topics
 
-    settings = Settings.from_env()
-    await ensure_topics(settings)
     client = create_mongo_client(settings)
-    producer = create_producer(settings, client_id="moderators-cli")
+    producer = create_producer(settings, client_id=client_id)
     await producer.start()
     try:
         moderators = Moderators(client[settings.database_name("moderation")], producer, Topics(settings.topic_prefix))
         await moderators.ensure_indexes()
-        if args.action == "add":
-            created = await moderators.add(args.name, args.role)
-            print(f"created {created.role} {created.name}; this token is shown once, store it now:")
-            print(created.token)
-        elif args.action == "disable":
-            await moderators.disable(args.name)
-            print(f"disabled {args.name}; their token stops working everywhere")
-        else:
-            for doc in await moderators.list():
-                print(f"{doc['name']:<24} {doc['role']:<10} {'disabled' if doc['disabled'] else 'active'}")
-    except ModeratorError as exc:
-        print(f"haven moderators {args.action}: {exc}", file=sys.stderr)
-        return 1
+        yield moderators
     finally:
         await producer.stop()
         await client.close()
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from services.moderation.moderators import ModeratorError
+    from streams.kafka import ensure_topics
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    await ensure_topics(settings)
+    try:
+        async with open_moderators(settings, client_id="moderators-cli") as moderators:
+            if args.action == "add":
+                created = await moderators.add(args.name, args.role)
+                print(f"created {created.role} {created.name}; this token is shown once, store it now:")
+                print(created.token)
+            elif args.action == "disable":
+                await moderators.disable(args.name)
+                print(f"disabled {args.name}; their token stops working everywhere")
+            else:
+                for doc in await moderators.list():
+                    print(f"{doc['name']:<24} {doc['role']:<10} {'disabled' if doc['disabled'] else 'active'}")
+    except ModeratorError as exc:
+        print(f"haven moderators {args.action}: {exc}", file=sys.stderr)
+        return 1
     return 0

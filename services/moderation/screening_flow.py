@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import Tracer
@@ -44,6 +44,10 @@ class ScreeningFlow:
     screenings: AsyncCollection
     #: Spans of the events it sends; the global (configured or no-op) tracer when None.
     tracer: Tracer | None = None
+    _events: EventPublisher = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._events = EventPublisher(self.producer, self.topics, tracer=self.tracer)
 
     async def process(
         self, posts: Sequence[PostSubmitted],
@@ -93,10 +97,9 @@ class ScreeningFlow:
         resources = []
         if verdict.action != "publish":
             resources = self.directory.for_author(post.country, verdict.categories, verdict.risk)
-        events = EventPublisher(self.producer, self.topics, tracer=self.tracer)
         if resources:
             # Resources reach the author first, before the post is published or held.
-            await events.publish(
+            await self._events.publish(
                 Notification(
                     notification_id=f"resources:{screening_key(post.post_id, post.revision)}",
                     recipient_id=post.author_id,
@@ -111,7 +114,7 @@ class ScreeningFlow:
             resources=resources, body=post.body, title=post.title, is_thread_start=post.is_thread_start,
             country=post.country,
         )
-        await events.publish(screened)
+        await self._events.publish(screened)
         await self.screenings.update_one(
             {"_id": screening_key(post.post_id, post.revision)},
             {"$set": {"action": verdict.action, "risk": verdict.risk, "screened_at": screened.occurred_at}},

@@ -18,10 +18,10 @@ TP0 = TopicPartition(TOPIC, 0)
 TP1 = TopicPartition(TOPIC, 1)
 
 
-def _record(partition: int, offset: int, value: bytes) -> ConsumerRecord:
+def _record(partition: int, offset: int, value: bytes | None) -> ConsumerRecord:
     return ConsumerRecord(
         topic=TOPIC, partition=partition, offset=offset, timestamp=0, timestamp_type=0, key=b"k",
-        value=value, checksum=None, serialized_key_size=1, serialized_value_size=len(value), headers=(),
+        value=value, checksum=None, serialized_key_size=1, serialized_value_size=len(value or b""), headers=(),
     )
 
 
@@ -32,7 +32,7 @@ def _note(n: int) -> bytes:
 class FakeConsumer:
     """A partition log per TopicPartition, with Kafka's position, pause and commit semantics."""
 
-    def __init__(self, logs: dict[TopicPartition, list[bytes]]) -> None:
+    def __init__(self, logs: dict[TopicPartition, list[bytes | None]]) -> None:
         self.logs = logs
         self.position = {tp: 0 for tp in logs}
         self.committed: dict[TopicPartition, int] = {}
@@ -198,3 +198,25 @@ async def test_readiness_fails_only_after_retrying_longer_than_allowed() -> None
     clock.now += 31
     problem = loop.problem()
     assert problem is not None and "retrying" in problem
+
+
+async def test_a_tombstone_means_what_the_loop_is_told_and_is_dead_lettered_otherwise() -> None:
+    handled: list[str] = []
+
+    async def handle(topic: str, event: Event) -> None:
+        assert isinstance(event, Notification)
+        handled.append(event.notification_id)
+
+    understood = FakeConsumer({TP0: [None]})
+    loop = EventConsumerLoop(
+        name="test", consumer=understood, producer=RecordingProducer(), dead_letter_topic="t.dlq.test",  # type: ignore[arg-type]
+        decoders={TOPIC: Notification}, handle=handle, backoff_start_s=0.0, backoff_cap_s=0.0,
+        tombstone=lambda key: Notification(notification_id=f"gone:{key.decode()}", recipient_id="r", kind="reply"),
+    )
+    await _run_until(loop, lambda: understood.committed.get(TP0) == 1)
+    assert handled == ["gone:k"]
+
+    producer = RecordingProducer()
+    not_understood = FakeConsumer({TP0: [None]})
+    await _run_until(_loop(not_understood, producer, handle), lambda: not_understood.committed.get(TP0) == 1)
+    assert [topic for topic, _ in producer.sent] == ["t.dlq.test"]
