@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +19,6 @@ SCHEMA_VERSION = 1
 Risk = Literal["none", "concern", "high", "imminent"]
 Category = Literal["suicide", "self_harm", "overdose", "relapse", "violence", "abuse", "medical"]
 Action = Literal["publish", "publish_with_resources", "hold", "hold_urgent"]
-PostStatus = Literal["pending", "published", "held", "removed", "deleted"]
 IdentityKind = Literal["user", "moderator"]
 Decision = Literal["approve", "remove", "escalate"]
 ReportReason = Literal["worried_about_author", "harassment", "spam", "other"]
@@ -28,6 +28,19 @@ MODERATORS_RECIPIENT = "moderators"
 
 RISK_LEVELS: tuple[Risk, ...] = ("none", "concern", "high", "imminent")
 CATEGORIES: tuple[Category, ...] = ("suicide", "self_harm", "overdose", "relapse", "violence", "abuse", "medical")
+
+
+class PostStatus(StrEnum):
+    """Where a post stands (a thread takes its first post's); stored in MongoDB as these very strings.
+
+    What moves a post from one to another: services/forum/post_states.py.
+    """
+
+    PENDING = "pending"
+    PUBLISHED = "published"
+    HELD = "held"
+    REMOVED = "removed"
+    DELETED = "deleted"
 
 
 def new_id() -> str:

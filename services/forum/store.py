@@ -21,18 +21,18 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.common.pk_guard import GuardedUpdates
 from services.common.pk_lists import PkList
 from services.forum.boards import Board
-from streams.events import PostScreened, utc_now
+from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
+from streams.events import PostScreened, PostStatus, utc_now
 
 REACTION_KINDS = ("hug", "strength", "me_too")
 #: What a thread is called once its starter's words are gone.
 REMOVED_TITLE = "[removed]"
 
-ACTION_TO_STATUS = {
-    "publish": "published",
-    "publish_with_resources": "published",
-    "hold": "held",
-    "hold_urgent": "held",
-}
+
+def _may_start(transition: Transition) -> Any:
+    """The status filter of a transition: the one status it starts from, or `{"$in": [...]}`."""
+    statuses = starts_from(transition)
+    return statuses[0] if len(statuses) == 1 else {"$in": list(statuses)}
 
 
 class InvalidCursor(ValueError):
@@ -222,7 +222,7 @@ class ForumStore:
         except DuplicateKeyError:
             pass
         return await self._guarded.find_one_and_update(
-            self.posts, post["_id"], {"revision": post["revision"], "status": {"$in": ["published", "held", "pending"]}},
+            self.posts, post["_id"], {"revision": post["revision"], "status": _may_start(Transition.AUTHOR_EDITS)},
             {"$set": {"pending_body": body, "pending_redacted": redacted, "edited_at": utc_now()},
              "$inc": {"revision": 1}},
         )
@@ -235,8 +235,8 @@ class ForumStore:
         phrases, the moderator's note, quotes in other members' replies and the titles of threads
         they started. Ids, reactions and the thread's other posts stay."""
         await self.posts.update_many(query, {"$set": {
-            "status": "deleted", "body": None, "pending_body": None, "verdict": None, "moderator_note": None,
-            "early_decision": None, "deleted_at": utc_now(),
+            "status": leads_to(Transition.AUTHOR_DELETES), "body": None, "pending_body": None, "verdict": None,
+            "moderator_note": None, "early_decision": None, "deleted_at": utc_now(),
         }})
         if not post_ids:
             return
@@ -252,11 +252,11 @@ class ForumStore:
         # The thread stays while others' posts live in it (their words are theirs to keep), under
         # a neutral title; with nobody else in it, it leaves the board as well.
         others = await self.posts.count_documents(
-            {"thread_id": thread_id, "is_thread_start": False, "status": {"$in": ["pending", "held", "published"]}}
+            {"thread_id": thread_id, "is_thread_start": False, "status": {"$in": list(LIVE)}}
         )
         update: dict[str, Any] = {"title": REMOVED_TITLE, "title_removed": True}
         if not others:
-            update["status"] = "deleted"
+            update["status"] = leads_to(Transition.AUTHOR_DELETES)
         await self.threads.update_one({"_id": thread_id}, {"$set": update})
 
     # reactions and reports
@@ -316,7 +316,7 @@ class ForumStore:
         if length is not None:
             return await self._threads_page_from_list(board_slug, length, cursor, limit)
         # A board no thread was published on since the lists exist (old data): the query.
-        query: dict[str, Any] = {"board_slug": board_slug, "status": "published"}
+        query: dict[str, Any] = {"board_slug": board_slug, "status": PostStatus.PUBLISHED}
         if cursor:
             moment, last_id = decode_cursor(cursor)
             query["$or"] = [
@@ -350,7 +350,7 @@ class ForumStore:
                     seen.add(entry["t"])
                     fresh.append(entry)
             await _collect(self.threads, fresh, "t", found, limit, lambda entry, thread: (
-                thread["status"] == "published" and thread.get("last_activity_at") == entry["a"]
+                thread["status"] == PostStatus.PUBLISHED and thread.get("last_activity_at") == entry["a"]
                 and thread.get("board_pos", entry["i"]) == entry["i"]
             ))
         return _page(found, limit)
@@ -365,11 +365,11 @@ class ForumStore:
                 entries, after = await self.thread_posts.forward(thread_id, after, length)
                 # Only the entry at the post's own position: a repeated append is not shown twice.
                 await _collect(self.posts, entries, "p", found, limit, lambda entry, post: (
-                    post["status"] == "published" and post.get("thread_pos") == entry["i"]
+                    post["status"] == PostStatus.PUBLISHED and post.get("thread_pos") == entry["i"]
                 ))
             return _page(found, limit)
         # A thread whose posts were all published before the lists existed (old data): the query.
-        query: dict[str, Any] = {"thread_id": thread_id, "status": "published"}
+        query: dict[str, Any] = {"thread_id": thread_id, "status": PostStatus.PUBLISHED}
         if cursor:
             moment, last_id = decode_cursor(cursor)
             query["$or"] = [
@@ -396,7 +396,8 @@ class ForumStore:
         A verdict for an older revision, or one arriving after the post was removed or deleted,
         changes nothing. Returns the updated post, or None when nothing changed.
         """
-        status = ACTION_TO_STATUS[event.verdict.action]
+        transition = verdict_transition(event.verdict.action, edit=event.kind == "edit")
+        status = leads_to(transition)
         now = utc_now()
         verdict = {
             "risk": event.verdict.risk,
@@ -411,12 +412,12 @@ class ForumStore:
             "resources": [r.model_dump() for r in event.resources],
             "screened_at": now,
         }
-        if status == "published":
+        if status == PostStatus.PUBLISHED:
             update["published_at"] = now
         if event.kind == "edit":
-            return await self._apply_edit_screening(event, status, update)
+            return await self._apply_edit_screening(event, transition, update)
         post = await self._guarded.find_one_and_update(
-            self.posts, event.post_id, {"revision": event.revision, "status": "pending"}, {"$set": update}
+            self.posts, event.post_id, {"revision": event.revision, "status": _may_start(transition)}, {"$set": update}
         )
         if post is None:
             # A redelivery goes on to the thread below: the first delivery may have stopped there.
@@ -424,7 +425,8 @@ class ForumStore:
             if post is None:
                 return None
         early = post.get("early_decision") or {}
-        if post["status"] == "held" and early.get("revision") == event.revision and early.get("decision") == "approve":
+        held = post["status"] == PostStatus.HELD
+        if held and early.get("revision") == event.revision and early.get("decision") == "approve":
             # A moderator approved this revision before its verdict got here (topics are not
             # ordered with each other): the approval stands.
             approved = await self.apply_decision(event.post_id, event.revision, "approve", early.get("note", ""))
@@ -434,10 +436,10 @@ class ForumStore:
         async def touch_thread() -> None:
             if event.is_thread_start:
                 await self._list_activity(await self._guarded.find_one_and_update(
-                    self.threads, event.thread_id, {"status": "pending"},
+                    self.threads, event.thread_id, {"status": PostStatus.PENDING},
                     {"$set": {"status": status, "last_activity_at": now}},
                 ))
-            elif status == "published":
+            elif status == PostStatus.PUBLISHED:
                 await self._list_activity(await self.threads.find_one_and_update(
                     {"_id": event.thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
                 ))
@@ -453,7 +455,7 @@ class ForumStore:
         After a crash between the append and the write of `thread_pos` the redelivered event
         appends again; readers show the post only at the position it kept.
         """
-        if post["status"] != "published" or post.get("thread_pos") is not None:
+        if post["status"] != PostStatus.PUBLISHED or post.get("thread_pos") is not None:
             return post
         position = await self.thread_posts.append(post["thread_id"], {"p": post["_id"]})
         await self.posts.update_one({"_id": post["_id"]}, {"$set": {"thread_pos": position}})
@@ -466,7 +468,7 @@ class ForumStore:
         redelivered verdict (same activity time) is not listed again, and an entry appended twice
         after a crash between the append and this write shows once.
         """
-        if thread is None or thread.get("status") != "published" or not thread.get("last_activity_at"):
+        if thread is None or thread.get("status") != PostStatus.PUBLISHED or not thread.get("last_activity_at"):
             return
         if thread.get("listed_activity") == thread["last_activity_at"]:
             return
@@ -493,29 +495,31 @@ class ForumStore:
         return None
 
     async def _apply_edit_screening(
-        self, event: PostScreened, status: str, update: dict[str, Any]
+        self, event: PostScreened, transition: Transition, update: dict[str, Any]
     ) -> dict[str, Any] | None:
         """A screened edit replaces the shown body if it may be published; otherwise the post is held."""
+        status = leads_to(transition)
+        refused = refused_from(transition)
         current = await self.posts.find_one({"_id": event.post_id})
-        if current is None or current.get("revision") != event.revision or current["status"] in ("removed", "deleted"):
+        if current is None or current.get("revision") != event.revision or current["status"] in refused:
             return None
         if current.get("pending_body") is None:
             return await self._already_applied(event, status)
         update = {**update, "body": current["pending_body"], "pending_body": None,
                   "redacted": current.get("pending_redacted", [])}
-        if status == "published" and current.get("published_at"):
+        if status == PostStatus.PUBLISHED and current.get("published_at"):
             update.pop("published_at", None)  # an edited post keeps its place in the thread
         post = await self._guarded.find_one_and_update(
             # The status guard: a verdict racing a moderator's removal never republishes the post.
             self.posts, event.post_id,
-            {"revision": event.revision, "pending_body": {"$ne": None}, "status": {"$nin": ["removed", "deleted"]}},
+            {"revision": event.revision, "pending_body": {"$ne": None}, "status": {"$nin": list(refused)}},
             {"$set": update},
         )
         if post is not None and event.is_thread_start:
             # The first post was edited before its first verdict: this verdict is the one that
             # decides whether the thread is listed.
             await self._list_activity(await self._guarded.find_one_and_update(
-                self.threads, event.thread_id, {"status": "pending"},
+                self.threads, event.thread_id, {"status": PostStatus.PENDING},
                 {"$set": {"status": status, "last_activity_at": utc_now()}},
             ))
         return None if post is None else await self._list_post(post)
@@ -523,28 +527,31 @@ class ForumStore:
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
         now = utc_now()
         if decision == "approve":
+            transition = Transition.MODERATOR_APPROVES_HELD
             post = await self._guarded.find_one_and_update(
-                self.posts, post_id, {"revision": revision, "status": "held"},
-                {"$set": {"status": "published", "published_at": now, "decided_at": now}},
+                self.posts, post_id, {"revision": revision, "status": _may_start(transition)},
+                {"$set": {"status": leads_to(transition), "published_at": now, "decided_at": now}},
             )
             if post is None:
                 # Approved before its verdict arrived: remembered, applied when the verdict lands.
                 await self._guarded.update_one(
-                    self.posts, post_id, {"revision": revision, "status": "pending"},
+                    self.posts, post_id,
+                    {"revision": revision, "status": _may_start(Transition.MODERATOR_APPROVES_BEFORE_VERDICT)},
                     {"$set": {"early_decision": {"revision": revision, "decision": "approve", "note": note}}},
                 )
         elif decision == "remove":
+            transition = Transition.MODERATOR_REMOVES
             post = await self._guarded.find_one_and_update(
-                self.posts, post_id, {"status": {"$in": ["pending", "held", "published"]}},
-                {"$set": {"status": "removed", "moderator_note": note, "decided_at": now}},
+                self.posts, post_id, {"status": _may_start(transition)},
+                {"$set": {"status": leads_to(transition), "moderator_note": note, "decided_at": now}},
             )
         else:
             return None
         if post is not None and post.get("is_thread_start"):
-            thread_status = "published" if decision == "approve" else "removed"
+            # The thread takes the status its first post was moved to.
             await self._list_activity(await self.threads.find_one_and_update(
                 {"_id": post["thread_id"]},
-                {"$set": {"status": thread_status, "last_activity_at": now}},
+                {"$set": {"status": leads_to(transition), "last_activity_at": now}},
                 return_document=ReturnDocument.AFTER,
             ))
         return None if post is None else await self._list_post(post)
