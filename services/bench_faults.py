@@ -11,6 +11,7 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
+from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,10 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_bench(args.posts, args.broker_down_s, args.db_paused_s))
+    return asyncio.run(_bench(args.settings, args.posts, args.broker_down_s, args.db_paused_s))
 
 
-async def _bench(posts: int, broker_down_s: float, db_paused_s: float) -> int:
+async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: float) -> int:
     import aiohttp
 
     from services.faults import (
@@ -36,9 +37,7 @@ async def _bench(posts: int, broker_down_s: float, db_paused_s: float) -> int:
         worker_killed_mid_batch,
     )
     from services.localstack.stack import ensure_up
-    from streams.settings import Settings
 
-    base = Settings.from_env()
     await ensure_up(base)  # prepares the binaries the rig's own broker and databases run from
     work_dir = Path(tempfile.mkdtemp(prefix="haven-faults-"))
     print(f"starting a Haven of its own (logs in {work_dir / 'logs'}) ...", flush=True)

@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from streams.settings import Settings
 
 BENIGN_BODIES = (
     "Day {n}. Went to a meeting and actually talked this time.",
@@ -32,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_bench(args.posts, args.rate, args.timeout))
+    return asyncio.run(_bench(args.settings, args.posts, args.rate, args.timeout))
 
 
 def _percentiles(values: list[float]) -> str:
@@ -47,14 +48,12 @@ def _percentiles(values: list[float]) -> str:
             f"   max {ordered[-1] * 1000:7.1f} ms")
 
 
-async def _bench(count: int, rate: float, timeout: float) -> int:
+async def _bench(base: Settings, count: int, rate: float, timeout: float) -> int:
     import aiohttp
 
     from services.localstack.stack import ensure_up
     from services.process_group import isolated_settings, start_service_processes
-    from streams.settings import Settings
 
-    base = Settings.from_env()
     await ensure_up(base)
     settings = isolated_settings(base, label="bench")
     log_dir = Path(tempfile.mkdtemp(prefix="haven-bench-"))

@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from streams.settings import Settings
 
 DEFAULT_SIZES = "1000,10000,100000"
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"haven bench scale: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_bench(sizes, args.samples, args.submit, args.rate))
+    return asyncio.run(_bench(args.settings, sizes, args.samples, args.submit, args.rate))
 
 
 async def _timed_gets(http: Any, url: str, headers: dict[str, str], samples: int) -> float:
@@ -111,7 +112,7 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def _bench(sizes: list[int], samples: int, submit: int, rate: float) -> int:
+async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, rate: float) -> int:
     import aiohttp
 
     from services.bench_pipeline import _drive
@@ -119,9 +120,7 @@ async def _bench(sizes: list[int], samples: int, submit: int, rate: float) -> in
     from services.localstack.stack import ensure_up
     from services.process_group import isolated_settings, start_service_processes
     from services.seed import SeedPlan, seed
-    from streams.settings import Settings
 
-    base = Settings.from_env()
     await ensure_up(base)
     settings = isolated_settings(base, label="scale")
     log_dir = Path(tempfile.mkdtemp(prefix="haven-scale-"))

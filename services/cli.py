@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from services.common.logs import configure_logging
+from streams.settings import Settings
 
 #: (command path, module, help)
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -48,7 +48,7 @@ def _load(module_name: str):  # type: ignore[no-untyped-def]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haven", description="Haven: anonymous peer-support forums")
-    parser.add_argument("--log-level", default=os.environ.get("HAVEN_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", default=None, help="overrides HAVEN_LOG_LEVEL")
     top = parser.add_subparsers(dest="command", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}  # type: ignore[type-arg]
     for path, module_name, help_text in COMMANDS:
@@ -71,10 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        configure_logging(args.log_level, os.environ)
+        # Read once, here; every command receives it as args.settings.
+        args.settings = Settings.from_env()
     except ValueError as exc:
         print(f"haven: {exc}", file=sys.stderr)
         return 2
+    configure_logging(args.log_level or args.settings.log_level, args.settings.log_format,
+                      args.settings.library_log_level)
     return int(args.run(args) or 0)
 
 

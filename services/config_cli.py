@@ -6,9 +6,9 @@ A bad value fails here the way it would fail a service at start, with the variab
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import sys
+
+from streams.settings import env_name
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,25 +16,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.settings import Settings
-
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        print(f"haven config: {exc}", file=sys.stderr)
-        return 2
-    values = {f.name: _shown(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
+    values = args.settings.shown()
     if args.json:
         print(json.dumps(values))
     else:
         for name, value in values.items():
-            print(f"{name:<28} {value}")
+            print(f"{name:<28} {env_name(name):<36} {json.dumps(value) if isinstance(value, dict) else value}")
     return 0
 
-
-def _shown(value: object) -> object:
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, tuple):
-        return [str(v) for v in value]
-    return str(value)  # Secret prints as a mask

@@ -15,6 +15,7 @@ import base64
 import sys
 
 from streams.topics import DEAD_LETTER_CONSUMERS
+from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,21 +25,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args.action, args.consumer, args.limit))
+    return asyncio.run(_run(args.settings, args.action, args.consumer, args.limit))
 
 
-async def _run(action: str, consumer: str, limit: int) -> int:
+async def _run(settings: Settings, action: str, consumer: str, limit: int) -> int:
     from aiokafka import AIOKafkaConsumer
 
     from streams.events import DeadLetter
     from streams.kafka import create_producer
     from streams.kafka_security import aiokafka_security
     from streams.serialization import UndecodableEvent, decode
-    from streams.settings import Settings
     from streams.topics import Topics
     from streams.trace_context import context_from_headers, kafka_headers
 
-    settings = Settings.from_env()
     topics = Topics(settings.topic_prefix)
     replaying = action == "replay"
     reader = AIOKafkaConsumer(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,17 +18,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args.force))
+    return asyncio.run(_run(args.settings, args.force))
 
 
-async def _run(force: bool) -> int:
+async def _run(settings: Settings, force: bool) -> int:
     from services.common.mongo import create_mongo_client
     from services.forum.page_lists import build_page_lists
     from services.forum.store import ForumStore
     from services.notify.inbox_lists import InboxLists
-    from streams.settings import Settings
 
-    settings = Settings.from_env()
     client = create_mongo_client(settings)
     try:
         counts = await build_page_lists(ForumStore(client[settings.database_name("forum")]), force=force)

@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     if args.service in GROUPS:
         return _run_group(GROUPS[args.service], settings)  # each child configures its own tracing
     from services.common.tracing import TracingConfigError, configure_tracing
@@ -63,7 +63,7 @@ def _build_app(service: str, settings: Settings) -> tuple[web.Application, int]:
 
         forum = create_forum(
             settings,
-            limits=RateLimits.from_env(os.environ),
+            limits=RateLimits.from_settings(settings),
             hotline_numbers=frozenset(ResourceDirectory.load().contact_numbers()),
         )
         return forum, settings.forum_port
@@ -87,13 +87,13 @@ def _run_worker(settings: Settings) -> int:
     from streams.kafka import ensure_topics
 
     try:
-        screener = Screener.load(threads=2)
+        screener = Screener.load(settings.screener_model, threads=2, precision=settings.screener_precision)
     except ScreenerLoadError as exc:
         # Never run without screening: nothing would stop a post from being published unscreened.
         print(f"haven: the screening model could not be loaded, refusing to start: {exc}", file=sys.stderr)
         return 1
     asyncio.run(ensure_topics(settings))
-    app = create_worker_app(settings, screener.screen_batch, Policy.from_env(os.environ), ResourceDirectory.load())
+    app = create_worker_app(settings, screener.screen_batch, Policy.from_settings(settings), ResourceDirectory.load())
     worker = faust.Worker(app, loglevel=logging.getLevelName(logging.getLogger().level), quiet=True)
     worker.execute_from_commandline()
     return 0
@@ -109,7 +109,7 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    to_terminal = os.environ.get("HAVEN_LOGS", "") == "terminal"
+    to_terminal = settings.logs == "terminal"
     log_dir = settings.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     print(f"Haven: starting {', '.join(members)}", flush=True)

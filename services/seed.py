@@ -310,14 +310,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from services.forum.boards import SEEDED_BOARDS
-    from streams.settings import Settings
 
     try:
         plan = SeedPlan.of(args.posts, args.threads, args.members, tuple(b.slug for b in SEEDED_BOARDS))
     except ValueError as exc:
         print(f"haven seed: {exc}", file=sys.stderr)
         return 2
-    settings = Settings.from_env()
+    settings = args.settings
     started = time.perf_counter()
     total = asyncio.run(seed(settings, plan))
     print(f"seeded {plan.posts} posts, {plan.threads} threads, {plan.members} members in "

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 from typing import Any
+from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,17 +19,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_status(args.json))
+    return asyncio.run(_status(args.settings, args.json))
 
 
-async def _status(as_json: bool) -> int:
+async def _status(settings: Settings, as_json: bool) -> int:
     from services.common.health import probe_readiness
     from services.localstack.stack import status as stack_status
     from streams.lag import LagProbe
-    from streams.settings import Settings
     from streams.topics import Topics
 
-    settings = Settings.from_env()
     components = await stack_status(settings)
     readiness = {
         name: probe_readiness(f"http://{settings.host}:{port}") for name, port in settings.service_ports().items()

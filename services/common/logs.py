@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 LIBRARIES = ("aiokafka", "kafka", "faust", "mode", "pymongo", "urllib3", "transformers", "asyncio", "aiohttp",
@@ -45,10 +44,7 @@ class _NormalStartNoise(logging.Filter):
         return not any(noise in message for noise in _NORMAL_START_ERRORS)
 
 
-def configure_logging(level: str, env: Mapping[str, str]) -> None:
-    log_format = env.get("HAVEN_LOG_FORMAT", "text").lower()
-    if log_format not in ("text", "json"):
-        raise ValueError(f"HAVEN_LOG_FORMAT must be 'text' or 'json', got {log_format!r}")
+def configure_logging(level: str, log_format: str = "text", library_level: str = "WARNING") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -56,8 +52,7 @@ def configure_logging(level: str, env: Mapping[str, str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    library_level = env.get("HAVEN_LIBRARY_LOG_LEVEL", "WARNING").upper()
     for name in LIBRARIES:
-        logging.getLogger(name).setLevel(library_level)
+        logging.getLogger(name).setLevel(library_level.upper())
     for name in ("aiokafka.consumer.group_coordinator", "aiokafka.consumer.fetcher"):
         logging.getLogger(name).addFilter(_NormalStartNoise())

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_bench(args.seconds, args.concurrency))
+    return asyncio.run(_bench(args.settings, args.seconds, args.concurrency))
 
 
 async def _load(url: str, seconds: float, concurrency: int) -> tuple[float, float, int]:
@@ -93,12 +94,10 @@ async def _seed(settings: Any) -> tuple[str, str]:
     return thread_id, "milestones"
 
 
-async def _bench(seconds: float, concurrency: int) -> int:
+async def _bench(base: Settings, seconds: float, concurrency: int) -> int:
     from services.localstack.stack import ensure_up
     from services.process_group import free_port, isolated_settings, start_service_processes
-    from streams.settings import Settings
 
-    base = Settings.from_env()
     await ensure_up(base)
     settings = isolated_settings(base, label="reads")
     group = await start_service_processes(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv6Address
@@ -14,6 +14,7 @@ from ipaddress import IPv6Address
 from aiohttp import web
 
 from services.common.proxies import IPAddress, client_address
+from streams.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,11 @@ class RateLimits:
     identities_per_hour_per_address: int = 30
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> RateLimits:
-        defaults = cls()
+    def from_settings(cls, settings: Settings) -> RateLimits:
         return cls(
-            posts_per_minute=int(env.get("HAVEN_POSTS_PER_MINUTE", defaults.posts_per_minute)),
-            posts_per_hour=int(env.get("HAVEN_POSTS_PER_HOUR", defaults.posts_per_hour)),
-            identities_per_hour_per_address=int(
-                env.get("HAVEN_IDENTITIES_PER_HOUR", defaults.identities_per_hour_per_address)
-            ),
+            posts_per_minute=settings.posts_per_minute,
+            posts_per_hour=settings.posts_per_hour,
+            identities_per_hour_per_address=settings.identities_per_hour,
         )
 
 

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from services.localstack.prepare import prepare
     from services.localstack.stack import ensure_up, status, stop
 
-    settings = Settings.from_env()
+    settings = args.settings
     try:
         if args.action == "prepare":
             done = prepare(StackPaths.from_settings(settings))

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from services.moderation.moderators import Moderators
     from streams.settings import Settings
+    from services.moderation.moderators import Moderators
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,9 +50,8 @@ async def open_moderators(settings: Settings, *, client_id: str) -> AsyncIterato
 async def _run(args: argparse.Namespace) -> int:
     from services.moderation.moderators import ModeratorError
     from streams.kafka import ensure_topics
-    from streams.settings import Settings
 
-    settings = Settings.from_env()
+    settings = args.settings
     await ensure_topics(settings)
     try:
         async with open_moderators(settings, client_id="moderators-cli") as moderators:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import get_args
 
 from streams.events import Action, Risk
+from streams.settings import Settings
 
 DEFAULT_ACTIONS: dict[str, str] = {
     "none": "publish",
@@ -44,6 +45,10 @@ class Policy:
     def action_for(self, risk: Risk, board_slug: str | None = None) -> Action:
         overrides = self.board_overrides.get(board_slug or "", {})
         return overrides.get(risk, DEFAULT_ACTIONS[risk])  # type: ignore[return-value]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(board_overrides=settings.board_policies)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Policy:

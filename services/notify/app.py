@@ -7,7 +7,6 @@ arrives to the connections open on it; the inbox is the source of replay.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import AsyncIterator
 
@@ -45,7 +44,7 @@ def default_instance_name(settings: Settings) -> str:
     Instances that shared a name would share a consumer group, split the partitions between them,
     and each miss the events meant for the other's connections.
     """
-    return os.environ.get("HAVEN_NOTIFY_INSTANCE") or f"{socket.gethostname()}-{settings.notify_port}"
+    return settings.notify_instance or f"{socket.gethostname()}-{settings.notify_port}"
 
 
 def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: float | None = None) -> web.Application:
@@ -59,7 +58,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     views.setup_routes(app)
     hub = Hub(max_streams_per_identity=settings.max_streams_per_identity)
     app[hub_key] = hub
-    app[heartbeat_key] = heartbeat_s or float(os.environ.get("HAVEN_SSE_HEARTBEAT_S", "15"))
+    app[heartbeat_key] = heartbeat_s or settings.sse_heartbeat_s
     instance_name = instance or default_instance_name(settings)
     topics = Topics(settings.topic_prefix)
 

@@ -39,10 +39,9 @@ def _of(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def _settings_the_code_reads() -> set[str]:
-    names: set[str] = set()
-    for path in [*ROOT.joinpath("services").rglob("*.py"), *ROOT.joinpath("streams").rglob("*.py")]:
-        names.update(re.findall(r'"(HAVEN_[A-Z_]+)"', path.read_text()))
-    return names
+    from streams.settings import Settings
+
+    return Settings.variables()
 
 
 def test_kustomization_lists_every_manifest() -> None:
@@ -63,6 +62,17 @@ def test_every_setting_in_the_manifests_is_one_the_code_reads(docs: list[dict[st
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             used.update(entry["name"] for entry in container.get("env", []))
     assert used - known == set()
+
+
+def test_the_shared_configuration_is_valid_for_the_settings_model(docs: list[dict[str, Any]]) -> None:
+    from streams.settings import Settings
+
+    config = _of(docs, "ConfigMap")["haven-config"]["data"]
+    # Files mounted in the pod and the per-service login are not here; everything else must load.
+    env = {name: value for name, value in config.items() if not name.endswith(("_CAFILE", "_CERTFILE", "_KEYFILE"))}
+    settings = Settings.from_env(env | {"HAVEN_KAFKA_SASL_USERNAME": "forum", "HAVEN_KAFKA_SASL_PASSWORD": "x"})
+    assert settings.partitions == int(config["HAVEN_PARTITIONS"])
+    assert settings.kafka_security_protocol == config["HAVEN_KAFKA_SECURITY_PROTOCOL"]
 
 
 def test_each_deployment_runs_a_real_service_with_probes_on_the_port_it_listens_on(docs: list[dict[str, Any]]) -> None:

@@ -11,10 +11,9 @@ from streams.settings import Settings
 
 
 def test_notify_instances_on_one_host_or_in_different_pods_get_consumer_groups_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HAVEN_NOTIFY_INSTANCE", raising=False)
     one, two = Settings(notify_port=8082), Settings(notify_port=8083)
     assert default_instance_name(one) != default_instance_name(two)
     monkeypatch.setattr(socket, "gethostname", lambda: "notify-7d9f-abcde")
     assert default_instance_name(one) == "notify-7d9f-abcde-8082"
-    monkeypatch.setenv("HAVEN_NOTIFY_INSTANCE", "notify-a")
-    assert default_instance_name(one) == "notify-a"
+    named = Settings.from_env({"HAVEN_NOTIFY_INSTANCE": "notify-a", "HAVEN_NOTIFY_PORT": "8082"})
+    assert default_instance_name(named) == "notify-a"

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         "short": [rng.choice(short) for _ in range(args.posts)],
         "long": [rng.choice(long) for _ in range(args.posts)],
     }
-    screener = Screener.load(threads=args.threads)
+    screener = Screener.load(args.settings.screener_model, threads=args.threads, precision=args.settings.screener_precision)
     encoder = screener.encoder
 
     def say(line: str) -> None:

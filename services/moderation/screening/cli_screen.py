@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from services.moderation.screening import Screener, ScreenerLoadError
 
     try:
-        screener = Screener.load(threads=2)
+        screener = Screener.load(args.settings.screener_model, threads=2, precision=args.settings.screener_precision)
     except ScreenerLoadError as exc:
         print(f"haven screen: {exc}", file=sys.stderr)
         return 1

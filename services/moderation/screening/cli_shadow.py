@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,27 +25,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.settings import Settings
-
-    settings = Settings.from_env()
+    settings = args.settings
     if args.action == "report":
         return asyncio.run(_report(settings, args.since_hours))
     return _shadow(settings, args.candidate)
 
 
-def _shadow(settings, candidate_arg: Path | None) -> int:  # type: ignore[no-untyped-def]
+def _shadow(settings: Settings, candidate_arg: Path | None) -> int:
     from services.moderation.policy import Policy
     from services.moderation.screening import Screener, ScreenerLoadError
     from services.moderation.screening.shadow import SHADOW_ENV, run_shadow
 
-    candidate_dir = candidate_arg or (Path(os.environ[SHADOW_ENV]).expanduser() if os.environ.get(SHADOW_ENV) else None)
+    candidate_dir = candidate_arg or settings.shadow_screener
     if candidate_dir is None:
         print(f"haven screener shadow: set {SHADOW_ENV} to the candidate's model folder", file=sys.stderr)
         return 2
-    policy = Policy.from_env(os.environ)
+    policy = Policy.from_settings(settings)
     try:
-        live = Screener.load(threads=1, policy=policy)
-        candidate = Screener.load(candidate_dir, threads=1, policy=policy)
+        precision = settings.screener_precision
+        live = Screener.load(settings.screener_model, threads=1, policy=policy, precision=precision)
+        candidate = Screener.load(candidate_dir, threads=1, policy=policy, precision=precision)
     except ScreenerLoadError as exc:
         print(f"haven screener shadow: {exc}", file=sys.stderr)
         return 1
@@ -54,7 +56,7 @@ def _shadow(settings, candidate_arg: Path | None) -> int:  # type: ignore[no-unt
     return 0
 
 
-async def _report(settings, since_hours: float | None) -> int:  # type: ignore[no-untyped-def]
+async def _report(settings: Settings, since_hours: float | None) -> int:
     from datetime import UTC, datetime, timedelta
 
     from services.common.mongo import create_mongo_client

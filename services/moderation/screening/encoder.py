@@ -55,8 +55,8 @@ def cpu_has_amx() -> bool:
 
 
 def choose_precision(requested: str | None = None) -> str:
-    """'bf16' where AMX makes it fast, else 'fp32'; HAVEN_SCREENER_PRECISION may force one."""
-    wanted = (requested or os.environ.get("HAVEN_SCREENER_PRECISION", "auto")).lower()
+    """'bf16' where AMX makes it fast, else 'fp32'; a requested precision (HAVEN_SCREENER_PRECISION) wins."""
+    wanted = (requested or "auto").lower()
     if wanted in ("fp32", "bf16", "int8"):
         return wanted
     return "bf16" if cpu_has_amx() else "fp32"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +26,9 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_ENV = "HAVEN_SCREENER_MODEL"
 
 
-def configured_model_dir(environ: dict[str, str] | None = None) -> Path:
-    """The live model folder: HAVEN_SCREENER_MODEL if set, else the shipped one."""
-    value = (environ if environ is not None else os.environ).get(MODEL_ENV, "").strip()
-    return Path(value).expanduser() if value else MODEL_DIR
+def configured_model_dir(configured: Path | None) -> Path:
+    """The live model folder: the configured one (HAVEN_SCREENER_MODEL) if set, else the shipped one."""
+    return configured or MODEL_DIR
 
 
 class ScreenerLoadError(RuntimeError):
@@ -140,7 +138,7 @@ class Screener:
     def load(
         cls, model_dir: Path | None = None, *, threads: int = 2, policy: Policy | None = None, precision: str | None = None
     ) -> Screener:
-        directory = model_dir or configured_model_dir()
+        directory = configured_model_dir(model_dir)
         try:
             head = Head.load(directory)
             delta = directory / DELTA_FILE

@@ -10,6 +10,7 @@ import pytest
 
 from services.moderation.screening.encoder import DELTA_FILE, choose_precision, length_batches
 from services.moderation.screening.screener import MODEL_DIR, MODEL_ENV, configured_model_dir
+from streams.settings import Settings
 
 
 def test_length_batches_cover_every_window_once_and_keep_long_ones_apart() -> None:
@@ -29,16 +30,17 @@ def test_similar_short_windows_share_one_call() -> None:
     assert length_batches([]) == []
 
 
-def test_precision_is_forced_by_configuration_or_chosen_by_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HAVEN_SCREENER_PRECISION", "fp32")
-    assert choose_precision() == "fp32"
-    monkeypatch.setenv("HAVEN_SCREENER_PRECISION", "auto")
-    assert choose_precision() in ("fp32", "bf16")
+def test_precision_is_forced_by_configuration_or_chosen_by_the_cpu() -> None:
+    assert choose_precision(Settings.from_env({"HAVEN_SCREENER_PRECISION": "fp32"}).screener_precision) == "fp32"
+    assert choose_precision(Settings.from_env({"HAVEN_SCREENER_PRECISION": "auto"}).screener_precision) in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="HAVEN_SCREENER_PRECISION"):
+        Settings.from_env({"HAVEN_SCREENER_PRECISION": "fp8"})
 
 
 def test_the_live_model_folder_is_configuration() -> None:
-    assert configured_model_dir({}) == MODEL_DIR
-    assert configured_model_dir({MODEL_ENV: "/srv/models/candidate"}) == Path("/srv/models/candidate")
+    assert configured_model_dir(Settings.from_env({}).screener_model) == MODEL_DIR
+    chosen = Settings.from_env({MODEL_ENV: "/srv/models/candidate"}).screener_model
+    assert configured_model_dir(chosen) == Path("/srv/models/candidate")
 
 
 def test_a_head_that_needs_fine_tuned_layers_refuses_to_load_without_them(tmp_path: Path) -> None:
