@@ -8,27 +8,27 @@ limited per reporter.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
 from services.common.problems import Problem, read_json_object
+from services.forum import access
 from services.forum.auth import required_identity
 from services.forum.keys import publisher_key, store_key
 from services.forum.publisher import EventsUnavailable
 from services.forum.store import REACTION_KINDS
-from services.forum.views import MAX_BODY, _redacted, _take_post_slot, _text, _unavailable
-from streams.events import Notification, PostDeleted, PostReported, PostSubmitted, new_id, utc_now
+from services.forum.submission import read_draft, submit
+from services.forum.submission_kinds import Edit
+from streams.events import Notification, PostDeleted, PostReported, new_id, utc_now
 
 REPORT_REASONS = ("worried_about_author", "harassment", "spam", "other")
 REPORTS_PER_HOUR = 10
 MAX_NOTE = 1000
 
 
-async def _published_post(request: web.Request) -> dict:  # type: ignore[type-arg]
-    post = await request.app[store_key].post(request.match_info["post_id"])
-    if post is None or post["status"] != "published":
-        raise Problem(404, "There is no such post.")
-    return post
+async def _post_open_to_others(request: web.Request) -> dict[str, Any]:
+    return access.post_open_to_others(await request.app[store_key].post(request.match_info["post_id"]))
 
 
 async def react(request: web.Request) -> web.Response:
@@ -37,7 +37,7 @@ async def react(request: web.Request) -> web.Response:
     kind = body.get("kind")
     if kind not in REACTION_KINDS:
         raise Problem(400, f"'kind' must be one of: {', '.join(REACTION_KINDS)}.")
-    post = await _published_post(request)
+    post = await _post_open_to_others(request)
     created = await request.app[store_key].add_reaction(post["_id"], identity["_id"], kind)
     if created and post["author_id"] != identity["_id"]:
         try:
@@ -60,7 +60,7 @@ async def report(request: web.Request) -> web.Response:
     if not isinstance(note, str) or len(note) > MAX_NOTE:
         raise Problem(400, f"'note' must be text of at most {MAX_NOTE} characters.")
     store = request.app[store_key]
-    post = await _published_post(request)
+    post = await _post_open_to_others(request)
     if await store.reports_since(identity["_id"], utc_now() - timedelta(hours=1)) >= REPORTS_PER_HOUR:
         raise Problem(429, "You have sent many reports this hour; moderators will look at them. Try again later.",
                       headers={"Retry-After": "600"})
@@ -79,43 +79,21 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response({"report_id": report_id, "status": "received"}, status=202)
 
 
-async def _own_post(request: web.Request) -> tuple[dict, dict]:  # type: ignore[type-arg]
+async def _own_changeable_post(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
     identity = await required_identity(request)
     post = await request.app[store_key].post(request.match_info["post_id"])
-    if post is None or (post["author_id"] != identity["_id"]) or post["status"] in ("deleted", "removed"):
-        # Someone else's post looks the same as a missing one.
-        raise Problem(404, "There is no such post of yours.")
-    return identity, post
+    return identity, access.own_changeable_post(post, identity["_id"])
 
 
 async def edit(request: web.Request) -> web.Response:
-    identity, post = await _own_post(request)
-    body = _text(await read_json_object(request), "body", 1, MAX_BODY)
-    _, body, redacted = await _redacted(request, None, body)
-    store = request.app[store_key]
-    # An edit is screened like a new post, so it spends the same budget.
-    now = await _take_post_slot(request, identity)
-    edited = await store.start_edit(post, body, redacted)
-    if edited is None:
-        await store.forget_post_time(identity["_id"], now)
-        raise Problem(409, "The post changed while you were editing; please reload it and try again.")
-    event = PostSubmitted(
-        post_id=post["_id"], thread_id=post["thread_id"], board_slug=post["board_slug"], author_id=identity["_id"],
-        revision=edited["revision"], kind="edit", body=body, country=identity.get("country"),
-        language=identity.get("language"),
-    )
-    try:
-        await request.app[publisher_key].post_submitted(event)
-    except EventsUnavailable as exc:
-        await store.forget_post_time(identity["_id"], now)
-        raise _unavailable() from exc
-    return web.json_response(
-        {"post_id": post["_id"], "status": "pending", "revision": edited["revision"], "redacted": redacted}, status=202
-    )
+    identity, post = await _own_changeable_post(request)
+    draft = read_draft(await read_json_object(request), titled=False)
+    answer = await submit(request, identity, draft, Edit(request.app[store_key], identity, post))
+    return web.json_response(answer, status=202)
 
 
 async def delete(request: web.Request) -> web.Response:
-    _, post = await _own_post(request)
+    _, post = await _own_changeable_post(request)
     event = PostDeleted(post_id=post["_id"], thread_id=post["thread_id"], is_thread_start=bool(post.get("is_thread_start")))
     try:
         # Announce first, so moderators' copies of the words go too: if Kafka cannot take it,
