@@ -14,7 +14,7 @@ they were given on their own document, and readers keep only the entry at that p
 
 Concurrency: `$inc` and `$push` are atomic on MongoDB. FerretDB 1.24 applies an update as a read
 followed by a write, so two processes appending to one list at once could lose an entry there;
-locally a list has one writer (the forum's single, sequential event consumer).
+locally a list has one writer (the forum's event consumer, which handles one partition at a time).
 """
 
 from __future__ import annotations
@@ -48,6 +48,22 @@ class PkList:
             {"_id": bucket_id(key, position)}, {"$push": {"e": {**entry, "i": position}}}, upsert=True
         )
         return position
+
+    async def append_many(self, key: str, entries: list[dict[str, Any]]) -> list[int]:
+        """Append `entries` in order and return their positions: two round trips for a page's worth."""
+        if not entries:
+            return []
+        head = await self.collection.find_one_and_update(
+            {"_id": key}, {"$inc": {"n": len(entries)}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        first = int(head["n"]) - len(entries)
+        positions = list(range(first, first + len(entries)))
+        buckets: dict[str, list[dict[str, Any]]] = {}
+        for position, entry in zip(positions, entries, strict=True):
+            buckets.setdefault(bucket_id(key, position), []).append({**entry, "i": position})
+        for bucket, bucket_entries in buckets.items():
+            await self.collection.update_one({"_id": bucket}, {"$push": {"e": {"$each": bucket_entries}}}, upsert=True)
+        return positions
 
     async def length(self, key: str) -> int | None:
         """How many entries were appended, or None for a list never appended to."""

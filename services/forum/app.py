@@ -85,6 +85,7 @@ def create_app(
         loop = EventConsumerLoop(
             name="forum", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("forum"), decoders=state.decoders(), handle=state.handle,
+            prepare=state.prepare,
             metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:posts", loop)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from services.forum.publisher import ForumPublisher
-from services.forum.store import ForumStore
+from services.forum.store import ForumStore, ScreeningApplied
 from streams.events import Event, ModerationDecided, Notification, PostScreened
 from streams.topics import Topics
 
@@ -18,26 +18,36 @@ class PostStateMaterializer:
         self._store = store
         self._topics = topics
         self._publisher = publisher
+        #: Verdicts a batch already applied, by event id, waiting for their turn to be handled.
+        self._prepared: dict[str, ScreeningApplied] = {}
 
     def decoders(self) -> dict[str, type[Event]]:
         return {self._topics.posts_screened: PostScreened, self._topics.moderation_decisions: ModerationDecided}
 
+    async def prepare(self, events: list[tuple[str, Event]]) -> None:
+        """Apply a fetched batch's verdicts together; `handle` then only tells the authors."""
+        verdicts = [event for _, event in events if isinstance(event, PostScreened)]
+        self._prepared = await self._store.apply_screenings(verdicts) if len(verdicts) > 1 else {}
+
     async def handle(self, topic: str, event: Event) -> None:
         if isinstance(event, PostScreened):
-            post = await self._store.apply_screening(event)
-            if post is not None:
-                await self._tell_author(post, event)
+            applied = self._prepared.pop(event.event_id, None)
+            if applied is None:
+                applied = ScreeningApplied(await self._store.apply_screening(event))
+            if applied.post is not None:
+                await self._tell_author(applied.post, event, applied.thread)
         elif isinstance(event, ModerationDecided):
             # The moderation service tells the author about its own decisions.
             await self._store.apply_decision(event.post_id, event.revision, event.decision, event.note)
 
-    async def _tell_author(self, post: dict, event: PostScreened) -> None:  # type: ignore[type-arg]
+    async def _tell_author(self, post: dict, event: PostScreened, thread: dict | None) -> None:  # type: ignore[type-arg]
         # Ids are deterministic, so a redelivered verdict does not notify twice.
         kind = "post.published" if post["status"] == "published" else "post.held"
 
         async def tell_thread_author() -> None:
+            nonlocal thread
             if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
-                thread = await self._store.thread(post["thread_id"])
+                thread = thread or await self._store.thread(post["thread_id"])
                 if thread is not None and thread["author_id"] != post["author_id"]:
                     await self._publisher.notification(Notification(
                         notification_id=f"reply:{post['_id']}", recipient_id=thread["author_id"], kind="reply",

@@ -39,6 +39,35 @@ class InvalidCursor(ValueError):
     pass
 
 
+@dataclass
+class ScreeningApplied:
+    """A verdict applied by apply_screenings: the post as apply_screening returns it (None: the
+    verdict changed nothing), and its thread when the batch read it."""
+
+    post: dict[str, Any] | None
+    thread: dict[str, Any] | None = None
+
+
+def _screening_update(event: PostScreened, transition: Transition, now: datetime) -> dict[str, Any]:
+    """The post fields a verdict sets."""
+    status = leads_to(transition)
+    update: dict[str, Any] = {
+        "status": status,
+        "verdict": {
+            "risk": event.verdict.risk,
+            "categories": list(event.verdict.categories),
+            "action": event.verdict.action,
+            "reasons": list(event.verdict.reasons),
+            "model_version": event.verdict.model_version,
+        },
+        "resources": [r.model_dump() for r in event.resources],
+        "screened_at": now,
+    }
+    if status == PostStatus.PUBLISHED:
+        update["published_at"] = now
+    return update
+
+
 def encode_cursor(moment: datetime, doc_id: str) -> str:
     raw = json.dumps([moment.isoformat(), doc_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -397,41 +426,15 @@ class ForumStore:
         changes nothing. Returns the updated post, or None when nothing changed.
         """
         transition = verdict_transition(event.verdict.action, edit=event.kind == "edit")
-        status = leads_to(transition)
         now = utc_now()
-        verdict = {
-            "risk": event.verdict.risk,
-            "categories": list(event.verdict.categories),
-            "action": event.verdict.action,
-            "reasons": list(event.verdict.reasons),
-            "model_version": event.verdict.model_version,
-        }
-        update: dict[str, Any] = {
-            "status": status,
-            "verdict": verdict,
-            "resources": [r.model_dump() for r in event.resources],
-            "screened_at": now,
-        }
-        if status == PostStatus.PUBLISHED:
-            update["published_at"] = now
+        update = _screening_update(event, transition, now)
         if event.kind == "edit":
             return await self._apply_edit_screening(event, transition, update)
-        post = await self._guarded.find_one_and_update(
-            self.posts, event.post_id, {"revision": event.revision, "status": _may_start(transition)}, {"$set": update}
-        )
+        post = await self._screen_new_post(event, transition, update)
         if post is None:
-            # A redelivery goes on to the thread below: the first delivery may have stopped there.
-            post = await self._already_applied(event, status)
-            if post is None:
-                return None
-        early = post.get("early_decision") or {}
-        held = post["status"] == PostStatus.HELD
-        if held and early.get("revision") == event.revision and early.get("decision") == "approve":
-            # A moderator approved this revision before its verdict got here (topics are not
-            # ordered with each other): the approval stands.
-            approved = await self.apply_decision(event.post_id, event.revision, "approve", early.get("note", ""))
-            post = approved or post
-            status = post["status"]
+            return None
+        post = await self._approved_early(event, post)
+        status = post["status"]
 
         async def touch_thread() -> None:
             if event.is_thread_start:
@@ -448,6 +451,114 @@ class ForumStore:
         # written side by side, each in its own order, to save the round trips of waiting.
         _, listed = await asyncio.gather(touch_thread(), self._list_post(post))
         return listed
+
+    async def _screen_new_post(
+        self, event: PostScreened, transition: Transition, update: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The post with its verdict applied (or applied before: a redelivery), else None."""
+        post = await self._guarded.find_one_and_update(
+            self.posts, event.post_id, {"revision": event.revision, "status": _may_start(transition)}, {"$set": update}
+        )
+        if post is None:
+            # A redelivery goes on to the thread: the first delivery may have stopped there.
+            post = await self._already_applied(event, leads_to(transition))
+        return post
+
+    async def _approved_early(self, event: PostScreened, post: dict[str, Any]) -> dict[str, Any]:
+        early = post.get("early_decision") or {}
+        held = post["status"] == PostStatus.HELD
+        if held and early.get("revision") == event.revision and early.get("decision") == "approve":
+            # A moderator approved this revision before its verdict got here (topics are not
+            # ordered with each other): the approval stands.
+            approved = await self.apply_decision(event.post_id, event.revision, "approve", early.get("note", ""))
+            return approved or post
+        return post
+
+    async def apply_screenings(self, events: list[PostScreened]) -> dict[str, ScreeningApplied]:
+        """Apply many first verdicts at once, with the round trips of one (see apply_screening).
+
+        For a fetched batch of one partition. Posts are written side by side (each its own
+        document); each thread's posts join its list in the batch's order with one append, and
+        each thread is listed on its board once. Returns, by event id, what apply_screening
+        would have returned, with the post's thread when it was read. Edits, and events for a
+        post named twice, are left out: they are applied one by one.
+        """
+        named: dict[str, int] = {}
+        for event in events:
+            named[event.post_id] = named.get(event.post_id, 0) + 1
+        batch = [e for e in events if e.kind == "new" and named[e.post_id] == 1]
+        now = utc_now()
+
+        async def screened(event: PostScreened) -> dict[str, Any] | None:
+            transition = verdict_transition(event.verdict.action, edit=False)
+            return await self._screen_new_post(event, transition, _screening_update(event, transition, now))
+
+        posts = list(await asyncio.gather(*(screened(event) for event in batch)))
+        for index, (event, post) in enumerate(zip(batch, posts, strict=True)):
+            if post is not None:
+                # One at a time: an approval may append to the board's list.
+                posts[index] = await self._approved_early(event, post)
+        applied = {e.event_id: ScreeningApplied(p) for e, p in zip(batch, posts, strict=True)}
+        live = [(e, p) for e, p in zip(batch, posts, strict=True) if p is not None]
+
+        async def touch_threads() -> None:
+            touched: dict[str, dict[str, Any] | None] = {}
+            starts = [(e, p) for e, p in live if e.is_thread_start]
+            started = await asyncio.gather(*(self._guarded.find_one_and_update(
+                self.threads, e.thread_id, {"status": PostStatus.PENDING},
+                {"$set": {"status": p["status"], "last_activity_at": now}},
+            ) for e, p in starts))
+            touched.update({e.thread_id: t for (e, _), t in zip(starts, started, strict=True)})
+            replied = sorted({e.thread_id for e, p in live
+                              if not e.is_thread_start and p["status"] == PostStatus.PUBLISHED})
+            bumped = await asyncio.gather(*(self.threads.find_one_and_update(
+                {"_id": thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
+            ) for thread_id in replied))
+            touched.update(zip(replied, bumped, strict=True))
+            await self._list_activities([t for t in touched.values() if t is not None])
+            for event, _ in live:
+                applied[event.event_id].thread = touched.get(event.thread_id)
+
+        listed_posts, _ = await asyncio.gather(self._list_posts([p for _, p in live]), touch_threads())
+        for (event, _), listed in zip(live, listed_posts, strict=True):
+            applied[event.event_id].post = listed
+        return applied
+
+    async def _list_posts(self, posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """_list_post for many posts: one append per thread, in the order given."""
+        waiting: dict[str, list[int]] = {}
+        for index, post in enumerate(posts):
+            if post["status"] == PostStatus.PUBLISHED and post.get("thread_pos") is None:
+                waiting.setdefault(post["thread_id"], []).append(index)
+        listed = list(posts)
+
+        async def append(thread_id: str, indexes: list[int]) -> None:
+            positions = await self.thread_posts.append_many(thread_id, [{"p": posts[i]["_id"]} for i in indexes])
+            await asyncio.gather(*(self.posts.update_one({"_id": posts[i]["_id"]}, {"$set": {"thread_pos": position}})
+                                   for i, position in zip(indexes, positions, strict=True)))
+            for i, position in zip(indexes, positions, strict=True):
+                listed[i] = {**posts[i], "thread_pos": position}
+
+        await asyncio.gather(*(append(thread_id, indexes) for thread_id, indexes in waiting.items()))
+        return listed
+
+    async def _list_activities(self, threads: list[dict[str, Any]]) -> None:
+        """_list_activity for many threads: one append per board (a board's list has one writer)."""
+        by_board: dict[str, list[dict[str, Any]]] = {}
+        for thread in threads:
+            if (thread.get("status") == PostStatus.PUBLISHED and thread.get("last_activity_at")
+                    and thread.get("listed_activity") != thread["last_activity_at"]):
+                by_board.setdefault(thread["board_slug"], []).append(thread)
+
+        async def append(board_slug: str, board_threads: list[dict[str, Any]]) -> None:
+            positions = await self.board_threads.append_many(
+                board_slug, [{"t": t["_id"], "a": t["last_activity_at"]} for t in board_threads]
+            )
+            await asyncio.gather(*(self.threads.update_one(
+                {"_id": t["_id"]}, {"$set": {"listed_activity": t["last_activity_at"], "board_pos": position}}
+            ) for t, position in zip(board_threads, positions, strict=True)))
+
+        await asyncio.gather(*(append(board, group) for board, group in by_board.items()))
 
     async def _list_post(self, post: dict[str, Any]) -> dict[str, Any]:
         """A post published for the first time takes the next place in its thread's list.
@@ -528,17 +639,23 @@ class ForumStore:
         now = utc_now()
         if decision == "approve":
             transition = Transition.MODERATOR_APPROVES_HELD
-            post = await self._guarded.find_one_and_update(
-                self.posts, post_id, {"revision": revision, "status": _may_start(transition)},
-                {"$set": {"status": leads_to(transition), "published_at": now, "decided_at": now}},
-            )
-            if post is None:
+            post = None
+            # A verdict may land between the two writes below (partitions are applied side by
+            # side): then the remembered approval missed it, and the held post is approved now.
+            for _ in range(2):
+                post = await self._guarded.find_one_and_update(
+                    self.posts, post_id, {"revision": revision, "status": _may_start(transition)},
+                    {"$set": {"status": leads_to(transition), "published_at": now, "decided_at": now}},
+                )
+                if post is not None:
+                    break
                 # Approved before its verdict arrived: remembered, applied when the verdict lands.
-                await self._guarded.update_one(
+                if await self._guarded.update_one(
                     self.posts, post_id,
                     {"revision": revision, "status": _may_start(Transition.MODERATOR_APPROVES_BEFORE_VERDICT)},
                     {"$set": {"early_decision": {"revision": revision, "decision": "approve", "note": note}}},
-                )
+                ):
+                    break
         elif decision == "remove":
             transition = Transition.MODERATOR_REMOVES
             post = await self._guarded.find_one_and_update(

@@ -91,10 +91,10 @@ class Clock:
 
 
 def _loop(consumer: FakeConsumer, producer: RecordingProducer, handle, clock: Clock | None = None,  # type: ignore[no-untyped-def]
-          metrics: ConsumerMetrics | None = None) -> EventConsumerLoop[Event]:
+          metrics: ConsumerMetrics | None = None, prepare=None) -> EventConsumerLoop[Event]:
     return EventConsumerLoop(
         name="test", consumer=consumer, producer=producer, dead_letter_topic="t.dlq.test",  # type: ignore[arg-type]
-        decoders={TOPIC: Notification}, handle=handle, metrics=metrics,
+        decoders={TOPIC: Notification}, handle=handle, metrics=metrics, prepare=prepare,
         backoff_start_s=0.0, backoff_cap_s=0.0, unready_after_s=30, clock=clock or Clock(),
     )
 
@@ -220,3 +220,39 @@ async def test_a_tombstone_means_what_the_loop_is_told_and_is_dead_lettered_othe
     not_understood = FakeConsumer({TP0: [None]})
     await _run_until(_loop(not_understood, producer, handle), lambda: not_understood.committed.get(TP0) == 1)
     assert [topic for topic, _ in producer.sent] == ["t.dlq.test"]
+
+
+async def test_a_fetched_batch_is_prepared_together_then_handled_one_by_one_in_order() -> None:
+    consumer = FakeConsumer({TP0: [_note(1), b"garbage", _note(2), _note(3)]})
+    prepared: list[list[str]] = []
+    handled: list[str] = []
+
+    async def prepare(events: list[tuple[str, Event]]) -> None:
+        prepared.append([e.notification_id for _, e in events if isinstance(e, Notification)])
+
+    async def handle(topic: str, event: Event) -> None:
+        assert isinstance(event, Notification)
+        handled.append(event.notification_id)
+
+    loop = _loop(consumer, RecordingProducer(), handle, prepare=prepare)
+    await _run_until(loop, lambda: consumer.committed.get(TP0) == 4)
+    assert prepared == [["n1", "n2", "n3"]], "what does not decode is left for its turn (the dead-letter topic)"
+    assert handled == ["n1", "n2", "n3"]
+
+
+async def test_a_failed_preparation_leaves_the_events_to_be_handled_one_by_one() -> None:
+    consumer = FakeConsumer({TP0: [_note(1), _note(2)]})
+    handled: list[str] = []
+
+    async def prepare(events: list[tuple[str, Event]]) -> None:
+        raise TimeoutError("database away for the batch")
+
+    async def handle(topic: str, event: Event) -> None:
+        assert isinstance(event, Notification)
+        handled.append(event.notification_id)
+
+    producer = RecordingProducer()
+    loop = _loop(consumer, producer, handle, prepare=prepare)
+    await _run_until(loop, lambda: consumer.committed.get(TP0) == 2)
+    assert handled == ["n1", "n2"]
+    assert producer.sent == []
