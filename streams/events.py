@@ -79,6 +79,44 @@ class Resource(_Model):
     note: str = ""
 
 
+#: The `rule` of a match that is no crisis rule but a sign that danger is now ("tonight", "in
+#: front of me"): the support the model's imminent level needs (moderation/screening/imminence.py).
+SIGNS_OF_NOW = "signs_of_now"
+
+
+class RuleMatch(_Model):
+    """Words of a post that screening matched, and which of the verdict's reasons quotes them.
+
+    Services take the words from here, never out of the reason texts: to mark them for a
+    moderator, or to show a reason without them where no post text may be shown.
+    """
+
+    #: The rule's name ("plan_means"), or SIGNS_OF_NOW.
+    rule: str
+    #: What the rule finds, in a few words for moderators ("plan + means").
+    label: str
+    #: What the rule signals; None for SIGNS_OF_NOW, which says when, not what.
+    category: Category | None = None
+    #: The level the match gives; for SIGNS_OF_NOW, the imminent level it supports.
+    risk: Risk
+    #: As the reason quotes them: a match longer than 60 characters is cut and ends in "…".
+    words: str
+    #: Why the post's context set the match aside ("negated", "past", "quoted", ...); None when it counts.
+    set_aside: str | None = None
+    #: The position in `Verdict.reasons` of the reason that quotes the words (signs of now share one).
+    reason: int
+
+    @property
+    def counts(self) -> bool:
+        """A crisis rule's words the verdict stands on: neither set aside nor a sign of now."""
+        return self.set_aside is None and self.rule != SIGNS_OF_NOW
+
+    @property
+    def heading(self) -> str:
+        """The reason that quotes the words, without them."""
+        return f"{self.rule} set aside ({self.set_aside})" if self.set_aside else self.label
+
+
 class Verdict(_Model):
     """The screening verdict of the contract."""
 
@@ -87,8 +125,13 @@ class Verdict(_Model):
     categories: list[Category] = Field(default_factory=list)
     action: Action
     scores: dict[str, float] = Field(default_factory=dict)
+    #: Readable reasons; some quote the post's words, and `matches` says which and where.
     reasons: list[str] = Field(default_factory=list)
     model_version: str
+    #: Every piece of the post the reasons quote; an empty list when they quote none. None when the
+    #: verdict was made before matches existed (an older message decodes so): its reasons are then
+    #: the only record of the words (moderation/legacy_reasons.py).
+    matches: list[RuleMatch] | None = None
 
 
 class IdentityChanged(Event):

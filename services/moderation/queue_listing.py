@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+
+from services.moderation.quoted_words import reasons_without_words
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -28,9 +29,6 @@ _LISTED_FIELDS = (
     "claimed_by", "claimed_by_name", "claimed_until", "erased_author", "created_at",
 )
 _LISTED_VERDICT_FIELDS = ("risk", "categories", "action", "scores", "model_version")
-# Rule reasons end in the words they matched ("plan + means: 'saved up my pills'"); DOTALL and \Z
-# so a quote that spans a line break is still cut off.
-_QUOTED_TAIL = re.compile(r": '.*'\Z", re.DOTALL)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -100,16 +98,12 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def without_quoted_words(reason: str) -> str:
-    return _QUOTED_TAIL.sub("", reason)
-
-
 def listing_entry(view: dict[str, Any]) -> dict[str, Any]:
     """An item as the queue lists it, made from its full `item_view`: everything but member words."""
     entry = {name: view[name] for name in _LISTED_FIELDS}
     verdict = view.get("verdict")
     entry["verdict"] = {k: verdict[k] for k in _LISTED_VERDICT_FIELDS if k in verdict} if verdict else None
-    entry["reasons"] = [without_quoted_words(reason) for reason in view["reasons"]]
+    entry["reasons"] = reasons_without_words(view["reasons"], (verdict or {}).get("matches"))
     entry["reports"] = [{"report_id": r["report_id"], "reason": r["reason"]} for r in view["reports"]]
     return entry
 

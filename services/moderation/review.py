@@ -7,7 +7,6 @@ only its holder (or an admin) may decide the item.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -18,16 +17,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.common.identities import Identity
 from services.moderation.open_queue import OpenQueue, queue_key
 from services.moderation.queue_listing import QueuePosition
+from services.moderation.quoted_words import highlights, verdict_without_words
 from streams.events import PostReported, PostScreened, new_id, utc_now
 
 LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
 LEVEL_NAMES = {rank: name for name, rank in LEVELS.items()}
 OPEN_STATUSES = ("open", "escalated")
 CLAIM_LEASE = timedelta(minutes=10)
-_QUOTED_WORDS = re.compile(r": '(.+)'$")
-#: From the first quoted phrase to the end: what a rule quoted from the post (see `highlights`).
-_QUOTED_TAIL = re.compile(r": '.*'$", re.DOTALL)
-WORDS_REMOVED = ": [words removed]"
 _ERASED_AUTHOR = {"author_id": None, "erased_author": True}
 
 
@@ -318,16 +314,6 @@ def _refuse_if_claimed_by_another(item: dict[str, Any], moderator: Identity, wha
         raise ReviewError(409, f"Another moderator holds the claim on this item; only they or an admin may {what}.")
 
 
-def highlights(reasons: list[str]) -> list[str]:
-    """The words each rule matched ("plan + means: 'saved up my pills'"), for the console to mark."""
-    found = []
-    for reason in reasons:
-        match = _QUOTED_WORDS.search(reason)
-        if match and "set aside" not in reason:
-            found.append(match.group(1).rstrip("…"))
-    return found
-
-
 def without_words(item: dict[str, Any]) -> dict[str, Any]:
     """The changes that take every word of a post (and of notes about it) out of a queue item."""
     changes: dict[str, Any] = {
@@ -336,8 +322,7 @@ def without_words(item: dict[str, Any]) -> dict[str, Any]:
         "reports": [{**report, "note": ""} for report in item.get("reports", [])],
     }
     if item.get("verdict"):
-        reasons = item["verdict"].get("reasons", [])
-        changes["verdict"] = {**item["verdict"], "reasons": [_QUOTED_TAIL.sub(WORDS_REMOVED, r) for r in reasons]}
+        changes["verdict"] = verdict_without_words(item["verdict"])
     if item.get("decision"):
         changes["decision"] = {**item["decision"], "note": ""}
     return changes
@@ -345,6 +330,7 @@ def without_words(item: dict[str, Any]) -> dict[str, Any]:
 
 def item_view(item: dict[str, Any]) -> dict[str, Any]:
     claim = item.get("claim")
+    verdict = item.get("verdict") or {}
     return {
         "item_id": item["_id"],
         "post_id": item["post_id"],
@@ -354,8 +340,8 @@ def item_view(item: dict[str, Any]) -> dict[str, Any]:
         "title": item.get("title"),
         "body": item.get("body"),
         "verdict": item.get("verdict"),
-        "reasons": (item.get("verdict") or {}).get("reasons", []),
-        "highlights": highlights((item.get("verdict") or {}).get("reasons", [])),
+        "reasons": verdict.get("reasons", []),
+        "highlights": highlights(verdict.get("reasons", []), verdict.get("matches")),
         "resources": item.get("resources", []),
         "reports": [{k: v for k, v in r.items() if k != "at"} for r in item.get("reports", [])],
         "claimed_by": claim["moderator_id"] if claim else None,

@@ -18,8 +18,8 @@ from services.moderation.queue_listing import (
     encode_cursor,
     listing_entry,
     parse_limit,
-    without_quoted_words,
 )
+from services.moderation.legacy_reasons import without_quoted_words
 from services.moderation.review import item_view
 
 BODY = "I saved up my pills and tonight is the night. Zanzibar marmalade."

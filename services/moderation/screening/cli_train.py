@@ -243,7 +243,7 @@ class Objective:
         fired: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for i, found in enumerate(self.findings):
             for signal in found.signals:
-                name = signal.reason.split(":")[0]
+                name = signal.rule.label
                 if self.labeled[i]:
                     fired[name][0] += 1
                     fired[name][1] += int(self.level_true[i] >= min(RISK_ORDER[signal.risk], 2))

@@ -16,30 +16,85 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Literal
 
 from services.moderation.screening.linear import LinearPattern, Span, Subject
-from streams.events import Category, Risk
+from streams.events import Category, Risk, RuleMatch
 
 RISK_ORDER: dict[str, int] = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
 
 
 @dataclass(frozen=True)
-class Signal:
-    category: Category
-    risk: Risk
-    reason: str
+class Rule:
+    """One kind of crisis signal: what it is called, what it means, and how its context is read."""
 
-
-@dataclass(frozen=True)
-class _Rule:
     name: str
+    #: What the rule finds, in a few words for moderators ("plan + means").
+    label: str
     category: Category
     risk: Risk
     pattern: LinearPattern
     #: First-person rules need the writer to be the one at risk; third-person rules do not.
     first_person: bool = True
+    #: Intent together with a plan, means or a goodbye is imminent danger: the side of that pair
+    #: this rule's match stands for, if any.
+    escalation: Literal["intent", "plan"] | None = None
+    #: The words are also everyday speech ("I could kill for a coffee"): a negation inside the
+    #: match, or an idiom over it, sets the match aside.
+    everyday_words: bool = False
+    #: A negation just before a first-person match sets it aside ("I'm not going to kill myself").
+    #: Not for passive ideation, often said right after a disclaimer ("I won't do anything, I just
+    #: don't care if I wake up").
+    negation_sets_aside: bool = True
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A rule's match that counts: the rule, the words it matched, and the level it gives the post."""
+
+    rule: Rule
+    #: As the reason quotes them: a match longer than 60 characters is cut and ends in "…".
+    words: str
+    #: The rule's level, or imminent once intent and a plan are found together.
+    risk: Risk
+
+    @property
+    def category(self) -> Category:
+        return self.rule.category
+
+    @property
+    def reason(self) -> str:
+        return f"{self.rule.label}: '{self.words}'"
+
+    def match(self, reason: int) -> RuleMatch:
+        """This signal as the verdict carries it, quoted by the verdict's reason number `reason`."""
+        return RuleMatch(
+            rule=self.rule.name, label=self.rule.label, category=self.category, risk=self.risk, words=self.words,
+            reason=reason,
+        )
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A rule's match that its context turned off ("negated", "past", ...), kept for moderators."""
+
+    rule: Rule
+    words: str
+    why: str
+
+    @property
+    def reason(self) -> str:
+        # Without its words, this is `RuleMatch.heading`: what a view without post text shows.
+        return f"{self.rule.name} set aside ({self.why}): '{self.words}'"
+
+    def match(self, reason: int) -> RuleMatch:
+        """This match as the verdict carries it, quoted by the verdict's reason number `reason`."""
+        return RuleMatch(
+            rule=self.rule.name, label=self.rule.label, category=self.rule.category, risk=self.rule.risk,
+            words=self.words, set_aside=self.why, reason=reason,
+        )
 
 
 def _rx(pattern: str) -> LinearPattern:
@@ -60,79 +115,87 @@ _SUICIDE_CORE = (
     r"sewerslide|ctb\b|catch the bus|kms\b|kys\b"
 )
 
-_RULES: tuple[_Rule, ...] = (
+RULES: tuple[Rule, ...] = (
     # Suicide
-    _Rule("intent", "suicide", "high", _rx(
+    Rule("intent", "first-person intent", "suicide", "high", _rx(
         rf"\b(?:i(?:'m| am) (?:going to|gonna)|i'll|i will|gonna|going to|want(?:ed)? to|wanna|plan(?:ning)? to|"
         rf"about to|ready to|decided to|need to|thinking (?:about|of)|think i'?ll|might|should just)\b"
-        rf"[^.!?\n]{{0,30}}?\b(?:{_SUICIDE_CORE})")),
+        rf"[^.!?\n]{{0,30}}?\b(?:{_SUICIDE_CORE})"),
+        escalation="intent", everyday_words=True),
     # On the 3,125-post training corpus this rule fired 13 times, never on a post labelled high or
     # imminent (past tense, quotes, jokes): alone it gives resources, and the model decides holds.
-    _Rule("wish_to_die", "suicide", "concern", _rx(
+    Rule("wish_to_die", "wish to die", "suicide", "concern", _rx(
         r"\b(?:(?:i |just )?(?:want(?:ed)?|wanna|ready|going|gonna|decided|plan(?:ning)?|need) (?:to )?(?:just )?die\b|"
-        r"(?:i'?m|i am) ready to go\b)")),
-    _Rule("ideation", "suicide", "high", _rx(
+        r"(?:i'?m|i am) ready to go\b)"),
+        escalation="intent", everyday_words=True),
+    Rule("ideation", "suicidal ideation", "suicide", "high", _rx(
         r"\b(?:i wish i (?:was|were) dead|wish i (?:could )?(?:die|disappear|was gone)|"
         r"better off (?:dead|without me)|no (?:reason|point) (?:to live|in living|to go on|in going on)|"
         r"don'?t want to (?:be alive|live|exist|be here anymore|wake up)|(?:i'?m|i am|feeling|feel) suicidal|"
         r"suicidal (?:again|thoughts|tonight)|everyone would be better off|tired of (?:being alive|living)|"
         r"can'?t (?:go on|keep going|do this anymore) (?:like this|living)|want it all to (?:end|stop) for good|"
         r"can'?t (?:continue|keep) (?:living|going on)|wish (?:i had|i'?d) never been born|wish i (?:was|were) never born|"
-        r"leav(?:e|ing) this (?:earth|world)\b)")),
-    _Rule("method", "suicide", "high", _rx(
+        r"leav(?:e|ing) this (?:earth|world)\b)"),
+        escalation="intent"),
+    Rule("method", "method or plan", "suicide", "high", _rx(
         r"\b(?:i (?:have|'?ve got|already have) (?:a|the) (?:plan|method)\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
         r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
         r"(?:i )?need (?:to get )?a gun\b(?P<veto1> (?:safe|case|license|licence|permit|for (?:hunting|the range)))?|"
-        r"lethal dose)")),
-    _Rule("someone_suicidal", "suicide", "high", _rx(
+        r"lethal dose)"),
+        escalation="plan"),
+    Rule("someone_suicidal", "someone else at risk", "suicide", "high", _rx(
         r"\b(?:(?:going|was going|trying|tried|wants?|threaten(?:ed|ing|s)?) to kill (?:herself|himself|themselves|themself)|"
         r"(?:she|he|they) (?:cut|hurt|burned) (?:herself|himself|themselves)|might try again)"), first_person=False),
-    _Rule("slang", "suicide", "high", _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b")),
-    _Rule("goodbye", "suicide", "imminent", _rx(
+    Rule("slang", "filter-dodging slang", "suicide", "high", _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b"),
+        escalation="intent"),
+    Rule("goodbye", "goodbye message", "suicide", "imminent", _rx(
         r"\b(?:this is (?:my )?(?:goodbye|last (?:post|message))|goodbye (?:everyone|all|forever|world)|"
         r"tell my (?:kids|son|daughter|mom|mum|dad|family|wife|husband) (?:i'?m sorry|i love them)|"
         r"(?:won'?t|will not) be (?:around|here) (?:tomorrow|much longer|anymore)|by the time (?:you|anyone) reads? this|"
-        r"i'?ve (?:written|left) (?:a|my) note|gave away (?:my|all my) (?:stuff|things|dog|cat))")),
-    _Rule("plan_means", "suicide", "imminent", _rx(
+        r"i'?ve (?:written|left) (?:a|my) note|gave away (?:my|all my) (?:stuff|things|dog|cat))"),
+        escalation="plan"),
+    Rule("plan_means", "plan + means", "suicide", "imminent", _rx(
         r"\b(?:(?:saved|saving|stockpil\w+|counted|hoarded|collected) (?:up )?(?:all )?(?:my |the )?(?:pills|meds|tablets)|"
         r"(?:pills|meds|tablets) (?:are )?(?:counted|lined up|saved up|in front of me)|"
         r"(?:bought|got|have) (?:a |the )?(?:rope|gun|razor blades?)(?: ready| for (?:it|this|tonight))?|"
-        r"(?:standing|sitting) on (?:the|a) (?:bridge|ledge|roof)|wrote (?:my|a) (?:suicide|goodbye) (?:note|letter))")),
-    _Rule("attempt", "suicide", "imminent", _rx(
+        r"(?:standing|sitting) on (?:the|a) (?:bridge|ledge|roof)|wrote (?:my|a) (?:suicide|goodbye) (?:note|letter))"),
+        escalation="plan"),
+    Rule("attempt", "attempt in progress", "suicide", "imminent", _rx(
         r"\b(?:i (?:just )?(?:took|swallowed) (?:all|the whole|every|a whole bunch of|too many)|"
         r"i(?:'ve| have) (?:just )?(?:taken|swallowed) (?:all|the whole|every|too many)|i (?:just )?cut too deep)")),
     # Self-harm
-    _Rule("self_harm", "self_harm", "high", _rx(
+    Rule("self_harm", "self-harm", "self_harm", "high", _rx(
         r"\b(?:cut(?:ting)? my(?:self(?P<veto1> off)?| arms?| wrists?| legs?)|burn(?:ing|ed)? myself|hurt(?:ing)? myself|"
         r"self[- ]?harm(?:ing|ed)?|started cutting again|relapsed on (?:cutting|self[- ]?harm)|slit my wrists?|"
         r"hit(?:ting)? myself|punish(?:ing)? myself with)")),
     # Overdose, first person or someone present
-    _Rule("overdose_self", "overdose", "high", _rx(
+    Rule("overdose_self", "overdose (self)", "overdose", "high", _rx(
         r"\b(?:i(?:'m| am| think i'?m)? (?:overdosing|od'?ing)|i (?:think i )?(?:took|did|used) too much|"
         r"(?:i'?m|i am) (?:nodding out|turning blue|can'?t breathe)|took (?:way )?too many)")),
-    _Rule("overdose_other", "overdose", "imminent", _rx(
+    Rule("overdose_other", "third-person emergency", "overdose", "imminent", _rx(
         r"\b(?:(?:he|she|they|my \w+|friend|roommate|brother|sister|son|daughter|partner|boyfriend|girlfriend|husband|wife)"
         r"[^.!?\n]{0,40}?(?:is |'s |are |isn'?t |won'?t |can'?t |not |turned |turning |keeps? )"
         r"(?:not breathing|blue|turning blue|unresponsive|passed out and (?:won'?t|can'?t)|nodding out|overdosing|od'?ing|"
         r"breathing (?:weird|funny|slow)|wake up|snoring weird|gurgling))"), first_person=False),
-    _Rule("not_breathing", "overdose", "imminent", _rx(
+    Rule("not_breathing", "someone not breathing", "overdose", "imminent", _rx(
         r"\b(?:won'?t wake up|can'?t wake (?:him|her|them) up|lips are (?:blue|purple)|"
         r"(?:he|she|they)(?:'s| is| are) (?:blue|gray|grey) and)"), first_person=False),
     # Withdrawal and medical emergencies
-    _Rule("withdrawal_emergency", "medical", "imminent", _rx(
+    Rule("withdrawal_emergency", "withdrawal emergency", "medical", "imminent", _rx(
         r"\b(?:(?:having|had|just had) a seizure|i'?m seizing|(?:he|she|they)(?:'s| is| are) seizing|"
         r"seizures? (?:right now|again|from withdrawal)|chest (?:pain|is tight)[^.!?\n]{0,30}(?:can'?t breathe|left arm)|"
         r"(?:vomiting|throwing up) blood|hallucinating (?:bugs|things)|"
         r"seeing things that aren'?t there)"), first_person=False),
-    _Rule("withdrawal_danger", "medical", "high", _rx(
+    Rule("withdrawal_danger", "dangerous withdrawal", "medical", "high", _rx(
         r"\b(?:shaking so (?:bad|hard)|(?:i'?m|i am|i think i'?m|he'?s|she'?s) (?:having|getting|in) (?:the )?(?:dts|delirium tremens)|cold turkey (?:off|from) (?:alcohol|benzos|xanax|drinking)|"
         r"can'?t stop (?:shaking|vomiting|throwing up)|heart (?:is )?racing[^.!?\n]{0,30}(?:withdrawal|detox))")),
     # Violence and abuse
-    _Rule("violence", "violence", "high", _rx(
+    Rule("violence", "threat to others", "violence", "high", _rx(
         r"\b(?:i(?:'m| am)? (?:going to|gonna|will|want to|could) (?:kill|hurt|stab|shoot|beat) "
         r"(?:him|her|them|my (?:dad|mom|boss|ex|neighbor|neighbour|husband|wife|brother|sister))|"
-        r"(?:kill|hurt) (?:someone|somebody|everyone)(?: tonight| today)?\b)")),
-    _Rule("abuse", "abuse", "high", _rx(
+        r"(?:kill|hurt) (?:someone|somebody|everyone)(?: tonight| today)?\b)"),
+        everyday_words=True),
+    Rule("abuse", "abuse", "abuse", "high", _rx(
         r"\b(?:(?:he|she|my (?:husband|wife|boyfriend|girlfriend|partner|dad|father|mom|mother|stepdad|ex)) "
         r"(?:(?:hits|hit|beats|beat|chokes|choked|strangled|threatens|threatened|locks|locked|hurts|hurt|kicked|punched|"
         r"forces|forced) (?:me|her|my (?:mom|mum|sister|brother|kids?|son|daughter))|takes my phone|took my phone|won'?t let me (?:leave|go|see|talk))\b|"
@@ -140,7 +203,7 @@ _RULES: tuple[_Rule, ...] = (
         r"not safe at home|scared to go home)")),
 
     # Preparations and goodbyes: the behaviours that come before an attempt.
-    _Rule("preparation", "suicide", "imminent", _rx(
+    Rule("preparation", "preparation or goodbye", "suicide", "imminent", _rx(
         r"\b(?:(?:giving|gave|been giving) (?:away )?(?:all )?my (?:things|stuff|belongings|dog|cat|guitar|books)(?: away)?|"
         r"giving my (?:dog|cat|pets?) to|(?:writ(?:ten|ing)|wrote) (?:letters|a letter|notes?|goodbye) to (?:everyone|my|all)|"
         r"scheduled the (?:emails|messages)|i'?ll be gone (?:by|before|tomorrow)|nothing (?:keeping|holding) me here|"
@@ -148,8 +211,9 @@ _RULES: tuple[_Rule, ...] = (
         r"choosing to go out|don'?t (?:try to )?(?:find|look for) me|nice knowing (?:you|y'?all)|\bok(?:ay)? bye everyone|"
         r"now i can go\b|i'?ve done my part|(?:i'?ve|i have) (?:got|gotten) what i need\b|"
         r"(?:i'?ve|i have) taken care of (?:things|everything)|the letter for my (?:son|daughter|kids?|wife|husband|mom|mum|family)|"
-        r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)")),
-    _Rule("passive_ideation", "suicide", "high", _rx(
+        r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)"),
+        escalation="plan"),
+    Rule("passive_ideation", "passive ideation", "suicide", "high", _rx(
         r"\b(?:(?:don'?t|do not|wouldn'?t) (?:really )?care if i (?:wake up|die|don'?t wake up|make it)|"
         r"(?:go to sleep|fall asleep|sleep) and (?:not|never) wake up|want(?:ed)? (?:everything|it all) to stop (?:permanently|for good|forever)|"
         r"pain of (?:staying alive|living|being alive)|don'?t think i'?m coming back|kind of hoping it does|"
@@ -157,56 +221,59 @@ _RULES: tuple[_Rule, ...] = (
         r"researching how (?:much|many)|looking up (?:ways|how) to (?:die|kill myself|end it|do it)|how many (?:\w+ )?(?:it would take|to die|would kill)|"
         r"(?:they'?d|they would|(?:she|he) would|would) (?:at least )?get (?:the|my) life insurance|"
         r"won'?t be (?:a problem|a burden|around) (?:much longer|for long)|done with everything|"
-        r"(?:i'?m|i am) (?:so )?tired of (?:being alive|living|existing)|drive (?:my car )?into (?:the|a|an) (?:overpass|wall|tree|river|truck))")),
+        r"(?:i'?m|i am) (?:so )?tired of (?:being alive|living|existing)|drive (?:my car )?into (?:the|a|an) (?:overpass|wall|tree|river|truck))"),
+        escalation="intent", negation_sets_aside=False),
     # Overdose risk: depressants mixed, using alone, lost tolerance, untested supply.
-    _Rule("overdose_risk", "overdose", "high", _rx(
+    Rule("overdose_risk", "overdose risk", "overdose", "high", _rx(
         r"\b(?:(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)[^.!?\n]{0,40}(?:xanax|bars|benzos?|klonopin|valium|vodka|alcohol|sleeping pills)|"
         r"(?:xanax|bars|benzos?|klonopin|valium|vodka|drinking|sleeping pills)[^.!?\n]{0,40}(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)|"
         r"(?:used|using|use|shot up|shooting up|did a shot)[^.!?\n]{0,30}\balone\b|tolerance is (?:gone|low|down)|"
         r"didn'?t (?:even )?test it|(?:used|shot up|relapsed)[^.!?\n]{0,40}(?:first time in|after) \d+ (?:months|years))")),
-    _Rule("overdose_now", "overdose", "imminent", _rx(
+    Rule("overdose_now", "overdose symptoms now", "overdose", "imminent", _rx(
         r"\b(?:can barely keep my eyes open|can'?t feel my (?:legs|arms|face)|getting (?:really )?sleepy|"
         r"lips (?:feel )?(?:numb|blue|tingly)|took (?:everything|all (?:of )?my (?:sleeping )?pills|all my \w+ pills)|"
         r"hit (?:way |much )?harder than (?:i )?(?:thought|expected)|can'?t (?:catch my breath|stay awake))")),
-    _Rule("someone_unreachable", "suicide", "high", _rx(
+    Rule("someone_unreachable", "someone else in danger", "suicide", "high", _rx(
         r"\b(?:(?:texted|sent|messaged) me[^.!?\n]{0,60}(?:pills|sorry|goodbye|done with everything|end it)|"
         r"(?:she|he|they)(?:'s| is| are)? (?:not|isn'?t|won'?t|aren'?t) (?:answering|picking up|responding)|"
         r"locked (?:herself|himself|themselves) in|took a bunch of (?:her|his|their) pills|"
         r"keeps? saying (?:he|she|they)(?:'s| is| are) going to)"), first_person=False),
-    _Rule("someone_collapsed", "overdose", "imminent", _rx(
+    Rule("someone_collapsed", "someone collapsed", "overdose", "imminent", _rx(
         r"\b(?:slumped (?:over|in)|gurgling|pinpoint pupils|(?:found|there'?s) (?:a guy|someone|a woman|a man)[^.!?\n]{0,30}(?:unconscious|passed out|slumped))"),
         first_person=False),
-    _Rule("abuse_signs", "abuse", "high", _rx(
+    Rule("abuse_signs", "abuse", "abuse", "high", _rx(
         r"\b(?:touch(?:es|ed) me (?:when|at night|down there)|throws? things at|shoves? (?:her|me|my mom|my mum) around|shoves? (?:her|me)\b|"
         r"burn the house down|(?:kill|hurt) us both|hiding in (?:the|my) (?:closet|bathroom|room|car)|"
         r"(?:he|she)(?:'s| has| is)? (?:got )?(?:a knife|a gun) and|chair against my door|screaming (?:he|she)'?ll)"), first_person=False),
-    _Rule("threat", "violence", "high", _rx(
+    Rule("threat", "threat to others", "violence", "high", _rx(
         r"\b(?:i swear (?:to god )?i'?ll (?:kill|hurt|end) (?:him|her|them)|make (?:him|her|them) pay|"
         r"(?:got|have|bringing) (?:my |a |his |her |my brother'?s |my dad'?s )?gun[^.!?\n]{0,40}(?:settle|tonight|make)|settle things)")),
-    _Rule("cardiac", "medical", "imminent", _rx(
+    Rule("cardiac", "medical emergency", "medical", "imminent", _rx(
         r"\b(?:chest (?:has been |is |feels )?(?:crushing|tight|pounding)|left arm (?:has been |is |feels )?(?:numb|tingling)|"
         r"blacked out (?:for a (?:sec|second|minute)|and (?:woke up )?on the floor)|(?:whole )?body (?:just )?(?:jerked|convulsed)|heart (?:is )?racing[^.!?\n]{0,40}can'?t (?:catch my )?breath)"),
         first_person=False),
-    _Rule("self_harm_acts", "self_harm", "high", _rx(
+    Rule("self_harm_acts", "self-harm", "self_harm", "high", _rx(
         r"\b(?:burn(?:ed|t)? my (?:arm|hand|skin|leg|wrist)|scratch(?:ing)? my (?:arms|skin|legs) until (?:they|it) bleeds?|"
         r"(?:hitting|banging|hit|bang) my head (?:against|on|into)|hand on the (?:burner|stove)|driving (?:really |so )?fast[^.!?\n]{0,40}hoping)")),
     # Relapse risk (concern)
-    _Rule("relapse", "relapse", "concern", _rx(
+    Rule("relapse", "relapse risk", "relapse", "concern", _rx(
         r"\b(?:relapsed|slipped (?:up|last night|again)|(?:used|drank|drinking|using) again|"
         r"(?:craving|cravings)\b|want(?:ing)? to (?:use|drink|get high)|call(?:ing)? my (?:old )?dealer|"
         r"(?:bought|buying|got) (?:a bottle|some (?:pills|dope|coke|meth|gear)))")),
     # Spanish
-    _Rule("es_intent", "suicide", "high", _rx(
+    Rule("es_intent", "intención (es)", "suicide", "high", _rx(
         r"\b(?:me quiero (?:matar|morir)|quiero (?:morir(?:me)?|matarme|desaparecer)|voy a (?:matarme|suicidarme)|"
         r"(?:pienso|estoy pensando) en (?:matarme|suicidarme|quitarme la vida)|quitarme la vida|"
-        r"no quiero (?:vivir|seguir viviendo)|ya no (?:puedo|aguanto) m[aá]s|mejor (?:estar[ií]a|estar) muert[oa])")),
-    _Rule("es_plan", "suicide", "imminent", _rx(
+        r"no quiero (?:vivir|seguir viviendo)|ya no (?:puedo|aguanto) m[aá]s|mejor (?:estar[ií]a|estar) muert[oa])"),
+        escalation="intent"),
+    Rule("es_plan", "plan (es)", "suicide", "imminent", _rx(
         r"\b(?:(?:tengo|guard[eé]) (?:las|todas las) (?:pastillas)|esta noche (?:me mato|lo hago|termino con todo)|"
-        r"(?:es|esta es) mi despedida|adi[oó]s a todos)")),
-    _Rule("es_overdose", "overdose", "imminent", _rx(
+        r"(?:es|esta es) mi despedida|adi[oó]s a todos)"),
+        escalation="plan"),
+    Rule("es_overdose", "emergencia (es)", "overdose", "imminent", _rx(
         r"\b(?:no respira|est[aá] (?:azul|inconsciente)|no (?:despierta|reacciona)|sobredosis)"), first_person=False),
-    _Rule("es_abuse", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b")),
-    _Rule("es_self_harm", "self_harm", "high", _rx(r"\b(?:me corto|cortarme|hacerme da[nñ]o)\b")),
+    Rule("es_abuse", "abuso (es)", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b")),
+    Rule("es_self_harm", "autolesión (es)", "self_harm", "high", _rx(r"\b(?:me corto|cortarme|hacerme da[nñ]o)\b")),
 )
 
 # Context that turns a match off or down.
@@ -319,15 +386,15 @@ class _Sentence:
         return _REPORTED.search(Subject(self.text[context:start]), window - context) is not None
 
 
-def _context_verdict(rule: _Rule, sentence: _Sentence, start: int, end: int) -> str | None:
+def _context_verdict(rule: Rule, sentence: _Sentence, start: int, end: int) -> str | None:
     """Why this match does not count ('negated', 'past', ...), or None when it stands."""
     text = sentence.text
     matched = text[start:end]
     if "suicidal" in matched.lower() and sentence.not_suicidal:
         return "negated"
-    if rule.name in ("intent", "violence", "wish_to_die") and _NEGATED_INSIDE.matches(matched):
+    if rule.everyday_words and _NEGATED_INSIDE.matches(matched):
         return "negated"
-    if _NEGATION.matches(text[:start][-40:]) and rule.first_person and rule.name != "passive_ideation":
+    if _NEGATION.matches(text[:start][-40:]) and rule.first_person and rule.negation_sets_aside:
         return "negated"
     if any(s.start <= start and end <= s.end for s in sentence.quoted_spans):
         return "quoted"
@@ -339,7 +406,7 @@ def _context_verdict(rule: _Rule, sentence: _Sentence, start: int, end: int) -> 
         return "support"
     if rule.category in ("suicide", "self_harm", "overdose") and sentence.past_not_now:
         return "past"
-    if rule.name in ("intent", "violence", "wish_to_die"):
+    if rule.everyday_words:
         idiom = sentence.idiom
         if idiom and idiom.start <= end and start <= idiom.end:
             return "idiom"
@@ -350,7 +417,14 @@ def _context_verdict(rule: _Rule, sentence: _Sentence, start: int, end: int) -> 
 class RuleFindings:
     signals: list[Signal]
     #: Matches switched off by their context, with why: moderators see what was set aside.
-    dismissed: list[str]
+    set_aside: list[SetAside] = field(default_factory=list)
+    #: What in the whole post makes crisis words on their own less alarming (only without signals).
+    context: list[str] = field(default_factory=list)
+
+    @property
+    def dismissed(self) -> list[str]:
+        """The reasons for what did not count: each match set aside, then the reassuring context."""
+        return [s.reason for s in self.set_aside] + self.context
 
 
 def _rules_by_sentence(text: str, spans: list[tuple[int, int]]) -> dict[int, list[int]]:
@@ -363,7 +437,7 @@ def _rules_by_sentence(text: str, spans: list[tuple[int, int]]) -> dict[int, lis
     whole = Subject(text)
     ends = [end for _, end in spans]
     candidates: dict[int, list[int]] = {}
-    for number, rule in enumerate(_RULES):
+    for number, rule in enumerate(RULES):
         for match in rule.pattern.finditer(whole):
             index = bisect.bisect_right(ends, match.start)
             while index < len(spans) and spans[index][0] < match.end:
@@ -375,24 +449,23 @@ def _rules_by_sentence(text: str, spans: list[tuple[int, int]]) -> dict[int, lis
 
 def apply_rules(text: str) -> RuleFindings:
     signals: list[Signal] = []
-    dismissed: list[str] = []
+    set_aside: list[SetAside] = []
     spans = _sentence_spans(text)
     for index, rule_numbers in sorted(_rules_by_sentence(text, spans).items()):
         start, end = spans[index]
         piece = text[start:end]
         sentence = _Sentence(piece)
-        for rule in (_RULES[number] for number in rule_numbers):
+        for rule in (RULES[number] for number in rule_numbers):
             for match in rule.pattern.finditer(sentence.subject):
-                words = piece[match.start:match.end].strip()
+                words = _clip(piece[match.start:match.end].strip())
                 why_not = _context_verdict(rule, sentence, match.start, match.end)
                 if why_not:
-                    dismissed.append(f"{rule.name} set aside ({why_not}): '{_clip(words)}'")
+                    set_aside.append(SetAside(rule, words, why_not))
                     continue
-                signals.append(Signal(rule.category, rule.risk, f"{_LABELS[rule.name]}: '{_clip(words)}'"))
+                signals.append(Signal(rule, words, rule.risk))
                 break
-    if not signals:
-        dismissed.extend(_safe_context(text))
-    return RuleFindings(_escalate(signals), dismissed)
+    context = [] if signals else _safe_context(text)
+    return RuleFindings(_escalate(signals), set_aside, context)
 
 
 _DANGER_NOW = _rx(r"\b(?:tonight|right now|anymore|any more|these days|lately|again)\b")
@@ -417,55 +490,11 @@ def _safe_context(text: str) -> list[str]:
 
 def _escalate(signals: list[Signal]) -> list[Signal]:
     """Intent together with a plan, means or a goodbye is imminent danger."""
-    names = {s.reason.split(":")[0] for s in signals}
-    has_intent = bool(
-        names & {_LABELS["intent"], _LABELS["ideation"], _LABELS["slang"], _LABELS["es_intent"], _LABELS["passive_ideation"],
-                 _LABELS["wish_to_die"]}
-    )
-    has_plan = bool(
-        names & {_LABELS["plan_means"], _LABELS["goodbye"], _LABELS["es_plan"], _LABELS["preparation"], _LABELS["method"]}
-    )
-    if has_intent and has_plan:
-        return [Signal(s.category, "imminent", s.reason) if s.category == "suicide" else s for s in signals]
+    found = {s.rule.escalation for s in signals}
+    if {"intent", "plan"} <= found:
+        return [replace(s, risk="imminent") if s.category == "suicide" else s for s in signals]
     return signals
 
 
 def _clip(words: str, limit: int = 60) -> str:
     return words if len(words) <= limit else words[: limit - 1] + "…"
-
-
-_LABELS = {
-    "intent": "first-person intent",
-    "ideation": "suicidal ideation",
-    "slang": "filter-dodging slang",
-    "goodbye": "goodbye message",
-    "plan_means": "plan + means",
-    "attempt": "attempt in progress",
-    "self_harm": "self-harm",
-    "overdose_self": "overdose (self)",
-    "overdose_other": "third-person emergency",
-    "not_breathing": "someone not breathing",
-    "withdrawal_emergency": "withdrawal emergency",
-    "withdrawal_danger": "dangerous withdrawal",
-    "violence": "threat to others",
-    "abuse": "abuse",
-    "preparation": "preparation or goodbye",
-    "passive_ideation": "passive ideation",
-    "overdose_risk": "overdose risk",
-    "overdose_now": "overdose symptoms now",
-    "someone_unreachable": "someone else in danger",
-    "someone_collapsed": "someone collapsed",
-    "abuse_signs": "abuse",
-    "threat": "threat to others",
-    "cardiac": "medical emergency",
-    "self_harm_acts": "self-harm",
-    "relapse": "relapse risk",
-    "wish_to_die": "wish to die",
-    "method": "method or plan",
-    "someone_suicidal": "someone else at risk",
-    "es_intent": "intención (es)",
-    "es_plan": "plan (es)",
-    "es_overdose": "emergencia (es)",
-    "es_abuse": "abuso (es)",
-    "es_self_harm": "autolesión (es)",
-}

@@ -20,7 +20,7 @@ from services.moderation.screening.encoder import DELTA_FILE, Encoder, EncoderLo
 from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError
 from services.moderation.screening.imminence import signs_of_now
 from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
-from streams.events import CATEGORIES, Risk, Verdict
+from streams.events import CATEGORIES, SIGNS_OF_NOW, Category, Risk, RuleMatch, Verdict
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_ENV = "HAVEN_SCREENER_MODEL"
@@ -71,21 +71,27 @@ def model_risk(scores: PostScores, head: Head) -> Risk:
 MIN_WORDS_FOR_MODEL_HOLD = 6
 
 
+#: The reason that names the signs of now which let the model's imminent level stand.
+_NOW_SUPPORT = "model imminence supported by signs of now"
+
+
 def decide(
     scores: PostScores, findings: RuleFindings, head: Head, word_count: int = MIN_WORDS_FOR_MODEL_HOLD,
     text: str | None = None,
-) -> tuple[Risk, list[str], list[str]]:
-    """Combine model and rules into a risk level, categories and readable reasons.
+) -> tuple[Risk, list[Category], list[str], list[RuleMatch]]:
+    """Combine model and rules into a risk level, categories, readable reasons and the matches they quote.
 
     A rule's level is never lowered. The model's imminent needs support (see imminence.py);
     without `text` there is no sign of now, only rule signals count.
     """
     reasons: list[str] = []
+    matches: list[RuleMatch] = []
     risk = model_risk(scores, head)
     if risk != "none":
         reasons.append(f"model: {risk} (crisis {scores['crisis']:.2f}, imminent {scores['imminent']:.2f})")
     rule_risk: Risk = "none"
     for signal in findings.signals:
+        matches.append(signal.match(reason=len(reasons)))
         reasons.append(signal.reason)
         if RISK_ORDER[signal.risk] > RISK_ORDER[rule_risk]:
             rule_risk = signal.risk
@@ -95,7 +101,8 @@ def decide(
         if RISK_ORDER[rule_risk] >= RISK_ORDER["high"]:
             reasons.append("model imminence supported by a rule signal")
         elif now:
-            reasons.append("model imminence supported by signs of now: " + ", ".join(f"'{w}'" for w in now))
+            matches.extend(_sign_of_now(words, reason=len(reasons)) for words in now)
+            reasons.append(f"{_NOW_SUPPORT}: " + ", ".join(f"'{w}'" for w in now))
         else:
             risk = "high"
             reasons.append("model imminence without a rule signal or sign of now: held, not paged")
@@ -109,7 +116,10 @@ def decide(
         # a survivor's post. Without an explicit signal it gets resources, not a hold.
         risk = "concern"
         reasons.append("too short for the model alone to hold")
-    reasons.extend(findings.dismissed)
+    for set_aside in findings.set_aside:
+        matches.append(set_aside.match(reason=len(reasons)))
+        reasons.append(set_aside.reason)
+    reasons.extend(findings.context)
     if RISK_ORDER[rule_risk] > RISK_ORDER[risk]:
         risk = rule_risk
     categories = {c for c in CATEGORIES if scores[c] >= head.thresholds.category}
@@ -117,7 +127,11 @@ def decide(
     if risk == "none":
         categories = set()
     ordered = sorted(categories, key=lambda c: -scores[c] - (1.0 if any(s.category == c for s in findings.signals) else 0.0))
-    return risk, ordered, reasons
+    return risk, ordered, reasons, matches
+
+
+def _sign_of_now(words: str, reason: int) -> RuleMatch:
+    return RuleMatch(rule=SIGNS_OF_NOW, label=_NOW_SUPPORT, risk="imminent", words=words, reason=reason)
 
 
 class Screener:
@@ -172,7 +186,7 @@ class Screener:
             if not texts[position].strip():
                 verdicts[position] = Verdict(
                     id=item.id, risk="none", categories=[], action=self._policy.action_for("none", item.board_slug),
-                    scores={}, reasons=["empty"], model_version=self.model_version,
+                    scores={}, reasons=["empty"], model_version=self.model_version, matches=[],
                 )
             else:
                 to_score.append(position)
@@ -180,14 +194,14 @@ class Screener:
         for position, scores in zip(to_score, scored, strict=True):
             item = items[position]
             text = texts[position]
-            risk, categories, reasons = decide(scores, apply_rules(text), self._head, len(text.split()), text)
+            risk, categories, reasons, matches = decide(scores, apply_rules(text), self._head, len(text.split()), text)
             verdicts[position] = Verdict(
-                id=item.id, risk=risk, categories=categories,  # type: ignore[arg-type]
+                id=item.id, risk=risk, categories=categories,
                 action=self._policy.action_for(risk, item.board_slug),
                 scores={c: round(scores[c], 4) for c in CATEGORIES} | {
                     "crisis": round(scores["crisis"], 4), "imminent": round(scores["imminent"], 4),
                 },
-                reasons=reasons, model_version=self.model_version,
+                reasons=reasons, model_version=self.model_version, matches=matches,
             )
         return [v for v in verdicts if v is not None]
 
@@ -196,5 +210,5 @@ def fail_closed_verdict(post_id: str, reason: str = "screening failed") -> Verdi
     """When screening cannot decide, a human does: the post is held, never published unscreened."""
     return Verdict(
         id=post_id, risk="high", categories=[], action="hold", scores={}, reasons=[reason],
-        model_version="none (screening failed)",
+        model_version="none (screening failed)", matches=[],
     )

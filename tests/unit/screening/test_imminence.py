@@ -7,7 +7,7 @@ import pytest
 
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 from services.moderation.screening.imminence import signs_of_now
-from services.moderation.screening.rules import RuleFindings, Signal, apply_rules
+from services.moderation.screening.rules import RULES, RuleFindings, Signal, apply_rules
 from services.moderation.screening.screener import PostScores, decide
 
 HEAD = Head(np.zeros((len(HEAD_NAMES), 4), dtype=np.float32), np.zeros(len(HEAD_NAMES), dtype=np.float32),
@@ -20,34 +20,35 @@ def _scores(crisis: float, imminent: float) -> PostScores:
     return PostScores(values)
 
 
-NOTHING = RuleFindings(signals=[], dismissed=[])
+NOTHING = RuleFindings(signals=[])
+IDEATION = next(rule for rule in RULES if rule.name == "ideation")
 
 
 def test_model_imminence_without_a_rule_signal_or_sign_of_now_is_held_not_paged() -> None:
     text = "I keep thinking everyone would be happier if I just was not around anymore, honestly."
     assert signs_of_now(text) == []
-    risk, _, reasons = decide(_scores(0.95, 0.95), NOTHING, HEAD, len(text.split()), text)
+    risk, _, reasons, _ = decide(_scores(0.95, 0.95), NOTHING, HEAD, len(text.split()), text)
     assert risk == "high"
     assert any("held, not paged" in r for r in reasons)
 
 
 def test_model_imminence_with_a_sign_of_now_pages_urgent() -> None:
     text = "I have been thinking about it all week and the pills are on the table in front of me"
-    risk, _, reasons = decide(_scores(0.95, 0.95), NOTHING, HEAD, len(text.split()), text)
+    risk, _, reasons, _ = decide(_scores(0.95, 0.95), NOTHING, HEAD, len(text.split()), text)
     assert risk == "imminent"
     assert any("signs of now" in r for r in reasons)
 
 
 def test_model_imminence_with_a_rule_signal_of_danger_pages_urgent() -> None:
-    findings = RuleFindings(signals=[Signal("suicide", "high", "suicidal ideation: 'x'")], dismissed=[])
+    findings = RuleFindings(signals=[Signal(IDEATION, "x", "high")])
     text = "some words that hold no sign of time at all in this sentence"
-    risk, _, _ = decide(_scores(0.95, 0.95), findings, HEAD, len(text.split()), text)
+    risk, _, _, _ = decide(_scores(0.95, 0.95), findings, HEAD, len(text.split()), text)
     assert risk == "imminent"
 
 
 def test_the_imminence_head_alone_does_not_page_when_the_crisis_head_disagrees() -> None:
     text = "tonight I am going to the meeting at the church on the corner with my sponsor"
-    risk, _, _ = decide(_scores(0.2, 0.99), NOTHING, HEAD, len(text.split()), text)
+    risk, _, _, _ = decide(_scores(0.2, 0.99), NOTHING, HEAD, len(text.split()), text)
     assert risk in ("none", "concern")
 
 
@@ -56,7 +57,7 @@ def test_a_rules_imminent_is_never_lowered_by_the_model(crisis: float) -> None:
     text = "I already took all of my pills, this is goodbye everyone"
     findings = apply_rules(text)
     assert any(s.risk == "imminent" for s in findings.signals)
-    risk, _, _ = decide(_scores(crisis, 0.0), findings, HEAD, len(text.split()), text)
+    risk, _, _, _ = decide(_scores(crisis, 0.0), findings, HEAD, len(text.split()), text)
     assert risk == "imminent"
 
 

@@ -26,7 +26,7 @@ MAX_GROWTH = 20.0
 #: Below this, timings are noise: one DFA build, or a busy neighbour, costs more than scanning 8 KiB.
 FLOOR = 0.004
 
-_PATTERNS: dict[str, LinearPattern] = {rule.name: rule.pattern for rule in rules._RULES} | {
+_PATTERNS: dict[str, LinearPattern] = {rule.name: rule.pattern for rule in rules.RULES} | {
     name: value for name, value in vars(rules).items() if isinstance(value, LinearPattern)
 }
 _GENERIC = ["a ", "i ", "my ", "-", " ", "\n", ". ", "x", "é", ".\n \n ", "“aaa", "'", "me "]
@@ -74,7 +74,7 @@ def _assert_linear(label: str, unit: str, work: Callable[[str], object]) -> None
 
 
 def test_every_pattern_has_fragments_to_attack_it_with() -> None:
-    assert len(_PATTERNS) > len(rules._RULES)
+    assert len(_PATTERNS) > len(rules.RULES)
     for name, pattern in _PATTERNS.items():
         assert _fragments(pattern.pattern) or name == "_QUOTED", name
 
@@ -93,8 +93,8 @@ def test_each_pattern_is_linear_in_its_own_fragments(name: str) -> None:
         _assert_linear(name, unit, lambda text: list(pattern.finditer(Subject(text))))
 
 
-@pytest.mark.parametrize("rule", rules._RULES, ids=lambda rule: rule.name)
-def test_screening_a_text_of_one_rules_words_is_linear(rule: rules._Rule) -> None:
+@pytest.mark.parametrize("rule", rules.RULES, ids=lambda rule: rule.name)
+def test_screening_a_text_of_one_rules_words_is_linear(rule: rules.Rule) -> None:
     unit = " ".join(_fragments(rule.pattern.pattern)) + " "
     _assert_linear(rule.name, unit, rules.apply_rules)
 
