@@ -27,7 +27,7 @@ from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
 from services.notify import views
 from services.notify.hub import Hub
-from services.notify.inbox import Inbox
+from services.notify.inbox import Inbox, StoredBatch
 from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
 from streams.events import Event, Notification
 from streams.kafka import create_consumer
@@ -84,13 +84,16 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         )
         await consumer.start()
 
+        batch = StoredBatch(inbox)
+
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
-            await inbox.store(event)
+            await batch.stored(event)
 
         loop = EventConsumerLoop(
             name="notify", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+            prepare=batch.prepare,
             metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:notifications", loop)
@@ -110,14 +113,17 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         )
         await consumer.start()
 
+        batch = StoredBatch(inbox)
+
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
             # Storing is idempotent: whichever of the two consumers comes first fixes the event key.
-            hub.publish(await inbox.store(event))
+            hub.publish(await batch.stored(event))
 
         loop = EventConsumerLoop(
             name="notify-push", consumer=consumer, producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+            prepare=batch.prepare,
             metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s, commits=False,
         )
         async with background_task("notify-push", loop.run):
