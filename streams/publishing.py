@@ -17,7 +17,7 @@ Producers (who writes what) are in docs/architecture.md and streams/access.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,25 +92,34 @@ class EventPublisher:
         return self._topics.name(route.topic), route.key(event)
 
     async def publish(self, event: Event) -> None:
+        await (await self.enqueue(event)).delivered()
+
+    async def enqueue(self, event: Event) -> PendingSend:
+        """Hand the event to the producer, in call order, without waiting for its acks.
+
+        Events enqueued one after another keep their order within a partition; wait for them
+        together with `PendingSend.delivered`. Durable only once delivered.
+        """
         topic, key = self.destination(event)
         attributes: dict[str, str] = {"haven.event.type": type(event).__name__}
         post_id = getattr(event, "post_id", None)
         if isinstance(post_id, str):
             attributes["haven.post.id"] = post_id
-        await self._send(ROUTES[type(event)].topic, topic, key.encode("utf-8"), encode(event), attributes)
+        return await self._enqueue(ROUTES[type(event)].topic, topic, key.encode("utf-8"), encode(event), attributes)
 
     async def tombstone(self, identity_id: str) -> None:
         """A null value on `identities`: compaction then drops every record of the identity."""
-        await self._send(
+        pending = await self._enqueue(
             names.IDENTITIES, self._topics.identities, identity_id.encode("utf-8"), None,
             {"haven.event.type": "tombstone"},
         )
+        await pending.delivered()
 
-    async def _send(
+    async def _enqueue(
         self, logical_topic: str, topic: str, key: bytes, value: bytes | None, attributes: dict[str, str]
-    ) -> None:
+    ) -> PendingSend:
         # Named after the topic without the deployment's prefix: one span name per topic everywhere.
-        with self._tracer.start_as_current_span(
+        span = self._tracer.start_span(
             f"send {logical_topic}", kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka", "messaging.operation.type": "send",
@@ -118,14 +127,41 @@ class EventPublisher:
             },
             # The SDK would record the exception's message, which no one has checked for content.
             record_exception=False, set_status_on_exception=False,
-        ) as span:
+        )
+        pending = PendingSend(span, self._timeout_s)
+        with trace.use_span(span, end_on_exit=False):
             headers = kafka_headers()
-            try:
-                await asyncio.wait_for(
-                    self._producer.send_and_wait(topic, value=value, key=key, headers=headers), self._timeout_s
-                )
-            except BaseException as exc:
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                if isinstance(exc, KafkaError | TimeoutError):
-                    raise EventsUnavailable(type(exc).__name__) from exc
-                raise
+        await pending.track(self._producer.send(topic, value=value, key=key, headers=headers))
+        return pending
+
+
+class PendingSend:
+    """One event handed to the producer: its span ends, and failures surface, when delivered."""
+
+    def __init__(self, span: trace.Span, timeout_s: float) -> None:
+        self._span = span
+        self._timeout_s = timeout_s
+        self._acked: asyncio.Future[Any] | None = None
+
+    async def track(self, enqueued: Awaitable[asyncio.Future[Any]]) -> None:
+        try:
+            self._acked = await asyncio.wait_for(enqueued, self._timeout_s)
+        except BaseException as exc:
+            self._failed(exc)
+
+    async def delivered(self) -> None:
+        """Wait for acks=all; raises EventsUnavailable when the broker refused or did not answer."""
+        if self._acked is None:
+            return  # failed while enqueuing: already raised from track
+        try:
+            await asyncio.wait_for(self._acked, self._timeout_s)
+        except BaseException as exc:
+            self._failed(exc)
+        self._span.end()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        self._span.end()
+        if isinstance(exc, KafkaError | TimeoutError):
+            raise EventsUnavailable(type(exc).__name__) from exc
+        raise exc

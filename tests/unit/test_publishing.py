@@ -22,6 +22,13 @@ class RecordingProducer:
             await asyncio.sleep(3600)
         self.sent.append((topic, key, value))
 
+    async def send(self, topic: str, value: bytes | None, key: bytes, headers: object = None) -> asyncio.Future[None]:
+        """aiokafka's send: enqueued here, acked at once (unless send_and_wait refuses or hangs)."""
+        await self.send_and_wait(topic, value, key, headers)
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
 
 def test_every_event_a_service_sends_has_one_route_to_a_topic_haven_creates() -> None:
     sendable = {cls for cls in vars(events).values()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from pymongo import UpdateOne
 
 from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
@@ -21,6 +25,13 @@ class RecordingProducer:
     async def send_and_wait(self, topic: str, value: bytes, key: bytes, headers: object = None) -> None:
         self.sent.append((topic, key, value))
 
+    async def send(self, topic: str, value: bytes, key: bytes, headers: object = None) -> asyncio.Future[None]:
+        """aiokafka's send: enqueued here, acked at once (unless send_and_wait refuses or hangs)."""
+        await self.send_and_wait(topic, value, key, headers)
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
 
 class MemoryScreenings:
     def __init__(self) -> None:
@@ -33,6 +44,12 @@ class MemoryScreenings:
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
         self.docs[query["_id"]] = update["$set"]
+
+    async def bulk_write(self, requests: list[UpdateOne], ordered: bool = True) -> None:
+        for request in requests:
+            # Only primary-key filters, as for reads.
+            assert list(request._filter) == ["_id"], request._filter
+            self.docs[request._filter["_id"]] = request._doc["$set"]
 
 
 def _post(body: str, country: str = "GB") -> PostSubmitted:

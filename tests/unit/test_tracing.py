@@ -70,6 +70,13 @@ class RecordingProducer:
     ) -> None:
         self.sent.append((topic, value, list(headers or [])))
 
+    async def send(self, topic: str, value: bytes | None, key: bytes, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future[None]:
+        """aiokafka's send: enqueued here, acked at once (unless send_and_wait refuses or hangs)."""
+        await self.send_and_wait(topic, value, key, headers)
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
 
 def traceparent(headers: list[tuple[str, bytes]]) -> tuple[str, str]:
     """(trace id, parent span id) of a message's traceparent header."""
@@ -297,6 +304,10 @@ class MemoryScreenings:
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
         self.docs[query["_id"]] = update["$set"]
+
+    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
+        for request in requests:
+            await self.update_one(request._filter, request._doc, upsert=True)
 
 
 async def _serve(app: web.Application) -> TestClient:  # type: ignore[type-arg]
