@@ -16,23 +16,23 @@ from streams.settings import Settings
 
 #: (command path, module, help)
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("stack",), "services.localstack.cli", "the local Kafka + FerretDB stack: up, down, status"),
+    (("stack",), "tools.localstack.cli", "the local Kafka + FerretDB stack: up, down, status"),
     (("serve",), "services.runner", "run forum, moderation, notify, or all of them"),
     (("moderators",), "services.moderation.moderators_cli", "moderator accounts: add, list, disable"),
     (("screen",), "services.moderation.screening.cli_screen", "screen JSON lines, or --eval a labeled file"),
-    (("train-screener",), "services.moderation.screening.cli_train", "train the screener's head"),
+    (("train-screener",), "tools.training.cli", "train the screener's head"),
     (("screener",), "services.moderation.screening.cli_shadow", "shadow a candidate screener; report disagreements"),
-    (("bench", "screen"), "services.moderation.screening.bench", "screener throughput vs the raw model"),
-    (("status",), "services.status_cli", "the stack, each service's readiness, and the screening backlog"),
+    (("bench", "screen"), "tools.benchmarks.screening", "screener throughput vs the raw model"),
+    (("status",), "tools.status", "the stack, each service's readiness, and the screening backlog"),
     (("config",), "services.config_cli", "the effective configuration, secrets masked"),
     (("dlq",), "services.dlq_cli", "dead letters: list them, or replay them to their topic"),
-    (("bench", "faults"), "services.bench_faults", "inject faults and count what was lost or duplicated"),
-    (("bench", "pipeline"), "services.bench_pipeline", "forum -> Kafka -> worker -> forum latency"),
-    (("bench", "scale"), "services.bench_scale", "thread, board, inbox and queue pages and submit->visible as the forum grows"),
-    (("bench", "reads"), "services.forum.bench_reads", "thread and board page reads"),
+    (("bench", "faults"), "tools.benchmarks.faults", "inject faults and count what was lost or duplicated"),
+    (("bench", "pipeline"), "tools.benchmarks.pipeline", "forum -> Kafka -> worker -> forum latency"),
+    (("bench", "scale"), "tools.benchmarks.scale", "thread, board, inbox and queue pages and submit->visible as the forum grows"),
+    (("bench", "reads"), "tools.benchmarks.reads", "thread and board page reads"),
     (("migrate",), "services.migrate", "bring existing data up to this version (idempotent)"),
-    (("seed",), "services.seed", "add N published posts (threads, members, inbox, queue history) for benchmarks"),
-    (("bench", "redaction"), "services.forum.bench_redaction", "worst-case redaction time on hostile 1-64 KiB bodies"),
+    (("seed",), "tools.seed", "add N published posts (threads, members, inbox, queue history) for benchmarks"),
+    (("bench", "redaction"), "tools.benchmarks.redaction", "worst-case redaction time on hostile 1-64 KiB bodies"),
 ]
 
 
@@ -40,7 +40,8 @@ def _load(module_name: str):  # type: ignore[no-untyped-def]
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        # A command whose module is not there yet is left out; any other missing import is a bug.
+        # A command whose module is not there is left out (the runtime image has no tools/);
+        # any other missing import is a bug.
         if exc.name and module_name.startswith(exc.name):
             return None
         raise

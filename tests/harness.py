@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from services.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, start_service_processes
 from streams.settings import Settings
+from tools.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, start_service_processes
 
 T = TypeVar("T")
 URGENT_REALERT_AFTER_S = 6
@@ -27,7 +27,7 @@ class StackUnderTest:
 
 
 async def start_stack() -> StackUnderTest:
-    from services.localstack.stack import ensure_up
+    from tools.localstack.stack import ensure_up
 
     settings = Settings.from_env()
     await ensure_up(settings)

@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.localstack.components import StackPaths
 from tests.harness import ForumClient, RunningServices, StackUnderTest, eventually
+from tools.localstack.components import StackPaths
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from services.process_group import REPO_ROOT, isolated_settings, settings_env
 from tests.harness import StackUnderTest
+from tools.process_group import REPO_ROOT, isolated_settings, settings_env
 
 pytestmark = pytest.mark.integration
 

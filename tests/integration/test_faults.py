@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.faults import FaultRig, broker_stopped, databases_paused, moderation_db_paused, rolling_restart, worker_killed_mid_batch, worker_stalled
 from tests.harness import ForumClient, StackUnderTest, open_event_stream
+from tools.faults import FaultRig, broker_stopped, databases_paused, moderation_db_paused, rolling_restart, worker_killed_mid_batch, worker_stalled
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.localstack.components import StackPaths
-from services.localstack.stack import start_kafka, stop
-from services.process_group import free_port_pair, isolated_settings, start_service_processes
 from tests.harness import ForumClient, StackUnderTest, eventually
+from tools.localstack.components import StackPaths
+from tools.localstack.stack import start_kafka, stop
+from tools.process_group import free_port_pair, isolated_settings, start_service_processes
 
 pytestmark = pytest.mark.integration
 

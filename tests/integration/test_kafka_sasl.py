@@ -23,16 +23,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from aiokafka.protocol.admin import CreateAclsRequest
 
-from services.localstack.components import (
-    KAFKA_JVM_FLAGS,
-    StackPaths,
-    new_cluster_id,
-    render_log4j2_properties,
-    render_server_properties,
-)
-from services.localstack.prepare import _run, prepare_kafka
-from services.localstack.processes import exited, log_tail, start_background, stop_process
-from services.process_group import free_port_pair
 from streams.access import SERVICE_ACCESS, Acl
 from streams.events import IdentityChanged, PostSubmitted, new_id
 from streams.kafka import TopicBootstrapError, create_consumer, create_producer, ensure_topics, kafka_ready, send_event
@@ -40,6 +30,16 @@ from streams.kafka_security import aiokafka_security
 from streams.serialization import decode
 from streams.settings import Secret, Settings
 from streams.topics import Topics
+from tools.localstack.components import (
+    KAFKA_JVM_FLAGS,
+    StackPaths,
+    new_cluster_id,
+    render_log4j2_properties,
+    render_server_properties,
+)
+from tools.localstack.prepare import _run, prepare_kafka
+from tools.localstack.processes import exited, log_tail, start_background, stop_process
+from tools.process_group import free_port_pair
 
 pytestmark = pytest.mark.integration
 

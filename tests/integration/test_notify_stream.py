@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.process_group import free_port, start_service_processes
 from tests.harness import ForumClient, RunningServices, open_event_stream
+from tools.process_group import free_port, start_service_processes
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.process_group import free_port, start_service_processes
 from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, new_id
 from streams.kafka_security import aiokafka_security
 from streams.serialization import decode, encode
 from streams.topics import Topics
 from tests.harness import ForumClient, RunningServices, eventually
+from tools.process_group import free_port, start_service_processes
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ import pytest
 from services.common.mongo import create_mongo_client
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening.shadow import COLLECTION, run_shadow
-from services.process_group import isolated_settings
 from streams.events import PostSubmitted, Verdict, new_id
 from streams.kafka import create_consumer, create_producer, ensure_topics, send_event
 from streams.topics import Topics
 from tests.harness import StackUnderTest, eventually
+from tools.process_group import isolated_settings
 
 pytestmark = pytest.mark.integration
 

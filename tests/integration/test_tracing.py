@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from services.process_group import ServiceProcesses, isolated_settings, start_service_processes
 from streams.events import PostSubmitted
 from streams.kafka import create_consumer
 from streams.serialization import decode
 from tests.harness import ForumClient, StackUnderTest, eventually
+from tools.process_group import ServiceProcesses, isolated_settings, start_service_processes
 
 pytestmark = pytest.mark.integration
 

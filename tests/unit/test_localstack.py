@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.localstack.components import (
+from streams.settings import Settings
+from tools.localstack.components import (
     StackError,
     StackPaths,
     kafka_address,
@@ -19,8 +20,7 @@ from services.localstack.components import (
     new_cluster_id,
     render_server_properties,
 )
-from services.localstack.processes import port_in_use, running_pid
-from streams.settings import Settings
+from tools.localstack.processes import port_in_use, running_pid
 
 
 def test_addresses_come_from_the_settings() -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.forum.bench_redaction import ADVERSARIAL_INPUTS, hostile_text, time_redaction
 from services.forum.redaction import redact_contact_details
+from tools.benchmarks.redaction import ADVERSARIAL_INPUTS, hostile_text, time_redaction
 
 MAX_SECONDS_AT_64_KIB = 0.5
 #: Linear work grows 8x from 8 to 64 KiB; quadratic work would grow 64x.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.seed import Progress, SeedPlan, plan_batches
+from tools.seed import Progress, SeedPlan, plan_batches
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 
@@ -81,7 +81,7 @@ def test_two_runs_never_share_an_id_or_a_handle() -> None:
 
 
 def test_read_models_list_every_post_once_in_order_and_every_thread_on_its_board() -> None:
-    from services.seed import board_entries
+    from tools.seed import board_entries
 
     plan = SeedPlan(posts=301, threads=7, members=5, boards=("a", "b"), now=NOW)
     docs = _all(plan, batch_posts=50)
@@ -104,13 +104,13 @@ def test_read_models_list_every_post_once_in_order_and_every_thread_on_its_board
 
 @pytest.mark.parametrize("raw", ["", "10,5", "1000,1000", "0,10", "1k"])
 def test_bench_scale_refuses_sizes_it_cannot_run(raw: str) -> None:
-    from services.bench_scale import parse_sizes
+    from tools.benchmarks.scale import parse_sizes
 
     with pytest.raises(ValueError):
         parse_sizes(raw)
 
 
 def test_bench_scale_sizes_in_order() -> None:
-    from services.bench_scale import parse_sizes
+    from tools.benchmarks.scale import parse_sizes
 
     assert parse_sizes("1000,10000,100000") == [1000, 10000, 100000]

@@ -30,12 +30,12 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening_flow import ScreeningFlow
 from services.moderation.screening_spans import PostSpans
-from services.process_group import REPO_ROOT
 from streams.events import Event, Notification, PostScreened, PostSubmitted, Verdict
 from streams.publishing import EventPublisher
 from streams.serialization import decode, encode
 from streams.topics import Topics
 from streams.trace_context import base_topic, context_from_headers, kafka_headers
+from tools.process_group import REPO_ROOT
 
 AUTHOR = "member-secret-7"
 BODY = "day 12 and the cravings are loud tonight"

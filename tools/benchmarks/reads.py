@@ -95,8 +95,8 @@ async def _seed(settings: Any) -> tuple[str, str]:
 
 
 async def _bench(base: Settings, seconds: float, concurrency: int) -> int:
-    from services.localstack.stack import ensure_up
-    from services.process_group import free_port, isolated_settings, start_service_processes
+    from tools.localstack.stack import ensure_up
+    from tools.process_group import free_port, isolated_settings, start_service_processes
 
     await ensure_up(base)
     settings = isolated_settings(base, label="reads")

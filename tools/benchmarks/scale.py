@@ -115,11 +115,11 @@ def _p(values: list[float], q: float) -> float:
 async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, rate: float) -> int:
     import aiohttp
 
-    from services.bench_pipeline import _drive
     from services.forum.boards import SEEDED_BOARDS
-    from services.localstack.stack import ensure_up
-    from services.process_group import isolated_settings, start_service_processes
-    from services.seed import SeedPlan, seed
+    from tools.benchmarks.pipeline import _drive
+    from tools.localstack.stack import ensure_up
+    from tools.process_group import isolated_settings, start_service_processes
+    from tools.seed import SeedPlan, seed
 
     await ensure_up(base)
     settings = isolated_settings(base, label="scale")

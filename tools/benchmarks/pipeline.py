@@ -51,8 +51,8 @@ def _percentiles(values: list[float]) -> str:
 async def _bench(base: Settings, count: int, rate: float, timeout: float) -> int:
     import aiohttp
 
-    from services.localstack.stack import ensure_up
-    from services.process_group import isolated_settings, start_service_processes
+    from tools.localstack.stack import ensure_up
+    from tools.process_group import isolated_settings, start_service_processes
 
     await ensure_up(base)
     settings = isolated_settings(base, label="bench")

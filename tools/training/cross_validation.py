@@ -17,7 +17,8 @@ import numpy as np
 
 from services.moderation.screening.data import LabeledPost, is_labeled, subreddit, training_targets
 from services.moderation.screening.encoder import Encoder
-from services.moderation.screening.finetune import (
+from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
+from tools.training.finetune import (
     FinetuneConfig,
     Finetuned,
     LowerStates,
@@ -26,7 +27,6 @@ from services.moderation.screening.finetune import (
     train,
     window_embeddings,
 )
-from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 
 log = logging.getLogger(__name__)
 

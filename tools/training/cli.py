@@ -50,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
         read_rmhd,
     )
     from services.moderation.screening.encoder import DELTA_FILE, Encoder, save_delta
-    from services.moderation.screening.finetune import FinetuneConfig, lower_states, train
     from services.moderation.screening.screener import MODEL_DIR
-    from services.moderation.screening.training import (
+    from tools.training.cross_validation import (
         SEED,
         TrainingSet,
         head_of,
         model_version,
         out_of_fold_scores,
     )
+    from tools.training.finetune import FinetuneConfig, lower_states, train
 
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())

@@ -24,9 +24,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _status(settings: Settings, as_json: bool) -> int:
     from services.common.health import probe_readiness
-    from services.localstack.stack import status as stack_status
     from streams.lag import LagProbe
     from streams.topics import Topics
+    from tools.localstack.stack import status as stack_status
 
     components = await stack_status(settings)
     readiness = {

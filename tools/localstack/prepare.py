@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from services.localstack.components import (
+from tools.localstack.components import (
     DEPLOY_DIR,
     FERRETDB_VERSION,
     StackError,

@@ -14,9 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.localstack.components import StackError, StackPaths
-    from services.localstack.prepare import prepare
-    from services.localstack.stack import ensure_up, status, stop
+    from tools.localstack.components import StackError, StackPaths
+    from tools.localstack.prepare import prepare
+    from tools.localstack.stack import ensure_up, status, stop
 
     settings = args.settings
     try:

@@ -25,11 +25,11 @@ from typing import Any
 
 import aiohttp
 
-from services.localstack.components import StackPaths
-from services.localstack.processes import running_pid
-from services.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
-from services.process_group import REPO_ROOT, ServiceProcesses, free_port, free_port_pair, isolated_settings, start_service_processes
 from streams.settings import Settings
+from tools.localstack.components import StackPaths
+from tools.localstack.processes import running_pid
+from tools.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
+from tools.process_group import REPO_ROOT, ServiceProcesses, free_port, free_port_pair, isolated_settings, start_service_processes
 
 BENIGN = "Day {n} sober. Made it to the evening meeting and stayed for coffee after. ({tag})"
 CRISIS = "I have all my pills counted out in front of me and I am taking them tonight. Goodbye everyone. ({tag})"

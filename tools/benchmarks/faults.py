@@ -1,7 +1,7 @@
 """`haven bench faults`: break one part at a time under load and count what happened.
 
 Each fault runs on a Haven of its own (its own broker, databases and services; see
-services/faults.py), so nothing else on the machine is disturbed. Prints a table, then one JSON line.
+tools/faults.py), so nothing else on the machine is disturbed. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: float) -> int:
     import aiohttp
 
-    from services.faults import (
+    from tools.faults import (
         TABLE_HEADER,
         FaultRig,
         broker_stopped,
@@ -36,7 +36,7 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
         rolling_restart,
         worker_killed_mid_batch,
     )
-    from services.localstack.stack import ensure_up
+    from tools.localstack.stack import ensure_up
 
     await ensure_up(base)  # prepares the binaries the rig's own broker and databases run from
     work_dir = Path(tempfile.mkdtemp(prefix="haven-faults-"))

@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.common.mongo import create_mongo_client, mongo_problem
-from services.localstack.components import (
+from streams.kafka import kafka_ready
+from streams.settings import Settings
+from tools.localstack.components import (
     KAFKA_JVM_FLAGS,
     StackError,
     StackPaths,
@@ -19,8 +21,8 @@ from services.localstack.components import (
     render_log4j2_properties,
     render_server_properties,
 )
-from services.localstack.prepare import _run, prepare, require_tools
-from services.localstack.processes import (
+from tools.localstack.prepare import _run, prepare, require_tools
+from tools.localstack.processes import (
     exited,
     log_tail,
     port_in_use,
@@ -28,8 +30,6 @@ from services.localstack.processes import (
     start_background,
     stop_process,
 )
-from streams.kafka import kafka_ready
-from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""`haven bench ...`: screening, pipeline, reads, scale, redaction and faults."""

@@ -1,0 +1,2 @@
+"""`haven train-screener`: fine-tuning the screener and choosing its thresholds (needs the
+`training` extra)."""
