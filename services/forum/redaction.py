@@ -26,6 +26,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import re2  # type: ignore[import-untyped]
@@ -58,7 +59,7 @@ def redact_contact_details(text: str, allowed_numbers: Iterable[str]) -> Redacti
     strings) to keep; they are compared by their digits, so "+44 808 2000 247" matches
     "0808 2000 247".
     """
-    hotlines = _HotlineNumbers(allowed_numbers)
+    hotlines = _hotlines(allowed_numbers if isinstance(allowed_numbers, frozenset) else frozenset(allowed_numbers))
     text = normalize_text(text)
     # Links and e-mails go first: they hold "@" and digits the later passes would half-match.
     passes: tuple[tuple[RemovedKind, Callable[[str], tuple[str, int]]], ...] = (
@@ -381,6 +382,12 @@ _CURRENCY_AFTER = _compile(
 )
 _VANITY_LETTERS = _compile(r"^-?[A-Za-z]{2,}")
 _THOUSANDS = _compile(rf"[{_D}]{{1,3}}(?:[ .,\xa0]000)+")
+
+
+@lru_cache(maxsize=8)
+def _hotlines(numbers: frozenset[str]) -> _HotlineNumbers:
+    # The directory's numbers are the same for every post: parsed once, not per request.
+    return _HotlineNumbers(numbers)
 
 
 class _HotlineNumbers:
