@@ -18,7 +18,7 @@ from streams.settings import Settings
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("stack",), "tools.localstack.cli", "the local Kafka + FerretDB stack: up, down, status"),
     (("serve",), "services.runner", "run forum, moderation, notify, or all of them"),
-    (("moderators",), "services.moderation.moderators_cli", "moderator accounts: add, list, disable"),
+    (("moderators",), "services.moderation.api.moderators_cli", "moderator accounts: add, list, disable"),
     (("screen",), "services.moderation.screening.cli_screen", "screen JSON lines, or --eval a labeled file"),
     (("train-screener",), "tools.training.cli", "train the screener's head"),
     (("screener",), "services.moderation.screening.cli_shadow", "shadow a candidate screener; report disagreements"),

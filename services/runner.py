@@ -68,7 +68,7 @@ def _build_app(service: str, settings: Settings) -> tuple[web.Application, int]:
         )
         return forum, settings.forum_port
     if service == "moderation-api":
-        from services.moderation.app import create_app as create_moderation
+        from services.moderation.api.app import create_app as create_moderation
         from services.moderation.resources import ResourceDirectory
 
         return create_moderation(settings, ResourceDirectory.load()), settings.moderation_port
@@ -80,10 +80,10 @@ def _build_app(service: str, settings: Settings) -> tuple[web.Application, int]:
 def _run_worker(settings: Settings) -> int:
     import faust
 
-    from services.moderation.policy import Policy
     from services.moderation.resources import ResourceDirectory
     from services.moderation.screening import Screener, ScreenerLoadError
-    from services.moderation.worker import create_worker_app
+    from services.moderation.screening.policy import Policy
+    from services.moderation.worker.app import create_worker_app
     from streams.kafka import ensure_topics
 
     try:

@@ -130,7 +130,7 @@ class Verdict(_Model):
     model_version: str
     #: Every piece of the post the reasons quote; an empty list when they quote none. None when the
     #: verdict was made before matches existed (an older message decodes so): its reasons are then
-    #: the only record of the words (moderation/legacy_reasons.py).
+    #: the only record of the words (moderation/api/legacy_reasons.py).
     matches: list[RuleMatch] | None = None
 
 

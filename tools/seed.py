@@ -231,7 +231,7 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
     """
     from services.common.mongo import create_mongo_client
     from services.forum.store import ForumStore
-    from services.moderation.review import ReviewQueue
+    from services.moderation.api.review import ReviewQueue
     from services.notify.inbox import Inbox
     from services.notify.inbox_lists import InboxLists
     from streams.events import new_id

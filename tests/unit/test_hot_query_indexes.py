@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.forum.store import ForumStore
-from services.moderation.review import ReviewQueue
+from services.moderation.api.review import ReviewQueue
 from services.notify.inbox import Inbox
 
 #: (database, collection, equality fields, then the range or sort fields in order, what it is).

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.moderation.app import create_app
-from services.moderation.openapi import moderation_openapi
+from services.moderation.api.app import create_app
+from services.moderation.api.openapi import moderation_openapi
 from services.moderation.resources import ResourceDirectory
 from streams.settings import Settings
 

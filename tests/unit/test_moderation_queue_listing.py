@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.moderation.queue_listing import (
+from services.moderation.api.legacy_reasons import without_quoted_words
+from services.moderation.api.queue_listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     QUEUE_ORDER,
@@ -19,8 +20,7 @@ from services.moderation.queue_listing import (
     listing_entry,
     parse_limit,
 )
-from services.moderation.legacy_reasons import without_quoted_words
-from services.moderation.review import item_view
+from services.moderation.api.review import item_view
 
 BODY = "I saved up my pills and tonight is the night. Zanzibar marmalade."
 NOTE = "she said goodbye to everyone at the quokka meeting"

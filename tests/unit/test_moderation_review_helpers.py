@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
-from services.moderation.review import highlights
-from services.moderation.sla import SlaMetrics
-from services.moderation.templates import NO_RESOURCES, message_templates
+from services.moderation.api.review import highlights
+from services.moderation.api.sla import SlaMetrics
+from services.moderation.api.templates import NO_RESOURCES, message_templates
 from streams.events import utc_now
 
 SAMARITANS = {"name": "Samaritans", "contact": "116 123", "hours": "24/7", "country": "GB", "source": "samaritans.org"}
@@ -64,7 +64,7 @@ def test_sla_histograms_count_the_wait_per_level_and_decision() -> None:
 def test_the_console_cookie_is_secure_behind_a_trusted_tls_proxy_only() -> None:
     from aiohttp.test_utils import make_mocked_request
 
-    from services.moderation.console_views import served_over_https
+    from services.moderation.api.console_views import served_over_https
 
     def request(remote: str, proto: str | None) -> object:
         headers = {"X-Forwarded-Proto": proto} if proto else {}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.moderation.open_queue import OpenQueue, queue_key
+from services.moderation.api.open_queue import OpenQueue, queue_key
 
 T0 = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 

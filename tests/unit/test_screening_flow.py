@@ -9,10 +9,10 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
-from services.moderation.screening_flow import ScreeningFlow
+from services.moderation.screening.policy import Policy
+from services.moderation.worker.screening_flow import ScreeningFlow
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.serialization import decode
 from streams.topics import Topics

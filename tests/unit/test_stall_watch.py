@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from services.moderation import app as moderation_app
-from services.moderation.stall_watch import StallWatch
+from services.moderation.api import app as moderation_app
+from services.moderation.api.stall_watch import StallWatch
 from streams.events import Notification
 from streams.lag import Lag
 
@@ -42,6 +42,6 @@ async def test_stalled_screening_alerts_once_per_round_and_not_before() -> None:
 
 
 def test_the_watchdog_watches_the_workers_consumer_group() -> None:
-    from services.moderation import worker
+    from services.moderation.worker import app as worker
 
     assert moderation_app.WORKER_CONSUMER_NAME == worker.CONSUMER_NAME

@@ -25,11 +25,11 @@ from opentelemetry.trace import SpanKind, StatusCode, Tracer
 
 from services.common.consuming import EventConsumerLoop
 from services.common.tracing import TracingConfigError, exporter_names, tracing_middleware
-from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
-from services.moderation.screening_flow import ScreeningFlow
-from services.moderation.screening_spans import PostSpans
+from services.moderation.screening.policy import Policy
+from services.moderation.worker.screening_flow import ScreeningFlow
+from services.moderation.worker.screening_spans import PostSpans
 from streams.events import Event, Notification, PostScreened, PostSubmitted, Verdict
 from streams.publishing import EventPublisher
 from streams.serialization import decode, encode

@@ -99,7 +99,7 @@ async def _wait_ok(http: Any, url: str, headers: dict[str, str], timeout: float 
 
 
 async def _moderator_token(settings: Any) -> str:
-    from services.moderation.moderators_cli import open_moderators
+    from services.moderation.api.moderators_cli import open_moderators
 
     async with open_moderators(settings, client_id="bench-scale") as moderators:
         return (await moderators.add("bench-scale", "moderator")).token

@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shadow(settings: Settings, candidate_arg: Path | None) -> int:
-    from services.moderation.policy import Policy
     from services.moderation.screening import Screener, ScreenerLoadError
+    from services.moderation.screening.policy import Policy
     from services.moderation.screening.shadow import SHADOW_ENV, run_shadow
 
     candidate_dir = candidate_arg or settings.shadow_screener

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from services.common.normalize import normalize_text
-from services.moderation.policy import Policy
 from services.moderation.screening.encoder import DELTA_FILE, Encoder, EncoderLoadError
 from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError
 from services.moderation.screening.imminence import signs_of_now
+from services.moderation.screening.policy import Policy
 from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
 from streams.events import CATEGORIES, SIGNS_OF_NOW, Category, Risk, RuleMatch, Verdict
 

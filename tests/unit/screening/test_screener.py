@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.moderation.policy import Policy, PolicyError
 from services.moderation.screening import Screener, ScreenerLoadError, ScreeningInput, fail_closed_verdict
+from services.moderation.screening.policy import Policy, PolicyError
 from services.moderation.screening.screener import MODEL_DIR
 from streams.events import CATEGORIES, Verdict
 

@@ -20,12 +20,12 @@ from typing import Any
 import faust
 
 from services.common.mongo import create_mongo_client
-from services.moderation.policy import Policy
-from services.moderation.resources import ResourceDirectory
 from services.common.tracing import consumer_span
-from services.moderation.screening_flow import ScreenBatch, ScreeningFlow
-from services.moderation.screening_spans import PostSpans
-from services.moderation.worker_health import WorkerMetrics, WorkerState, create_health_app, serve_health
+from services.moderation.resources import ResourceDirectory
+from services.moderation.screening.policy import Policy
+from services.moderation.worker.health import WorkerMetrics, WorkerState, create_health_app, serve_health
+from services.moderation.worker.screening_flow import ScreenBatch, ScreeningFlow
+from services.moderation.worker.screening_spans import PostSpans
 from streams.events import PostSubmitted
 from streams.kafka import create_producer, send_dead_letter
 from streams.kafka_security import faust_credentials

@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from services.common.tracing import HeadersIn, context_from_headers, tracer
-from services.moderation.screening_flow import screening_key
+from services.moderation.worker.screening_flow import screening_key
 from streams.events import PostSubmitted
 
 

@@ -15,9 +15,9 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.identities import Identity
-from services.moderation.open_queue import OpenQueue, queue_key
-from services.moderation.queue_listing import QueuePosition
-from services.moderation.quoted_words import highlights, verdict_without_words
+from services.moderation.api.open_queue import OpenQueue, queue_key
+from services.moderation.api.queue_listing import QueuePosition
+from services.moderation.api.quoted_words import highlights, verdict_without_words
 from streams.events import PostReported, PostScreened, new_id, utc_now
 
 LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}

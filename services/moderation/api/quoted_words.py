@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.moderation.legacy_reasons import legacy_highlights, with_words_removed, without_quoted_words
+from services.moderation.api.legacy_reasons import legacy_highlights, with_words_removed, without_quoted_words
 from streams.events import RuleMatch
 
 WORDS_REMOVED = ": [words removed]"

@@ -1,6 +1,6 @@
 """What happens to a batch of submitted posts: screen, route resources, emit, remember.
 
-Framework-free, so it is tested without faust; `worker.py` feeds it from a faust agent.
+Framework-free, so it is tested without faust; `app.py` feeds it from a faust agent.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from opentelemetry.trace import Tracer
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.moderation.policy import Policy
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput, fail_closed_verdict
+from services.moderation.screening.policy import Policy
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.publishing import EventPublisher, PendingSend
 from streams.topics import Topics

@@ -16,7 +16,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.moderation.quoted_words import reasons_without_words
+from services.moderation.api.quoted_words import reasons_without_words
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

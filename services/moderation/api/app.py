@@ -11,18 +11,17 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
-from services.common.kafka_context import kafka_producer_context
-from services.common.openapi import setup_openapi
-from services.moderation.openapi import moderation_openapi
 from services.common.identities import IdentityCache, identities_context
+from services.common.kafka_context import kafka_producer_context
 from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
+from services.common.openapi import setup_openapi
 from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
-from services.moderation import console_views, resources_view, review_views
-from services.moderation.console_sessions import ConsoleSessions
-from services.moderation.keys import (
+from services.moderation.api import console_views, resources_view, review_views
+from services.moderation.api.console_sessions import ConsoleSessions
+from services.moderation.api.keys import (
     console_sessions_key,
     directory_key,
     identities_key,
@@ -32,12 +31,13 @@ from services.moderation.keys import (
     settings_key,
     sla_key,
 )
-from services.moderation.realert import UrgentRealerter
-from services.moderation.stall_watch import StallWatch
+from services.moderation.api.openapi import moderation_openapi
+from services.moderation.api.realert import UrgentRealerter
+from services.moderation.api.review import ReviewQueue
+from services.moderation.api.review_events import ReviewPublisher
+from services.moderation.api.sla import SlaMetrics
+from services.moderation.api.stall_watch import StallWatch
 from services.moderation.resources import ResourceDirectory
-from services.moderation.review import ReviewQueue
-from services.moderation.review_events import ReviewPublisher
-from services.moderation.sla import SlaMetrics
 from streams.events import Event, PostDeleted, PostReported, PostScreened
 from streams.kafka import create_consumer
 from streams.lag import LagProbe
@@ -46,7 +46,7 @@ from streams.topics import Topics
 
 MAX_REQUEST_BYTES = 64 * 1024
 CONSUMER_NAME = "moderation-api"
-#: The screening worker's consumer name (services/moderation/worker.py; faust would be a heavy import here).
+#: The screening worker's consumer name (services/moderation/worker/app.py; faust would be a heavy import here).
 WORKER_CONSUMER_NAME = "moderation-worker"
 
 

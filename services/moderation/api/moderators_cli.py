@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from services.moderation.api.moderators import Moderators
     from streams.settings import Settings
-    from services.moderation.moderators import Moderators
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 async def open_moderators(settings: Settings, *, client_id: str) -> AsyncIterator[Moderators]:
     """The moderator accounts of `settings`' deployment, with the clients they need, for commands."""
     from services.common.mongo import create_mongo_client
-    from services.moderation.moderators import Moderators
+    from services.moderation.api.moderators import Moderators
     from streams.kafka import create_producer
     from streams.topics import Topics
 
@@ -48,7 +48,7 @@ async def open_moderators(settings: Settings, *, client_id: str) -> AsyncIterato
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from services.moderation.moderators import ModeratorError
+    from services.moderation.api.moderators import ModeratorError
     from streams.kafka import ensure_topics
 
     settings = args.settings

@@ -6,11 +6,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from services.common.identities import IdentityCache
-from services.moderation.console_sessions import ConsoleSessions
+from services.moderation.api.console_sessions import ConsoleSessions
+from services.moderation.api.review import ReviewQueue
+from services.moderation.api.review_events import ReviewPublisher
+from services.moderation.api.sla import SlaMetrics
 from services.moderation.resources import ResourceDirectory
-from services.moderation.review import ReviewQueue
-from services.moderation.review_events import ReviewPublisher
-from services.moderation.sla import SlaMetrics
 from streams.settings import Settings
 
 settings_key = web.AppKey("settings", Settings)

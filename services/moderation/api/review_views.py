@@ -10,9 +10,9 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from services.common.problems import Problem, read_json_object
-from services.moderation.auth import require_moderator
-from services.moderation.keys import publisher_key, review_key, sla_key
-from services.moderation.queue_listing import (
+from services.moderation.api.auth import require_moderator
+from services.moderation.api.keys import publisher_key, review_key, sla_key
+from services.moderation.api.queue_listing import (
     BadPageRequest,
     QueuePosition,
     decode_cursor,
@@ -20,8 +20,8 @@ from services.moderation.queue_listing import (
     listing_entry,
     parse_limit,
 )
-from services.moderation.review import ReviewError, audit_view, item_view
-from services.moderation.templates import message_templates
+from services.moderation.api.review import ReviewError, audit_view, item_view
+from services.moderation.api.templates import message_templates
 from streams.events import utc_now
 
 DECISIONS = ("approve", "remove", "escalate")

@@ -6,9 +6,9 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from services.moderation.review import ReviewQueue
-from services.moderation.review_events import ReviewPublisher
-from services.moderation.sla import SlaMetrics
+from services.moderation.api.review import ReviewQueue
+from services.moderation.api.review_events import ReviewPublisher
+from services.moderation.api.sla import SlaMetrics
 from streams.events import utc_now
 
 log = logging.getLogger(__name__)

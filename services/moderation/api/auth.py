@@ -6,8 +6,8 @@ from aiohttp import web
 
 from services.common.identities import Identity, require_identity
 from services.common.problems import Problem
-from services.moderation.console_sessions import COOKIE_NAME
-from services.moderation.keys import console_sessions_key, identities_key
+from services.moderation.api.console_sessions import COOKIE_NAME
+from services.moderation.api.keys import console_sessions_key, identities_key
 
 #: The console sends this header on every change. A page on another site cannot add a custom
 #: header to a cross-site request without CORS (which this service never grants), so together

@@ -10,9 +10,9 @@ from aiohttp import web
 from services.common.identities import identity_for_token
 from services.common.problems import Problem, read_json_object
 from services.common.proxies import is_trusted_proxy
-from services.moderation.auth import require_moderator
-from services.moderation.console_sessions import COOKIE_NAME
-from services.moderation.keys import console_sessions_key, identities_key, settings_key
+from services.moderation.api.auth import require_moderator
+from services.moderation.api.console_sessions import COOKIE_NAME
+from services.moderation.api.keys import console_sessions_key, identities_key, settings_key
 
 CONSOLE_DIR = Path(__file__).parent / "console"
 PAGES = {"": ("index.html", "text/html"), "console.js": ("console.js", "text/javascript"),

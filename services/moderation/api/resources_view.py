@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.common.problems import Problem
-from services.moderation.keys import directory_key
+from services.moderation.api.keys import directory_key
 from streams.events import CATEGORIES
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.openapi import document, obj, operation, path_param, query_param
-from services.moderation.queue_listing import DEFAULT_LIMIT, MAX_LIMIT
+from services.moderation.api.queue_listing import DEFAULT_LIMIT, MAX_LIMIT
 
 _ITEM = [path_param("item_id")]
 _ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None, 413: None, 415: None}
