@@ -147,6 +147,8 @@ async def test_reading_a_held_post_is_audited_and_offers_templates_with_its_reso
 
     status, audit = await moderator.request("GET", f"/v1/mod/audit?item_id={item['item_id']}")
     assert [(e["action"], e["moderator_name"]) for e in audit["items"]] == [("view", name)]
+    held_by = full["verdict"]["model_version"]
+    assert held_by and audit["items"][0]["model_version"] == held_by, "the screener that held it"
     status, problem = await moderator.request("GET", "/v1/mod/items/post:nothing:1")
     assert status == 404 and problem["detail"]
 

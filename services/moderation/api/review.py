@@ -294,6 +294,8 @@ class ReviewQueue:
         await self._audit.insert_one({
             "_id": new_id(), "item_id": item["_id"], "post_id": item["post_id"], "moderator_id": moderator.id,
             "moderator_name": moderator.name, "action": action, "note": note, "at": utc_now(),
+            # Which screener held it: a promoted model's decisions stay told apart in the log.
+            "model_version": (item.get("verdict") or {}).get("model_version"),
         })
 
     async def audit_log(self, *, post_id: str | None = None, item_id: str | None = None,
@@ -356,5 +358,5 @@ def audit_view(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "item_id": entry["item_id"], "post_id": entry["post_id"], "moderator_id": entry["moderator_id"],
         "moderator_name": entry.get("moderator_name", ""), "action": entry["action"], "note": entry.get("note", ""),
-        "at": entry["at"].isoformat(),
+        "at": entry["at"].isoformat(), "model_version": entry.get("model_version"),
     }
