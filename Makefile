@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 KUSTOMIZE_VERSION := v5.7.1
 KUSTOMIZE := $(HOME)/.cache/haven/bin/kustomize-$(KUSTOMIZE_VERSION)
 
-.PHONY: install prepare browser run test stack-up stack-down clean
+.PHONY: install prepare browser run test lint stack-up stack-down clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "haven: Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -47,8 +47,13 @@ run: prepare
 	$(BIN)/haven stack up
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/haven serve all
 
-test: prepare browser $(KUSTOMIZE)
+test: prepare browser $(KUSTOMIZE) lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HAVEN_KUSTOMIZE=$(KUSTOMIZE) $(BIN)/python -m pytest
+
+# Lint and format (ruff), then types (mypy: strict on streams/ and services/common/).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 stack-up: prepare
 	$(BIN)/haven stack up

@@ -28,7 +28,11 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("dlq",), "services.dlq_cli", "dead letters: list them, or replay them to their topic"),
     (("bench", "faults"), "tools.benchmarks.faults", "inject faults and count what was lost or duplicated"),
     (("bench", "pipeline"), "tools.benchmarks.pipeline", "forum -> Kafka -> worker -> forum latency"),
-    (("bench", "scale"), "tools.benchmarks.scale", "thread, board, inbox and queue pages and submit->visible as the forum grows"),
+    (
+        ("bench", "scale"),
+        "tools.benchmarks.scale",
+        "thread, board, inbox and queue pages and submit->visible as the forum grows",
+    ),
     (("bench", "reads"), "tools.benchmarks.reads", "thread and board page reads"),
     (("migrate",), "services.migrate", "bring existing data up to this version (idempotent)"),
     (("seed",), "tools.seed", "add N published posts (threads, members, inbox, queue history) for benchmarks"),
@@ -77,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"haven: {exc}", file=sys.stderr)
         return 2
-    configure_logging(args.log_level or args.settings.log_level, args.settings.log_format,
-                      args.settings.library_log_level)
+    configure_logging(
+        args.log_level or args.settings.log_level, args.settings.log_format, args.settings.library_log_level
+    )
     return int(args.run(args) or 0)
 
 

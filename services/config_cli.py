@@ -23,4 +23,3 @@ def run(args: argparse.Namespace) -> int:
         for name, value in values.items():
             print(f"{name:<28} {env_name(name):<36} {json.dumps(value) if isinstance(value, dict) else value}")
     return 0
-

@@ -14,8 +14,8 @@ import asyncio
 import base64
 import sys
 
-from streams.topics import DEAD_LETTER_CONSUMERS
 from streams.settings import Settings
+from streams.topics import DEAD_LETTER_CONSUMERS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,9 +41,12 @@ async def _run(settings: Settings, action: str, consumer: str, limit: int) -> in
     topics = Topics(settings.topic_prefix)
     replaying = action == "replay"
     reader = AIOKafkaConsumer(
-        topics.dead_letter(consumer), bootstrap_servers=settings.kafka_bootstrap,
+        topics.dead_letter(consumer),
+        bootstrap_servers=settings.kafka_bootstrap,
         group_id=f"{settings.topic_prefix}dlq-replay-{consumer}" if replaying else None,
-        auto_offset_reset="earliest", enable_auto_commit=False, **aiokafka_security(settings),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
     )
     producer = create_producer(settings, client_id="haven-dlq") if replaying else None
     await reader.start()
@@ -63,13 +66,17 @@ async def _run(settings: Settings, action: str, consumer: str, limit: int) -> in
                         print(f"{record.offset:>8}  (not a dead letter)", file=sys.stderr)
                         continue
                     count += 1
-                    print(f"{record.offset:>8}  {letter.source_topic}[{letter.partition}]@{letter.offset}"
-                          f"  {letter.occurred_at.isoformat()}  {letter.reason}")
+                    print(
+                        f"{record.offset:>8}  {letter.source_topic}[{letter.partition}]@{letter.offset}"
+                        f"  {letter.occurred_at.isoformat()}  {letter.reason}"
+                    )
                     if producer is not None:
                         key = base64.b64decode(letter.key_b64) if letter.key_b64 else None
                         # The letter was sent in its event's trace: the replayed event goes on in it.
                         await producer.send_and_wait(
-                            letter.source_topic, value=base64.b64decode(letter.payload_b64), key=key,
+                            letter.source_topic,
+                            value=base64.b64decode(letter.payload_b64),
+                            key=key,
                             headers=kafka_headers(context_from_headers(record.headers)),
                         )
             if replaying:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+
 from streams.settings import Settings
 
 
@@ -38,6 +39,8 @@ async def _run(settings: Settings, force: bool) -> int:
     if not any(counts.values()) and not force:
         print(f"{settings.database_name('forum')}: page lists are built already (--force rebuilds them)")
     else:
-        print(f"{settings.database_name('forum')}: page lists of {counts['threads']} threads and {counts['boards']} boards;"
-              f" {counts['posts']} posts given their place")
+        print(
+            f"{settings.database_name('forum')}: page lists of {counts['threads']} threads and {counts['boards']} boards;"
+            f" {counts['posts']} posts given their place"
+        )
     return 0

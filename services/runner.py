@@ -19,7 +19,6 @@ import time
 from aiohttp import web
 
 from services.common.health import probe_readiness
-
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,16 +119,20 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
         children[member] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", member], stdout=output, stderr=subprocess.STDOUT
         )
-    readiness = {member: f"http://{settings.host}:{port}" for member, port in settings.service_ports().items()
-                 if member in children}
+    readiness = {
+        member: f"http://{settings.host}:{port}"
+        for member, port in settings.service_ports().items()
+        if member in children
+    }
     waiting = dict(readiness)
     exit_code = 0
     while not stopping:
         for member, child in children.items():
             code = child.poll()
             if code is not None:
-                log.error("%s exited with code %s (see %s); stopping the others", member, code,
-                          log_dir / f"{member}.log")
+                log.error(
+                    "%s exited with code %s (see %s); stopping the others", member, code, log_dir / f"{member}.log"
+                )
                 exit_code = code or 1
                 stopping = True
                 break
@@ -140,8 +143,11 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
                 what = "ready (model loaded)" if member == "moderation-worker" else "ready"
                 print(f"  {member:<18} {what:<21} {shown}", flush=True)
                 if not waiting:
-                    print(f"Haven is ready: members use {readiness.get('forum', '')}, moderators "
-                          f"{readiness.get('moderation-api', '')}/console/. Ctrl-C stops it.", flush=True)
+                    print(
+                        f"Haven is ready: members use {readiness.get('forum', '')}, moderators "
+                        f"{readiness.get('moderation-api', '')}/console/. Ctrl-C stops it.",
+                        flush=True,
+                    )
         time.sleep(0.2 if waiting else 0.5)
     for child in children.values():
         if child.poll() is None:

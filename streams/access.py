@@ -9,7 +9,7 @@ Dead-letter topics are written by their consumer and read by no service: operato
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from streams.topics import (
     IDENTITIES,
@@ -23,7 +23,7 @@ from streams.topics import (
 )
 
 
-class Operation(str, Enum):
+class Operation(StrEnum):
     """Kafka ACL operations, with the codes of the CreateAcls protocol."""
 
     READ = "Read"
@@ -69,7 +69,9 @@ class ServiceAccess:
         return acls
 
 
-def _access(principal: str, *, reads: set[str], writes: set[str], groups: set[str], dead_letter_of: str) -> ServiceAccess:
+def _access(
+    principal: str, *, reads: set[str], writes: set[str], groups: set[str], dead_letter_of: str
+) -> ServiceAccess:
     return ServiceAccess(principal, frozenset(reads), frozenset(writes), frozenset(groups), dead_letter_of)
 
 

@@ -95,9 +95,7 @@ async def send_dead_letter(
         key_b64=None if record.key is None else base64.b64encode(record.key).decode("ascii"),
     )
     await send_event(producer, topic, f"{record.topic}:{record.partition}", letter)
-    log.warning(
-        "dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
-    )
+    log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
@@ -113,8 +111,12 @@ async def ensure_topics(settings: Settings) -> list[str]:
             return []
         response = await admin.create_topics(
             [
-                NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=settings.replication_factor,
-                        topic_configs=spec.config)
+                NewTopic(
+                    spec.name,
+                    num_partitions=spec.partitions,
+                    replication_factor=settings.replication_factor,
+                    topic_configs=spec.config,
+                )
                 for spec in missing
             ]
         )
@@ -140,7 +142,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
 async def kafka_ready(settings: Settings, timeout_s: float = 3.0) -> bool:
     """True when a metadata request to the broker succeeds."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout_s * 1000),
+        bootstrap_servers=settings.kafka_bootstrap,
+        request_timeout_ms=int(timeout_s * 1000),
         **aiokafka_security(settings),
     )
     try:

@@ -48,8 +48,11 @@ class LagProbe:
             bootstrap_servers=self._settings.kafka_bootstrap, request_timeout_ms=5_000, **security
         )
         self._reader = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
-            request_timeout_ms=5_000, **security,
+            bootstrap_servers=self._settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=5_000,
+            **security,
         )
         await self._admin.start()
         await self._reader.start()

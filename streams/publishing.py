@@ -78,7 +78,11 @@ class EventPublisher:
     """
 
     def __init__(
-        self, producer: AIOKafkaProducer, topics: Topics, *, timeout_s: float = PUBLISH_TIMEOUT_S,
+        self,
+        producer: AIOKafkaProducer,
+        topics: Topics,
+        *,
+        timeout_s: float = PUBLISH_TIMEOUT_S,
         tracer: Tracer | None = None,
     ) -> None:
         self._producer = producer
@@ -110,7 +114,10 @@ class EventPublisher:
     async def tombstone(self, identity_id: str) -> None:
         """A null value on `identities`: compaction then drops every record of the identity."""
         pending = await self._enqueue(
-            names.IDENTITIES, self._topics.identities, identity_id.encode("utf-8"), None,
+            names.IDENTITIES,
+            self._topics.identities,
+            identity_id.encode("utf-8"),
+            None,
             {"haven.event.type": "tombstone"},
         )
         await pending.delivered()
@@ -120,13 +127,17 @@ class EventPublisher:
     ) -> PendingSend:
         # Named after the topic without the deployment's prefix: one span name per topic everywhere.
         span = self._tracer.start_span(
-            f"send {logical_topic}", kind=SpanKind.PRODUCER,
+            f"send {logical_topic}",
+            kind=SpanKind.PRODUCER,
             attributes={
-                "messaging.system": "kafka", "messaging.operation.type": "send",
-                "messaging.destination.name": topic, **attributes,
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                **attributes,
             },
             # The SDK would record the exception's message, which no one has checked for content.
-            record_exception=False, set_status_on_exception=False,
+            record_exception=False,
+            set_status_on_exception=False,
         )
         pending = PendingSend(span, self._timeout_s)
         with trace.use_span(span, end_on_exit=False):

@@ -204,8 +204,10 @@ class Settings(BaseSettings):
     def service_ports(self) -> dict[str, int]:
         """Where each process of `haven serve` answers HTTP (the worker: health and metrics only)."""
         return {
-            "forum": self.forum_port, "moderation-api": self.moderation_port,
-            "notify": self.notify_port, "moderation-worker": self.worker_port,
+            "forum": self.forum_port,
+            "moderation-api": self.moderation_port,
+            "notify": self.notify_port,
+            "moderation-worker": self.worker_port,
         }
 
     def database_name(self, service: str) -> str:
@@ -261,7 +263,8 @@ class _MappingSource(EnvSettingsSource):
     def _load_env_vars(self) -> Mapping[str, str | None]:
         ignore_empty = bool(self.env_ignore_empty)
         return {
-            key.lower(): value for key, value in self._environ.items()
+            key.lower(): value
+            for key, value in self._environ.items()
             if key.upper().startswith(ENV_PREFIX) and not (ignore_empty and value == "")
         }
 
@@ -326,4 +329,3 @@ def _check_kafka_security(settings: Settings) -> None:
                 raise ValueError(f"{name} is set but HAVEN_KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS")
     if settings.kafka_ssl_keyfile is not None and settings.kafka_ssl_certfile is None:
         raise ValueError("HAVEN_KAFKA_SSL_KEYFILE is set without HAVEN_KAFKA_SSL_CERTFILE")
-

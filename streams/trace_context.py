@@ -28,8 +28,13 @@ HeadersIn = Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _BASE_TOPICS = (
-    topics.IDENTITIES, topics.POSTS_SUBMITTED, topics.POSTS_SCREENED, topics.POSTS_REPORTED, topics.POSTS_DELETED,
-    topics.MODERATION_DECISIONS, topics.NOTIFICATIONS,
+    topics.IDENTITIES,
+    topics.POSTS_SUBMITTED,
+    topics.POSTS_SCREENED,
+    topics.POSTS_REPORTED,
+    topics.POSTS_DELETED,
+    topics.MODERATION_DECISIONS,
+    topics.NOTIFICATIONS,
 )
 _DEAD_LETTERS = "dlq."
 
@@ -37,7 +42,7 @@ _DEAD_LETTERS = "dlq."
 def base_topic(topic: str) -> str:
     """A topic's name without the deployment's prefix, for span names that are the same everywhere."""
     if _DEAD_LETTERS in topic:
-        return topic[topic.rindex(_DEAD_LETTERS):]
+        return topic[topic.rindex(_DEAD_LETTERS) :]
     return next((base for base in _BASE_TOPICS if topic.endswith(base)), topic)
 
 

@@ -143,7 +143,8 @@ class EventStream:
 
 async def open_event_stream(http: aiohttp.ClientSession, notify_url: str, token: str, **headers: str) -> EventStream:
     response = await http.get(
-        f"{notify_url}/v1/stream", headers={"Authorization": f"Bearer {token}", **headers},
+        f"{notify_url}/v1/stream",
+        headers={"Authorization": f"Bearer {token}", **headers},
         timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
     )
     assert response.status == 200, await response.text()
@@ -154,8 +155,12 @@ async def open_event_stream(http: aiohttp.ClientSession, notify_url: str, token:
 def haven(services: RunningServices, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the `haven` command line against this test run's stack and services."""
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, env=services.env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO_ROOT,
+        env=services.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -29,7 +29,14 @@ from streams.settings import Settings
 from tools.localstack.components import StackPaths
 from tools.localstack.processes import running_pid
 from tools.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
-from tools.process_group import REPO_ROOT, ServiceProcesses, free_port, free_port_pair, isolated_settings, start_service_processes
+from tools.process_group import (
+    REPO_ROOT,
+    ServiceProcesses,
+    free_port,
+    free_port_pair,
+    isolated_settings,
+    start_service_processes,
+)
 
 BENIGN = "Day {n} sober. Made it to the evening meeting and stayed for coffee after. ({tag})"
 CRISIS = "I have all my pills counted out in front of me and I am taking them tonight. Goodbye everyone. ({tag})"
@@ -50,15 +57,19 @@ class FaultResult:
 
     def row(self) -> str:
         recover = "-" if self.recover_s is None else f"{self.recover_s:.1f}"
-        return (f"{self.fault:<38} {self.accepted:>8} {self.refused:>7} {self.terminal:>8} {self.lost:>5}"
-                f" {self.duplicated:>10} {self.repeated_verdicts:>9} {recover:>11}")
+        return (
+            f"{self.fault:<38} {self.accepted:>8} {self.refused:>7} {self.terminal:>8} {self.lost:>5}"
+            f" {self.duplicated:>10} {self.repeated_verdicts:>9} {recover:>11}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-TABLE_HEADER = (f"{'fault':<38} {'accepted':>8} {'refused':>7} {'terminal':>8} {'lost':>5}"
-                f" {'duplicated':>10} {'repeated':>9} {'recover (s)':>11}")
+TABLE_HEADER = (
+    f"{'fault':<38} {'accepted':>8} {'refused':>7} {'terminal':>8} {'lost':>5}"
+    f" {'duplicated':>10} {'repeated':>9} {'recover (s)':>11}"
+)
 
 
 @dataclass
@@ -83,9 +94,13 @@ class FaultRig:
             base.with_overrides(kafka_bootstrap=kafka.kafka_bootstrap, mongo_uri=main_db.mongo_uri), label="faults"
         ).with_overrides(partitions=3, screening_stalled_after_s=stalled_after_s)
         group = await start_service_processes(
-            settings, work_dir / "logs",
-            extra_env={"HAVEN_IDENTITIES_PER_HOUR": "100000", "HAVEN_POSTS_PER_MINUTE": "100000",
-                       "HAVEN_POSTS_PER_HOUR": "100000"},
+            settings,
+            work_dir / "logs",
+            extra_env={
+                "HAVEN_IDENTITIES_PER_HOUR": "100000",
+                "HAVEN_POSTS_PER_MINUTE": "100000",
+                "HAVEN_POSTS_PER_HOUR": "100000",
+            },
             env_by_service={"moderation-api": {"HAVEN_MONGO_URI": moderation_db.mongo_uri}},
         )
         return cls(settings, kafka, main_db, moderation_db, group)
@@ -98,9 +113,13 @@ class FaultRig:
     def add_moderator(self, name: str) -> str:
         """A moderator account made with the real CLI, against the moderation API's own database."""
         result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "moderators", "add", name], cwd=REPO_ROOT,
+            [sys.executable, "-m", "services.cli", "moderators", "add", name],
+            cwd=REPO_ROOT,
             env=self.group.env | {"HAVEN_MONGO_URI": self.moderation_db.mongo_uri},
-            capture_output=True, text=True, timeout=120, check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
         return result.stdout.strip().splitlines()[-1]
 
@@ -159,14 +178,16 @@ class Poster:
         token = self.tokens[n % len(self.tokens)]
         try:
             async with self._http.post(
-                f"{self._forum}/v1/boards/newcomers/threads", headers={"Authorization": f"Bearer {token}"},
-                json={"title": f"Check-in {n}", "body": text}, timeout=aiohttp.ClientTimeout(total=timeout_s),
+                f"{self._forum}/v1/boards/newcomers/threads",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"title": f"Check-in {n}", "body": text},
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as response:
                 if response.status == 202:
                     post_id = (await response.json())["post_id"]
                     self.accepted[post_id] = token
                     return str(post_id)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             pass
         self.refused += 1
         return None
@@ -174,13 +195,14 @@ class Poster:
     async def status(self, post_id: str) -> str | None:
         try:
             async with self._http.get(
-                f"{self._forum}/v1/posts/{post_id}", headers={"Authorization": f"Bearer {self.accepted[post_id]}"},
+                f"{self._forum}/v1/posts/{post_id}",
+                headers={"Authorization": f"Bearer {self.accepted[post_id]}"},
                 timeout=aiohttp.ClientTimeout(total=10),
             ) as response:
                 if response.status != 200:
                     return None
                 return str((await response.json())["status"])
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return None
 
     async def wait_terminal(self, timeout_s: float) -> tuple[set[str], float]:
@@ -223,8 +245,12 @@ async def repeated_verdicts(settings: Settings, post_ids: set[str]) -> int:
     from streams.topics import Topics
 
     consumer = AIOKafkaConsumer(
-        Topics(settings.topic_prefix).posts_screened, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="earliest", enable_auto_commit=False, **aiokafka_security(settings),
+        Topics(settings.topic_prefix).posts_screened,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
     )
     await consumer.start()
     counts: dict[tuple[str, int], int] = {}
@@ -244,8 +270,17 @@ async def repeated_verdicts(settings: Settings, post_ids: set[str]) -> int:
     return sum(count - 1 for count in counts.values())
 
 
-async def _under_load(rig: FaultRig, http: aiohttp.ClientSession, name: str, fault: Callable[[], Awaitable[None]],
-                      *, posts: int, rate: float, at: int, timeout_s: float) -> FaultResult:
+async def _under_load(
+    rig: FaultRig,
+    http: aiohttp.ClientSession,
+    name: str,
+    fault: Callable[[], Awaitable[None]],
+    *,
+    posts: int,
+    rate: float,
+    at: int,
+    timeout_s: float,
+) -> FaultResult:
     """Five members submit `posts` everyday posts at `rate`; `fault` starts before post number `at`
     and runs beside the load. Counted once the fault is over and every accepted post is terminal."""
     poster = Poster(http, rig.group.url("forum"))
@@ -282,8 +317,9 @@ async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended
     result.repeated_verdicts = await repeated_verdicts(rig.settings, set(poster.accepted))
 
 
-async def worker_killed_mid_batch(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60,
-                                  rate: float = 10.0, timeout_s: float = 240) -> FaultResult:
+async def worker_killed_mid_batch(
+    rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 10.0, timeout_s: float = 240
+) -> FaultResult:
     """kill -9 the screening worker while posts arrive, then start a new one."""
 
     async def fault() -> None:
@@ -296,8 +332,15 @@ async def worker_killed_mid_batch(rig: FaultRig, http: aiohttp.ClientSession, *,
     )
 
 
-async def broker_stopped(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 2.0,
-                         down_s: float = 30.0, timeout_s: float = 240) -> FaultResult:
+async def broker_stopped(
+    rig: FaultRig,
+    http: aiohttp.ClientSession,
+    *,
+    posts: int = 60,
+    rate: float = 2.0,
+    down_s: float = 30.0,
+    timeout_s: float = 240,
+) -> FaultResult:
     """Stop the Kafka broker for `down_s` while posts arrive, then start it again."""
 
     async def fault() -> None:
@@ -310,8 +353,9 @@ async def broker_stopped(rig: FaultRig, http: aiohttp.ClientSession, *, posts: i
     )
 
 
-async def moderation_db_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
-                               paused_s: float = 100.0, timeout_s: float = 180) -> FaultResult:
+async def moderation_db_paused(
+    rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *, paused_s: float = 100.0, timeout_s: float = 180
+) -> FaultResult:
     """SIGSTOP the moderation API's database with a crisis post in flight; SIGCONT after `paused_s`.
 
     Afterwards the post must be held for its author, be an urgent item in the queue, and the
@@ -332,13 +376,18 @@ async def moderation_db_paused(rig: FaultRig, http: aiohttp.ClientSession, moder
     if post_id is None:
         return result
     item_level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
-    result.notes = {"post_status": await poster.status(post_id), "queue_level": item_level,
-                    "moderators_alerted": alerted, "in_queue_after_s": round(time.monotonic() - resumed, 1)}
+    result.notes = {
+        "post_status": await poster.status(post_id),
+        "queue_level": item_level,
+        "moderators_alerted": alerted,
+        "in_queue_after_s": round(time.monotonic() - resumed, 1),
+    }
     return result
 
 
-async def rolling_restart(rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 4.0,
-                          timeout_s: float = 240) -> FaultResult:
+async def rolling_restart(
+    rig: FaultRig, http: aiohttp.ClientSession, *, posts: int = 60, rate: float = 4.0, timeout_s: float = 240
+) -> FaultResult:
     """SIGTERM every service in turn while posts arrive, each started again once it has stopped:
     what a rolling deploy does. Graceful shutdown must hand back or finish what was in flight."""
 
@@ -355,8 +404,9 @@ async def rolling_restart(rig: FaultRig, http: aiohttp.ClientSession, *, posts: 
     )
 
 
-async def worker_stalled(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
-                         timeout_s: float = 120) -> FaultResult:
+async def worker_stalled(
+    rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *, timeout_s: float = 120
+) -> FaultResult:
     """Freeze the worker (SIGSTOP) with a post waiting: the moderators must hear `queue.stalled`
     from the moderation API's watchdog; after SIGCONT the post is screened as usual."""
     poster = Poster(http, rig.group.url("forum"))
@@ -389,8 +439,9 @@ async def worker_stalled(rig: FaultRig, http: aiohttp.ClientSession, moderator_t
     return result
 
 
-async def databases_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *,
-                           paused_s: float = 90.0, timeout_s: float = 180) -> FaultResult:
+async def databases_paused(
+    rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *, paused_s: float = 90.0, timeout_s: float = 180
+) -> FaultResult:
     """SIGSTOP every database right after a crisis post was accepted; SIGCONT after `paused_s`.
 
     Every consumer retries through the outage; afterwards the post is held, urgent in the queue,
@@ -406,7 +457,7 @@ async def databases_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator
             try:
                 async with http.get(f"{rig.group.url(name)}/readyz", timeout=aiohttp.ClientTimeout(total=20)) as r:
                     unready[name] = r.status == 503
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 unready[name] = True
         await asyncio.sleep(paused_s / 2)
     finally:
@@ -414,14 +465,21 @@ async def databases_paused(rig: FaultRig, http: aiohttp.ClientSession, moderator
     resumed = time.monotonic()
     result = FaultResult(f"every database paused {paused_s:.0f} s")
     await _count(rig, poster, result, resumed, timeout_s)
-    level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s) if post_id else (None, False)
-    result.notes = {"post_status": await poster.status(post_id) if post_id else None, "queue_level": level,
-                    "moderators_alerted": alerted, "unready_during_pause": unready}
+    level, alerted = (
+        await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s) if post_id else (None, False)
+    )
+    result.notes = {
+        "post_status": await poster.status(post_id) if post_id else None,
+        "queue_level": level,
+        "moderators_alerted": alerted,
+        "unready_during_pause": unready,
+    }
     return result
 
 
-async def _queued_and_alerted(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str,
-                              timeout_s: float) -> tuple[str | None, bool]:
+async def _queued_and_alerted(
+    rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str, timeout_s: float
+) -> tuple[str | None, bool]:
     moderation = rig.group.url("moderation-api")
     headers = {"Authorization": f"Bearer {moderator_token}"}
     level, alerted = None, False
@@ -433,8 +491,10 @@ async def _queued_and_alerted(rig: FaultRig, http: aiohttp.ClientSession, modera
                 level = next((i["level"] for i in items if i["post_id"] == post_id), None)
         async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
             if response.status == 200:
-                alerted = any(n.get("kind") == "queue.item" and n.get("post_id") == post_id
-                              for n in (await response.json())["items"])
+                alerted = any(
+                    n.get("kind") == "queue.item" and n.get("post_id") == post_id
+                    for n in (await response.json())["items"]
+                )
         if not (level and alerted):
             await asyncio.sleep(1)
     return level, alerted

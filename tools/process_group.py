@@ -119,7 +119,9 @@ class ServiceProcesses:
         with (self.log_dir / f"{name}.log").open("ab") as log_file:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", name],
-                cwd=REPO_ROOT, env=self.env | self.env_by_service.get(name, {}), stdout=log_file,
+                cwd=REPO_ROOT,
+                env=self.env | self.env_by_service.get(name, {}),
+                stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
 
@@ -161,12 +163,17 @@ class ServiceProcesses:
 
 
 async def start_service_processes(
-    settings: Settings, log_dir: Path, names: tuple[str, ...] = ALL_SERVICES, extra_env: dict[str, str] | None = None,
+    settings: Settings,
+    log_dir: Path,
+    names: tuple[str, ...] = ALL_SERVICES,
+    extra_env: dict[str, str] | None = None,
     env_by_service: dict[str, dict[str, str]] | None = None,
 ) -> ServiceProcesses:
     log_dir.mkdir(parents=True, exist_ok=True)
     group = ServiceProcesses(
-        settings=settings, env=settings_env(settings) | (extra_env or {}), log_dir=log_dir,
+        settings=settings,
+        env=settings_env(settings) | (extra_env or {}),
+        log_dir=log_dir,
         env_by_service=env_by_service or {},
     )
     for name in names:

@@ -52,8 +52,14 @@ class SeedPlan:
     now: datetime = field(default_factory=lambda: _utc_now())
 
     @classmethod
-    def of(cls, posts: int, threads: int | None, members: int | None, boards: tuple[str, ...],
-           focus_member_id: str | None = None) -> SeedPlan:
+    def of(
+        cls,
+        posts: int,
+        threads: int | None,
+        members: int | None,
+        boards: tuple[str, ...],
+        focus_member_id: str | None = None,
+    ) -> SeedPlan:
         if posts < 1:
             raise ValueError("--posts must be at least 1")
         threads = max(1, posts // 20) if threads is None else threads
@@ -93,8 +99,14 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
     members = [f"seed-{run_id}-m{i}" for i in range(plan.members)]
     done = 0
     if plan.members:
-        yield 0, SeedBatch(forum={"identities": [_identity(m, _handle(run_id, i), plan.now) for i, m in enumerate(members)]},
-                           notify={}, moderation={})
+        yield (
+            0,
+            SeedBatch(
+                forum={"identities": [_identity(m, _handle(run_id, i), plan.now) for i, m in enumerate(members)]},
+                notify={},
+                moderation={},
+            ),
+        )
     while done < plan.posts:
         upto = min(plan.posts, done + batch_posts)
         forum: dict[str, list[dict[str, Any]]] = {"threads": [], "posts": [], "reactions": [], "thread_post_lists": []}
@@ -110,54 +122,126 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
             first, last = _first_post(plan, thread_no), _first_post(plan, thread_no + 1) - 1
             is_start = k == first
             if is_start:
-                forum["threads"].append({
-                    "_id": thread_id, "board_slug": board, "title": f"Seeded thread {thread_no}", "author_id": author,
-                    "first_post_id": post_id, "status": "published", "created_at": at,
-                    "last_activity_at": _at(plan, last), "seeded": True,
-                })
+                forum["threads"].append(
+                    {
+                        "_id": thread_id,
+                        "board_slug": board,
+                        "title": f"Seeded thread {thread_no}",
+                        "author_id": author,
+                        "first_post_id": post_id,
+                        "status": "published",
+                        "created_at": at,
+                        "last_activity_at": _at(plan, last),
+                        "seeded": True,
+                    }
+                )
             if k == last:
-                forum["thread_post_lists"] += [{**doc, "seeded": True} for doc in list_documents(
-                    thread_id, [{"p": f"seed-{run_id}-p{j}"} for j in range(first, last + 1)]
-                )]
-            forum["posts"].append({
-                "_id": post_id, "thread_id": thread_id, "board_slug": board, "author_id": author,
-                "author_handle": _handle(run_id, k % plan.members), "body": _BODIES[k % len(_BODIES)].format(n=k % 400 + 1),
-                "status": "published", "revision": 1, "is_thread_start": is_start, "reply_to": None,
-                "created_at": at, "published_at": at, "screened_at": at,
-                "reactions": {"hug": 1 if k % 2 == 0 else 0, "strength": 0, "me_too": 0}, "resources": [],
-                "author_milestone": None, "redacted": [], "reply_quote": None, "thread_pos": k - first,
-                "verdict": {"risk": 0.01, "categories": [], "action": "publish", "reasons": [],
-                            "model_version": "seed"},
-                "seeded": True,
-            })
-            moderation["screenings"].append({
-                "_id": f"{post_id}:1", "action": "publish", "risk": 0.01, "screened_at": at, "seeded": True,
-            })
+                forum["thread_post_lists"] += [
+                    {**doc, "seeded": True}
+                    for doc in list_documents(thread_id, [{"p": f"seed-{run_id}-p{j}"} for j in range(first, last + 1)])
+                ]
+            forum["posts"].append(
+                {
+                    "_id": post_id,
+                    "thread_id": thread_id,
+                    "board_slug": board,
+                    "author_id": author,
+                    "author_handle": _handle(run_id, k % plan.members),
+                    "body": _BODIES[k % len(_BODIES)].format(n=k % 400 + 1),
+                    "status": "published",
+                    "revision": 1,
+                    "is_thread_start": is_start,
+                    "reply_to": None,
+                    "created_at": at,
+                    "published_at": at,
+                    "screened_at": at,
+                    "reactions": {"hug": 1 if k % 2 == 0 else 0, "strength": 0, "me_too": 0},
+                    "resources": [],
+                    "author_milestone": None,
+                    "redacted": [],
+                    "reply_quote": None,
+                    "thread_pos": k - first,
+                    "verdict": {
+                        "risk": 0.01,
+                        "categories": [],
+                        "action": "publish",
+                        "reasons": [],
+                        "model_version": "seed",
+                    },
+                    "seeded": True,
+                }
+            )
+            moderation["screenings"].append(
+                {
+                    "_id": f"{post_id}:1",
+                    "action": "publish",
+                    "risk": 0.01,
+                    "screened_at": at,
+                    "seeded": True,
+                }
+            )
             if k % 2 == 0:
                 reactor = members[(k + 1) % plan.members]
-                forum["reactions"].append({
-                    "_id": f"{post_id}:{reactor}:hug", "post_id": post_id, "identity_id": reactor, "kind": "hug",
-                    "created_at": at, "seeded": True,
-                })
+                forum["reactions"].append(
+                    {
+                        "_id": f"{post_id}:{reactor}:hug",
+                        "post_id": post_id,
+                        "identity_id": reactor,
+                        "kind": "hug",
+                        "created_at": at,
+                        "seeded": True,
+                    }
+                )
                 recipient = plan.focus_member_id if plan.focus_member_id and k % 4 == 0 else author
-                notify["inbox"].append({
-                    "_id": f"reaction:{post_id}:{reactor}:hug", "event_key": f"{_ns(at):020d}-seed{k}",
-                    "recipient_id": recipient, "kind": "reaction", "post_id": post_id, "data": {"reaction": "hug"},
-                    "occurred_at": at, "stored_at": at, "read": k % 3 == 0, "seeded": True,
-                })
+                notify["inbox"].append(
+                    {
+                        "_id": f"reaction:{post_id}:{reactor}:hug",
+                        "event_key": f"{_ns(at):020d}-seed{k}",
+                        "recipient_id": recipient,
+                        "kind": "reaction",
+                        "post_id": post_id,
+                        "data": {"reaction": "hug"},
+                        "occurred_at": at,
+                        "stored_at": at,
+                        "read": k % 3 == 0,
+                        "seeded": True,
+                    }
+                )
             if k % 50 == 25:
                 item_id = f"post:{post_id}:1"
-                moderation["review_items"].append({
-                    "_id": item_id, "post_id": post_id, "thread_id": thread_id, "author_id": author, "revision": 1,
-                    "board_slug": board, "title": None, "body": None, "verdict": None, "resources": [],
-                    "reports": [], "level_rank": 1, "status": "decided", "created_at": at,
-                    "decision": {"decision": "approve", "note": "", "moderator_id": "seed", "at": at},
-                    "seeded": True,
-                })
-                moderation["audit"].append({
-                    "_id": f"seed-{run_id}-a{k}", "item_id": item_id, "post_id": post_id, "moderator_id": "seed",
-                    "moderator_name": "seed", "action": "approve", "note": "", "at": at, "seeded": True,
-                })
+                moderation["review_items"].append(
+                    {
+                        "_id": item_id,
+                        "post_id": post_id,
+                        "thread_id": thread_id,
+                        "author_id": author,
+                        "revision": 1,
+                        "board_slug": board,
+                        "title": None,
+                        "body": None,
+                        "verdict": None,
+                        "resources": [],
+                        "reports": [],
+                        "level_rank": 1,
+                        "status": "decided",
+                        "created_at": at,
+                        "decision": {"decision": "approve", "note": "", "moderator_id": "seed", "at": at},
+                        "seeded": True,
+                    }
+                )
+                moderation["audit"].append(
+                    {
+                        "_id": f"seed-{run_id}-a{k}",
+                        "item_id": item_id,
+                        "post_id": post_id,
+                        "moderator_id": "seed",
+                        "moderator_name": "seed",
+                        "action": "approve",
+                        "note": "",
+                        "at": at,
+                        "seeded": True,
+                    }
+                )
         done = upto
         yield done, SeedBatch(forum=forum, notify=notify, moderation=moderation)
 
@@ -185,8 +269,15 @@ def board_entries(plan: SeedPlan, run_id: str) -> dict[str, list[dict[str, Any]]
 def _identity(member_id: str, handle: str, now: datetime) -> dict[str, Any]:
     # A token hash no token can have (not hex): seeded members can never sign in.
     return {
-        "_id": member_id, "handle": handle, "token_hash": f"seeded:{member_id}", "country": "GB",
-        "language": "en", "sober_since": None, "show_milestone": True, "created_at": now, "seeded": True,
+        "_id": member_id,
+        "handle": handle,
+        "token_hash": f"seeded:{member_id}",
+        "country": "GB",
+        "language": "en",
+        "sober_since": None,
+        "show_milestone": True,
+        "created_at": now,
+        "seeded": True,
     }
 
 
@@ -216,8 +307,10 @@ class Progress:
         filled = int(share * self.width)
         elapsed = now - self.started
         rate = done / elapsed if elapsed > 0 else 0.0
-        self.out.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {done}/{self.total} posts"
-                       f"  {elapsed:5.0f} s  {rate:7.0f} posts/s")
+        self.out.write(
+            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {share:4.0%} {done}/{self.total} posts"
+            f"  {elapsed:5.0f} s  {rate:7.0f} posts/s"
+        )
         if final:
             self.out.write("\n")
         self.out.flush()
@@ -254,11 +347,18 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
         for done, batch in plan_batches(plan, run_id):
             for item in batch.notify.get("inbox", []):
                 inboxes.setdefault(item["recipient_id"], []).append({"n": item["_id"], "k": item["event_key"]})
-            await asyncio.gather(*(
-                db[name].insert_many(docs, ordered=False)
-                for db, part in ((forum_db, batch.forum), (notify_db, batch.notify), (moderation_db, batch.moderation))
-                for name, docs in part.items() if docs
-            ))
+            await asyncio.gather(
+                *(
+                    db[name].insert_many(docs, ordered=False)
+                    for db, part in (
+                        (forum_db, batch.forum),
+                        (notify_db, batch.notify),
+                        (moderation_db, batch.moderation),
+                    )
+                    for name, docs in part.items()
+                    if docs
+                )
+            )
             if bar:
                 bar.show(done)
         for board, entries in board_entries(plan, run_id).items():
@@ -274,9 +374,7 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
         await client.close()
 
 
-async def _write_inbox_lists(
-    lists: Any, inboxes: dict[str, list[dict[str, Any]]], existing_member: str | None
-) -> None:
+async def _write_inbox_lists(lists: Any, inboxes: dict[str, list[dict[str, Any]]], existing_member: str | None) -> None:
     """Each seeded recipient's inbox list: new members' lists in bulk, the focus member's appended."""
     docs: list[dict[str, Any]] = []
     for recipient, entries in inboxes.items():
@@ -319,6 +417,8 @@ def run(args: argparse.Namespace) -> int:
     settings = args.settings
     started = time.perf_counter()
     total = asyncio.run(seed(settings, plan))
-    print(f"seeded {plan.posts} posts, {plan.threads} threads, {plan.members} members in "
-          f"{time.perf_counter() - started:.1f} s; {total} seeded posts in {settings.database_name('forum')}")
+    print(
+        f"seeded {plan.posts} posts, {plan.threads} threads, {plan.members} members in "
+        f"{time.perf_counter() - started:.1f} s; {total} seeded posts in {settings.database_name('forum')}"
+    )
     return 0

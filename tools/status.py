@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 from typing import Any
+
 from streams.settings import Settings
 
 
@@ -34,8 +35,11 @@ async def _status(settings: Settings, as_json: bool) -> int:
     }
     backlog: dict[str, Any] = {}
     if all(c.health == "up" for c in components if c.name == "kafka"):
-        probe = LagProbe(settings, group_id=f"{settings.topic_prefix}moderation-worker",
-                         topic=Topics(settings.topic_prefix).posts_submitted)
+        probe = LagProbe(
+            settings,
+            group_id=f"{settings.topic_prefix}moderation-worker",
+            topic=Topics(settings.topic_prefix).posts_submitted,
+        )
         try:
             await probe.start()
             lag = await probe.measure()
@@ -46,11 +50,16 @@ async def _status(settings: Settings, as_json: bool) -> int:
             await probe.stop()
     healthy = all(c.health == "up" for c in components) and all(ok for ok, _ in readiness.values())
     if as_json:
-        print(json.dumps({
-            "stack": {c.name: c.health for c in components},
-            "services": {name: detail for name, (_, detail) in readiness.items()},
-            "screening": backlog, "healthy": healthy,
-        }))
+        print(
+            json.dumps(
+                {
+                    "stack": {c.name: c.health for c in components},
+                    "services": {name: detail for name, (_, detail) in readiness.items()},
+                    "screening": backlog,
+                    "healthy": healthy,
+                }
+            )
+        )
     else:
         for component in components:
             print(component.line())
@@ -58,8 +67,10 @@ async def _status(settings: Settings, as_json: bool) -> int:
             print(f"{name:<18} {detail}")
         if "unscreened_posts" in backlog:
             oldest = backlog["oldest_waiting_s"]
-            print(f"screening          {backlog['unscreened_posts']} post(s) waiting"
-                  + (f", oldest for {oldest:.0f} s" if oldest is not None else ""))
+            print(
+                f"screening          {backlog['unscreened_posts']} post(s) waiting"
+                + (f", oldest for {oldest:.0f} s" if oldest is not None else "")
+            )
         elif backlog:
             print(f"screening          backlog unknown ({backlog['error']})")
     return 0 if healthy else 3

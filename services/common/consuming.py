@@ -67,19 +67,28 @@ class ConsumerMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.retrying = Gauge(
-            "haven_consumer_retrying", "Partitions paused on an event whose handling is being retried",
-            ["consumer"], registry=registry,
+            "haven_consumer_retrying",
+            "Partitions paused on an event whose handling is being retried",
+            ["consumer"],
+            registry=registry,
         )
         self.dead_letters = Counter(
-            "haven_dead_letters_total", "Events sent to a dead-letter topic", ["consumer", "reason"],
+            "haven_dead_letters_total",
+            "Events sent to a dead-letter topic",
+            ["consumer", "reason"],
             registry=registry,
         )
         self.retries = Counter(
-            "haven_consumer_retries_total", "Failed attempts to handle an event (each is retried)", ["consumer"],
+            "haven_consumer_retries_total",
+            "Failed attempts to handle an event (each is retried)",
+            ["consumer"],
             registry=registry,
         )
         self.handled = Counter(
-            "haven_consumer_events_total", "Events handled", ["consumer"], registry=registry,
+            "haven_consumer_events_total",
+            "Events handled",
+            ["consumer"],
+            registry=registry,
         )
 
 
@@ -206,13 +215,18 @@ class EventConsumerLoop(Generic[E]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.info("%s: preparing %d events failed (%s); handling them one by one",
-                     self._name, len(events), type(exc).__name__)
+            log.info(
+                "%s: preparing %d events failed (%s); handling them one by one",
+                self._name,
+                len(events),
+                type(exc).__name__,
+            )
 
     async def _process(self, record: ConsumerRecord) -> bool:
         """True when the record is done with (handled or dead-lettered); False to retry it later."""
         attributes = {
-            "haven.consumer": self._name, "messaging.destination.partition.id": str(record.partition),
+            "haven.consumer": self._name,
+            "messaging.destination.partition.id": str(record.partition),
             "messaging.kafka.offset": record.offset,
         }
         with consumer_span(self._tracer, record.topic, record.headers, attributes) as span:
@@ -250,9 +264,7 @@ class EventConsumerLoop(Generic[E]):
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, detail: str) -> bool:
         try:
-            await send_dead_letter(
-                self._producer, self._dead_letter_topic, self._name, record, f"{reason}: {detail}"
-            )
+            await send_dead_letter(self._producer, self._dead_letter_topic, self._name, record, f"{reason}: {detail}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -274,7 +286,13 @@ class EventConsumerLoop(Generic[E]):
         if attempts == 1 or attempts % max(1, int(60 / max(self._backoff_cap_s, 1.0))) == 0:
             log.warning(
                 "%s: handling %s[%d]@%d failed (%s), attempt %d; retrying in %.1f s",
-                self._name, record.topic, record.partition, record.offset, type(exc).__name__, attempts, delay,
+                self._name,
+                record.topic,
+                record.partition,
+                record.offset,
+                type(exc).__name__,
+                attempts,
+                delay,
             )
 
     def _hold_at(self, partition: TopicPartition, offset: int) -> None:
@@ -296,7 +314,11 @@ class EventConsumerLoop(Generic[E]):
         if state is not None:
             log.info(
                 "%s: %s[%d] recovered after %d attempts in %.1f s",
-                self._name, partition.topic, partition.partition, state.attempts, self._clock() - state.since,
+                self._name,
+                partition.topic,
+                partition.partition,
+                state.attempts,
+                self._clock() - state.since,
             )
             self._update_gauge()
 

@@ -91,10 +91,15 @@ class IdentityCache:
             return
         await self._collection.update_one(
             {"_id": event.token_hash},
-            {"$set": {
-                "identity_id": event.id, "kind": event.kind, "role": event.role, "disabled": event.disabled,
-                "name": (event.handle or "") if event.kind == "moderator" else "",
-            }},
+            {
+                "$set": {
+                    "identity_id": event.id,
+                    "kind": event.kind,
+                    "role": event.role,
+                    "disabled": event.disabled,
+                    "name": (event.handle or "") if event.kind == "moderator" else "",
+                }
+            },
             upsert=True,
         )
         self.notice(event)
@@ -169,7 +174,9 @@ class IdentityCache:
 async def require_identity(request: web.Request, cache: IdentityCache, *, kinds: set[str] | None = None) -> Identity:
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
-        raise Problem(401, "Send your token as 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "Send your token as 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"}
+        )
     return await identity_for_token(cache, token, kinds=kinds)
 
 
@@ -177,8 +184,11 @@ async def identity_for_token(cache: IdentityCache, token: str, *, kinds: set[str
     """401 for a token nobody holds (or a disabled one), 403 for one without the needed kind."""
     identity = await cache.by_token(token)
     if identity is None:
-        raise Problem(401, "This token is not valid (it may have been disabled or erased).",
-                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise Problem(
+            401,
+            "This token is not valid (it may have been disabled or erased).",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     if kinds is not None and identity.kind not in kinds:
         raise Problem(403, "This token does not allow that.")
     return identity
@@ -207,7 +217,9 @@ def identities_context(
         consumer = create_consumer(
             # The group is named after the collection it fills: a new collection is filled by
             # reading the compacted topic from its start.
-            settings, [topics.identities], group_id=f"{settings.topic_prefix}{service}-identity-tokens",
+            settings,
+            [topics.identities],
+            group_id=f"{settings.topic_prefix}{service}-identity-tokens",
             client_id=service,
         )
         await consumer.start()
@@ -217,16 +229,24 @@ def identities_context(
             await cache.apply(event)
 
         loop = EventConsumerLoop(
-            name=service, consumer=consumer, producer=app[producer_key],
-            dead_letter_topic=topics.dead_letter(service), decoders={topics.identities: IdentityChanged}, handle=handle,
-            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
+            name=service,
+            consumer=consumer,
+            producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter(service),
+            decoders={topics.identities: IdentityChanged},
+            handle=handle,
+            metrics=consumer_metrics(app),
+            unready_after_s=settings.consumer_unready_after_s,
             tombstone=identity_gone,
         )
         watch_consumer(app, "consumer:identities", loop)
         watcher = create_consumer(
             # No group: every instance reads every partition, from the end (only what happens from
             # now on matters; the database already holds the rest). Nothing is committed.
-            settings, [topics.identities], group_id=None, client_id=f"{service}-identity-watch",
+            settings,
+            [topics.identities],
+            group_id=None,
+            client_id=f"{service}-identity-watch",
             auto_offset_reset="latest",
         )
         await watcher.start()
@@ -239,7 +259,10 @@ def identities_context(
                     # The service's own identities consumer dead-letters it; nothing to do here.
                     continue
 
-        async with background_task(f"{service}-identities", loop.run), background_task(f"{service}-identity-watch", watch):
+        async with (
+            background_task(f"{service}-identities", loop.run),
+            background_task(f"{service}-identity-watch", watch),
+        ):
             yield
         await watcher.stop()
         await consumer.stop()

@@ -13,8 +13,20 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-LIBRARIES = ("aiokafka", "kafka", "faust", "mode", "pymongo", "urllib3", "transformers", "asyncio", "aiohttp",
-             "huggingface_hub", "filelock", "opentelemetry")
+LIBRARIES = (
+    "aiokafka",
+    "kafka",
+    "faust",
+    "mode",
+    "pymongo",
+    "urllib3",
+    "transformers",
+    "asyncio",
+    "aiohttp",
+    "huggingface_hub",
+    "filelock",
+    "opentelemetry",
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,7 +59,9 @@ class _NormalStartNoise(logging.Filter):
 def configure_logging(level: str, log_format: str = "text", library_level: str = "WARNING") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -12,12 +12,17 @@ from services.common.problems import Handler
 
 def http_metrics_middleware(registry: CollectorRegistry, service: str):  # type: ignore[no-untyped-def]
     requests = Counter(
-        "haven_http_requests_total", "HTTP requests by route and status", ["service", "route", "method", "status"],
+        "haven_http_requests_total",
+        "HTTP requests by route and status",
+        ["service", "route", "method", "status"],
         registry=registry,
     )
     latency = Histogram(
-        "haven_http_request_seconds", "HTTP request latency by route", ["service", "route", "method"],
-        registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        "haven_http_request_seconds",
+        "HTTP request latency by route",
+        ["service", "route", "method"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     )
 
     @web.middleware

@@ -9,12 +9,24 @@ from aiohttp import web
 PROBLEM = {
     "type": "object",
     "required": ["title", "status", "detail"],
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                   "detail": {"type": "string"}},
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
 }
-ERROR_TEXT = {400: "Bad input", 401: "Missing or unknown token", 403: "Not allowed for this token",
-              404: "Not found", 409: "Conflict", 413: "Body too large", 415: "Not JSON",
-              429: "Too many requests", 503: "A dependency is unavailable; retry later"}
+ERROR_TEXT = {
+    400: "Bad input",
+    401: "Missing or unknown token",
+    403: "Not allowed for this token",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Not JSON",
+    429: "Too many requests",
+    503: "A dependency is unavailable; retry later",
+}
 
 
 def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
@@ -40,8 +52,10 @@ def operation(
     rendered: dict[str, Any] = {}
     for status, schema in responses.items():
         if status >= 400:
-            rendered[str(status)] = {"description": ERROR_TEXT.get(status, "Error"),
-                                     "content": {"application/problem+json": {"schema": PROBLEM}}}
+            rendered[str(status)] = {
+                "description": ERROR_TEXT.get(status, "Error"),
+                "content": {"application/problem+json": {"schema": PROBLEM}},
+            }
         elif schema is None:
             rendered[str(status)] = {"description": "Done"}
         else:
@@ -67,12 +81,21 @@ def query_param(name: str, schema: dict[str, Any] | None = None) -> dict[str, An
 def health_paths() -> dict[str, Any]:
     return {
         "/healthz": {"get": operation("Liveness", {200: obj(["status"], status={"type": "string"})})},
-        "/readyz": {"get": {"summary": "Readiness: database and Kafka answer", "responses": {
-            str(code): {"description": text, "content": {"application/json": {"schema": obj(["status"])}}}
-            for code, text in ((200, "Ready"), (503, "Not ready"))
-        }}},
-        "/metrics": {"get": {"summary": "Prometheus metrics",
-                             "responses": {"200": {"description": "OK", "content": {"text/plain": {}}}}}},
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: database and Kafka answer",
+                "responses": {
+                    str(code): {"description": text, "content": {"application/json": {"schema": obj(["status"])}}}
+                    for code, text in ((200, "Ready"), (503, "Not ready"))
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {"200": {"description": "OK", "content": {"text/plain": {}}}},
+            }
+        },
     }
 
 

@@ -68,7 +68,11 @@ class GuardedUpdates:
         return self._indexed
 
     async def find_one_and_update(
-        self, collection: AsyncCollection, doc_id: str, guard: Mapping[str, Any], update: Mapping[str, Any],
+        self,
+        collection: AsyncCollection,
+        doc_id: str,
+        guard: Mapping[str, Any],
+        update: Mapping[str, Any],
     ) -> dict[str, Any] | None:
         """The document after `update`, or None when there is no such document or the guard fails.
 
@@ -82,12 +86,14 @@ class GuardedUpdates:
         current = await collection.find_one({"_id": doc_id})
         if current is None or not matches(current, guard):
             return None
-        return await collection.find_one_and_update(
-            {"_id": doc_id}, dict(update), return_document=ReturnDocument.AFTER
-        )
+        return await collection.find_one_and_update({"_id": doc_id}, dict(update), return_document=ReturnDocument.AFTER)
 
     async def update_one(
-        self, collection: AsyncCollection, doc_id: str, guard: Mapping[str, Any], update: Mapping[str, Any],
+        self,
+        collection: AsyncCollection,
+        doc_id: str,
+        guard: Mapping[str, Any],
+        update: Mapping[str, Any],
     ) -> bool:
         """True when the document exists, met the guard and was written."""
         return await self.find_one_and_update(collection, doc_id, guard, update) is not None

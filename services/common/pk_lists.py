@@ -74,7 +74,9 @@ class PkList:
         doc = await self.collection.find_one({"_id": f"{key}/{number}"})
         return sorted(doc["e"], key=lambda e: e["i"]) if doc else []
 
-    async def forward(self, key: str, after: int, length: int, max_buckets: int = 2) -> tuple[list[dict[str, Any]], int]:
+    async def forward(
+        self, key: str, after: int, length: int, max_buckets: int = 2
+    ) -> tuple[list[dict[str, Any]], int]:
         """Entries after position `after` (-1: from the start) in order, from at most `max_buckets`
         buckets; also the last position those buckets cover (read on from there)."""
         start = after + 1

@@ -86,8 +86,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return web.Response(
             status=500,
             text=json.dumps(
-                {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                 "detail": "Something went wrong on our side. Nothing you sent was lost; please try again."}
+                {
+                    "type": "about:blank",
+                    "title": "Internal Server Error",
+                    "status": 500,
+                    "detail": "Something went wrong on our side. Nothing you sent was lost; please try again.",
+                }
             ),
             content_type=PROBLEM_JSON,
         )
@@ -101,7 +105,11 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     """
     if request.content_length is not None and request.content_length > request.app._client_max_size:  # noqa: SLF001
         raise Problem(413, "The request body is larger than 64 KiB.")
-    if request.content_type not in ("application/json", "application/problem+json", "") and not request.content_type.endswith("+json"):
+    if request.content_type not in (
+        "application/json",
+        "application/problem+json",
+        "",
+    ) and not request.content_type.endswith("+json"):
         raise Problem(415, "Send the body as application/json.")
     try:
         raw = await request.read()

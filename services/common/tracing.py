@@ -47,8 +47,17 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = [
-    "TRACEPARENT", "HeadersIn", "KafkaHeaders", "TracingConfigError", "configure_tracing", "consumer_span",
-    "context_from_headers", "failed", "kafka_headers", "tracer", "tracing_middleware",
+    "TRACEPARENT",
+    "HeadersIn",
+    "KafkaHeaders",
+    "TracingConfigError",
+    "configure_tracing",
+    "consumer_span",
+    "context_from_headers",
+    "failed",
+    "kafka_headers",
+    "tracer",
+    "tracing_middleware",
 ]
 
 EXPORTERS = ("otlp", "console")
@@ -135,9 +144,12 @@ def tracing_middleware(given: Tracer | None = None, *, untraced: frozenset[str] 
         if route in untraced:
             return await handler(request)
         with spans.start_as_current_span(
-            f"{request.method} {route}", context=Context(), kind=SpanKind.SERVER,
+            f"{request.method} {route}",
+            context=Context(),
+            kind=SpanKind.SERVER,
             attributes={"http.request.method": request.method, "http.route": route},
-            record_exception=False, set_status_on_exception=False,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             try:
                 response = await handler(request)
@@ -168,12 +180,17 @@ def consumer_span(
     Named `process <topic without prefix>`; the exception type (only) marks it failed.
     """
     with tracer(given).start_as_current_span(
-        f"process {base_topic(topic)}", context=context_from_headers(headers), kind=SpanKind.CONSUMER,
+        f"process {base_topic(topic)}",
+        context=context_from_headers(headers),
+        kind=SpanKind.CONSUMER,
         attributes={
-            "messaging.system": "kafka", "messaging.operation.type": "process",
-            "messaging.destination.name": topic, **(attributes or {}),
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            **(attributes or {}),
         },
-        record_exception=False, set_status_on_exception=False,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
         try:
             yield span

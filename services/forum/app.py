@@ -11,18 +11,18 @@ from prometheus_client import CollectorRegistry
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
 from services.common.kafka_context import kafka_producer_context
-from services.common.openapi import setup_openapi
-from services.forum.openapi import forum_openapi
 from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
+from services.common.openapi import setup_openapi
 from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
+from services.forum import member_views, post_actions, views
 from services.forum.boards import SEEDED_BOARDS
 from services.forum.idempotency import IdempotencyRecords
 from services.forum.keys import (
-    idempotency_key,
     hotline_numbers_key,
+    idempotency_key,
     identity_window_key,
     limits_key,
     producer_key,
@@ -32,10 +32,10 @@ from services.forum.keys import (
 )
 from services.forum.limits import AddressWindow, RateLimits
 from services.forum.materializer import PostStateMaterializer
+from services.forum.openapi import forum_openapi
 from services.forum.page_lists import build_page_lists, page_lists_built
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
-from services.forum import member_views, post_actions, views
 from streams.kafka import create_consumer
 from streams.settings import Settings
 from streams.topics import Topics
@@ -83,10 +83,15 @@ def create_app(
         )
         await consumer.start()
         loop = EventConsumerLoop(
-            name="forum", consumer=consumer, producer=app[producer_key],
-            dead_letter_topic=topics.dead_letter("forum"), decoders=state.decoders(), handle=state.handle,
+            name="forum",
+            consumer=consumer,
+            producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter("forum"),
+            decoders=state.decoders(),
+            handle=state.handle,
             prepare=state.prepare,
-            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
+            metrics=consumer_metrics(app),
+            unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:posts", loop)
         async with background_task("forum-materializer", loop.run):

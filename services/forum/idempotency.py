@@ -93,13 +93,14 @@ class IdempotencyRecords:
             )
             if result.modified_count == 1:
                 return Claimed(record_id)
-        raise Problem(409, "A request with this Idempotency-Key is still being handled; try again shortly.",
-                      headers={"Retry-After": "2"})
+        raise Problem(
+            409,
+            "A request with this Idempotency-Key is still being handled; try again shortly.",
+            headers={"Retry-After": "2"},
+        )
 
     async def finish(self, claimed: Claimed, response: dict[str, Any]) -> None:
-        await self._records.update_one(
-            {"_id": claimed.record_id}, {"$set": {"state": "sent", "response": response}}
-        )
+        await self._records.update_one({"_id": claimed.record_id}, {"$set": {"state": "sent", "response": response}})
 
     async def fail(self, claimed: Claimed) -> None:
         await self._records.update_one({"_id": claimed.record_id}, {"$set": {"state": "failed"}})

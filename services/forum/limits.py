@@ -50,8 +50,9 @@ def member_post_window(
     last_minute = [t for t in kept if t > now - timedelta(minutes=1)]
     if len(last_minute) >= limits.posts_per_minute:
         wait = 60 - int((now - last_minute[-limits.posts_per_minute]).total_seconds())
-        return kept, PostLimitHit(f"You can post {limits.posts_per_minute} times a minute; please wait a moment.",
-                                  max(1, wait))
+        return kept, PostLimitHit(
+            f"You can post {limits.posts_per_minute} times a minute; please wait a moment.", max(1, wait)
+        )
     if len(kept) >= limits.posts_per_hour:
         wait = 3600 - int((now - kept[-limits.posts_per_hour]).total_seconds())
         return kept, PostLimitHit(
@@ -90,7 +91,11 @@ class AddressWindow:
     """
 
     def __init__(
-        self, limit: int, window_s: float = 3600.0, *, max_keys: int = MAX_TRACKED_KEYS,
+        self,
+        limit: int,
+        window_s: float = 3600.0,
+        *,
+        max_keys: int = MAX_TRACKED_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limit = limit

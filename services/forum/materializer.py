@@ -49,14 +49,27 @@ class PostStateMaterializer:
             if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
                 thread = thread or await self._store.thread(post["thread_id"])
                 if thread is not None and thread["author_id"] != post["author_id"]:
-                    await self._publisher.notification(Notification(
-                        notification_id=f"reply:{post['_id']}", recipient_id=thread["author_id"], kind="reply",
-                        post_id=post["_id"], data={"thread_id": post["thread_id"]},
-                    ))
+                    await self._publisher.notification(
+                        Notification(
+                            notification_id=f"reply:{post['_id']}",
+                            recipient_id=thread["author_id"],
+                            kind="reply",
+                            post_id=post["_id"],
+                            data={"thread_id": post["thread_id"]},
+                        )
+                    )
 
         # Two recipients, two independent notices: sent side by side (a failure of either fails
         # the event, which is retried; notify keeps one copy of each id).
-        await asyncio.gather(self._publisher.notification(Notification(
-            notification_id=f"{kind}:{post['_id']}:{event.revision}", recipient_id=post["author_id"], kind=kind,
-            post_id=post["_id"], data={"thread_id": post["thread_id"], "edit": event.kind == "edit"},
-        )), tell_thread_author())
+        await asyncio.gather(
+            self._publisher.notification(
+                Notification(
+                    notification_id=f"{kind}:{post['_id']}:{event.revision}",
+                    recipient_id=post["author_id"],
+                    kind=kind,
+                    post_id=post["_id"],
+                    data={"thread_id": post["thread_id"], "edit": event.kind == "edit"},
+                )
+            ),
+            tell_thread_author(),
+        )

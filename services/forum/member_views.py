@@ -51,12 +51,16 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if "country" in body:
         country = body["country"]
-        if country is not None and (not isinstance(country, str) or len(country) != 2 or not country.isascii() or not country.isalpha()):
+        if country is not None and (
+            not isinstance(country, str) or len(country) != 2 or not country.isascii() or not country.isalpha()
+        ):
             raise Problem(400, "'country' must be an ISO 3166-1 alpha-2 code such as GB or US, or null.")
         changes["country"] = country.upper() if country else None
     if "language" in body:
         language = body["language"]
-        if language is not None and (not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()):
+        if language is not None and (
+            not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()
+        ):
             raise Problem(400, "'language' must be a language tag such as 'en' or 'es', or null.")
         changes["language"] = language
     if "sober_since" in body:
@@ -87,13 +91,20 @@ async def patch_me(request: web.Request) -> web.Response:
         raise Problem(404, "This identity no longer exists.")
     if {"country", "language"} & set(changes):
         event = IdentityChanged(
-            id=updated["_id"], token_hash=updated["token_hash"], kind="user", role="member",
-            handle=updated["handle"], country=updated.get("country"), language=updated.get("language"),
+            id=updated["_id"],
+            token_hash=updated["token_hash"],
+            kind="user",
+            role="member",
+            handle=updated["handle"],
+            country=updated.get("country"),
+            language=updated.get("language"),
         )
         try:
             await request.app[publisher_key].identity_changed(event)
         except EventsUnavailable as exc:
-            raise Problem(503, "Saved, but could not be announced; please try again.", headers={"Retry-After": "5"}) from exc
+            raise Problem(
+                503, "Saved, but could not be announced; please try again.", headers={"Retry-After": "5"}
+            ) from exc
     return web.json_response(me_view(updated, _today()))
 
 
@@ -107,8 +118,9 @@ async def delete_me(request: web.Request) -> web.Response:
         # Announce first: if Kafka cannot take it, nothing is erased and the member may retry.
         await request.app[publisher_key].identity_changed(event)
     except EventsUnavailable as exc:
-        raise Problem(503, "Could not erase right now; nothing was changed. Please try again.",
-                      headers={"Retry-After": "5"}) from exc
+        raise Problem(
+            503, "Could not erase right now; nothing was changed. Please try again.", headers={"Retry-After": "5"}
+        ) from exc
     await request.app[store_key].erase_identity(identity["_id"], erase_posts=erase_posts)
     try:
         # After the erased record (same key, so same partition and order): a consumer that reads

@@ -9,73 +9,205 @@ from services.forum.boards import SEEDED_BOARDS
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
-_POST = obj(["post_id", "thread_id", "status", "author_handle", "created_at"],
-            post_id=_STR, thread_id=_STR, status={"enum": ["pending", "published", "held", "removed", "deleted"]},
-            body=_NSTR, author_handle=_STR, created_at=_STR, reactions=obj(), resources={"type": "array"})
+_POST = obj(
+    ["post_id", "thread_id", "status", "author_handle", "created_at"],
+    post_id=_STR,
+    thread_id=_STR,
+    status={"enum": ["pending", "published", "held", "removed", "deleted"]},
+    body=_NSTR,
+    author_handle=_STR,
+    created_at=_STR,
+    reactions=obj(),
+    resources={"type": "array"},
+)
 _THREAD = obj(["thread_id", "title", "status"], thread_id=_STR, title=_STR, status=_STR, board=_STR)
-_ME = obj(["id", "handle"], id=_STR, handle=_STR, country=_NSTR, language=_NSTR, sober_since=_NSTR,
-          days_sober={"type": ["integer", "null"]}, milestone=_NSTR)
+_ME = obj(
+    ["id", "handle"],
+    id=_STR,
+    handle=_STR,
+    country=_NSTR,
+    language=_NSTR,
+    sober_since=_NSTR,
+    days_sober={"type": ["integer", "null"]},
+    milestone=_NSTR,
+)
 _TITLE = {"type": "string", "minLength": 3, "maxLength": 200}
 _BODY = {"type": "string", "minLength": 1, "maxLength": 20_000}
 _POST_ID = [path_param("post_id")]
 #: Sending a submission again with the same key answers with the first result instead of posting twice.
-_IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 _SLUG = path_param("slug") | {"schema": {"type": "string", "examples": [b.slug for b in SEEDED_BOARDS]}}
 
 
 def forum_openapi() -> dict[str, Any]:
-    return document("Haven forum", {
-        "/v1/identities": {"post": operation(
-            "Create an anonymous identity; the token is shown once",
-            {201: obj(["id", "handle", "token"], id=_STR, handle=_STR, token=_STR), 400: None, 413: None, 415: None,
-             429: None, 503: None},
-            body=obj(country=_STR, language=_STR),
-        )},
-        "/v1/me": {
-            "get": operation("My profile, days sober and milestone", {200: _ME, 401: None}, auth=True),
-            "patch": operation(
-                "Change country, language, sober_since or show_milestone", {200: _ME, 400: None, 401: None, 413: None,
-                                                                            415: None, 503: None},
-                body=obj(country=_NSTR, language=_NSTR, sober_since=_NSTR, show_milestone={"type": "boolean"}),
-                auth=True,
-            ),
-            "delete": operation("Erase my identity", {204: None, 401: None, 503: None}, auth=True,
-                                parameters=[query_param("erase_posts", {"type": "boolean"})]) | {"operationId": "eraseMe"},
+    return document(
+        "Haven forum",
+        {
+            "/v1/identities": {
+                "post": operation(
+                    "Create an anonymous identity; the token is shown once",
+                    {
+                        201: obj(["id", "handle", "token"], id=_STR, handle=_STR, token=_STR),
+                        400: None,
+                        413: None,
+                        415: None,
+                        429: None,
+                        503: None,
+                    },
+                    body=obj(country=_STR, language=_STR),
+                )
+            },
+            "/v1/me": {
+                "get": operation("My profile, days sober and milestone", {200: _ME, 401: None}, auth=True),
+                "patch": operation(
+                    "Change country, language, sober_since or show_milestone",
+                    {200: _ME, 400: None, 401: None, 413: None, 415: None, 503: None},
+                    body=obj(country=_NSTR, language=_NSTR, sober_since=_NSTR, show_milestone={"type": "boolean"}),
+                    auth=True,
+                ),
+                "delete": operation(
+                    "Erase my identity",
+                    {204: None, 401: None, 503: None},
+                    auth=True,
+                    parameters=[query_param("erase_posts", {"type": "boolean"})],
+                )
+                | {"operationId": "eraseMe"},
+            },
+            "/v1/boards": {"get": operation("The boards", {200: obj(["items"], items={"type": "array"})})},
+            "/v1/boards/{slug}/threads": {
+                "get": operation(
+                    "Published threads by last activity",
+                    {
+                        200: obj(["items"], items={"type": "array", "items": _THREAD}, next_cursor=_NSTR),
+                        400: None,
+                        404: None,
+                    },
+                    parameters=[_SLUG, query_param("cursor")],
+                ),
+                "post": operation(
+                    "Start a thread; its first post is screened before it shows",
+                    {
+                        202: obj(["thread_id", "post_id", "status"], thread_id=_STR, post_id=_STR, status=_STR),
+                        400: None,
+                        401: None,
+                        404: None,
+                        409: None,
+                        413: None,
+                        415: None,
+                        422: None,
+                        429: None,
+                        503: None,
+                    },
+                    body=obj(["title", "body"], title=_TITLE, body=_BODY),
+                    auth=True,
+                    parameters=[_SLUG, _IDEMPOTENCY_KEY],
+                ),
+            },
+            "/v1/threads/{thread_id}": {
+                "get": operation(
+                    "A thread and its published posts, oldest first",
+                    {
+                        200: obj(
+                            ["thread_id", "posts"],
+                            thread_id=_STR,
+                            posts={"type": "array", "items": _POST},
+                            next_cursor=_NSTR,
+                        ),
+                        400: None,
+                        401: None,
+                        404: None,
+                    },
+                    parameters=[path_param("thread_id"), query_param("cursor")],
+                )
+            },
+            "/v1/threads/{thread_id}/posts": {
+                "post": operation(
+                    "Reply; screened before it shows",
+                    {
+                        202: obj(["post_id", "status"], post_id=_STR, status=_STR),
+                        400: None,
+                        401: None,
+                        404: None,
+                        409: None,
+                        413: None,
+                        415: None,
+                        422: None,
+                        429: None,
+                        503: None,
+                    },
+                    body=obj(["body"], body=_BODY, reply_to=_STR),
+                    auth=True,
+                    parameters=[path_param("thread_id"), _IDEMPOTENCY_KEY],
+                )
+            },
+            "/v1/posts/{post_id}": {
+                "get": operation(
+                    "A post (unpublished ones only for their author)",
+                    {200: _POST, 401: None, 404: None},
+                    parameters=_POST_ID,
+                ),
+                "patch": operation(
+                    "Edit my post; screened again before it shows",
+                    {
+                        202: obj(["post_id", "status"]),
+                        400: None,
+                        401: None,
+                        404: None,
+                        409: None,
+                        413: None,
+                        415: None,
+                        429: None,
+                        503: None,
+                    },
+                    body=obj(["body"], body=_BODY),
+                    auth=True,
+                    parameters=_POST_ID,
+                ),
+                "delete": operation(
+                    "Delete my post", {204: None, 401: None, 404: None, 503: None}, auth=True, parameters=_POST_ID
+                ),
+            },
+            "/v1/posts/{post_id}/reactions": {
+                "post": operation(
+                    "React (idempotent)",
+                    {
+                        200: obj(["reactions"]),
+                        201: obj(["reactions"]),
+                        400: None,
+                        401: None,
+                        404: None,
+                        413: None,
+                        415: None,
+                    },
+                    body=obj(["kind"], kind={"enum": ["hug", "strength", "me_too"]}),
+                    auth=True,
+                    parameters=_POST_ID,
+                )
+            },
+            "/v1/posts/{post_id}/reports": {
+                "post": operation(
+                    "Report a post to the moderators",
+                    {
+                        202: obj(["report_id"]),
+                        400: None,
+                        401: None,
+                        404: None,
+                        413: None,
+                        415: None,
+                        429: None,
+                        503: None,
+                    },
+                    body=obj(
+                        ["reason"], reason={"enum": ["worried_about_author", "harassment", "spam", "other"]}, note=_STR
+                    ),
+                    auth=True,
+                    parameters=_POST_ID,
+                )
+            },
         },
-        "/v1/boards": {"get": operation("The boards", {200: obj(["items"], items={"type": "array"})})},
-        "/v1/boards/{slug}/threads": {
-            "get": operation("Published threads by last activity", {
-                200: obj(["items"], items={"type": "array", "items": _THREAD}, next_cursor=_NSTR), 400: None, 404: None,
-            }, parameters=[_SLUG, query_param("cursor")]),
-            "post": operation("Start a thread; its first post is screened before it shows", {
-                202: obj(["thread_id", "post_id", "status"], thread_id=_STR, post_id=_STR, status=_STR),
-                400: None, 401: None, 404: None, 409: None, 413: None, 415: None, 422: None, 429: None, 503: None,
-            }, body=obj(["title", "body"], title=_TITLE, body=_BODY), auth=True, parameters=[_SLUG, _IDEMPOTENCY_KEY]),
-        },
-        "/v1/threads/{thread_id}": {"get": operation("A thread and its published posts, oldest first", {
-            200: obj(["thread_id", "posts"], thread_id=_STR, posts={"type": "array", "items": _POST}, next_cursor=_NSTR),
-            400: None, 401: None, 404: None,
-        }, parameters=[path_param("thread_id"), query_param("cursor")])},
-        "/v1/threads/{thread_id}/posts": {"post": operation("Reply; screened before it shows", {
-            202: obj(["post_id", "status"], post_id=_STR, status=_STR),
-            400: None, 401: None, 404: None, 409: None, 413: None, 415: None, 422: None, 429: None, 503: None,
-        }, body=obj(["body"], body=_BODY, reply_to=_STR), auth=True,
-            parameters=[path_param("thread_id"), _IDEMPOTENCY_KEY])},
-        "/v1/posts/{post_id}": {
-            "get": operation("A post (unpublished ones only for their author)", {200: _POST, 401: None, 404: None},
-                             parameters=_POST_ID),
-            "patch": operation("Edit my post; screened again before it shows", {
-                202: obj(["post_id", "status"]), 400: None, 401: None, 404: None, 409: None, 413: None, 415: None,
-                429: None, 503: None,
-            }, body=obj(["body"], body=_BODY), auth=True, parameters=_POST_ID),
-            "delete": operation("Delete my post", {204: None, 401: None, 404: None, 503: None}, auth=True, parameters=_POST_ID),
-        },
-        "/v1/posts/{post_id}/reactions": {"post": operation("React (idempotent)", {
-            200: obj(["reactions"]), 201: obj(["reactions"]), 400: None, 401: None, 404: None, 413: None, 415: None,
-        }, body=obj(["kind"], kind={"enum": ["hug", "strength", "me_too"]}), auth=True, parameters=_POST_ID)},
-        "/v1/posts/{post_id}/reports": {"post": operation("Report a post to the moderators", {
-            202: obj(["report_id"]), 400: None, 401: None, 404: None, 413: None, 415: None, 429: None, 503: None,
-        }, body=obj(["reason"], reason={"enum": ["worried_about_author", "harassment", "spam", "other"]}, note=_STR),
-            auth=True, parameters=_POST_ID)},
-    })
+    )

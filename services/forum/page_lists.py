@@ -52,10 +52,12 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
         await _replace_list(store.thread_posts.collection, thread_id, [{"p": post_id} for _, post_id, _ in posts])
         changed = [(post_id, n) for n, (_, post_id, pos) in enumerate(posts) if pos != n]
         for start in range(0, len(changed), _WRITES_AT_ONCE):
-            await asyncio.gather(*(
-                store.posts.update_one({"_id": post_id}, {"$set": {"thread_pos": n}})
-                for post_id, n in changed[start : start + _WRITES_AT_ONCE]
-            ))
+            await asyncio.gather(
+                *(
+                    store.posts.update_one({"_id": post_id}, {"$set": {"thread_pos": n}})
+                    for post_id, n in changed[start : start + _WRITES_AT_ONCE]
+                )
+            )
         moved += len(changed)
     for board, threads in by_board.items():
         threads.sort()
@@ -63,13 +65,13 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
         # Each thread's one entry is where the rebuilt list put it (readers count only that one).
         placed = [(thread_id, n, at) for n, (at, thread_id) in enumerate(threads)]
         for start in range(0, len(placed), _WRITES_AT_ONCE):
-            await asyncio.gather(*(
-                store.threads.update_one({"_id": thread_id}, {"$set": {"board_pos": n, "listed_activity": at}})
-                for thread_id, n, at in placed[start : start + _WRITES_AT_ONCE]
-            ))
-    await store.db["migrations"].update_one(
-        {"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True
-    )
+            await asyncio.gather(
+                *(
+                    store.threads.update_one({"_id": thread_id}, {"$set": {"board_pos": n, "listed_activity": at}})
+                    for thread_id, n, at in placed[start : start + _WRITES_AT_ONCE]
+                )
+            )
+    await store.db["migrations"].update_one({"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
     counts = {"threads": len(by_thread), "boards": len(by_board), "posts": moved}
     log.info("page lists built: %(threads)d threads, %(boards)d boards, %(posts)d post places written", counts)
     return counts

@@ -41,10 +41,15 @@ async def react(request: web.Request) -> web.Response:
     created = await request.app[store_key].add_reaction(post["_id"], identity["_id"], kind)
     if created and post["author_id"] != identity["_id"]:
         try:
-            await request.app[publisher_key].notification(Notification(
-                notification_id=f"reaction:{post['_id']}:{identity['_id']}:{kind}", recipient_id=post["author_id"],
-                kind="reaction", post_id=post["_id"], data={"reaction": kind},
-            ))
+            await request.app[publisher_key].notification(
+                Notification(
+                    notification_id=f"reaction:{post['_id']}:{identity['_id']}:{kind}",
+                    recipient_id=post["author_id"],
+                    kind="reaction",
+                    post_id=post["_id"],
+                    data={"reaction": kind},
+                )
+            )
         except EventsUnavailable:
             pass  # the reaction counts; a missed "someone sent you a hug" is not worth failing it
     post = await request.app[store_key].post(post["_id"])
@@ -62,20 +67,38 @@ async def report(request: web.Request) -> web.Response:
     store = request.app[store_key]
     post = await _post_open_to_others(request)
     if await store.reports_since(identity["_id"], utc_now() - timedelta(hours=1)) >= REPORTS_PER_HOUR:
-        raise Problem(429, "You have sent many reports this hour; moderators will look at them. Try again later.",
-                      headers={"Retry-After": "600"})
+        raise Problem(
+            429,
+            "You have sent many reports this hour; moderators will look at them. Try again later.",
+            headers={"Retry-After": "600"},
+        )
     report_id = new_id()
-    await store.insert_report({"_id": report_id, "reporter_id": identity["_id"], "post_id": post["_id"],
-                               "reason": reason, "created_at": utc_now()})
+    await store.insert_report(
+        {
+            "_id": report_id,
+            "reporter_id": identity["_id"],
+            "post_id": post["_id"],
+            "reason": reason,
+            "created_at": utc_now(),
+        }
+    )
     event = PostReported(
-        report_id=report_id, post_id=post["_id"], thread_id=post["thread_id"], reporter_id=identity["_id"],
-        author_id=post["author_id"], reason=reason, note=note, body=post["body"] or "",
+        report_id=report_id,
+        post_id=post["_id"],
+        thread_id=post["thread_id"],
+        reporter_id=identity["_id"],
+        author_id=post["author_id"],
+        reason=reason,
+        note=note,
+        body=post["body"] or "",
     )
     try:
         await request.app[publisher_key].post_reported(event)
     except EventsUnavailable as exc:
         await store.delete_report(report_id)
-        raise Problem(503, "Could not send the report right now; please try again.", headers={"Retry-After": "5"}) from exc
+        raise Problem(
+            503, "Could not send the report right now; please try again.", headers={"Retry-After": "5"}
+        ) from exc
     return web.json_response({"report_id": report_id, "status": "received"}, status=202)
 
 
@@ -94,14 +117,17 @@ async def edit(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     _, post = await _own_changeable_post(request)
-    event = PostDeleted(post_id=post["_id"], thread_id=post["thread_id"], is_thread_start=bool(post.get("is_thread_start")))
+    event = PostDeleted(
+        post_id=post["_id"], thread_id=post["thread_id"], is_thread_start=bool(post.get("is_thread_start"))
+    )
     try:
         # Announce first, so moderators' copies of the words go too: if Kafka cannot take it,
         # nothing is deleted and the author may retry.
         await request.app[publisher_key].post_deleted(event)
     except EventsUnavailable as exc:
-        raise Problem(503, "Could not delete right now; nothing was changed. Please try again.",
-                      headers={"Retry-After": "5"}) from exc
+        raise Problem(
+            503, "Could not delete right now; nothing was changed. Please try again.", headers={"Retry-After": "5"}
+        ) from exc
     await request.app[store_key].delete_post_by_author(post["_id"])
     return web.Response(status=204)
 

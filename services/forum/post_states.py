@@ -13,7 +13,11 @@ from enum import Enum
 from streams.events import Action, PostStatus
 
 PENDING, PUBLISHED, HELD, REMOVED, DELETED = (
-    PostStatus.PENDING, PostStatus.PUBLISHED, PostStatus.HELD, PostStatus.REMOVED, PostStatus.DELETED
+    PostStatus.PENDING,
+    PostStatus.PUBLISHED,
+    PostStatus.HELD,
+    PostStatus.REMOVED,
+    PostStatus.DELETED,
 )
 
 #: Statuses a post still has its words in, and that a moderator may still act on.

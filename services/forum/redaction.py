@@ -372,9 +372,7 @@ _DIGIT_GROUP = _compile(rf"[{_D}]+")
 _NUMERIC_DATE = _compile(
     rf"([{_D}]{{1,2}})[./-]([{_D}]{{1,2}})[./-]([{_D}]{{2}}|[{_D}]{{4}})|([{_D}]{{4}})[./-]([{_D}]{{1,2}})[./-]([{_D}]{{1,2}})"
 )
-_CLOCK_TIMES = _compile(
-    rf"[{_D}]{{1,2}}[.:][{_D}]{{2}}(?:[{_S}]?[-/][{_S}]?[{_D}]{{1,2}}[.:][{_D}]{{2}})*"
-)
+_CLOCK_TIMES = _compile(rf"[{_D}]{{1,2}}[.:][{_D}]{{2}}(?:[{_S}]?[-/][{_S}]?[{_D}]{{1,2}}[.:][{_D}]{{2}})*")
 _CLOCK_TIME = _compile(rf"([{_D}]{{1,2}})[.:]([{_D}]{{2}})")
 _CURRENCY_BEFORE = _compile(rf"(?i)(?:[$€£¥₹₱]|\b(?:R\$|USD|EUR|GBP|MXN|INR|ZAR))[{_S}]?$")
 _CURRENCY_AFTER = _compile(

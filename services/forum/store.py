@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.common.pk_guard import GuardedUpdates
 from services.common.pk_lists import PkList
@@ -104,7 +104,11 @@ def decode_position(cursor: str) -> int:
 
 
 async def _collect(
-    collection: Any, entries: list[dict[str, Any]], field: str, found: list[tuple[int, dict[str, Any]]], limit: int,
+    collection: Any,
+    entries: list[dict[str, Any]],
+    field: str,
+    found: list[tuple[int, dict[str, Any]]],
+    limit: int,
     live: Callable[[dict[str, Any], dict[str, Any]], bool],
 ) -> None:
     """Add to `found` the live documents the entries name, until it holds limit + 1: one
@@ -232,7 +236,9 @@ class ForumStore:
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
         """Compare-and-set of the member's recent post times: False when another post got there first."""
         return await self._guarded.update_one(
-            self.identities, identity["_id"], {"post_times_version": identity.get("post_times_version")},
+            self.identities,
+            identity["_id"],
+            {"post_times_version": identity.get("post_times_version")},
             {"$set": {"recent_post_times": times}, "$inc": {"post_times_version": 1}},
         )
 
@@ -245,15 +251,24 @@ class ForumStore:
         # insert finds it there already); the revision guard below lets only one of them through.
         try:
             await self.revisions.insert_one(
-                {"_id": f"{post['_id']}:{post['revision']}", "post_id": post["_id"], "revision": post["revision"],
-                 "body": post["body"], "saved_at": utc_now()}
+                {
+                    "_id": f"{post['_id']}:{post['revision']}",
+                    "post_id": post["_id"],
+                    "revision": post["revision"],
+                    "body": post["body"],
+                    "saved_at": utc_now(),
+                }
             )
         except DuplicateKeyError:
             pass
         return await self._guarded.find_one_and_update(
-            self.posts, post["_id"], {"revision": post["revision"], "status": _may_start(Transition.AUTHOR_EDITS)},
-            {"$set": {"pending_body": body, "pending_redacted": redacted, "edited_at": utc_now()},
-             "$inc": {"revision": 1}},
+            self.posts,
+            post["_id"],
+            {"revision": post["revision"], "status": _may_start(Transition.AUTHOR_EDITS)},
+            {
+                "$set": {"pending_body": body, "pending_redacted": redacted, "edited_at": utc_now()},
+                "$inc": {"revision": 1},
+            },
         )
 
     async def delete_post_by_author(self, post_id: str) -> None:
@@ -263,10 +278,20 @@ class ForumStore:
         """Every copy of these posts' words: body, pending edit, old revisions, the verdict's quoted
         phrases, the moderator's note, quotes in other members' replies and the titles of threads
         they started. Ids, reactions and the thread's other posts stay."""
-        await self.posts.update_many(query, {"$set": {
-            "status": leads_to(Transition.AUTHOR_DELETES), "body": None, "pending_body": None, "verdict": None,
-            "moderator_note": None, "early_decision": None, "deleted_at": utc_now(),
-        }})
+        await self.posts.update_many(
+            query,
+            {
+                "$set": {
+                    "status": leads_to(Transition.AUTHOR_DELETES),
+                    "body": None,
+                    "pending_body": None,
+                    "verdict": None,
+                    "moderator_note": None,
+                    "early_decision": None,
+                    "deleted_at": utc_now(),
+                }
+            },
+        )
         if not post_ids:
             return
         await self.revisions.delete_many({"post_id": {"$in": post_ids}})
@@ -294,8 +319,13 @@ class ForumStore:
         """True when the reaction is new; repeating it changes nothing."""
         try:
             await self.reactions.insert_one(
-                {"_id": f"{post_id}:{identity_id}:{kind}", "post_id": post_id, "identity_id": identity_id, "kind": kind,
-                 "created_at": utc_now()}
+                {
+                    "_id": f"{post_id}:{identity_id}:{kind}",
+                    "post_id": post_id,
+                    "identity_id": identity_id,
+                    "kind": kind,
+                    "created_at": utc_now(),
+                }
             )
         except DuplicateKeyError:
             return False
@@ -378,10 +408,18 @@ class ForumStore:
                 if entry["t"] not in seen:
                     seen.add(entry["t"])
                     fresh.append(entry)
-            await _collect(self.threads, fresh, "t", found, limit, lambda entry, thread: (
-                thread["status"] == PostStatus.PUBLISHED and thread.get("last_activity_at") == entry["a"]
-                and thread.get("board_pos", entry["i"]) == entry["i"]
-            ))
+            await _collect(
+                self.threads,
+                fresh,
+                "t",
+                found,
+                limit,
+                lambda entry, thread: (
+                    thread["status"] == PostStatus.PUBLISHED
+                    and thread.get("last_activity_at") == entry["a"]
+                    and thread.get("board_pos", entry["i"]) == entry["i"]
+                ),
+            )
         return _page(found, limit)
 
     async def published_posts_page(self, thread_id: str, cursor: str | None, limit: int) -> Page:
@@ -393,9 +431,14 @@ class ForumStore:
             while len(found) <= limit and after < length - 1:
                 entries, after = await self.thread_posts.forward(thread_id, after, length)
                 # Only the entry at the post's own position: a repeated append is not shown twice.
-                await _collect(self.posts, entries, "p", found, limit, lambda entry, post: (
-                    post["status"] == PostStatus.PUBLISHED and post.get("thread_pos") == entry["i"]
-                ))
+                await _collect(
+                    self.posts,
+                    entries,
+                    "p",
+                    found,
+                    limit,
+                    lambda entry, post: post["status"] == PostStatus.PUBLISHED and post.get("thread_pos") == entry["i"],
+                )
             return _page(found, limit)
         # A thread whose posts were all published before the lists existed (old data): the query.
         query: dict[str, Any] = {"thread_id": thread_id, "status": PostStatus.PUBLISHED}
@@ -438,14 +481,22 @@ class ForumStore:
 
         async def touch_thread() -> None:
             if event.is_thread_start:
-                await self._list_activity(await self._guarded.find_one_and_update(
-                    self.threads, event.thread_id, {"status": PostStatus.PENDING},
-                    {"$set": {"status": status, "last_activity_at": now}},
-                ))
+                await self._list_activity(
+                    await self._guarded.find_one_and_update(
+                        self.threads,
+                        event.thread_id,
+                        {"status": PostStatus.PENDING},
+                        {"$set": {"status": status, "last_activity_at": now}},
+                    )
+                )
             elif status == PostStatus.PUBLISHED:
-                await self._list_activity(await self.threads.find_one_and_update(
-                    {"_id": event.thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
-                ))
+                await self._list_activity(
+                    await self.threads.find_one_and_update(
+                        {"_id": event.thread_id},
+                        {"$max": {"last_activity_at": now}},
+                        return_document=ReturnDocument.AFTER,
+                    )
+                )
 
         # The thread (and its board's list) and the thread's post list are separate documents:
         # written side by side, each in its own order, to save the round trips of waiting.
@@ -504,16 +555,29 @@ class ForumStore:
         async def touch_threads() -> None:
             touched: dict[str, dict[str, Any] | None] = {}
             starts = [(e, p) for e, p in live if e.is_thread_start]
-            started = await asyncio.gather(*(self._guarded.find_one_and_update(
-                self.threads, e.thread_id, {"status": PostStatus.PENDING},
-                {"$set": {"status": p["status"], "last_activity_at": now}},
-            ) for e, p in starts))
+            started = await asyncio.gather(
+                *(
+                    self._guarded.find_one_and_update(
+                        self.threads,
+                        e.thread_id,
+                        {"status": PostStatus.PENDING},
+                        {"$set": {"status": p["status"], "last_activity_at": now}},
+                    )
+                    for e, p in starts
+                )
+            )
             touched.update({e.thread_id: t for (e, _), t in zip(starts, started, strict=True)})
-            replied = sorted({e.thread_id for e, p in live
-                              if not e.is_thread_start and p["status"] == PostStatus.PUBLISHED})
-            bumped = await asyncio.gather(*(self.threads.find_one_and_update(
-                {"_id": thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
-            ) for thread_id in replied))
+            replied = sorted(
+                {e.thread_id for e, p in live if not e.is_thread_start and p["status"] == PostStatus.PUBLISHED}
+            )
+            bumped = await asyncio.gather(
+                *(
+                    self.threads.find_one_and_update(
+                        {"_id": thread_id}, {"$max": {"last_activity_at": now}}, return_document=ReturnDocument.AFTER
+                    )
+                    for thread_id in replied
+                )
+            )
             touched.update(zip(replied, bumped, strict=True))
             await self._list_activities([t for t in touched.values() if t is not None])
             for event, _ in live:
@@ -534,8 +598,12 @@ class ForumStore:
 
         async def append(thread_id: str, indexes: list[int]) -> None:
             positions = await self.thread_posts.append_many(thread_id, [{"p": posts[i]["_id"]} for i in indexes])
-            await asyncio.gather(*(self.posts.update_one({"_id": posts[i]["_id"]}, {"$set": {"thread_pos": position}})
-                                   for i, position in zip(indexes, positions, strict=True)))
+            await asyncio.gather(
+                *(
+                    self.posts.update_one({"_id": posts[i]["_id"]}, {"$set": {"thread_pos": position}})
+                    for i, position in zip(indexes, positions, strict=True)
+                )
+            )
             for i, position in zip(indexes, positions, strict=True):
                 listed[i] = {**posts[i], "thread_pos": position}
 
@@ -546,17 +614,25 @@ class ForumStore:
         """_list_activity for many threads: one append per board (a board's list has one writer)."""
         by_board: dict[str, list[dict[str, Any]]] = {}
         for thread in threads:
-            if (thread.get("status") == PostStatus.PUBLISHED and thread.get("last_activity_at")
-                    and thread.get("listed_activity") != thread["last_activity_at"]):
+            if (
+                thread.get("status") == PostStatus.PUBLISHED
+                and thread.get("last_activity_at")
+                and thread.get("listed_activity") != thread["last_activity_at"]
+            ):
                 by_board.setdefault(thread["board_slug"], []).append(thread)
 
         async def append(board_slug: str, board_threads: list[dict[str, Any]]) -> None:
             positions = await self.board_threads.append_many(
                 board_slug, [{"t": t["_id"], "a": t["last_activity_at"]} for t in board_threads]
             )
-            await asyncio.gather(*(self.threads.update_one(
-                {"_id": t["_id"]}, {"$set": {"listed_activity": t["last_activity_at"], "board_pos": position}}
-            ) for t, position in zip(board_threads, positions, strict=True)))
+            await asyncio.gather(
+                *(
+                    self.threads.update_one(
+                        {"_id": t["_id"]}, {"$set": {"listed_activity": t["last_activity_at"], "board_pos": position}}
+                    )
+                    for t, position in zip(board_threads, positions, strict=True)
+                )
+            )
 
         await asyncio.gather(*(append(board, group) for board, group in by_board.items()))
 
@@ -598,7 +674,9 @@ class ForumStore:
         """
         post = await self.posts.find_one({"_id": event.post_id})
         if (
-            post is not None and post.get("revision") == event.revision and post.get("pending_body") is None
+            post is not None
+            and post.get("revision") == event.revision
+            and post.get("pending_body") is None
             and post.get("status") == status
             and (post.get("verdict") or {}).get("action") == event.verdict.action
         ):
@@ -616,23 +694,32 @@ class ForumStore:
             return None
         if current.get("pending_body") is None:
             return await self._already_applied(event, status)
-        update = {**update, "body": current["pending_body"], "pending_body": None,
-                  "redacted": current.get("pending_redacted", [])}
+        update = {
+            **update,
+            "body": current["pending_body"],
+            "pending_body": None,
+            "redacted": current.get("pending_redacted", []),
+        }
         if status == PostStatus.PUBLISHED and current.get("published_at"):
             update.pop("published_at", None)  # an edited post keeps its place in the thread
         post = await self._guarded.find_one_and_update(
             # The status guard: a verdict racing a moderator's removal never republishes the post.
-            self.posts, event.post_id,
+            self.posts,
+            event.post_id,
             {"revision": event.revision, "pending_body": {"$ne": None}, "status": {"$nin": list(refused)}},
             {"$set": update},
         )
         if post is not None and event.is_thread_start:
             # The first post was edited before its first verdict: this verdict is the one that
             # decides whether the thread is listed.
-            await self._list_activity(await self._guarded.find_one_and_update(
-                self.threads, event.thread_id, {"status": PostStatus.PENDING},
-                {"$set": {"status": status, "last_activity_at": utc_now()}},
-            ))
+            await self._list_activity(
+                await self._guarded.find_one_and_update(
+                    self.threads,
+                    event.thread_id,
+                    {"status": PostStatus.PENDING},
+                    {"$set": {"status": status, "last_activity_at": utc_now()}},
+                )
+            )
         return None if post is None else await self._list_post(post)
 
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
@@ -644,14 +731,17 @@ class ForumStore:
             # side): then the remembered approval missed it, and the held post is approved now.
             for _ in range(2):
                 post = await self._guarded.find_one_and_update(
-                    self.posts, post_id, {"revision": revision, "status": _may_start(transition)},
+                    self.posts,
+                    post_id,
+                    {"revision": revision, "status": _may_start(transition)},
                     {"$set": {"status": leads_to(transition), "published_at": now, "decided_at": now}},
                 )
                 if post is not None:
                     break
                 # Approved before its verdict arrived: remembered, applied when the verdict lands.
                 if await self._guarded.update_one(
-                    self.posts, post_id,
+                    self.posts,
+                    post_id,
                     {"revision": revision, "status": _may_start(Transition.MODERATOR_APPROVES_BEFORE_VERDICT)},
                     {"$set": {"early_decision": {"revision": revision, "decision": "approve", "note": note}}},
                 ):
@@ -659,16 +749,20 @@ class ForumStore:
         elif decision == "remove":
             transition = Transition.MODERATOR_REMOVES
             post = await self._guarded.find_one_and_update(
-                self.posts, post_id, {"status": _may_start(transition)},
+                self.posts,
+                post_id,
+                {"status": _may_start(transition)},
                 {"$set": {"status": leads_to(transition), "moderator_note": note, "decided_at": now}},
             )
         else:
             return None
         if post is not None and post.get("is_thread_start"):
             # The thread takes the status its first post was moved to.
-            await self._list_activity(await self.threads.find_one_and_update(
-                {"_id": post["thread_id"]},
-                {"$set": {"status": leads_to(transition), "last_activity_at": now}},
-                return_document=ReturnDocument.AFTER,
-            ))
+            await self._list_activity(
+                await self.threads.find_one_and_update(
+                    {"_id": post["thread_id"]},
+                    {"$set": {"status": leads_to(transition), "last_activity_at": now}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            )
         return None if post is None else await self._list_post(post)

@@ -34,8 +34,12 @@ POST_SLOT_ATTEMPTS = 3
 #: the worker threads are saturated, which is the server's state, not a fault in the post.
 REDACTION_TIMEOUT_S = 2.0
 
-REDACTED_KIND_NAMES = {"phone": "phone number", "email": "e-mail address", "address": "street address",
-                       "social": "social-media handle"}
+REDACTED_KIND_NAMES = {
+    "phone": "phone number",
+    "email": "e-mail address",
+    "address": "street address",
+    "social": "social-media handle",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class SubmissionKind(ABC):
 
     async def check(self, screened: Screened) -> None:
         """Refuse before a post slot is spent; nothing is checked unless a kind says so."""
+        return None
 
     @abstractmethod
     async def write(self, screened: Screened, now: datetime) -> Stored:
@@ -103,9 +108,7 @@ def read_draft(data: dict[str, Any], *, titled: bool) -> Draft:
     return Draft(body=required_text(data, "body", 1, MAX_BODY), title=title)
 
 
-async def submit(
-    request: web.Request, identity: dict[str, Any], draft: Draft, kind: SubmissionKind
-) -> dict[str, Any]:
+async def submit(request: web.Request, identity: dict[str, Any], draft: Draft, kind: SubmissionKind) -> dict[str, Any]:
     """Redact, check, take a slot, store, publish; undo and answer 503 when Kafka cannot take it."""
     store = request.app[store_key]
     screened = await redact(request, draft)
@@ -135,7 +138,8 @@ async def redact(request: web.Request, draft: Draft) -> Screened:
     except RedactionTimedOut as exc:
         # 503, not 422: the same post succeeds once the server is less busy.
         raise Problem(
-            503, "We could not check this post in time. Nothing was posted; please try again in a few seconds.",
+            503,
+            "We could not check this post in time. Nothing was posted; please try again in a few seconds.",
             headers={"Retry-After": "5"},
         ) from exc
     kinds: list[str] = []

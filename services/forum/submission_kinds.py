@@ -29,17 +29,30 @@ class NewThread(SubmissionKind):
         thread_id, post_id = new_id(), new_id()
         await store.insert_thread(
             {
-                "_id": thread_id, "board_slug": slug, "title": screened.title, "author_id": identity["_id"],
-                "first_post_id": post_id, "status": "pending", "created_at": now, "last_activity_at": now,
+                "_id": thread_id,
+                "board_slug": slug,
+                "title": screened.title,
+                "author_id": identity["_id"],
+                "first_post_id": post_id,
+                "status": "pending",
+                "created_at": now,
+                "last_activity_at": now,
             }
         )
         await store.insert_post(
-            new_post(post_id, thread_id, slug, identity, screened.body, now, is_thread_start=True,
-                     redacted=screened.redacted)
+            new_post(
+                post_id, thread_id, slug, identity, screened.body, now, is_thread_start=True, redacted=screened.redacted
+            )
         )
         event = PostSubmitted(
-            post_id=post_id, thread_id=thread_id, board_slug=slug, author_id=identity["_id"], body=screened.body,
-            title=screened.title, is_thread_start=True, country=identity.get("country"),
+            post_id=post_id,
+            thread_id=thread_id,
+            board_slug=slug,
+            author_id=identity["_id"],
+            body=screened.body,
+            title=screened.title,
+            is_thread_start=True,
+            country=identity.get("country"),
             language=identity.get("language"),
         )
 
@@ -63,20 +76,36 @@ class Reply(SubmissionKind):
             raise Problem(400, "'reply_to' must be a post id.")
         quoted = access.quotable_post(await self._store.post(self._reply_to), self._thread["_id"])
         self._quote = {
-            "post_id": self._reply_to, "author_handle": quoted.get("author_handle"), "excerpt": excerpt(quoted["body"]),
+            "post_id": self._reply_to,
+            "author_handle": quoted.get("author_handle"),
+            "excerpt": excerpt(quoted["body"]),
         }
 
     async def write(self, screened: Screened, now: datetime) -> Stored:
         store, identity, thread, reply_to = self._store, self._identity, self._thread, self._reply_to
         post_id = new_id()
         await store.insert_post(
-            new_post(post_id, thread["_id"], thread["board_slug"], identity, screened.body, now, reply_to=reply_to,
-                     redacted=screened.redacted)
+            new_post(
+                post_id,
+                thread["_id"],
+                thread["board_slug"],
+                identity,
+                screened.body,
+                now,
+                reply_to=reply_to,
+                redacted=screened.redacted,
+            )
             | {"reply_quote": self._quote}
         )
         event = PostSubmitted(
-            post_id=post_id, thread_id=thread["_id"], board_slug=thread["board_slug"], author_id=identity["_id"],
-            body=screened.body, reply_to=reply_to, country=identity.get("country"), language=identity.get("language"),
+            post_id=post_id,
+            thread_id=thread["_id"],
+            board_slug=thread["board_slug"],
+            author_id=identity["_id"],
+            body=screened.body,
+            reply_to=reply_to,
+            country=identity.get("country"),
+            language=identity.get("language"),
         )
 
         async def unstore() -> None:
@@ -97,9 +126,15 @@ class Edit(SubmissionKind):
         if edited is None:
             raise Problem(409, "The post changed while you were editing; please reload it and try again.")
         event = PostSubmitted(
-            post_id=post["_id"], thread_id=post["thread_id"], board_slug=post["board_slug"],
-            author_id=identity["_id"], revision=edited["revision"], kind="edit", body=screened.body,
-            country=identity.get("country"), language=identity.get("language"),
+            post_id=post["_id"],
+            thread_id=post["thread_id"],
+            board_slug=post["board_slug"],
+            author_id=identity["_id"],
+            revision=edited["revision"],
+            kind="edit",
+            body=screened.body,
+            country=identity.get("country"),
+            language=identity.get("language"),
         )
 
         async def unstore() -> None:
@@ -107,8 +142,12 @@ class Edit(SubmissionKind):
             # replaces the waiting one.
             return None
 
-        answer = {"post_id": post["_id"], "status": "pending", "revision": edited["revision"],
-                  "redacted": screened.redacted}
+        answer = {
+            "post_id": post["_id"],
+            "status": "pending",
+            "revision": edited["revision"],
+            "redacted": screened.redacted,
+        }
         return Stored(event, answer, unstore)
 
 
@@ -118,15 +157,34 @@ def excerpt(body: str) -> str:
 
 
 def new_post(
-    post_id: str, thread_id: str, board_slug: str, identity: dict[str, Any], body: str, now: Any,
-    *, is_thread_start: bool = False, reply_to: str | None = None, redacted: list[str] | None = None,
+    post_id: str,
+    thread_id: str,
+    board_slug: str,
+    identity: dict[str, Any],
+    body: str,
+    now: Any,
+    *,
+    is_thread_start: bool = False,
+    reply_to: str | None = None,
+    redacted: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
-        "_id": post_id, "thread_id": thread_id, "board_slug": board_slug, "author_id": identity["_id"],
-        "author_handle": identity["handle"], "body": body, "status": "pending", "revision": 1,
-        "is_thread_start": is_thread_start, "reply_to": reply_to, "created_at": now, "published_at": None,
-        "reactions": {"hug": 0, "strength": 0, "me_too": 0}, "resources": [],
-        "author_milestone": shown_milestone(identity), "redacted": redacted or [],
+        "_id": post_id,
+        "thread_id": thread_id,
+        "board_slug": board_slug,
+        "author_id": identity["_id"],
+        "author_handle": identity["handle"],
+        "body": body,
+        "status": "pending",
+        "revision": 1,
+        "is_thread_start": is_thread_start,
+        "reply_to": reply_to,
+        "created_at": now,
+        "published_at": None,
+        "reactions": {"hug": 0, "strength": 0, "me_too": 0},
+        "resources": [],
+        "author_milestone": shown_milestone(identity),
+        "redacted": redacted or [],
     }
 
 

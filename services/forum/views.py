@@ -44,12 +44,17 @@ async def create_identity(request: web.Request) -> web.Response:
     key = identity_limit_key(request, request.app[settings_key].trusted_proxies)
     wait_s = request.app[identity_window_key].allow(key)
     if wait_s is not None:
-        raise Problem(429, "Too many new identities from this address; please try again later.",
-                      headers={"Retry-After": str(max(1, int(wait_s)))})
+        raise Problem(
+            429,
+            "Too many new identities from this address; please try again later.",
+            headers={"Retry-After": str(max(1, int(wait_s)))},
+        )
     data = await read_json_object(request) if request.can_read_body else {}
     country = _optional_code(data, "country", 2)
     language = data.get("language")
-    if language is not None and (not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()):
+    if language is not None and (
+        not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()
+    ):
         raise Problem(400, "'language' must be a language tag such as 'en' or 'es'.")
     store = request.app[store_key]
     token = new_token()
@@ -75,8 +80,13 @@ async def create_identity(request: web.Request) -> web.Response:
     else:
         raise Problem(503, "Could not find a free handle; please try again.", headers={"Retry-After": "1"})
     event = IdentityChanged(
-        id=identity_id, token_hash=doc["token_hash"], kind="user", role="member",
-        handle=handle, country=country, language=language,
+        id=identity_id,
+        token_hash=doc["token_hash"],
+        kind="user",
+        role="member",
+        handle=handle,
+        country=country,
+        language=language,
     )
     try:
         await request.app[publisher_key].identity_changed(event)
@@ -130,7 +140,11 @@ async def create_reply(request: web.Request) -> web.Response:
 
 
 async def _submit_once(
-    request: web.Request, identity: dict[str, Any], route: str, data: dict[str, Any], draft: Draft,
+    request: web.Request,
+    identity: dict[str, Any],
+    route: str,
+    data: dict[str, Any],
+    draft: Draft,
     kind: SubmissionKind,
 ) -> web.Response:
     async with _idempotent(request, identity, route, data) as attempt:

@@ -16,19 +16,19 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
-from services.common.kafka_context import kafka_producer_context
-from services.common.openapi import setup_openapi
-from services.notify.openapi import notify_openapi
 from services.common.identities import IdentityCache, identities_context
+from services.common.kafka_context import kafka_producer_context
 from services.common.lifecycle import background_task
 from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
+from services.common.openapi import setup_openapi
 from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
 from services.notify import views
 from services.notify.hub import Hub
 from services.notify.inbox import Inbox, StoredBatch
 from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
+from services.notify.openapi import notify_openapi
 from streams.events import Event, Notification
 from streams.kafka import create_consumer
 from streams.settings import Settings
@@ -91,10 +91,15 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             await batch.stored(event)
 
         loop = EventConsumerLoop(
-            name="notify", consumer=consumer, producer=app[producer_key],
-            dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+            name="notify",
+            consumer=consumer,
+            producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter("notify"),
+            decoders={topics.notifications: Notification},
+            handle=handle,
             prepare=batch.prepare,
-            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
+            metrics=consumer_metrics(app),
+            unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:notifications", loop)
         async with background_task("notify-inbox", loop.run):
@@ -108,7 +113,10 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         live streams; a client that was away catches up from the inbox (Last-Event-ID)."""
         inbox = app[inbox_key]
         consumer = create_consumer(
-            settings, [topics.notifications], group_id=None, client_id=f"notify-{instance_name}",
+            settings,
+            [topics.notifications],
+            group_id=None,
+            client_id=f"notify-{instance_name}",
             auto_offset_reset="latest",
         )
         await consumer.start()
@@ -121,10 +129,16 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             hub.publish(await batch.stored(event))
 
         loop = EventConsumerLoop(
-            name="notify-push", consumer=consumer, producer=app[producer_key],
-            dead_letter_topic=topics.dead_letter("notify"), decoders={topics.notifications: Notification}, handle=handle,
+            name="notify-push",
+            consumer=consumer,
+            producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter("notify"),
+            decoders={topics.notifications: Notification},
+            handle=handle,
             prepare=batch.prepare,
-            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s, commits=False,
+            metrics=consumer_metrics(app),
+            unready_after_s=settings.consumer_unready_after_s,
+            commits=False,
         )
         async with background_task("notify-push", loop.run):
             yield

@@ -44,9 +44,7 @@ class Stream:
 
 
 class Hub:
-    def __init__(
-        self, *, max_streams_per_identity: int = 3, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, max_streams_per_identity: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_per_identity = max_streams_per_identity
         self._clock = clock
         self._listeners: dict[str, set[Stream]] = defaultdict(set)

@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.pk_guard import GuardedUpdates
 from services.notify.inbox_lists import SLACK, InboxLists, merge_newest, merge_oldest
@@ -57,8 +57,10 @@ class Inbox:
             unique = list({n.notification_id: n for n in notifications}.values())
             recipients = list({n.recipient_id for n in unique if n.recipient_id != MODERATORS})
             erased = {d["_id"] for d in await self._erased.find({"_id": {"$in": recipients}}, {"_id": 1}).to_list(None)}
-            stored = {d["_id"]: d for d in await self._items.find({"_id": {"$in": [n.notification_id for n in unique]}})
-                      .to_list(None)}
+            stored = {
+                d["_id"]: d
+                for d in await self._items.find({"_id": {"$in": [n.notification_id for n in unique]}}).to_list(None)
+            }
             items: dict[str, dict[str, Any]] = {}
             fresh: list[dict[str, Any]] = []
             unlisted: list[dict[str, Any]] = []
@@ -81,8 +83,9 @@ class Inbox:
                     fresh = []
             await self.lists.add_many(fresh + unlisted)
             if fresh or unlisted:
-                await self._items.bulk_write([UpdateOne({"_id": i["_id"]}, {"$set": {"listed": True}})
-                                              for i in fresh + unlisted], ordered=False)
+                await self._items.bulk_write(
+                    [UpdateOne({"_id": i["_id"]}, {"$set": {"listed": True}}) for i in fresh + unlisted], ordered=False
+                )
             return items
 
     async def _store(self, notification: Notification) -> dict[str, Any]:
@@ -121,7 +124,9 @@ class Inbox:
             .to_list(None)
         )
 
-    async def page(self, recipients: list[str], cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    async def page(
+        self, recipients: list[str], cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
         if await self.lists.ready():
             per_recipient = [await self.lists.newest(r, cursor, limit + 1 + SLACK) for r in recipients]
             entries = merge_newest(per_recipient, limit + 1)
@@ -140,11 +145,14 @@ class Inbox:
             chosen = ids if ids is not None else await self.lists.every_id(recipient_id)
             unique, marked = list(dict.fromkeys(chosen)), 0
             for start in range(0, len(unique), 64):
-                done = await asyncio.gather(*(
-                    self._guarded.update_one(self._items, i, {"recipient_id": recipient_id, "read": False},
-                                             {"$set": {"read": True}})
-                    for i in unique[start : start + 64]
-                ))
+                done = await asyncio.gather(
+                    *(
+                        self._guarded.update_one(
+                            self._items, i, {"recipient_id": recipient_id, "read": False}, {"$set": {"read": True}}
+                        )
+                        for i in unique[start : start + 64]
+                    )
+                )
                 marked += sum(done)
             return marked
         query: dict[str, Any] = {"recipient_id": recipient_id, "read": False}
@@ -198,8 +206,12 @@ def _item(notification: Notification) -> dict[str, Any]:
 
 def _notification_of(item: dict[str, Any]) -> Notification:
     return Notification(
-        notification_id=item["_id"], recipient_id=item["recipient_id"], kind=item["kind"], post_id=item["post_id"],
-        data=item["data"], occurred_at=item["occurred_at"],
+        notification_id=item["_id"],
+        recipient_id=item["recipient_id"],
+        kind=item["kind"],
+        post_id=item["post_id"],
+        data=item["data"],
+        occurred_at=item["occurred_at"],
     )
 
 
@@ -210,6 +222,8 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "kind": item["kind"],
         "post_id": item.get("post_id"),
         "data": item.get("data", {}),
-        "occurred_at": item["occurred_at"].isoformat() if hasattr(item.get("occurred_at"), "isoformat") else item.get("occurred_at"),
+        "occurred_at": item["occurred_at"].isoformat()
+        if hasattr(item.get("occurred_at"), "isoformat")
+        else item.get("occurred_at"),
         "read": item.get("read", False),
     }

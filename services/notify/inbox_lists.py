@@ -13,7 +13,6 @@ inbox answers with its queries.
 from __future__ import annotations
 
 import asyncio
-
 import heapq
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -70,7 +69,9 @@ class InboxLists:
         if not length:
             return []
         buckets = -(-length // BUCKET)
-        last = buckets - 1 if below is None else min(buckets - 1, await self._first_bucket_past(recipient, buckets, below))
+        last = (
+            buckets - 1 if below is None else min(buckets - 1, await self._first_bucket_past(recipient, buckets, below))
+        )
         found: list[dict[str, Any]] = []
         for number in range(last, -1, -1):
             entries = await self._bucket(recipient, number)

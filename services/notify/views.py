@@ -39,12 +39,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
         live = hub.open(identity.id, recipients)
     except StreamLimitReached:
         raise Problem(
-            429, "Too many open streams for this token; close one (each stream receives everything).",
+            429,
+            "Too many open streams for this token; close one (each stream receives everything).",
             headers={"Retry-After": str(STREAM_LIMIT_RETRY_AFTER_S)},
         ) from None
     except IdentityRevoked:
-        raise Problem(401, "This token is not valid (it may have been disabled or erased).",
-                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+        raise Problem(
+            401,
+            "This token is not valid (it may have been disabled or erased).",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -99,7 +103,7 @@ async def mark_read(request: web.Request) -> web.Response:
     if body.get("all") is True:
         ids = None
     elif not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 500:
-        raise Problem(400, "Send {\"ids\": [notification ids]} (at most 500) or {\"all\": true}.")
+        raise Problem(400, 'Send {"ids": [notification ids]} (at most 500) or {"all": true}.')
     marked = await request.app[inbox_key].mark_read(identity.id, ids)
     return web.json_response({"marked": marked})
 

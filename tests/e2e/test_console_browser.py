@@ -24,13 +24,20 @@ pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")
 # No background traffic: this machine's network is closed, and the test needs none of it.
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 CRISIS = "I've saved up my pills and I'm going to take them all tonight. I can't do this anymore."
 WAIT_MS = 45_000
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-           "resultTypes": ["violations"]}
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
 
 
 async def _accessibility_violations(page: Page) -> str:
@@ -110,4 +117,3 @@ async def test_a_moderator_signs_in_sees_an_urgent_post_arrive_claims_messages_a
 
     status, audit = await moderator.request("GET", f"/v1/mod/audit?post_id={crisis['post_id']}")
     assert [entry["action"] for entry in audit["items"]] == ["view", "claim", "message", "approve"]
-

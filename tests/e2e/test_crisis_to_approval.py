@@ -38,12 +38,16 @@ async def test_a_crisis_post_is_held_queued_first_messaged_approved_and_publishe
     other = await ForumClient.join(http, services.forum)
     authors_stream = await open_event_stream(http, services.notify, author.token)
     try:
-        status, calmer = await other.request("POST", "/v1/boards/alcohol/threads", json={"title": "Day 30", "body": CALM})
+        status, calmer = await other.request(
+            "POST", "/v1/boards/alcohol/threads", json={"title": "Day 30", "body": CALM}
+        )
         assert status == 202
         await eventually(lambda: _published(author, calmer["post_id"]), timeout=45)
         status, _ = await author.request("POST", f"/v1/posts/{calmer['post_id']}/reports", json={"reason": "spam"})
         assert status in (201, 202)
-        status, crisis = await author.request("POST", "/v1/boards/alcohol/threads", json={"title": "Tonight", "body": CRISIS})
+        status, crisis = await author.request(
+            "POST", "/v1/boards/alcohol/threads", json={"title": "Tonight", "body": CRISIS}
+        )
         assert status == 202
         mine = lambda data: data.get("post_id") == crisis["post_id"]  # noqa: E731
 

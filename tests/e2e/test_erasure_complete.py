@@ -64,7 +64,10 @@ async def test_an_erased_member_leaves_no_words_and_no_handle_anywhere(
 ) -> None:
     tag = uuid.uuid4().hex[:12]
     title_word, body_word, edit_word, crisis_word = (
-        f"zorblax-{tag}", f"quorflin-{tag}", f"vexmor-{tag}", f"blimquat-{tag}"
+        f"zorblax-{tag}",
+        f"quorflin-{tag}",
+        f"vexmor-{tag}",
+        f"blimquat-{tag}",
     )
     moderator = await add_moderator(http, services, unique_name(services, "erin"))
     author = await ForumClient.join(http, services.forum, country="GB")
@@ -74,7 +77,8 @@ async def test_an_erased_member_leaves_no_words_and_no_handle_anywhere(
 
     # A thread, edited once (so an earlier revision is kept), quoted by another member's reply.
     status, thread = await author.request(
-        "POST", "/v1/boards/alcohol/threads",
+        "POST",
+        "/v1/boards/alcohol/threads",
         json={"title": f"Evenings with {title_word}", "body": f"Day 12. The {body_word} helped me tonight."},
     )
     assert status == 202, thread
@@ -136,8 +140,13 @@ async def test_an_erased_member_leaves_no_words_and_no_handle_anywhere(
     # Every public page, and every moderator view of the queue, the items and the audit log.
     anyone = ForumClient(http, services.forum)
     pages = []
-    for path in (f"/v1/threads/{thread_id}", "/v1/boards/alcohol/threads", f"/v1/posts/{post_id}",
-                 f"/v1/posts/{crisis['post_id']}", f"/v1/posts/{reply['post_id']}"):
+    for path in (
+        f"/v1/threads/{thread_id}",
+        "/v1/boards/alcohol/threads",
+        f"/v1/posts/{post_id}",
+        f"/v1/posts/{crisis['post_id']}",
+        f"/v1/posts/{reply['post_id']}",
+    ):
         pages.append(await anyone.request("GET", path))
     status, shown = pages[0]
     assert status == 200, "the thread stays for the other member's reply"
@@ -161,7 +170,7 @@ async def test_an_erased_member_leaves_no_words_and_no_handle_anywhere(
         assert status == 200
         pages.append((status, audit))
     assert {"view", "claim", "message"} <= {e["action"] for e in pages[-1][1]["items"]}, "who did what stays"
-    for status, page in pages:
+    for _status, page in pages:
         text = json.dumps(page)
         assert not [n for n in needles if n in text], text[:500]
 

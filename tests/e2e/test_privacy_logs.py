@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -46,7 +45,12 @@ async def test_bodies_titles_and_tokens_never_reach_a_log(
 
     await eventually(held)
     # Bad input takes the error paths too.
-    await author.request("POST", "/v1/boards/newcomers/threads", data=f"{{not json {marker}", headers={"Content-Type": "application/json"})
+    await author.request(
+        "POST",
+        "/v1/boards/newcomers/threads",
+        data=f"{{not json {marker}",
+        headers={"Content-Type": "application/json"},
+    )
     await ForumClient(http, services.forum, token=f"bogus-{marker}").request("GET", "/v1/posts/x")
 
     everything = services.log_text() + _stack_logs(stack)

@@ -21,8 +21,12 @@ def test_serve_all_announces_readiness_and_stops_cleanly(stack: StackUnderTest, 
     settings = isolated_settings(stack.settings, label="serveall").with_overrides(state_dir=tmp_path / "state")
     env = settings_env(settings) | {"HAVEN_WORKER_PORT": str(settings.worker_port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "all"], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "services.cli", "serve", "all"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: list[str] = []
     try:

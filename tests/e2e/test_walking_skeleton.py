@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import aiohttp
 import pytest
 
@@ -18,7 +17,8 @@ async def _status_of(client: ForumClient, post_id: str, wanted: str) -> dict | N
 
 async def _published_thread(author: ForumClient) -> str:
     status, created = await author.request(
-        "POST", "/v1/boards/newcomers/threads",
+        "POST",
+        "/v1/boards/newcomers/threads",
         json={"title": "Day 3 and hanging in", "body": "First time posting. Three days without a drink."},
     )
     assert status == 202, created
@@ -55,7 +55,8 @@ async def test_an_explicit_crisis_reply_is_held_and_hidden_from_everyone_but_its
     thread_id = await _published_thread(author)
 
     status, reply = await author.request(
-        "POST", f"/v1/threads/{thread_id}/posts",
+        "POST",
+        f"/v1/threads/{thread_id}/posts",
         json={"body": "I can't do this anymore. I have the pills counted out and I'm going to kill myself tonight."},
     )
     assert status == 202, reply

@@ -77,11 +77,18 @@ async def test_editing_spends_the_post_budget_until_429_with_retry_after(
     path = f"/v1/posts/{created['post_id']}"
     statuses: list[int] = []
     while len(statuses) < 20 and 429 not in statuses:
-        async with http.patch(f"{services.forum}{path}", json={"body": f"Day one, take {len(statuses)}."},
-                              headers={"Authorization": f"Bearer {author.token}"}) as response:
+        async with http.patch(
+            f"{services.forum}{path}",
+            json={"body": f"Day one, take {len(statuses)}."},
+            headers={"Authorization": f"Bearer {author.token}"},
+        ) as response:
             statuses.append(response.status)
-            last = (response.status, response.content_type, response.headers.get("Retry-After"),
-                    await response.json(content_type=None))
+            last = (
+                response.status,
+                response.content_type,
+                response.headers.get("Retry-After"),
+                await response.json(content_type=None),
+            )
     assert statuses == [202] * 9 + [429], "10 a minute, and the new thread took one"
     status, content_type, retry_after, problem = last
     assert content_type == "application/problem+json" and "a minute" in problem["detail"]

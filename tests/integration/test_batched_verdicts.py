@@ -36,19 +36,45 @@ def _forum_events() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Po
     threads, posts, events = [], [], []
     for t in range(2):
         thread_id = f"t{t}-{uuid.uuid4().hex[:6]}"
-        threads.append({"_id": thread_id, "board_slug": "general", "status": "pending", "title": f"Night {t}",
-                        "author_id": f"a-{t}"})
+        threads.append(
+            {
+                "_id": thread_id,
+                "board_slug": "general",
+                "status": "pending",
+                "title": f"Night {t}",
+                "author_id": f"a-{t}",
+            }
+        )
         for n in range(5):
             post_id = f"{thread_id}-p{n}"
-            posts.append({"_id": post_id, "thread_id": thread_id, "author_id": f"a-{n}", "revision": 1,
-                          "status": "pending", "body": f"post {n}", "is_thread_start": n == 0, "pending_body": None})
+            posts.append(
+                {
+                    "_id": post_id,
+                    "thread_id": thread_id,
+                    "author_id": f"a-{n}",
+                    "revision": 1,
+                    "status": "pending",
+                    "body": f"post {n}",
+                    "is_thread_start": n == 0,
+                    "pending_body": None,
+                }
+            )
             action = "hold" if n == 3 else "publish"
-            events.append(PostScreened(
-                post_id=post_id, thread_id=thread_id, board_slug="general", author_id=f"a-{n}", revision=1,
-                kind="new", is_thread_start=n == 0, body="x",
-                verdict=Verdict.model_validate(
-                    {"id": post_id, "risk": RISK[action], "action": action, "model_version": "test"}),
-            ))
+            events.append(
+                PostScreened(
+                    post_id=post_id,
+                    thread_id=thread_id,
+                    board_slug="general",
+                    author_id=f"a-{n}",
+                    revision=1,
+                    kind="new",
+                    is_thread_start=n == 0,
+                    body="x",
+                    verdict=Verdict.model_validate(
+                        {"id": post_id, "risk": RISK[action], "action": action, "model_version": "test"}
+                    ),
+                )
+            )
     return threads, posts, events
 
 
@@ -61,12 +87,17 @@ async def _forum(store: ForumStore, threads: list[dict[str, Any]], posts: list[d
 
 async def _seen(store: ForumStore, threads: list[dict[str, Any]], posts: list[dict[str, Any]]) -> dict[str, object]:
     board = await store.threads_page("general", None, 50)
-    pages = {t["_id"]: [p["_id"] for p in (await store.published_posts_page(t["_id"], None, 50)).items]
-             for t in threads}
+    pages = {
+        t["_id"]: [p["_id"] for p in (await store.published_posts_page(t["_id"], None, 50)).items] for t in threads
+    }
     statuses = {p["_id"]: (await store.post(p["_id"]) or {})["status"] for p in posts}
     thread_statuses = {t["_id"]: (await store.thread(t["_id"]) or {})["status"] for t in threads}
-    return {"board": sorted(t["_id"] for t in board.items), "pages": pages, "posts": statuses,
-            "threads": thread_statuses}
+    return {
+        "board": sorted(t["_id"] for t in board.items),
+        "pages": pages,
+        "posts": statuses,
+        "threads": thread_statuses,
+    }
 
 
 async def test_a_batch_leaves_the_forum_as_one_by_one_would(stores: tuple[ForumStore, ForumStore]) -> None:
@@ -91,7 +122,9 @@ async def test_a_batch_leaves_the_forum_as_one_by_one_would(stores: tuple[ForumS
     assert held_reply.post is not None and held_reply.post["status"] == "held"
 
 
-async def test_a_redelivered_batch_changes_nothing_and_lists_nothing_twice(stores: tuple[ForumStore, ForumStore]) -> None:
+async def test_a_redelivered_batch_changes_nothing_and_lists_nothing_twice(
+    stores: tuple[ForumStore, ForumStore],
+) -> None:
     store, _ = stores
     threads, posts, events = _forum_events()
     await _forum(store, threads, posts)
@@ -103,7 +136,9 @@ async def test_a_redelivered_batch_changes_nothing_and_lists_nothing_twice(store
     assert all(a.post is not None for a in again.values())
 
 
-async def test_an_approval_that_came_before_its_verdict_stands_in_a_batch(stores: tuple[ForumStore, ForumStore]) -> None:
+async def test_an_approval_that_came_before_its_verdict_stands_in_a_batch(
+    stores: tuple[ForumStore, ForumStore],
+) -> None:
     store, _ = stores
     threads, posts, events = _forum_events()
     await _forum(store, threads, posts)

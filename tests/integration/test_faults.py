@@ -8,13 +8,20 @@ import asyncio
 import signal
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from tests.harness import ForumClient, StackUnderTest, open_event_stream
-from tools.faults import FaultRig, broker_stopped, databases_paused, moderation_db_paused, rolling_restart, worker_killed_mid_batch, worker_stalled
+from tools.faults import (
+    FaultRig,
+    broker_stopped,
+    databases_paused,
+    moderation_db_paused,
+    rolling_restart,
+    worker_killed_mid_batch,
+    worker_stalled,
+)
 
 pytestmark = pytest.mark.integration
 

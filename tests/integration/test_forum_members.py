@@ -13,7 +13,9 @@ pytestmark = pytest.mark.integration
 
 
 async def _published_thread(member: ForumClient, body: str = "Ninety days today. Coffee tastes better.") -> dict:
-    status, created = await member.request("POST", "/v1/boards/milestones/threads", json={"title": "90 days", "body": body})
+    status, created = await member.request(
+        "POST", "/v1/boards/milestones/threads", json={"title": "90 days", "body": body}
+    )
     assert status == 202, created
 
     async def published() -> dict | None:
@@ -110,7 +112,8 @@ async def test_erasure_removes_the_authors_words_from_the_moderation_queue(
 ) -> None:
     author = await ForumClient.join(http, services.forum, country="GB")
     status, created = await author.request(
-        "POST", "/v1/boards/alcohol/threads",
+        "POST",
+        "/v1/boards/alcohol/threads",
         json={"title": "Tonight", "body": "My pills are counted and I'm going to kill myself tonight."},
     )
     assert status == 202

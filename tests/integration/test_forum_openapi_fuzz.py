@@ -26,12 +26,23 @@ async def test_no_forum_operation_answers_5xx_or_outside_its_schema(
     operations = sum(len(methods) for methods in document["paths"].values())
     member = await ForumClient.join(http, services.forum, country="GB")
     command = [
-        str(Path(sys.executable).parent / "st"), "run", f"{services.forum}/openapi.json",
-        "--header", f"Authorization: Bearer {member.token}",
-        "--checks", CHECKS, "--max-examples", "25", "--phases", "examples,coverage,fuzzing",
+        str(Path(sys.executable).parent / "st"),
+        "run",
+        f"{services.forum}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {member.token}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        "25",
+        "--phases",
+        "examples,coverage,fuzzing",
         # Erasing the identity would turn every later request into a 401.
-        "--exclude-operation-id", "eraseMe",
-        "--request-timeout", "20", "--no-color",
+        "--exclude-operation-id",
+        "eraseMe",
+        "--request-timeout",
+        "20",
+        "--no-color",
     ]
     result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600)
     report = result.stdout + result.stderr

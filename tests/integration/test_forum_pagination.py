@@ -12,7 +12,9 @@ from tests.harness import ForumClient, RunningServices, eventually
 pytestmark = pytest.mark.integration
 
 
-async def test_cursor_pages_stay_stable_while_new_posts_arrive(services: RunningServices, http: aiohttp.ClientSession) -> None:
+async def test_cursor_pages_stay_stable_while_new_posts_arrive(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
     members = [await ForumClient.join(http, services.forum) for _ in range(7)]
     status, thread = await members[0].request(
         "POST", "/v1/boards/newcomers/threads", json={"title": "Roll call", "body": "Who's awake tonight?"}

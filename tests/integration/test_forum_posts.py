@@ -17,11 +17,19 @@ async def _status(client: ForumClient, post_id: str, wanted: str) -> dict | None
     return post if status == 200 and post["status"] == wanted else None
 
 
-async def test_bad_input_gets_a_clear_problem_never_a_500(services: RunningServices, http: aiohttp.ClientSession) -> None:
+async def test_bad_input_gets_a_clear_problem_never_a_500(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
     member = await ForumClient.join(http, services.forum)
     anonymous = ForumClient(http, services.forum)
     cases = [
-        (member, "POST", "/v1/boards/newcomers/threads", {"data": "{not json", "headers": {"Content-Type": "application/json"}}, 400),
+        (
+            member,
+            "POST",
+            "/v1/boards/newcomers/threads",
+            {"data": "{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+        ),
         (anonymous, "POST", "/v1/boards/newcomers/threads", {"json": {"title": "Hello there", "body": "hi"}}, 401),
         (ForumClient(http, services.forum, token="nope"), "GET", "/v1/me", {}, 401),
         (member, "POST", "/v1/boards/no-such-board/threads", {"json": {"title": "Hello there", "body": "hi"}}, 404),
@@ -44,7 +52,9 @@ async def test_contact_details_are_removed_before_anything_is_stored_and_hotline
 ) -> None:
     member = await ForumClient.join(http, services.forum, country="US")
     body = "Text me on 415-555-0199 or mail sam.r@example.com. If it gets bad call 988."
-    status, created = await member.request("POST", "/v1/boards/newcomers/threads", json={"title": "Need a buddy", "body": body})
+    status, created = await member.request(
+        "POST", "/v1/boards/newcomers/threads", json={"title": "Need a buddy", "body": body}
+    )
     assert status == 202
     assert set(created["redacted"]) == {"phone number", "e-mail address"}
     post = await eventually(lambda: _status(member, created["post_id"], "published"))
@@ -58,7 +68,9 @@ async def test_posting_is_limited_per_member(services: RunningServices, http: ai
     statuses = []
     for n in range(11):
         status, body = await member.request(
-            "POST", "/v1/boards/sober-living/threads", json={"title": f"Chore rota {n}", "body": "Who has bins this week?"}
+            "POST",
+            "/v1/boards/sober-living/threads",
+            json={"title": f"Chore rota {n}", "body": "Who has bins this week?"},
         )
         statuses.append(status)
     assert statuses[:10] == [202] * 10
@@ -80,7 +92,9 @@ async def test_an_edit_is_screened_before_it_shows_and_only_the_author_may_edit_
     status, _ = await other.request("DELETE", f"/v1/posts/{created['post_id']}")
     assert status == 404
 
-    status, edit = await author.request("PATCH", f"/v1/posts/{created['post_id']}", json={"body": "Day four. Went to a meeting."})
+    status, edit = await author.request(
+        "PATCH", f"/v1/posts/{created['post_id']}", json={"body": "Day four. Went to a meeting."}
+    )
     assert status == 202 and edit["revision"] == 2
 
     async def edited() -> dict | None:
@@ -90,7 +104,9 @@ async def test_an_edit_is_screened_before_it_shows_and_only_the_author_may_edit_
     await eventually(edited)
 
     status, _ = await author.request(
-        "PATCH", f"/v1/posts/{created['post_id']}", json={"body": "Changed my mind. I've saved up my pills and tonight I end it."}
+        "PATCH",
+        f"/v1/posts/{created['post_id']}",
+        json={"body": "Changed my mind. I've saved up my pills and tonight I end it."},
     )
     assert status == 202
     held = await eventually(lambda: _status(author, created["post_id"], "held"))

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.integration
 
 async def _thread(member: ForumClient, key: str, body: str) -> tuple[int, dict]:  # type: ignore[type-arg]
     return await member.request(  # type: ignore[no-any-return]
-        "POST", "/v1/boards/newcomers/threads", headers={"Idempotency-Key": key},
+        "POST",
+        "/v1/boards/newcomers/threads",
+        headers={"Idempotency-Key": key},
         json={"title": "Checking in", "body": body},
     )
 
@@ -41,8 +43,12 @@ async def test_a_repeated_submission_returns_the_first_answer_and_posts_once(
 
     reply_key = uuid.uuid4().hex
     replies = [
-        await member.request("POST", f"/v1/threads/{first['thread_id']}/posts",
-                             headers={"Idempotency-Key": reply_key}, json={"body": "Soup update: it was good."})
+        await member.request(
+            "POST",
+            f"/v1/threads/{first['thread_id']}/posts",
+            headers={"Idempotency-Key": reply_key},
+            json={"body": "Soup update: it was good."},
+        )
         for _ in range(3)
     ]
     assert [status for status, _ in replies] == [202, 202, 202]

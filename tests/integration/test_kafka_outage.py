@@ -65,22 +65,31 @@ async def test_a_submission_refused_while_kafka_was_down_can_be_sent_again_with_
         member = await ForumClient.join(http, forum_url)
         stop(own_settings)  # type: ignore[arg-type]
         status, _ = await member.request(
-            "POST", "/v1/boards/newcomers/threads", headers=headers_key,
-            json={"title": "Still here", "body": "Day 9."}, timeout=aiohttp.ClientTimeout(total=60),
+            "POST",
+            "/v1/boards/newcomers/threads",
+            headers=headers_key,
+            json={"title": "Still here", "body": "Day 9."},
+            timeout=aiohttp.ClientTimeout(total=60),
         )
         assert status == 503
         await start_kafka(own_settings, StackPaths.from_settings(own_settings))  # type: ignore[arg-type]
         status, body = await eventually(lambda: _accepted(member, headers_key), timeout=90, interval=2)
         assert status == 202 and body["status"] == "pending"
         again_status, again = await member.request(
-            "POST", "/v1/boards/newcomers/threads", headers=headers_key, json={"title": "Still here", "body": "Day 9."},
+            "POST",
+            "/v1/boards/newcomers/threads",
+            headers=headers_key,
+            json={"title": "Still here", "body": "Day 9."},
         )
         assert (again_status, again["post_id"]) == (202, body["post_id"])
 
 
 async def _accepted(member: ForumClient, headers: dict[str, str]) -> tuple[int, dict] | None:  # type: ignore[type-arg]
     status, body = await member.request(
-        "POST", "/v1/boards/newcomers/threads", headers=headers, json={"title": "Still here", "body": "Day 9."},
+        "POST",
+        "/v1/boards/newcomers/threads",
+        headers=headers,
+        json={"title": "Still here", "body": "Day 9."},
         timeout=aiohttp.ClientTimeout(total=30),
     )
     return (status, body) if status == 202 else None

@@ -106,17 +106,41 @@ async def broker() -> AsyncIterator[SecuredBroker]:
     properties = paths.kafka_dir / "server.properties"
     properties.write_text(_server_properties(port, paths, passwords[ADMIN]))
     (paths.kafka_dir / "log4j2.properties").write_text(render_log4j2_properties())
-    scram = [arg for name, pw in passwords.items() for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={pw}]")]
+    scram = [
+        arg for name, pw in passwords.items() for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={pw}]")
+    ]
     await asyncio.to_thread(
         _run,
-        ["java", "-Xmx256m", "-cp", f"{paths.kafka_libs}/*", "kafka.tools.StorageTool", "format",
-         "-t", new_cluster_id(), "-c", str(properties), *scram],
-        paths.kafka_dir, "formatting the SASL broker's storage",
+        [
+            "java",
+            "-Xmx256m",
+            "-cp",
+            f"{paths.kafka_libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(properties),
+            *scram,
+        ],
+        paths.kafka_dir,
+        "formatting the SASL broker's storage",
     )
     pid = start_background(
-        ["java", *KAFKA_JVM_FLAGS, f"-Dlog4j2.configurationFile={paths.kafka_dir / 'log4j2.properties'}",
-         f"-Dkafka.logs.dir={paths.kafka_logs}", "-cp", f"{paths.kafka_libs}/*", "kafka.Kafka", str(properties)],
-        log_file=paths.kafka_logs / "stdout.log", pid_file=paths.pid_file("kafka"), cwd=paths.kafka_dir,
+        [
+            "java",
+            *KAFKA_JVM_FLAGS,
+            f"-Dlog4j2.configurationFile={paths.kafka_dir / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={paths.kafka_logs}",
+            "-cp",
+            f"{paths.kafka_libs}/*",
+            "kafka.Kafka",
+            str(properties),
+        ],
+        log_file=paths.kafka_logs / "stdout.log",
+        pid_file=paths.pid_file("kafka"),
+        cwd=paths.kafka_dir,
     )
     secured = SecuredBroker(f"127.0.0.1:{port}", passwords, paths.kafka_log_file)
     try:
@@ -144,7 +168,10 @@ async def _create_acls(admin_settings: Settings, principal: str, acls: set[Acl])
                 resource_type=_TOPIC if acl.kind == "topic" else _GROUP,
                 resource_name=acl.name,
                 resource_pattern_type_filter=_PREFIXED if acl.prefixed else _LITERAL,
-                principal=f"User:{principal}", host="*", operation=acl.operation.code, permission_type=_ALLOW,
+                principal=f"User:{principal}",
+                host="*",
+                operation=acl.operation.code,
+                permission_type=_ALLOW,
             )
             response = await admin._send_request(request)
             assert [code for code, _ in response.creation_responses] == [0], response
@@ -179,7 +206,9 @@ async def test_haven_clients_log_in_with_scram_and_pass_an_event_through_with_th
     finally:
         await producer.stop()
 
-    consumer = create_consumer(worker, [topics.posts_submitted], group_id=f"{PREFIX}moderation-worker", client_id="worker")
+    consumer = create_consumer(
+        worker, [topics.posts_submitted], group_id=f"{PREFIX}moderation-worker", client_id="worker"
+    )
     await consumer.start()
     try:
         record = await asyncio.wait_for(consumer.getone(), timeout=20)
@@ -214,9 +243,7 @@ async def test_a_principal_without_a_write_acl_cannot_mint_an_identity(broker: S
     await producer.start()
     try:
         # It may write what it legitimately writes...
-        await _retry_until_authorized(
-            lambda: producer.send_and_wait(topics.posts_screened, b"{}", key=b"k")
-        )
+        await _retry_until_authorized(lambda: producer.send_and_wait(topics.posts_screened, b"{}", key=b"k"))
         # ...but not identities.
         with pytest.raises(TopicAuthorizationFailedError):
             await send_event(producer, topics.identities, minted.id, minted)

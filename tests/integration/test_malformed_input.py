@@ -24,8 +24,24 @@ pytestmark = pytest.mark.integration
 SEED = 11
 MAX_REQUESTS = 400
 WRONG_VALUES: tuple[Any, ...] = (
-    None, 0, -1, 1.5, True, False, [], {}, ["a"], {"a": 1}, 10**29, "", " ", "x", "\u0000", "\u202e",
-    "x" * 25_000, "é" * 16_000,
+    None,
+    0,
+    -1,
+    1.5,
+    True,
+    False,
+    [],
+    {},
+    ["a"],
+    {"a": 1},
+    10**29,
+    "",
+    " ",
+    "x",
+    "\u0000",
+    "\u202e",
+    "x" * 25_000,
+    "é" * 16_000,
 )
 
 
@@ -47,8 +63,16 @@ def _cases(valid: dict[str, Any], rng: random.Random) -> Iterator[Case]:
         for depth in (33, 200, 30_000):
             nested = b"[" * depth + b"]" * depth if depth < 1000 else b"[" * depth
             yield Case(f"{field} nested {depth}", _with_raw(valid, field, nested))
-        for raw in (b"9" * 5_000, b"1e999", b"NaN", b"-Infinity", b'"\\ud800"', b'"\\u0000"', b'"a\xffb"',
-                    b'"' + b"x" * 70_000 + b'"'):
+        for raw in (
+            b"9" * 5_000,
+            b"1e999",
+            b"NaN",
+            b"-Infinity",
+            b'"\\ud800"',
+            b'"\\u0000"',
+            b'"a\xffb"',
+            b'"' + b"x" * 70_000 + b'"',
+        ):
             yield Case(f"{field} raw {raw[:12]!r}", _with_raw(valid, field, raw))
     for shape in ([valid], "text", 1, None, []):
         yield Case(f"not an object: {type(shape).__name__}", json.dumps(shape).encode())
@@ -58,8 +82,13 @@ def _cases(valid: dict[str, Any], rng: random.Random) -> Iterator[Case]:
     yield Case("UTF-16", text.encode("utf-16"))
     yield Case("BOM", b"\xef\xbb\xbf" + text.encode())
     yield Case("duplicate keys and extras", (text[:-1] + ', "extra": {"a": [1, 2]}, "extra": 3}').encode())
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                         "application/xml", None):
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/xml",
+        None,
+    ):
         yield Case(f"content type {content_type}", text.encode(), content_type)
 
 
@@ -79,7 +108,9 @@ async def test_malformed_bodies_never_get_a_5xx_and_every_4xx_is_a_problem(
     member = await ForumClient.join(http, services.forum)
     other = await ForumClient.join(http, services.forum)
     _, own = await member.request("POST", "/v1/boards/newcomers/threads", json={"title": "Mine", "body": "Day two."})
-    _, theirs = await other.request("POST", "/v1/boards/newcomers/threads", json={"title": "Theirs", "body": "Day six."})
+    _, theirs = await other.request(
+        "POST", "/v1/boards/newcomers/threads", json={"title": "Theirs", "body": "Day six."}
+    )
     await eventually(lambda: _published(member, own["post_id"]))
     await eventually(lambda: _published(member, theirs["post_id"]))
     endpoints = [

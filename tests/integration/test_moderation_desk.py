@@ -35,9 +35,13 @@ async def cookieless_http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def _urgent_item(http: aiohttp.ClientSession, services: RunningServices, moderator: ForumClient) -> dict[str, Any]:
+async def _urgent_item(
+    http: aiohttp.ClientSession, services: RunningServices, moderator: ForumClient
+) -> dict[str, Any]:
     author = await ForumClient.join(http, services.forum, country="US")
-    status, crisis = await author.request("POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS})
+    status, crisis = await author.request(
+        "POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS}
+    )
     assert status == 202
     item = await eventually(lambda: queue_item(moderator, crisis["post_id"]), timeout=45)
     assert item["level"] == "urgent"
@@ -49,7 +53,9 @@ def _session_cookie(response: aiohttp.ClientResponse) -> tuple[str, str]:
     return set_cookie, set_cookie.split(";")[0]
 
 
-async def _as_console(http: aiohttp.ClientSession, method: str, url: str, cookie: str, **kwargs: Any) -> tuple[int, Any]:
+async def _as_console(
+    http: aiohttp.ClientSession, method: str, url: str, cookie: str, **kwargs: Any
+) -> tuple[int, Any]:
     headers = {"Cookie": cookie, **kwargs.pop("headers", {})}
     async with http.request(method, url, headers=headers, **kwargs) as response:
         body = await response.json(content_type=None) if response.content_length != 0 else None
@@ -143,7 +149,9 @@ async def test_reading_a_held_post_is_audited_and_offers_templates_with_its_reso
     assert full["highlights"] and all(words.lower() in CRISIS.lower() for words in full["highlights"])
     first_line = full["resources"][0]
     assert len(full["message_templates"]) == 3
-    assert all(first_line["contact"] in t["text"] and first_line["name"] in t["text"] for t in full["message_templates"])
+    assert all(
+        first_line["contact"] in t["text"] and first_line["name"] in t["text"] for t in full["message_templates"]
+    )
 
     status, audit = await moderator.request("GET", f"/v1/mod/audit?item_id={item['item_id']}")
     assert [(e["action"], e["moderator_name"]) for e in audit["items"]] == [("view", name)]
@@ -162,7 +170,9 @@ async def test_an_escalated_item_stays_held_until_an_admin_takes_it(
     url = f"/v1/mod/items/{item['item_id']}"
 
     assert (await moderator.request("POST", f"{url}/claim"))[0] == 200
-    status, escalated = await moderator.request("POST", f"{url}/decision", json={"decision": "escalate", "note": "admin?"})
+    status, escalated = await moderator.request(
+        "POST", f"{url}/decision", json={"decision": "escalate", "note": "admin?"}
+    )
     assert status == 200 and escalated["status"] == "escalated" and escalated["claimed_by"] is None
     still_queued = await queue_item(moderator, item["post_id"])
     assert still_queued is not None and still_queued["status"] == "escalated"
@@ -202,8 +212,11 @@ async def test_an_urgent_item_nobody_claims_alerts_every_moderator_again_and_the
         families = {f.name: f for f in text_string_to_metric_families(await response.text())}
 
     def count(family: str, **labels: str) -> float:
-        return sum(s.value for s in families[family].samples
-                   if s.name.endswith("_count") and all(s.labels.get(k) == v for k, v in labels.items()))
+        return sum(
+            s.value
+            for s in families[family].samples
+            if s.name.endswith("_count") and all(s.labels.get(k) == v for k, v in labels.items())
+        )
 
     assert count("haven_review_time_to_first_claim_seconds", level="urgent") >= 1
     assert count("haven_review_time_to_decision_seconds", level="urgent", decision="approve") >= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -54,7 +55,7 @@ async def _published_post(http: aiohttp.ClientSession, services: RunningServices
     for text in (body, *(f"{body} {extra}" for extra in _EVERYDAY), *_EVERYDAY):
         post_id, author = await _post_as_author(http, services, title, text)
 
-        async def settled() -> str | None:
+        async def settled(author: ForumClient = author, post_id: str = post_id) -> str | None:
             status, post = await author.request("GET", f"/v1/posts/{post_id}")
             return post["status"] if status == 200 and post["status"] in ("published", "held") else None
 
@@ -63,9 +64,13 @@ async def _published_post(http: aiohttp.ClientSession, services: RunningServices
     raise AssertionError("no everyday post was published")
 
 
-async def _report(http: aiohttp.ClientSession, services: RunningServices, post_id: str, reason: str, note: str = "") -> str:
+async def _report(
+    http: aiohttp.ClientSession, services: RunningServices, post_id: str, reason: str, note: str = ""
+) -> str:
     reporter = await ForumClient.join(http, services.forum)
-    status, receipt = await reporter.request("POST", f"/v1/posts/{post_id}/reports", json={"reason": reason, "note": note})
+    status, receipt = await reporter.request(
+        "POST", f"/v1/posts/{post_id}/reports", json={"reason": reason, "note": note}
+    )
     assert status == 202, receipt
     return str(receipt["report_id"])
 
@@ -109,14 +114,18 @@ async def test_paging_lists_each_open_item_once_in_order_while_new_items_arrive(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:
     moderator = await add_moderator(http, services, unique_name(services, "max"))
-    bodies = ["Day 12. Slept through the night.", "Two weeks. Cooked dinner for my sister.", "Month one. Bought a bike."]
+    bodies = [
+        "Day 12. Slept through the night.",
+        "Two weeks. Cooked dinner for my sister.",
+        "Month one. Bought a bike.",
+    ]
     mine = []
     for body in bodies:
         post_id = await _published_post(http, services, "Check-in", body)
         await _report(http, services, post_id, "spam")
         mine.append(post_id)
     for post_id in mine:
-        await eventually(lambda: queue_item(moderator, post_id), timeout=45)
+        await eventually(partial(queue_item, moderator, post_id), timeout=45)
     before = await queue_items(moderator)
     assert before is not None and len(before) > 2
 
@@ -151,8 +160,9 @@ async def test_paging_lists_each_open_item_once_in_order_while_new_items_arrive(
 
     problems = [{"limit": "0"}, {"limit": "201"}, {"limit": "ten"}, {"cursor": "garbage!"}, {"cursor": "WzEsMiwzXQ"}]
     for params in problems:
-        async with http.get(f"{services.moderation}/v1/mod/queue", params=params,
-                            headers={"Authorization": f"Bearer {moderator.token}"}) as response:
+        async with http.get(
+            f"{services.moderation}/v1/mod/queue", params=params, headers={"Authorization": f"Bearer {moderator.token}"}
+        ) as response:
             assert response.status == 400, params
             assert response.content_type == "application/problem+json"
     status, first = await moderator.request("GET", "/v1/mod/queue")
@@ -184,7 +194,10 @@ async def test_a_worried_report_after_an_approval_puts_the_post_back_in_the_queu
 
     status, audit = await moderator.request("GET", f"/v1/mod/audit?post_id={post_id}")
     assert [(e["action"], e["item_id"]) for e in audit["items"]] == [
-        ("claim", first["item_id"]), ("approve", first["item_id"]), ("reopened", again["item_id"]), ("view", first["item_id"]),
+        ("claim", first["item_id"]),
+        ("approve", first["item_id"]),
+        ("reopened", again["item_id"]),
+        ("view", first["item_id"]),
     ]
     reopened = audit["items"][2]
     assert reopened["moderator_id"] is None and "worried_about_author" in reopened["note"]

@@ -47,15 +47,21 @@ async def test_a_second_notify_instance_pushes_every_event_to_its_own_connection
         services.settings.with_overrides(notify_port=free_port()), tmp_path / "logs", names=("notify",)
     )
     author = await ForumClient.join(http, services.forum, country="GB")
-    streams = [await open_event_stream(http, url, author.token or "") for url in (services.notify, second.url("notify"))]
+    streams = [
+        await open_event_stream(http, url, author.token or "") for url in (services.notify, second.url("notify"))
+    ]
     try:
-        status, created = await author.request("POST", "/v1/boards/alcohol/threads", json={"title": "late", "body": CRISIS})
+        status, created = await author.request(
+            "POST", "/v1/boards/alcohol/threads", json={"title": "late", "body": CRISIS}
+        )
         assert status == 202
         about_it = lambda view: view.get("post_id") == created["post_id"]  # noqa: E731
         first, other = [await stream.wait_for("resources", timeout=45, where=about_it) for stream in streams]
         assert first["id"] == other["id"], "both instances consumed the same notification from every partition"
 
-        status, inbox = await ForumClient(http, second.url("notify"), token=author.token).request("GET", "/v1/notifications")
+        status, inbox = await ForumClient(http, second.url("notify"), token=author.token).request(
+            "GET", "/v1/notifications"
+        )
         assert status == 200
         copies = [n for n in inbox["items"] if n["kind"] == "resources" and n["post_id"] == created["post_id"]]
         assert len(copies) == 1, "two instances wrote the same notification once"
@@ -71,13 +77,17 @@ async def test_reconnecting_with_last_event_id_replays_what_was_missed(
     author = await ForumClient.join(http, services.forum, country="US")
     first = await open_event_stream(http, services.notify, author.token or "")
     try:
-        status, one = await author.request("POST", "/v1/boards/alcohol/threads", json={"title": "Night one", "body": CRISIS})
+        status, one = await author.request(
+            "POST", "/v1/boards/alcohol/threads", json={"title": "Night one", "body": CRISIS}
+        )
         assert status == 202
         seen = await first.wait_for("resources")
     finally:
         first.close()
 
-    status, two = await author.request("POST", "/v1/boards/opioids/threads", json={"title": "Night two", "body": CRISIS})
+    status, two = await author.request(
+        "POST", "/v1/boards/opioids/threads", json={"title": "Night two", "body": CRISIS}
+    )
     assert status == 202
     notify = ForumClient(http, services.notify, token=author.token)
 

@@ -28,7 +28,8 @@ STREAM_ENDS_WITHIN_S = 10
 
 async def _stream_status(http: aiohttp.ClientSession, notify: str, token: str) -> tuple[int, aiohttp.ClientResponse]:
     response = await http.get(
-        f"{notify}/v1/stream", headers={"Authorization": f"Bearer {token}"},
+        f"{notify}/v1/stream",
+        headers={"Authorization": f"Bearer {token}"},
         timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
     )
     return response.status, response

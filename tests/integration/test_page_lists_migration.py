@@ -30,21 +30,49 @@ async def legacy(stack: StackUnderTest) -> AsyncIterator[tuple[ForumStore, str]]
     await store.ensure_indexes()
 
     def post(pid: str, thread: str, minute: int, status: str = "published") -> dict[str, Any]:
-        return {"_id": pid, "thread_id": thread, "board_slug": "alcohol", "author_id": "m1", "author_handle": "Old1",
-                "body": f"old words {pid}", "status": status, "revision": 1, "is_thread_start": pid.endswith("0"),
-                "reply_to": None, "created_at": T0, "published_at": T0 + timedelta(minutes=minute)
-                if status == "published" else None, "reactions": {"hug": 0, "strength": 0, "me_too": 0},
-                "resources": []}
+        return {
+            "_id": pid,
+            "thread_id": thread,
+            "board_slug": "alcohol",
+            "author_id": "m1",
+            "author_handle": "Old1",
+            "body": f"old words {pid}",
+            "status": status,
+            "revision": 1,
+            "is_thread_start": pid.endswith("0"),
+            "reply_to": None,
+            "created_at": T0,
+            "published_at": T0 + timedelta(minutes=minute) if status == "published" else None,
+            "reactions": {"hug": 0, "strength": 0, "me_too": 0},
+            "resources": [],
+        }
 
-    await store.posts.insert_many([
-        post("a0", "A", 1), post("a1", "A", 5), post("a2", "A", 3), post("a3", "A", 4, status="held"),
-        post("b0", "B", 2), post("b1", "B", 9), post("c0", "C", 6, status="removed"),
-    ])
-    await store.threads.insert_many([
-        {"_id": t, "board_slug": "alcohol", "title": f"Thread {t}", "author_id": "m1", "first_post_id": f"{t.lower()}0",
-         "status": "removed" if t == "C" else "published", "created_at": T0, "last_activity_at": T0 + timedelta(minutes=m)}
-        for t, m in (("A", 5), ("B", 9), ("C", 6))
-    ])
+    await store.posts.insert_many(
+        [
+            post("a0", "A", 1),
+            post("a1", "A", 5),
+            post("a2", "A", 3),
+            post("a3", "A", 4, status="held"),
+            post("b0", "B", 2),
+            post("b1", "B", 9),
+            post("c0", "C", 6, status="removed"),
+        ]
+    )
+    await store.threads.insert_many(
+        [
+            {
+                "_id": t,
+                "board_slug": "alcohol",
+                "title": f"Thread {t}",
+                "author_id": "m1",
+                "first_post_id": f"{t.lower()}0",
+                "status": "removed" if t == "C" else "published",
+                "created_at": T0,
+                "last_activity_at": T0 + timedelta(minutes=m),
+            }
+            for t, m in (("A", 5), ("B", 9), ("C", 6))
+        ]
+    )
     yield store, prefix
     for name in ("forum", "notify"):  # `haven migrate` also lists the (empty) inbox
         await client.drop_database(settings.database_name(name))
@@ -76,8 +104,14 @@ async def test_running_it_again_changes_nothing(legacy: tuple[ForumStore, str], 
     await build_page_lists(store)
     lists_before = await store.thread_posts.collection.find({}).sort("_id").to_list(None)
     env = {**os.environ, "HAVEN_DB_PREFIX": prefix}
-    done = subprocess.run([sys.executable, "-m", "services.cli", "migrate", "--force"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "migrate", "--force"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "page lists of 2 threads and 1 boards; 0 posts given their place" in done.stdout
     assert await store.thread_posts.collection.find({}).sort("_id").to_list(None) == lists_before

@@ -26,8 +26,12 @@ CRISIS = "I wrote letters to my kids tonight and I have the pills counted out. I
 async def _read_topic(services: RunningServices, topic: str, until, timeout: float = 45.0) -> list:  # type: ignore[no-untyped-def]
     """Read a topic from the start until `until(records)` is true (or the time is up)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=services.settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="earliest", fetch_max_wait_ms=100, **aiokafka_security(services.settings),
+        topic,
+        bootstrap_servers=services.settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+        **aiokafka_security(services.settings),
     )
     await consumer.start()
     records = []
@@ -42,7 +46,9 @@ async def _read_topic(services: RunningServices, topic: str, until, timeout: flo
     return records
 
 
-async def _crisis_thread(services: RunningServices, http: aiohttp.ClientSession, country: str) -> tuple[ForumClient, dict]:
+async def _crisis_thread(
+    services: RunningServices, http: aiohttp.ClientSession, country: str
+) -> tuple[ForumClient, dict]:
     author = await ForumClient.join(http, services.forum, country=country)
     status, created = await author.request(
         "POST", "/v1/boards/relapse-and-recovery/threads", json={"title": "I can't do this anymore", "body": CRISIS}
@@ -79,14 +85,20 @@ async def test_a_crisis_post_is_held_urgently_and_its_author_gets_their_countrys
     topics = Topics(services.settings.topic_prefix)
     author_id = author.identity["id"]
     screened = await _read_topic(
-        services, topics.posts_screened,
+        services,
+        topics.posts_screened,
         lambda records: any(decode(PostScreened, r.value).post_id == created["post_id"] for r in records),
     )
-    verdict = next(decode(PostScreened, r.value).verdict for r in screened if decode(PostScreened, r.value).post_id == created["post_id"])
+    verdict = next(
+        decode(PostScreened, r.value).verdict
+        for r in screened
+        if decode(PostScreened, r.value).post_id == created["post_id"]
+    )
     assert (verdict.risk, verdict.action) == ("imminent", "hold_urgent")
     assert "suicide" in verdict.categories and verdict.reasons and verdict.scores
     notifications = await _read_topic(
-        services, topics.notifications,
+        services,
+        topics.notifications,
         lambda records: any(r.key == author_id.encode() for r in records),
     )
     for_author = [decode(Notification, r.value) for r in notifications if r.key == author_id.encode()]
@@ -162,6 +174,7 @@ async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is
         services.settings.with_overrides(worker_port=free_port()), tmp_path / "logs", names=("moderation-worker",)
     )
     try:
+
         async def its_share() -> float | None:
             second.check_alive()
             async with aiohttp.ClientSession() as http:
@@ -180,8 +193,13 @@ async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is
         assert share >= 1, "the second worker was given partitions of posts.submitted"
 
         posts = [
-            PostSubmitted(post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(),
-                          body=f"Day {n} sober. Went for a long walk after work.")
+            PostSubmitted(
+                post_id=new_id(),
+                thread_id=new_id(),
+                board_slug="alcohol",
+                author_id=new_id(),
+                body=f"Day {n} sober. Went for a long walk after work.",
+            )
             for n in range(12)
         ]
         producer = AIOKafkaProducer(

@@ -30,18 +30,33 @@ async def test_a_shadow_candidate_records_its_disagreements_and_emits_nothing(st
     settings = isolated_settings(stack.settings, label="shadow")
     await ensure_topics(settings)
     topics = Topics(settings.topic_prefix)
-    shadow = asyncio.create_task(run_shadow(
-        settings, _screen("live-1", "none", "publish"), _screen("cand-2", "high", "hold"), "cand-2", start_at="earliest",
-    ))
+    shadow = asyncio.create_task(
+        run_shadow(
+            settings,
+            _screen("live-1", "none", "publish"),
+            _screen("cand-2", "high", "hold"),
+            "cand-2",
+            start_at="earliest",
+        )
+    )
     producer = create_producer(settings, client_id="shadow-test")
     await producer.start()
     mongo = create_mongo_client(settings)
     post_id = new_id()
     try:
         body = "a body the shadow must never store"
-        await send_event(producer, topics.posts_submitted, "t1", PostSubmitted(
-            post_id=post_id, thread_id="t1", board_slug="alcohol", author_id="a1", body=body,
-        ))
+        await send_event(
+            producer,
+            topics.posts_submitted,
+            "t1",
+            PostSubmitted(
+                post_id=post_id,
+                thread_id="t1",
+                board_slug="alcohol",
+                author_id="a1",
+                body=body,
+            ),
+        )
         collection = mongo[settings.database_name("moderation")][COLLECTION]
 
         async def recorded():  # type: ignore[no-untyped-def]

@@ -56,10 +56,12 @@ def _in_trace(spans: list[dict[str, Any]], trace_id: str, name: str) -> dict[str
 
 async def _traceparent_of(group: ServiceProcesses, post_id: str) -> str:
     """The traceparent header of the post's message, read off posts.submitted."""
-    consumer = create_consumer(group.settings, [f"{group.settings.topic_prefix}posts.submitted"],
-                               group_id=None, client_id="trace-test")
+    consumer = create_consumer(
+        group.settings, [f"{group.settings.topic_prefix}posts.submitted"], group_id=None, client_id="trace-test"
+    )
     await consumer.start()
     try:
+
         async def find() -> str | None:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:
@@ -108,8 +110,12 @@ async def test_a_posts_request_screening_and_publication_share_one_trace(
     assert spans["request"]["kind"] == "SpanKind.SERVER" and spans["request"]["parent_id"] is None
     assert spans["submit"]["context"]["span_id"] == f"0x{sent_span_id}", "the header is the producer span's"
     # Each hop's parent is the hop before it, across the two processes.
-    for child, parent in (("submit", "request"), ("screen", "submit"), ("verdict", "screen"),
-                          ("materialize", "verdict")):
+    for child, parent in (
+        ("submit", "request"),
+        ("screen", "submit"),
+        ("verdict", "screen"),
+        ("materialize", "verdict"),
+    ):
         assert spans[child]["parent_id"] == spans[parent]["context"]["span_id"], f"{child} under {parent}"
     assert spans["screen"]["resource"]["attributes"]["service.name"] == "haven-moderation-worker"
     assert spans["request"]["resource"]["attributes"]["service.name"] == "haven-forum"

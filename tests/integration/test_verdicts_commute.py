@@ -29,18 +29,35 @@ async def store(stack: StackUnderTest) -> AsyncIterator[ForumStore]:
 
 async def _new_thread(store: ForumStore) -> tuple[str, str]:
     thread_id, post_id = f"t-{uuid.uuid4().hex[:8]}", f"p-{uuid.uuid4().hex[:8]}"
-    await store.insert_thread({"_id": thread_id, "board_slug": "general", "status": "pending", "title": "Night",
-                               "author_id": "a-1"})
-    await store.insert_post({"_id": post_id, "thread_id": thread_id, "author_id": "a-1", "revision": 1,
-                             "status": "pending", "body": "first", "is_thread_start": True, "pending_body": None})
+    await store.insert_thread(
+        {"_id": thread_id, "board_slug": "general", "status": "pending", "title": "Night", "author_id": "a-1"}
+    )
+    await store.insert_post(
+        {
+            "_id": post_id,
+            "thread_id": thread_id,
+            "author_id": "a-1",
+            "revision": 1,
+            "status": "pending",
+            "body": "first",
+            "is_thread_start": True,
+            "pending_body": None,
+        }
+    )
     return thread_id, post_id
 
 
 def _verdict(thread_id: str, post_id: str, action: str, *, revision: int = 1, kind: str = "new") -> PostScreened:
     risk = {"publish": "none", "hold": "high", "hold_urgent": "imminent"}[action]
     return PostScreened(
-        post_id=post_id, thread_id=thread_id, board_slug="general", author_id="a-1", revision=revision,
-        kind=kind, is_thread_start=True, body="x",  # type: ignore[arg-type]
+        post_id=post_id,
+        thread_id=thread_id,
+        board_slug="general",
+        author_id="a-1",
+        revision=revision,
+        kind=kind,
+        is_thread_start=True,
+        body="x",  # type: ignore[arg-type]
         verdict=Verdict(id=post_id, risk=risk, action=action, model_version="test"),  # type: ignore[arg-type]
     )
 
@@ -111,7 +128,9 @@ async def test_a_redelivered_verdict_is_reported_again_so_its_notices_can_be_res
     assert first is not None and again is not None
     assert again["status"] == "held" and again["revision"] == 1
     other_action = _verdict(thread_id, post_id, "publish")
-    assert await store.apply_screening(other_action) is None, "a different verdict for the same revision changes nothing"
+    assert await store.apply_screening(other_action) is None, (
+        "a different verdict for the same revision changes nothing"
+    )
 
 
 async def test_board_pages_list_each_thread_once_across_pages_and_redeliveries(store: ForumStore) -> None:

@@ -61,9 +61,13 @@ def render(path: Path | str) -> list[Doc]:
 def _config_map(directory: Path, generator: Doc) -> Doc:
     options = generator.get("options", {})
     if set(generator) - {"name", "files", "literals", "options"} or set(options) - {"disableNameSuffixHash", "labels"}:
-        raise UnsupportedKustomization(f"configMapGenerator {generator.get('name')}: {sorted(generator)}, {sorted(options)}")
+        raise UnsupportedKustomization(
+            f"configMapGenerator {generator.get('name')}: {sorted(generator)}, {sorted(options)}"
+        )
     if options.get("disableNameSuffixHash") is not True:
-        raise UnsupportedKustomization("configMapGenerator without disableNameSuffixHash: the name hash is not computed here")
+        raise UnsupportedKustomization(
+            "configMapGenerator without disableNameSuffixHash: the name hash is not computed here"
+        )
     data: dict[str, str] = {}
     for file in generator.get("files", []):
         if "=" in file:

@@ -20,8 +20,17 @@ TP1 = TopicPartition(TOPIC, 1)
 
 def _record(partition: int, offset: int, value: bytes | None) -> ConsumerRecord:
     return ConsumerRecord(
-        topic=TOPIC, partition=partition, offset=offset, timestamp=0, timestamp_type=0, key=b"k",
-        value=value, checksum=None, serialized_key_size=1, serialized_value_size=len(value or b""), headers=(),
+        topic=TOPIC,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value or b""),
+        headers=(),
     )
 
 
@@ -90,12 +99,27 @@ class Clock:
         return self.now
 
 
-def _loop(consumer: FakeConsumer, producer: RecordingProducer, handle, clock: Clock | None = None,  # type: ignore[no-untyped-def]
-          metrics: ConsumerMetrics | None = None, prepare=None) -> EventConsumerLoop[Event]:
+def _loop(
+    consumer: FakeConsumer,
+    producer: RecordingProducer,
+    handle,
+    clock: Clock | None = None,  # type: ignore[no-untyped-def]
+    metrics: ConsumerMetrics | None = None,
+    prepare=None,
+) -> EventConsumerLoop[Event]:
     return EventConsumerLoop(
-        name="test", consumer=consumer, producer=producer, dead_letter_topic="t.dlq.test",  # type: ignore[arg-type]
-        decoders={TOPIC: Notification}, handle=handle, metrics=metrics, prepare=prepare,
-        backoff_start_s=0.0, backoff_cap_s=0.0, unready_after_s=30, clock=clock or Clock(),
+        name="test",
+        consumer=consumer,
+        producer=producer,
+        dead_letter_topic="t.dlq.test",  # type: ignore[arg-type]
+        decoders={TOPIC: Notification},
+        handle=handle,
+        metrics=metrics,
+        prepare=prepare,
+        backoff_start_s=0.0,
+        backoff_cap_s=0.0,
+        unready_after_s=30,
+        clock=clock or Clock(),
     )
 
 
@@ -209,8 +233,14 @@ async def test_a_tombstone_means_what_the_loop_is_told_and_is_dead_lettered_othe
 
     understood = FakeConsumer({TP0: [None]})
     loop = EventConsumerLoop(
-        name="test", consumer=understood, producer=RecordingProducer(), dead_letter_topic="t.dlq.test",  # type: ignore[arg-type]
-        decoders={TOPIC: Notification}, handle=handle, backoff_start_s=0.0, backoff_cap_s=0.0,
+        name="test",
+        consumer=understood,
+        producer=RecordingProducer(),
+        dead_letter_topic="t.dlq.test",  # type: ignore[arg-type]
+        decoders={TOPIC: Notification},
+        handle=handle,
+        backoff_start_s=0.0,
+        backoff_cap_s=0.0,
         tombstone=lambda key: Notification(notification_id=f"gone:{key.decode()}", recipient_id="r", kind="reply"),
     )
     await _run_until(loop, lambda: understood.committed.get(TP0) == 1)

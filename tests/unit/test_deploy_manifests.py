@@ -83,9 +83,14 @@ def test_each_deployment_runs_a_real_service_with_probes_on_the_port_it_listens_
         (container,) = pod["containers"]
         assert container["args"] == ["serve", name] and name in SERVICES
         assert pod["securityContext"]["runAsNonRoot"] is True
-        assert deployment["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        assert (
+            deployment["spec"]["selector"]["matchLabels"].items()
+            <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        )
         env = {entry["name"]: entry for entry in container["env"]}
-        assert env["HAVEN_MONGO_URI"]["valueFrom"]["secretKeyRef"]["name"] == "haven-mongo", "credentials stay in a secret"
+        assert env["HAVEN_MONGO_URI"]["valueFrom"]["secretKeyRef"]["name"] == "haven-mongo", (
+            "credentials stay in a secret"
+        )
         port = int(env[HTTP_PORT_SETTINGS[name]]["value"])
         assert container["ports"] == [{"name": "http", "containerPort": port}]
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -153,7 +158,12 @@ def test_each_service_logs_in_as_its_own_kafka_user_with_exactly_the_acls_it_nee
     for service, deployment in _of(docs, "Deployment").items():
         access = SERVICE_ACCESS[service]
         granted = {
-            Acl(rule["resource"]["type"], rule["resource"]["name"], Operation(operation), rule["resource"]["patternType"] == "prefix")
+            Acl(
+                rule["resource"]["type"],
+                rule["resource"]["name"],
+                Operation(operation),
+                rule["resource"]["patternType"] == "prefix",
+            )
             for rule in users[access.principal]["spec"]["authorization"]["acls"]
             for operation in rule["operations"]
         }

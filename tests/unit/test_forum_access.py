@@ -52,7 +52,9 @@ def test_only_a_published_thread_takes_replies_even_from_its_author(status: Post
     assert access.thread_open_for_replies(published) is published
     for thread in (_record(status), None):
         assert _refusal(access.thread_open_for_replies, thread) == (
-            404, "There is no such thread (or it is not published yet).")
+            404,
+            "There is no such thread (or it is not published yet).",
+        )
 
 
 @pytest.mark.parametrize("status", NOT_PUBLISHED)

@@ -28,8 +28,15 @@ class FakeForumStore:
     def __init__(self) -> None:
         self.member: dict[str, Any] = {**MEMBER, "recent_post_times": [], "post_times_version": None}
         self.posts = {
-            f"p-{n}": {"_id": f"p-{n}", "author_id": "m-1", "thread_id": "t-1", "board_slug": "alcohol",
-                       "status": "published", "revision": 1, "body": "Day one."}
+            f"p-{n}": {
+                "_id": f"p-{n}",
+                "author_id": "m-1",
+                "thread_id": "t-1",
+                "board_slug": "alcohol",
+                "status": "published",
+                "revision": 1,
+                "body": "Day one.",
+            }
             for n in range(10)
         }
         self.conflict = False
@@ -94,8 +101,9 @@ async def client(store: FakeForumStore, publisher: RecordingPublisher) -> AsyncI
 
 
 async def _edit(client: TestClient[Any, Any], post_id: str) -> tuple[int, web.Response]:
-    response = await client.patch(f"/v1/posts/{post_id}", json={"body": "Day one, edited."},
-                                  headers={"Authorization": f"Bearer {TOKEN}"})
+    response = await client.patch(
+        f"/v1/posts/{post_id}", json={"body": "Day one, edited."}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     return response.status, response  # type: ignore[return-value]
 
 

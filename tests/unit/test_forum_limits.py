@@ -109,7 +109,9 @@ def test_trusted_proxies_may_be_networks_and_trusted_hops_are_skipped() -> None:
 
 
 def test_limits_come_from_the_environment() -> None:
-    limits = RateLimits.from_settings(Settings.from_env({"HAVEN_POSTS_PER_MINUTE": "3", "HAVEN_IDENTITIES_PER_HOUR": "5"}))
+    limits = RateLimits.from_settings(
+        Settings.from_env({"HAVEN_POSTS_PER_MINUTE": "3", "HAVEN_IDENTITIES_PER_HOUR": "5"})
+    )
     assert (limits.posts_per_minute, limits.posts_per_hour, limits.identities_per_hour_per_address) == (3, 60, 5)
 
 

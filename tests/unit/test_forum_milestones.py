@@ -56,9 +56,9 @@ def test_yearly_milestones_land_within_a_day_of_the_calendar_anniversary(sober_s
         except ValueError:  # 29 February in a common year
             anniversary = date(sober_since.year + years, 3, 1)
         reached = next(
-            day for day in range(365 * years - 2, 366 * years + 2) if milestone(day) == (
-                "1 year" if years == 1 else f"{years} years"
-            )
+            day
+            for day in range(365 * years - 2, 366 * years + 2)
+            if milestone(day) == ("1 year" if years == 1 else f"{years} years")
         )
         assert abs((sober_since + timedelta(days=reached) - anniversary).days) <= 1
 

@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from services.forum.redaction import MARKERS, RedactionResult, RedactionTimedOut, redact_contact_details, redact_off_loop
+from services.forum.redaction import (
+    MARKERS,
+    RedactionResult,
+    RedactionTimedOut,
+    redact_contact_details,
+    redact_off_loop,
+)
 from services.moderation.resources import ResourceDirectory
 
 PHONE = MARKERS["phone"]

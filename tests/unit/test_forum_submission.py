@@ -31,10 +31,20 @@ class RecordingStore:
         self.calls: list[str] = []
         self.member: dict[str, Any] = {**MEMBER, "recent_post_times": [], "post_times_version": None}
         self.posts: dict[str, dict[str, Any]] = {
-            "q-1": {"_id": "q-1", "thread_id": "t-1", "status": "published", "author_handle": "Brave Heron",
-                    "body": "One day at a time. " * 30},
-            "q-held": {"_id": "q-held", "thread_id": "t-1", "status": "held", "author_handle": "Brave Heron",
-                       "body": "Held."},
+            "q-1": {
+                "_id": "q-1",
+                "thread_id": "t-1",
+                "status": "published",
+                "author_handle": "Brave Heron",
+                "body": "One day at a time. " * 30,
+            },
+            "q-held": {
+                "_id": "q-held",
+                "thread_id": "t-1",
+                "status": "held",
+                "author_handle": "Brave Heron",
+                "body": "Held.",
+            },
         }
         self.threads: dict[str, dict[str, Any]] = {}
         self.edit_conflict = False
@@ -125,8 +135,12 @@ async def test_a_new_thread_is_redacted_counted_stored_then_sent(
     draft = Draft(title="Write to me at a@b.com", body="Day one. Call 07700 900123.")
     answer = await submit(request_, _member(store), draft, NewThread(_forum_store(store), _member(store), "alcohol"))
     assert store.calls == ["replace_post_times", "insert_thread", "insert_post", "post_submitted"]
-    assert answer == {"thread_id": answer["thread_id"], "post_id": answer["post_id"], "status": "pending",
-                      "redacted": ["e-mail address", "phone number"]}
+    assert answer == {
+        "thread_id": answer["thread_id"],
+        "post_id": answer["post_id"],
+        "status": "pending",
+        "redacted": ["e-mail address", "phone number"],
+    }
     thread, post = store.threads[answer["thread_id"]], store.posts[answer["post_id"]]
     (event,) = publisher.sent
     assert "a@b.com" not in thread["title"] and thread["title"] == event.title
@@ -139,12 +153,23 @@ async def test_a_thread_kafka_could_not_take_is_undone_and_its_slot_given_back(
 ) -> None:
     publisher.down = True
     with pytest.raises(Problem) as raised:
-        await submit(request_, _member(store), Draft(title="Day one", body="Still here."),
-                     NewThread(_forum_store(store), _member(store), "alcohol"))
+        await submit(
+            request_,
+            _member(store),
+            Draft(title="Day one", body="Still here."),
+            NewThread(_forum_store(store), _member(store), "alcohol"),
+        )
     assert raised.value.status == 503 and raised.value.headers["Retry-After"] == "5"
     assert raised.value.detail.startswith("We could not save this right now. Nothing was posted")
-    assert store.calls == ["replace_post_times", "insert_thread", "insert_post", "post_submitted",
-                           "delete_post", "delete_thread", "forget_post_time"]
+    assert store.calls == [
+        "replace_post_times",
+        "insert_thread",
+        "insert_post",
+        "post_submitted",
+        "delete_post",
+        "delete_thread",
+        "forget_post_time",
+    ]
     assert store.threads == {} and set(store.posts) == {"q-1", "q-held"}
     assert store.member["recent_post_times"] == []
 
@@ -152,29 +177,40 @@ async def test_a_thread_kafka_could_not_take_is_undone_and_its_slot_given_back(
 async def test_a_reply_checks_its_quote_before_taking_a_slot_and_stores_an_excerpt(
     request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
 ) -> None:
-    answer = await submit(request_, _member(store), Draft(body="Thank you."),
-                          Reply(_forum_store(store), _member(store), THREAD, "q-1"))
+    answer = await submit(
+        request_, _member(store), Draft(body="Thank you."), Reply(_forum_store(store), _member(store), THREAD, "q-1")
+    )
     assert store.calls == ["post", "replace_post_times", "insert_post", "post_submitted"]
     assert answer == {"post_id": answer["post_id"], "status": "pending", "redacted": []}
     reply = store.posts[answer["post_id"]]
     assert reply["reply_to"] == "q-1" and reply["thread_id"] == "t-1" and reply["board_slug"] == "alcohol"
-    assert reply["reply_quote"] == {"post_id": "q-1", "author_handle": "Brave Heron",
-                                    "excerpt": excerpt(store.posts["q-1"]["body"])}
+    assert reply["reply_quote"] == {
+        "post_id": "q-1",
+        "author_handle": "Brave Heron",
+        "excerpt": excerpt(store.posts["q-1"]["body"]),
+    }
     assert len(reply["reply_quote"]["excerpt"]) <= 280 and reply["reply_quote"]["excerpt"].endswith("…")
     assert publisher.sent[0].reply_to == "q-1"
 
 
-@pytest.mark.parametrize(("reply_to", "detail"), [
-    (7, "'reply_to' must be a post id."),
-    ("q-held", "'reply_to' must be a published post of this thread."),
-    ("missing", "'reply_to' must be a published post of this thread."),
-])
+@pytest.mark.parametrize(
+    ("reply_to", "detail"),
+    [
+        (7, "'reply_to' must be a post id."),
+        ("q-held", "'reply_to' must be a published post of this thread."),
+        ("missing", "'reply_to' must be a published post of this thread."),
+    ],
+)
 async def test_a_reply_with_a_bad_quote_is_refused_without_spending_a_slot(
     request_: web.Request, store: RecordingStore, publisher: RecordingPublisher, reply_to: Any, detail: str
 ) -> None:
     with pytest.raises(Problem) as raised:
-        await submit(request_, _member(store), Draft(body="Thank you."),
-                     Reply(_forum_store(store), _member(store), THREAD, reply_to))
+        await submit(
+            request_,
+            _member(store),
+            Draft(body="Thank you."),
+            Reply(_forum_store(store), _member(store), THREAD, reply_to),
+        )
     assert (raised.value.status, raised.value.detail) == (400, detail)
     assert "replace_post_times" not in store.calls and publisher.sent == []
 
@@ -184,8 +220,9 @@ async def test_a_reply_kafka_could_not_take_is_deleted_and_its_slot_given_back(
 ) -> None:
     publisher.down = True
     with pytest.raises(Problem) as raised:
-        await submit(request_, _member(store), Draft(body="Thank you."),
-                     Reply(_forum_store(store), _member(store), THREAD, None))
+        await submit(
+            request_, _member(store), Draft(body="Thank you."), Reply(_forum_store(store), _member(store), THREAD, None)
+        )
     assert raised.value.status == 503
     assert store.calls == ["replace_post_times", "insert_post", "post_submitted", "delete_post", "forget_post_time"]
 
@@ -206,7 +243,9 @@ async def test_an_edit_is_sent_as_the_next_revision(
     request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
 ) -> None:
     post = {"_id": "p-1", "thread_id": "t-1", "board_slug": "alcohol", "author_id": "m-1", "revision": 1}
-    answer = await submit(request_, _member(store), Draft(body="Edited."), Edit(_forum_store(store), _member(store), post))
+    answer = await submit(
+        request_, _member(store), Draft(body="Edited."), Edit(_forum_store(store), _member(store), post)
+    )
     assert answer == {"post_id": "p-1", "status": "pending", "revision": 2, "redacted": []}
     (event,) = publisher.sent
     assert (event.kind, event.revision, event.body) == ("edit", 2, "Edited.")
@@ -216,10 +255,14 @@ async def test_a_member_past_the_limit_gets_429_before_anything_is_stored(
     request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
 ) -> None:
     for _ in range(2):
-        await submit(request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, None))
+        await submit(
+            request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, None)
+        )
     store.calls.clear()
     with pytest.raises(Problem) as raised:
-        await submit(request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, None))
+        await submit(
+            request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, None)
+        )
     assert raised.value.status == 429 and "Retry-After" in raised.value.headers
     assert store.calls == [] and len(publisher.sent) == 2
 
@@ -232,7 +275,9 @@ async def test_a_redaction_timeout_is_a_503_before_any_check_or_slot(
 
     monkeypatch.setattr(submission, "redact_off_loop", timed_out)
     with pytest.raises(Problem) as raised:
-        await submit(request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, "q-held"))
+        await submit(
+            request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, "q-held")
+        )
     assert raised.value.status == 503 and raised.value.headers["Retry-After"] == "5"
     assert store.calls == []
 
@@ -248,4 +293,5 @@ def test_a_draft_is_validated_title_first() -> None:
         read_draft({"body": "x" * (submission.MAX_BODY * 4 + 1)}, titled=False)
     assert raised.value.status == 413
     assert read_draft({"title": "Day one", "body": "Still here."}, titled=True) == Draft(
-        body="Still here.", title="Day one")
+        body="Still here.", title="Day one"
+    )

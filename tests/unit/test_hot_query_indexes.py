@@ -20,10 +20,20 @@ from services.notify.inbox import Inbox
 #: Equality-only `_id` shapes (every page read model, guarded write and token check) need no entry.
 HOT_SHAPES: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, int], ...], str]] = [
     ("forum", "reports", ("reporter_id",), (("created_at", -1),), "a member's reports this hour"),
-    ("forum", "threads", ("board_slug", "status"), (("last_activity_at", -1), ("_id", -1)),
-     "board page before `haven migrate` (fallback)"),
-    ("forum", "posts", ("thread_id", "status"), (("published_at", 1), ("_id", 1)),
-     "thread page before `haven migrate` (fallback)"),
+    (
+        "forum",
+        "threads",
+        ("board_slug", "status"),
+        (("last_activity_at", -1), ("_id", -1)),
+        "board page before `haven migrate` (fallback)",
+    ),
+    (
+        "forum",
+        "posts",
+        ("thread_id", "status"),
+        (("published_at", 1), ("_id", 1)),
+        "thread page before `haven migrate` (fallback)",
+    ),
     ("forum", "posts", ("author_id",), (), "erasure: a member's posts"),
     ("forum", "posts", ("reply_quote.post_id",), (), "erasure: quotes of removed posts"),
     ("forum", "post_revisions", ("post_id",), (), "erasure: old versions"),
@@ -89,8 +99,12 @@ def indexes() -> dict[str, dict[str, list[list[tuple[str, int]]]]]:
 
 @pytest.mark.parametrize(("db", "collection", "equal", "ordered", "what"), HOT_SHAPES, ids=[s[4] for s in HOT_SHAPES])
 def test_each_hot_shape_has_an_index(
-    indexes: dict[str, dict[str, list[list[tuple[str, int]]]]], db: str, collection: str,
-    equal: tuple[str, ...], ordered: tuple[tuple[str, int], ...], what: str,
+    indexes: dict[str, dict[str, list[list[tuple[str, int]]]]],
+    db: str,
+    collection: str,
+    equal: tuple[str, ...],
+    ordered: tuple[tuple[str, int], ...],
+    what: str,
 ) -> None:
     candidates = indexes[db].get(collection, [])
     assert any(_serves(index, equal, ordered) for index in candidates), (
@@ -100,7 +114,9 @@ def test_each_hot_shape_has_an_index(
 
 def test_the_checker_refuses_an_index_in_the_wrong_order() -> None:
     assert not _serves([("created_at", -1), ("reporter_id", 1)], ("reporter_id",), (("created_at", -1),))
-    assert not _serves([("status", 1), ("created_at", 1), ("level_rank", -1)], ("status",),
-                       (("level_rank", -1), ("created_at", 1)))
-    assert _serves([("status", 1), ("level_rank", 1), ("created_at", -1)], ("status",),
-                   (("level_rank", -1), ("created_at", 1)))
+    assert not _serves(
+        [("status", 1), ("created_at", 1), ("level_rank", -1)], ("status",), (("level_rank", -1), ("created_at", 1))
+    )
+    assert _serves(
+        [("status", 1), ("level_rank", 1), ("created_at", -1)], ("status",), (("level_rank", -1), ("created_at", 1))
+    )

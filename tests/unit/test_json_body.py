@@ -62,7 +62,8 @@ def test_numbers_longer_than_the_limit_are_refused(number: str) -> None:
 
 def test_numbers_within_the_limit_are_read() -> None:
     assert parse_json_object(b'{"a": -123456789012345678901234567890, "b": 1.5e3}') == {
-        "a": -123456789012345678901234567890, "b": 1500.0,
+        "a": -123456789012345678901234567890,
+        "b": 1500.0,
     }
 
 

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -100,7 +99,12 @@ def test_every_built_in_object_is_valid_for_kubernetes(rendered: list[Doc], vers
 def test_every_custom_resource_is_valid_for_its_crd(rendered: list[Doc]) -> None:
     custom = [doc for doc in rendered if not _is_builtin(doc)]
     assert {doc["kind"] for doc in custom} == {
-        "KafkaTopic", "KafkaUser", "ScaledObject", "TriggerAuthentication", "PodMonitor", "PrometheusRule",
+        "KafkaTopic",
+        "KafkaUser",
+        "ScaledObject",
+        "TriggerAuthentication",
+        "PodMonitor",
+        "PrometheusRule",
     }
     for doc in custom:
         schema = _crd_schema(doc)
@@ -144,9 +148,7 @@ def test_the_validators_reject_what_a_cluster_would_reject() -> None:
 
 def test_the_kafka_topics_are_the_ones_the_code_creates(rendered: list[Doc]) -> None:
     settings = _settings(_config(rendered))
-    declared = {
-        doc["spec"].get("topicName", name): doc for name, doc in of_kind(rendered, "KafkaTopic").items()
-    }
+    declared = {doc["spec"].get("topicName", name): doc for name, doc in of_kind(rendered, "KafkaTopic").items()}
     expected = {spec.name: spec for spec in topic_specs(settings)}
     assert set(declared) == set(expected)
     for name, spec in expected.items():
@@ -197,7 +199,9 @@ def test_the_worker_scales_on_the_lag_of_its_own_consumer_group(rendered: list[D
     assert metadata["bootstrapServersFromEnv"] in config, "read from the worker's envFrom haven-config"
     partitions = of_kind(rendered, "KafkaTopic")[topics.posts_submitted]["spec"]["partitions"]
     assert scaled["maxReplicaCount"] == settings.partitions == partitions
-    assert 1 <= scaled["minReplicaCount"] <= scaled["maxReplicaCount"], "never zero: crisis posts must not wait for a pod"
+    assert 1 <= scaled["minReplicaCount"] <= scaled["maxReplicaCount"], (
+        "never zero: crisis posts must not wait for a pod"
+    )
     assert int(metadata["lagThreshold"]) == _lag_threshold_from_the_benchmark()
 
 
@@ -261,10 +265,17 @@ def test_the_worker_is_probed_and_scraped_on_its_health_port(rendered: list[Doc]
 
 def _metrics_the_code_exports() -> set[str]:
     """Names as Prometheus sees them: counters gain _total, histograms _bucket/_sum/_count."""
-    suffixes = {"Counter": ("_total",), "Gauge": ("",), "Histogram": ("_bucket", "_sum", "_count"), "Summary": ("_sum", "_count")}
+    suffixes = {
+        "Counter": ("_total",),
+        "Gauge": ("",),
+        "Histogram": ("_bucket", "_sum", "_count"),
+        "Summary": ("_sum", "_count"),
+    }
     names: set[str] = set()
     for path in [*ROOT.joinpath("services").rglob("*.py"), *ROOT.joinpath("streams").rglob("*.py")]:
-        for kind, name in re.findall(r"\b(Counter|Gauge|Histogram|Summary)\(\s*\"(haven_[a-z0-9_]+)\"", path.read_text()):
+        for kind, name in re.findall(
+            r"\b(Counter|Gauge|Histogram|Summary)\(\s*\"(haven_[a-z0-9_]+)\"", path.read_text()
+        ):
             base = name.removesuffix("_total") if kind == "Counter" else name
             names.update(base + suffix for suffix in suffixes[kind])
     return names
@@ -317,11 +328,16 @@ def test_every_alert_uses_metrics_the_code_defines(rendered: list[Doc]) -> None:
         used |= names
     # What the pipeline's operators must hear about (issue 13).
     assert used >= {
-        "up", "kube_pod_status_ready",
-        "haven_screening_oldest_waiting_seconds", "haven_worker_oldest_unscreened_seconds",
-        "haven_screening_lag_events", "haven_worker_lag_events",
-        "haven_dead_letters_total", "haven_consumer_retrying",
-        "haven_review_urgent_realerts_total", "haven_review_time_to_first_claim_seconds_bucket",
+        "up",
+        "kube_pod_status_ready",
+        "haven_screening_oldest_waiting_seconds",
+        "haven_worker_oldest_unscreened_seconds",
+        "haven_screening_lag_events",
+        "haven_worker_lag_events",
+        "haven_dead_letters_total",
+        "haven_consumer_retrying",
+        "haven_review_urgent_realerts_total",
+        "haven_review_time_to_first_claim_seconds_bucket",
         "haven_http_requests_total",
     }
 
@@ -338,7 +354,9 @@ def test_alert_thresholds_are_the_settings_and_scaling_they_watch(rendered: list
         return float(expr.rhs.val)
 
     assert threshold("HavenScreeningStalled") == settings.screening_stalled_after_s
-    lag_threshold = of_kind(rendered, "ScaledObject")["moderation-worker"]["spec"]["triggers"][0]["metadata"]["lagThreshold"]
+    lag_threshold = of_kind(rendered, "ScaledObject")["moderation-worker"]["spec"]["triggers"][0]["metadata"][
+        "lagThreshold"
+    ]
     assert threshold("HavenScreeningLagGrowing") == int(lag_threshold)
     assert threshold("HavenUrgentClaimSlow") == settings.urgent_realert_after_s
     assert 'job="moderation-worker"' in alerts["HavenWorkerDown"]["expr"]

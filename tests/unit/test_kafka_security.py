@@ -102,11 +102,20 @@ def test_the_password_never_shows_in_the_settings_repr_or_str() -> None:
         (SASL_ENV | {"HAVEN_KAFKA_SASL_MECHANISM": "PLAIN"}, "HAVEN_KAFKA_SASL_MECHANISM"),
         ({"HAVEN_KAFKA_SASL_USERNAME": "haven-forum"}, "HAVEN_KAFKA_SASL_USERNAME"),
         ({"HAVEN_KAFKA_SSL_CAFILE": "/etc/hostname"}, "HAVEN_KAFKA_SSL_CAFILE"),
-        ({"HAVEN_KAFKA_SECURITY_PROTOCOL": "SSL", "HAVEN_KAFKA_SSL_CAFILE": "/nonexistent/ca.pem"}, "HAVEN_KAFKA_SSL_CAFILE"),
+        (
+            {"HAVEN_KAFKA_SECURITY_PROTOCOL": "SSL", "HAVEN_KAFKA_SSL_CAFILE": "/nonexistent/ca.pem"},
+            "HAVEN_KAFKA_SSL_CAFILE",
+        ),
     ],
     ids=[
-        "unknown-protocol", "unsupported-mechanism", "sasl-without-username", "sasl-without-password",
-        "unreadable-password-file", "plain-password-in-clear", "username-without-sasl", "ca-without-tls",
+        "unknown-protocol",
+        "unsupported-mechanism",
+        "sasl-without-username",
+        "sasl-without-password",
+        "unreadable-password-file",
+        "plain-password-in-clear",
+        "username-without-sasl",
+        "ca-without-tls",
         "missing-ca-file",
     ],
 )

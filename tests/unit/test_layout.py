@@ -57,7 +57,13 @@ def _is_offline_only(module: str) -> bool:
 
 def _commands_table(tree: ast.AST) -> ast.AST | None:
     for node in ast.walk(tree):
-        target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0] if isinstance(node, ast.Assign) else None
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else node.targets[0]
+            if isinstance(node, ast.Assign)
+            else None
+        )
         if isinstance(target, ast.Name) and target.id == "COMMANDS":
             return node
     return None
@@ -95,8 +101,12 @@ def test_tools_appear_in_services_only_as_names_in_the_cli_command_table() -> No
         if table is not None:
             allowed = {id(n) for n in ast.walk(table)}
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in allowed
-                    and (node.value == "tools" or node.value.startswith("tools."))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in allowed
+                and (node.value == "tools" or node.value.startswith("tools."))
+            ):
                 mentions.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert mentions == []
 

@@ -101,7 +101,10 @@ def test_stack_status_reports_down_components_with_a_nonzero_exit(tmp_path: Path
         "HAVEN_STATE_DIR": str(tmp_path),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "stack", "status"], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "services.cli", "stack", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 3

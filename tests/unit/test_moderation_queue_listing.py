@@ -28,11 +28,22 @@ NOTE = "she said goodbye to everyone at the quokka meeting"
 
 def _held_item() -> dict:
     return {
-        "_id": "post:p1:1", "post_id": "p1", "thread_id": "t1", "author_id": "a1", "revision": 1,
-        "title": "Tonight, lighthouse", "body": BODY, "level_rank": 3, "status": "open",
+        "_id": "post:p1:1",
+        "post_id": "p1",
+        "thread_id": "t1",
+        "author_id": "a1",
+        "revision": 1,
+        "title": "Tonight, lighthouse",
+        "body": BODY,
+        "level_rank": 3,
+        "status": "open",
         "verdict": {
-            "id": "p1", "risk": "imminent", "categories": ["suicide"], "action": "hold_urgent",
-            "scores": {"crisis": 0.97}, "model_version": "m1",
+            "id": "p1",
+            "risk": "imminent",
+            "categories": ["suicide"],
+            "action": "hold_urgent",
+            "scores": {"crisis": 0.97},
+            "model_version": "m1",
             "reasons": [
                 "model: imminent (crisis 0.97, imminent 0.91)",
                 "plan + means: 'saved up my pills'",
@@ -42,9 +53,11 @@ def _held_item() -> dict:
             ],
         },
         "resources": [{"name": "Samaritans", "contact": "116 123", "hours": "24/7", "country": "GB", "source": "s"}],
-        "reports": [{"report_id": "r1", "reason": "worried_about_author", "note": NOTE,
-                     "at": datetime(2026, 1, 1, tzinfo=UTC)}],
-        "claim": None, "created_at": datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=UTC),
+        "reports": [
+            {"report_id": "r1", "reason": "worried_about_author", "note": NOTE, "at": datetime(2026, 1, 1, tzinfo=UTC)}
+        ],
+        "claim": None,
+        "created_at": datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=UTC),
     }
 
 
@@ -56,13 +69,26 @@ def test_a_listed_item_carries_no_member_words_but_keeps_what_the_console_shows(
     assert [w for w in member_words if w in json.dumps(full).lower()] == member_words, "the full view has them all"
     assert [w for w in member_words if w in text] == []
     assert listed["reasons"] == [
-        "model: imminent (crisis 0.97, imminent 0.91)", "plan + means", "ideation set aside (past)",
-        "a quote across lines", "context: support for someone else",
+        "model: imminent (crisis 0.97, imminent 0.91)",
+        "plan + means",
+        "ideation set aside (past)",
+        "a quote across lines",
+        "context: support for someone else",
     ]
-    assert listed["verdict"] == {"risk": "imminent", "categories": ["suicide"], "action": "hold_urgent",
-                                 "scores": {"crisis": 0.97}, "model_version": "m1"}
+    assert listed["verdict"] == {
+        "risk": "imminent",
+        "categories": ["suicide"],
+        "action": "hold_urgent",
+        "scores": {"crisis": 0.97},
+        "model_version": "m1",
+    }
     assert listed["reports"] == [{"report_id": "r1", "reason": "worried_about_author"}]
-    assert (listed["item_id"], listed["post_id"], listed["level"], listed["status"]) == ("post:p1:1", "p1", "urgent", "open")
+    assert (listed["item_id"], listed["post_id"], listed["level"], listed["status"]) == (
+        "post:p1:1",
+        "p1",
+        "urgent",
+        "open",
+    )
     assert listed["resources"] == full["resources"] and listed["claimed_by"] is None
 
 
@@ -84,19 +110,22 @@ def test_a_cursor_is_opaque_and_stands_for_the_same_position() -> None:
     assert decode_cursor(cursor) == position
 
 
-@pytest.mark.parametrize("cursor", [
-    "not base64 at all!",
-    base64.urlsafe_b64encode(b"not json").decode(),
-    base64.urlsafe_b64encode(b'{"a": 1}').decode(),
-    base64.urlsafe_b64encode(b'[2, 1700000000000]').decode(),
-    base64.urlsafe_b64encode(b'[true, 1700000000000, "x"]').decode(),
-    base64.urlsafe_b64encode(b'[2, "yesterday", "x"]').decode(),
-    base64.urlsafe_b64encode(b'[2, 1700000000000, ""]').decode(),
-    base64.urlsafe_b64encode(b'[2, 99999999999999999999, "x"]').decode(),
-    base64.urlsafe_b64encode(b'[99999999999999999999, 1, "x"]').decode(),
-    base64.urlsafe_b64encode(b'[2, 9000000000000000, "x"]').decode(),
-    base64.urlsafe_b64encode(b"\xff\xfe").decode(),
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 at all!",
+        base64.urlsafe_b64encode(b"not json").decode(),
+        base64.urlsafe_b64encode(b'{"a": 1}').decode(),
+        base64.urlsafe_b64encode(b"[2, 1700000000000]").decode(),
+        base64.urlsafe_b64encode(b'[true, 1700000000000, "x"]').decode(),
+        base64.urlsafe_b64encode(b'[2, "yesterday", "x"]').decode(),
+        base64.urlsafe_b64encode(b'[2, 1700000000000, ""]').decode(),
+        base64.urlsafe_b64encode(b'[2, 99999999999999999999, "x"]').decode(),
+        base64.urlsafe_b64encode(b'[99999999999999999999, 1, "x"]').decode(),
+        base64.urlsafe_b64encode(b'[2, 9000000000000000, "x"]').decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
 def test_a_cursor_this_service_did_not_hand_out_is_refused(cursor: str) -> None:
     with pytest.raises(BadPageRequest):
         decode_cursor(cursor)
@@ -118,9 +147,7 @@ def test_pages_follow_one_another_without_gaps_or_repeats_even_as_items_arrive()
     """The cursor filter, applied by hand in QUEUE_ORDER, over items that arrive between pages."""
     assert QUEUE_ORDER == [("level_rank", -1), ("created_at", 1), ("_id", 1)]
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    items = [
-        {"_id": f"i{n}", "level_rank": n % 4, "created_at": start + timedelta(seconds=n // 3)} for n in range(23)
-    ]
+    items = [{"_id": f"i{n}", "level_rank": n % 4, "created_at": start + timedelta(seconds=n // 3)} for n in range(23)]
 
     def after(position: QueuePosition | None) -> list[dict]:
         ordered = sorted(items, key=_sort_key)

@@ -21,26 +21,58 @@ REASONS = [
     "context: support for someone else",
 ]
 MATCHES = [
-    RuleMatch(rule="plan_means", label="plan + means", category="suicide", risk="imminent",
-              words="saved up my pills", reason=1),
+    RuleMatch(
+        rule="plan_means",
+        label="plan + means",
+        category="suicide",
+        risk="imminent",
+        words="saved up my pills",
+        reason=1,
+    ),
     RuleMatch(rule=SIGNS_OF_NOW, label=NOW_SUPPORT, risk="imminent", words="tonight", reason=2),
     RuleMatch(rule=SIGNS_OF_NOW, label=NOW_SUPPORT, risk="imminent", words="on the bridge", reason=2),
-    RuleMatch(rule="wish_to_die", label="wish to die", category="suicide", risk="concern", set_aside="past",
-              words="wanted to die when I was drinking and it was all so very dar…", reason=3),
+    RuleMatch(
+        rule="wish_to_die",
+        label="wish to die",
+        category="suicide",
+        risk="concern",
+        set_aside="past",
+        words="wanted to die when I was drinking and it was all so very dar…",
+        reason=3,
+    ),
 ]
 MEMBER_WORDS = ["pills", "tonight", "bridge", "drinking"]
 
 
 def _verdict(matches: list[RuleMatch] | None) -> dict[str, Any]:
-    return Verdict(id="p1", risk="imminent", categories=["suicide"], action="hold_urgent", scores={"crisis": 0.97},
-                   reasons=REASONS, model_version="m1", matches=matches).model_dump()
+    return Verdict(
+        id="p1",
+        risk="imminent",
+        categories=["suicide"],
+        action="hold_urgent",
+        scores={"crisis": 0.97},
+        reasons=REASONS,
+        model_version="m1",
+        matches=matches,
+    ).model_dump()
 
 
 def _item(verdict: dict[str, Any]) -> dict[str, Any]:
     return {
-        "_id": "post:p1:1", "post_id": "p1", "thread_id": "t1", "author_id": "a1", "revision": 1, "title": "t",
-        "body": "b", "verdict": verdict, "resources": [], "reports": [], "level_rank": 3, "status": "open",
-        "claim": None, "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "_id": "post:p1:1",
+        "post_id": "p1",
+        "thread_id": "t1",
+        "author_id": "a1",
+        "revision": 1,
+        "title": "t",
+        "body": "b",
+        "verdict": verdict,
+        "resources": [],
+        "reports": [],
+        "level_rank": 3,
+        "status": "open",
+        "claim": None,
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
     }
 
 
@@ -51,8 +83,14 @@ def test_highlights_are_the_words_of_the_rule_matches_that_count() -> None:
 
 
 def test_highlights_come_from_the_matches_not_from_the_reason_texts() -> None:
-    match = RuleMatch(rule="plan_means", label="plan + means", category="suicide", risk="imminent",
-                      words="saved up all of my sleeping pills and the rest of the bottle…", reason=0)
+    match = RuleMatch(
+        rule="plan_means",
+        label="plan + means",
+        category="suicide",
+        risk="imminent",
+        words="saved up all of my sleeping pills and the rest of the bottle…",
+        reason=0,
+    )
     stored = [match.model_dump()]
     assert highlights(["a reason quoting 'something else'"], stored) == [
         "saved up all of my sleeping pills and the rest of the bottle"
@@ -63,7 +101,10 @@ def test_highlights_come_from_the_matches_not_from_the_reason_texts() -> None:
 def test_a_listed_item_shows_each_quoting_reason_by_its_heading_alone() -> None:
     listed = listing_entry(item_view(_item(_verdict(MATCHES))))
     assert listed["reasons"] == [
-        "model: imminent (crisis 0.97, imminent 0.91)", "plan + means", NOW_SUPPORT, "wish_to_die set aside (past)",
+        "model: imminent (crisis 0.97, imminent 0.91)",
+        "plan + means",
+        NOW_SUPPORT,
+        "wish_to_die set aside (past)",
         "context: support for someone else",
     ]
     assert "matches" not in listed["verdict"]
@@ -74,15 +115,21 @@ def test_erasure_takes_the_words_out_of_the_reasons_and_the_matches_and_can_run_
     item = _item(_verdict(MATCHES))
     erased = {**item, **without_words(item)}
     assert erased["verdict"]["reasons"] == [
-        "model: imminent (crisis 0.97, imminent 0.91)", "plan + means: [words removed]",
-        f"{NOW_SUPPORT}: [words removed]", "wish_to_die set aside (past): [words removed]",
+        "model: imminent (crisis 0.97, imminent 0.91)",
+        "plan + means: [words removed]",
+        f"{NOW_SUPPORT}: [words removed]",
+        "wish_to_die set aside (past): [words removed]",
         "context: support for someone else",
     ]
     assert [m["words"] for m in erased["verdict"]["matches"]] == ["", "", "", ""]
     assert [m["rule"] for m in erased["verdict"]["matches"]] == [m.rule for m in MATCHES], "which rules fired stays"
     assert [w for w in MEMBER_WORDS if w in json.dumps(item_view(erased), default=str)] == []
     assert item_view(erased)["highlights"] == []
-    assert listing_entry(item_view(erased))["reasons"][1:4] == ["plan + means", NOW_SUPPORT, "wish_to_die set aside (past)"]
+    assert listing_entry(item_view(erased))["reasons"][1:4] == [
+        "plan + means",
+        NOW_SUPPORT,
+        "wish_to_die set aside (past)",
+    ]
     assert verdict_without_words(erased["verdict"]) == erased["verdict"]
 
 
@@ -92,12 +139,16 @@ def test_a_verdict_stored_before_matches_is_read_from_its_reasons_as_before() ->
         found = highlights(stored["reasons"], stored.get("matches"))
         assert found[0] == "saved up my pills" and not [h for h in found if "drinking" in h]
         assert reasons_without_words(stored["reasons"], stored.get("matches")) == [
-            "model: imminent (crisis 0.97, imminent 0.91)", "plan + means", NOW_SUPPORT, "wish_to_die set aside (past)",
+            "model: imminent (crisis 0.97, imminent 0.91)",
+            "plan + means",
+            NOW_SUPPORT,
+            "wish_to_die set aside (past)",
             "context: support for someone else",
         ]
         erased = verdict_without_words(stored)
         assert erased["reasons"][1:4] == [
-            "plan + means: [words removed]", f"{NOW_SUPPORT}: [words removed]",
+            "plan + means: [words removed]",
+            f"{NOW_SUPPORT}: [words removed]",
             "wish_to_die set aside (past): [words removed]",
         ]
         assert [w for w in MEMBER_WORDS if w in json.dumps(listing_entry(item_view(_item(stored))))] == []

@@ -25,7 +25,8 @@ def test_invisible_format_characters_are_removed(text: str, expected: str) -> No
 
 
 @pytest.mark.parametrize(
-    "space", ["\u00a0", "\u2002", "\u2003", "\u2009", "\u200a", "\u202f", "\u205f", "\u3000", "\u1680", "\u2028", "\u2029"]
+    "space",
+    ["\u00a0", "\u2002", "\u2003", "\u2009", "\u200a", "\u202f", "\u205f", "\u3000", "\u1680", "\u2028", "\u2029"],
 )
 def test_every_unusual_space_or_separator_becomes_a_plain_space(space: str) -> None:
     assert normalize_text(f"555{space}123{space}4567") == "555 123 4567"

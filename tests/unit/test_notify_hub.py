@@ -49,9 +49,7 @@ def test_a_closed_stream_no_longer_receives(hub: Hub) -> None:
     assert stream.queue.qsize() == 1 and stream.queue.get_nowait() == {"recipient_id": "moderators", "event_key": "1"}
 
 
-def test_revoking_ends_that_identitys_streams_only_and_refuses_new_ones_for_a_while(
-    hub: Hub, clock: FakeClock
-) -> None:
+def test_revoking_ends_that_identitys_streams_only_and_refuses_new_ones_for_a_while(hub: Hub, clock: FakeClock) -> None:
     mine, theirs = hub.open("m1", ["m1", "moderators"]), hub.open("m2", ["m2", "moderators"])
     hub.publish({"recipient_id": "moderators", "event_key": "1"})
     hub.revoke("m1")

@@ -10,7 +10,9 @@ from services.notify.app import default_instance_name
 from streams.settings import Settings
 
 
-def test_notify_instances_on_one_host_or_in_different_pods_get_consumer_groups_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_instances_on_one_host_or_in_different_pods_get_consumer_groups_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     one, two = Settings(notify_port=8082), Settings(notify_port=8083)
     assert default_instance_name(one) != default_instance_name(two)
     monkeypatch.setattr(socket, "gethostname", lambda: "notify-7d9f-abcde")

@@ -55,8 +55,12 @@ def db() -> FakeDb:
 
 
 async def _open(db: FakeDb, queue: OpenQueue, item_id: str, rank: int, minutes: int, status: str = "open") -> None:
-    db["review_items"].docs[item_id] = {"_id": item_id, "level_rank": rank, "created_at": T0 + timedelta(minutes=minutes),
-                                        "status": status}
+    db["review_items"].docs[item_id] = {
+        "_id": item_id,
+        "level_rank": rank,
+        "created_at": T0 + timedelta(minutes=minutes),
+        "status": status,
+    }
     await queue.opened(item_id, rank, T0 + timedelta(minutes=minutes))
 
 
@@ -68,8 +72,9 @@ async def test_most_urgent_first_then_oldest_and_a_cursor_continues(db: FakeDb) 
     first = await queue.page(items, 2, None, lambda i: i["status"] == "open")
     assert [i["_id"] for i in first] == ["d", "b"]
     last = first[-1]
-    rest = await queue.page(items, 10, queue_key(last["level_rank"], last["created_at"], last["_id"]),
-                            lambda i: i["status"] == "open")
+    rest = await queue.page(
+        items, 10, queue_key(last["level_rank"], last["created_at"], last["_id"]), lambda i: i["status"] == "open"
+    )
     assert [i["_id"] for i in rest] == ["c", "e", "a"]
 
 

@@ -9,17 +9,20 @@ import pytest
 from services.common.pk_guard import GuardedUpdates, matches
 
 
-@pytest.mark.parametrize(("doc", "guard", "expected"), [
-    ({"status": "pending", "revision": 2}, {"status": "pending", "revision": 2}, True),
-    ({"status": "pending", "revision": 3}, {"status": "pending", "revision": 2}, False),
-    ({"status": "held"}, {"status": {"$in": ["held", "pending"]}}, True),
-    ({"status": "removed"}, {"status": {"$in": ["held", "pending"]}}, False),
-    ({"status": "removed"}, {"status": {"$nin": ["removed", "deleted"]}}, False),
-    ({"pending_body": None}, {"pending_body": {"$ne": None}}, False),
-    ({}, {"pending_body": {"$ne": None}}, False),
-    ({}, {"post_times_version": None}, True),
-    ({"post_times_version": 4}, {"post_times_version": None}, False),
-])
+@pytest.mark.parametrize(
+    ("doc", "guard", "expected"),
+    [
+        ({"status": "pending", "revision": 2}, {"status": "pending", "revision": 2}, True),
+        ({"status": "pending", "revision": 3}, {"status": "pending", "revision": 2}, False),
+        ({"status": "held"}, {"status": {"$in": ["held", "pending"]}}, True),
+        ({"status": "removed"}, {"status": {"$in": ["held", "pending"]}}, False),
+        ({"status": "removed"}, {"status": {"$nin": ["removed", "deleted"]}}, False),
+        ({"pending_body": None}, {"pending_body": {"$ne": None}}, False),
+        ({}, {"pending_body": {"$ne": None}}, False),
+        ({}, {"post_times_version": None}, True),
+        ({"post_times_version": 4}, {"post_times_version": None}, False),
+    ],
+)
 def test_guards_read_like_mongodb_filters(doc: dict[str, Any], guard: dict[str, Any], expected: bool) -> None:
     assert matches(doc, guard) is expected
 
@@ -40,7 +43,9 @@ class RecordingCollection:
         self.filters.append(query)
         return dict(self.doc) if matches(self.doc, query) else None
 
-    async def find_one_and_update(self, query: dict[str, Any], update: dict[str, Any], **_: Any) -> dict[str, Any] | None:
+    async def find_one_and_update(
+        self, query: dict[str, Any], update: dict[str, Any], **_: Any
+    ) -> dict[str, Any] | None:
         self.filters.append(query)
         if not matches(self.doc, query):
             return None
@@ -55,8 +60,12 @@ def posts() -> RecordingCollection:
 
 async def test_on_ferretdb_every_filter_is_a_primary_key(posts: RecordingCollection) -> None:
     guarded = GuardedUpdates(server_has_indexed_filters=False)
-    done = await guarded.find_one_and_update(posts, "p1", {"status": "pending", "revision": 2},  # type: ignore[arg-type]
-                                             {"$set": {"status": "published"}})
+    done = await guarded.find_one_and_update(
+        posts,
+        "p1",
+        {"status": "pending", "revision": 2},  # type: ignore[arg-type]
+        {"$set": {"status": "published"}},
+    )
     assert done is not None and done["status"] == "published"
     assert posts.filters == [{"_id": "p1"}, {"_id": "p1"}]
 

@@ -86,4 +86,9 @@ async def test_bulk_loaded_and_extended_lists_read_like_appended_ones(lists: PkL
     assert await lists.extend("t", [{"p": "x"}, {"p": "y"}]) == BUCKET + 1
     assert await lists.append("t", {"p": "z"}) == BUCKET + 3
     entries, _ = await lists.forward("t", BUCKET - 1, BUCKET + 4)
-    assert [(e["i"], e["p"]) for e in entries] == [(BUCKET, BUCKET), (BUCKET + 1, "x"), (BUCKET + 2, "y"), (BUCKET + 3, "z")]
+    assert [(e["i"], e["p"]) for e in entries] == [
+        (BUCKET, BUCKET),
+        (BUCKET + 1, "x"),
+        (BUCKET + 2, "y"),
+        (BUCKET + 3, "z"),
+    ]

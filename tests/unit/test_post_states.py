@@ -7,7 +7,15 @@ import pytest
 from pydantic import BaseModel
 
 from services.forum.post_states import (
-    LIVE, TABLE, TERMINAL, Transition, TransitionRefused, leads_to, next_status, refused_from, starts_from,
+    LIVE,
+    TABLE,
+    TERMINAL,
+    Transition,
+    TransitionRefused,
+    leads_to,
+    next_status,
+    refused_from,
+    starts_from,
     verdict_transition,
 )
 from streams.events import Action, PostStatus
@@ -79,12 +87,15 @@ def test_terminal_and_live_statuses_split_them_all() -> None:
     assert refused_from(Transition.EDIT_VERDICT_PUBLISHES) == refused_from(Transition.EDIT_VERDICT_HOLDS) == TERMINAL
 
 
-@pytest.mark.parametrize(("action", "on_new_post", "on_edit"), [
-    ("publish", Transition.VERDICT_PUBLISHES, Transition.EDIT_VERDICT_PUBLISHES),
-    ("publish_with_resources", Transition.VERDICT_PUBLISHES, Transition.EDIT_VERDICT_PUBLISHES),
-    ("hold", Transition.VERDICT_HOLDS, Transition.EDIT_VERDICT_HOLDS),
-    ("hold_urgent", Transition.VERDICT_HOLDS, Transition.EDIT_VERDICT_HOLDS),
-])
+@pytest.mark.parametrize(
+    ("action", "on_new_post", "on_edit"),
+    [
+        ("publish", Transition.VERDICT_PUBLISHES, Transition.EDIT_VERDICT_PUBLISHES),
+        ("publish_with_resources", Transition.VERDICT_PUBLISHES, Transition.EDIT_VERDICT_PUBLISHES),
+        ("hold", Transition.VERDICT_HOLDS, Transition.EDIT_VERDICT_HOLDS),
+        ("hold_urgent", Transition.VERDICT_HOLDS, Transition.EDIT_VERDICT_HOLDS),
+    ],
+)
 def test_each_screening_action_names_its_transition(
     action: Action, on_new_post: Transition, on_edit: Transition
 ) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from streams import events
 from streams.publishing import ROUTES, EventPublisher, EventsUnavailable
-from streams.topics import Topics, topic_specs
 from streams.settings import Settings
+from streams.topics import Topics, topic_specs
 
 
 class RecordingProducer:
@@ -31,8 +31,11 @@ class RecordingProducer:
 
 
 def test_every_event_a_service_sends_has_one_route_to_a_topic_haven_creates() -> None:
-    sendable = {cls for cls in vars(events).values()
-                if isinstance(cls, type) and issubclass(cls, events.Event) and cls not in (events.Event, events.DeadLetter)}
+    sendable = {
+        cls
+        for cls in vars(events).values()
+        if isinstance(cls, type) and issubclass(cls, events.Event) and cls not in (events.Event, events.DeadLetter)
+    }
     assert sendable == set(ROUTES)
     created = {spec.name for spec in topic_specs(Settings())}
     assert {Topics("haven.").name(route.topic) for route in ROUTES.values()} <= created
@@ -41,12 +44,15 @@ def test_every_event_a_service_sends_has_one_route_to_a_topic_haven_creates() ->
 async def test_events_of_one_thread_share_a_key_and_notifications_go_by_recipient() -> None:
     producer = RecordingProducer()
     publisher = EventPublisher(producer, Topics("t."))  # type: ignore[arg-type]
-    await publisher.publish(events.PostReported(
-        report_id="r", post_id="p", thread_id="th-1", reporter_id="a", author_id="b", reason="spam"))
+    await publisher.publish(
+        events.PostReported(report_id="r", post_id="p", thread_id="th-1", reporter_id="a", author_id="b", reason="spam")
+    )
     await publisher.publish(events.Notification(recipient_id="member-9", kind="reply", post_id="p"))
     await publisher.tombstone("member-9")
     assert [(topic, key) for topic, key, _ in producer.sent] == [
-        ("t.posts.reported", b"th-1"), ("t.notifications", b"member-9"), ("t.identities", b"member-9"),
+        ("t.posts.reported", b"th-1"),
+        ("t.notifications", b"member-9"),
+        ("t.identities", b"member-9"),
     ]
     assert producer.sent[-1][2] is None
 

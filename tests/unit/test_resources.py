@@ -255,8 +255,14 @@ def test_a_malformed_file_fails_loudly(tmp_path: Path) -> None:
 def test_a_country_without_an_emergency_number_is_refused() -> None:
     def entry(country: str, category: str) -> DirectoryEntry:
         return DirectoryEntry(
-            country=country, categories=(category,), name=f"{country} {category}", how=("call",),  # type: ignore[arg-type]
-            contact="123", hours="", source="test", confidence="high",
+            country=country,
+            categories=(category,),
+            name=f"{country} {category}",
+            how=("call",),  # type: ignore[arg-type]
+            contact="123",
+            hours="",
+            source="test",
+            confidence="high",
         )
 
     with pytest.raises(DirectoryError, match="GB has no emergency"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -59,8 +58,12 @@ def _post(body: str, country: str = "GB") -> PostSubmitted:
 def _flow(screen_batch: Any) -> tuple[ScreeningFlow, RecordingProducer, MemoryScreenings]:
     producer, screenings = RecordingProducer(), MemoryScreenings()
     flow = ScreeningFlow(
-        screen_batch=screen_batch, executor=ThreadPoolExecutor(1), policy=Policy(),
-        directory=ResourceDirectory.load(), producer=producer, topics=Topics("t."),  # type: ignore[arg-type]
+        screen_batch=screen_batch,
+        executor=ThreadPoolExecutor(1),
+        policy=Policy(),
+        directory=ResourceDirectory.load(),
+        producer=producer,
+        topics=Topics("t."),  # type: ignore[arg-type]
         screenings=screenings,  # type: ignore[arg-type]
     )
     return flow, producer, screenings

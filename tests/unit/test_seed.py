@@ -91,14 +91,18 @@ def test_read_models_list_every_post_once_in_order_and_every_thread_on_its_board
         head = lists[thread["_id"]]
         entries = [e for n in range(0, head["n"], 64) for e in lists[f"{thread['_id']}/{n // 64}"]["e"]]
         assert [e["i"] for e in entries] == list(range(head["n"]))
-        assert all(posts[e["p"]]["thread_pos"] == e["i"] and posts[e["p"]]["thread_id"] == thread["_id"] for e in entries)
+        assert all(
+            posts[e["p"]]["thread_pos"] == e["i"] and posts[e["p"]]["thread_id"] == thread["_id"] for e in entries
+        )
         assert entries[0]["p"] == thread["first_post_id"]
     assert sum(d["n"] for d in lists.values() if "n" in d) == 301
     boards = board_entries(plan, "r1")
     threads = {t["_id"]: t for t in docs["threads"]}
     assert sorted(e["t"] for es in boards.values() for e in es) == sorted(threads)
     for board, entries in boards.items():
-        assert all(threads[e["t"]]["board_slug"] == board and threads[e["t"]]["last_activity_at"] == e["a"] for e in entries)
+        assert all(
+            threads[e["t"]]["board_slug"] == board and threads[e["t"]]["last_activity_at"] == e["a"] for e in entries
+        )
         assert [e["a"] for e in entries] == sorted(e["a"] for e in entries)
 
 

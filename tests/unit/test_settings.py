@@ -19,17 +19,19 @@ def test_constructing_settings_never_reads_the_environment(monkeypatch: pytest.M
 
 
 def test_values_arrive_typed_from_their_variables() -> None:
-    settings = Settings.from_env({
-        "HAVEN_PARTITIONS": "12",
-        "HAVEN_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2,",
-        "HAVEN_BOARD_POLICIES": '{"milestones": {"concern": "publish"}}',
-        "HAVEN_SSE_HEARTBEAT_S": "2.5",
-        "HAVEN_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
-        "HAVEN_KAFKA_SASL_USERNAME": "forum",
-        "HAVEN_KAFKA_SASL_PASSWORD": "correct-horse",
-        "HAVEN_LOGS": "terminal",
-        "HAVEN_UNRELATED_TOOL_SETTING": "ignored",
-    })
+    settings = Settings.from_env(
+        {
+            "HAVEN_PARTITIONS": "12",
+            "HAVEN_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2,",
+            "HAVEN_BOARD_POLICIES": '{"milestones": {"concern": "publish"}}',
+            "HAVEN_SSE_HEARTBEAT_S": "2.5",
+            "HAVEN_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "HAVEN_KAFKA_SASL_USERNAME": "forum",
+            "HAVEN_KAFKA_SASL_PASSWORD": "correct-horse",
+            "HAVEN_LOGS": "terminal",
+            "HAVEN_UNRELATED_TOOL_SETTING": "ignored",
+        }
+    )
     assert settings.partitions == 12
     assert settings.trusted_proxies == ("10.0.0.1", "10.0.0.2")
     assert settings.board_policies == {"milestones": {"concern": "publish"}}
@@ -39,16 +41,19 @@ def test_values_arrive_typed_from_their_variables() -> None:
     assert settings.logs == "terminal"
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("HAVEN_PARTITIONS", "six"),
-    ("HAVEN_FORUM_PORT", "70000"),
-    ("HAVEN_CLAIM_LEASE_S", "0"),
-    ("HAVEN_BOARD_POLICIES", "{not json"),
-    ("HAVEN_LOG_FORMAT", "xml"),
-    ("HAVEN_LOG_LEVEL", "LOUD"),
-    ("HAVEN_SCREENER_PRECISION", "fp8"),
-    ("HAVEN_KAFKA_SSL_CAFILE", "/nowhere/ca.crt"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HAVEN_PARTITIONS", "six"),
+        ("HAVEN_FORUM_PORT", "70000"),
+        ("HAVEN_CLAIM_LEASE_S", "0"),
+        ("HAVEN_BOARD_POLICIES", "{not json"),
+        ("HAVEN_LOG_FORMAT", "xml"),
+        ("HAVEN_LOG_LEVEL", "LOUD"),
+        ("HAVEN_SCREENER_PRECISION", "fp8"),
+        ("HAVEN_KAFKA_SSL_CAFILE", "/nowhere/ca.crt"),
+    ],
+)
 def test_a_bad_value_fails_at_start_naming_its_variable(variable: str, value: str) -> None:
     with pytest.raises(ValueError, match=variable):
         Settings.from_env({variable: value})
@@ -68,12 +73,14 @@ def test_a_changed_copy_is_validated_like_the_original() -> None:
 
 
 def test_the_shown_configuration_masks_passwords_and_uri_credentials() -> None:
-    settings = Settings.from_env({
-        "HAVEN_MONGO_URI": "mongodb://haven:s3cret@db.internal:27017/?authSource=admin",
-        "HAVEN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-        "HAVEN_KAFKA_SASL_USERNAME": "forum",
-        "HAVEN_KAFKA_SASL_PASSWORD": "correct-horse",
-    })
+    settings = Settings.from_env(
+        {
+            "HAVEN_MONGO_URI": "mongodb://haven:s3cret@db.internal:27017/?authSource=admin",
+            "HAVEN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "HAVEN_KAFKA_SASL_USERNAME": "forum",
+            "HAVEN_KAFKA_SASL_PASSWORD": "correct-horse",
+        }
+    )
     shown = settings.shown()
     assert set(shown) == set(Settings.model_fields)
     assert "s3cret" not in str(shown) and "correct-horse" not in str(shown)

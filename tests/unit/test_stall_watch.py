@@ -28,7 +28,11 @@ class RecordingNotify:
 
 async def test_stalled_screening_alerts_once_per_round_and_not_before() -> None:
     lags = LagSequence(
-        Lag(0, None), Lag(3, 20.0, "1:7"), Lag(3, 61.0, "1:7"), Lag(3, 75.0, "1:7"), Lag(3, 125.0, "1:7"),
+        Lag(0, None),
+        Lag(3, 20.0, "1:7"),
+        Lag(3, 61.0, "1:7"),
+        Lag(3, 75.0, "1:7"),
+        Lag(3, 125.0, "1:7"),
     )
     notify = RecordingNotify()
     registry = CollectorRegistry()

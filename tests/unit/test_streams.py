@@ -71,4 +71,3 @@ def test_settings_come_from_haven_variables() -> None:
     assert (settings.topic_prefix, settings.partitions, settings.forum_port) == ("x.", 2, 9000)
     with pytest.raises(ValueError, match="HAVEN_PARTITIONS"):
         Settings.from_env({"HAVEN_PARTITIONS": "many"})
-

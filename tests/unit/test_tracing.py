@@ -70,7 +70,9 @@ class RecordingProducer:
     ) -> None:
         self.sent.append((topic, value, list(headers or [])))
 
-    async def send(self, topic: str, value: bytes | None, key: bytes, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes | None, key: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[None]:
         """aiokafka's send: enqueued here, acked at once (unless send_and_wait refuses or hangs)."""
         await self.send_and_wait(topic, value, key, headers)
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -178,7 +180,7 @@ class SeekingConsumer:
 
     async def getmany(self, timeout_ms: int = 0, max_records: int = 100) -> dict[TopicPartition, list[ConsumerRecord]]:
         await asyncio.sleep(0.001)
-        records = self._records[self._position:]
+        records = self._records[self._position :]
         self._position = len(self._records)
         return {TopicPartition(records[0].topic, 0): records} if records else {}
 
@@ -199,25 +201,48 @@ class SeekingConsumer:
 
 def _record(offset: int, value: bytes, headers: list[tuple[str, bytes]]) -> ConsumerRecord:
     return ConsumerRecord(
-        topic="t.posts.screened", partition=0, offset=offset, timestamp=0, timestamp_type=0, key=b"t1",
-        value=value, checksum=None, serialized_key_size=2, serialized_value_size=len(value), headers=tuple(headers),
+        topic="t.posts.screened",
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"t1",
+        value=value,
+        checksum=None,
+        serialized_key_size=2,
+        serialized_value_size=len(value),
+        headers=tuple(headers),
     )
 
 
 def _screened(post_id: str) -> bytes:
     verdict = Verdict(id=post_id, risk="none", categories=[], action="publish", model_version="test")
-    return encode(PostScreened(
-        post_id=post_id, thread_id="t1", board_slug="alcohol", author_id=AUTHOR, revision=1, kind="new",
-        verdict=verdict, resources=[], body=BODY, title=None, is_thread_start=False, country="GB",
-    ))
+    return encode(
+        PostScreened(
+            post_id=post_id,
+            thread_id="t1",
+            board_slug="alcohol",
+            author_id=AUTHOR,
+            revision=1,
+            kind="new",
+            verdict=verdict,
+            resources=[],
+            body=BODY,
+            title=None,
+            is_thread_start=False,
+            country="GB",
+        )
+    )
 
 
 async def test_a_consumer_handles_each_event_in_the_trace_it_was_sent_in(spans: Spans) -> None:
     post_trace, post_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-    consumer = SeekingConsumer([
-        _record(0, _screened("p1"), header_for(post_trace, post_span)),
-        _record(1, _screened("p2"), []),
-    ])
+    consumer = SeekingConsumer(
+        [
+            _record(0, _screened("p1"), header_for(post_trace, post_span)),
+            _record(1, _screened("p2"), []),
+        ]
+    )
     producer = RecordingProducer()
     publisher = EventPublisher(producer, Topics("t."), tracer=spans.tracer)  # type: ignore[arg-type]
     attempts = {"p1": 0}
@@ -231,9 +256,15 @@ async def test_a_consumer_handles_each_event_in_the_trace_it_was_sent_in(spans: 
         await publisher.publish(Notification(recipient_id=AUTHOR, kind="reply", post_id=event.post_id))
 
     loop: EventConsumerLoop[Event] = EventConsumerLoop(
-        name="forum", consumer=consumer, producer=producer,  # type: ignore[arg-type]
-        dead_letter_topic="t.dlq.forum", decoders={"t.posts.screened": PostScreened}, handle=handle,
-        backoff_start_s=0.0, backoff_cap_s=0.0, tracer=spans.tracer,
+        name="forum",
+        consumer=consumer,
+        producer=producer,  # type: ignore[arg-type]
+        dead_letter_topic="t.dlq.forum",
+        decoders={"t.posts.screened": PostScreened},
+        handle=handle,
+        backoff_start_s=0.0,
+        backoff_cap_s=0.0,
+        tracer=spans.tracer,
     )
     task = asyncio.create_task(loop.run())
     try:
@@ -266,11 +297,19 @@ async def test_each_screened_post_goes_out_in_its_own_posts_trace(spans: Spans) 
         return [Verdict(id=i.id, risk="none", categories=[], action="publish", model_version="t") for i in items]
 
     flow = ScreeningFlow(
-        screen_batch=screen, executor=ThreadPoolExecutor(1), policy=Policy(), directory=ResourceDirectory.load(),
-        producer=producer, topics=Topics("t."), screenings=MemoryScreenings(), tracer=spans.tracer,  # type: ignore[arg-type]
+        screen_batch=screen,
+        executor=ThreadPoolExecutor(1),
+        policy=Policy(),
+        directory=ResourceDirectory.load(),
+        producer=producer,
+        topics=Topics("t."),
+        screenings=MemoryScreenings(),
+        tracer=spans.tracer,  # type: ignore[arg-type]
     )
-    traces = {"p1": ("11111111111111111111111111111111", "1111111111111111"),
-              "p2": ("22222222222222222222222222222222", "2222222222222222")}
+    traces = {
+        "p1": ("11111111111111111111111111111111", "1111111111111111"),
+        "p2": ("22222222222222222222222222222222", "2222222222222222"),
+    }
     batch = [_submitted("p1"), _submitted("p2", thread_id="t2"), _submitted("p1")]  # p1 redelivered
     post_spans = PostSpans(spans.tracer)
     for post in batch:
@@ -373,7 +412,11 @@ def test_a_process_without_tracing_never_loads_the_sdk_and_one_with_console_prin
 
     def run(**env: str) -> list[str]:
         result = subprocess.run(
-            [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+            [sys.executable, "-c", script],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
             env={"PATH": "/usr/bin:/bin", **env},
         )
         assert result.returncode == 0, result.stderr

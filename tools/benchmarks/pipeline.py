@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
 from streams.settings import Settings
 
 BENIGN_BODIES = (
@@ -44,8 +45,10 @@ def _percentiles(values: list[float]) -> str:
     def pick(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
-    return (f"p50 {pick(0.50):7.1f} ms   p95 {pick(0.95):7.1f} ms   p99 {pick(0.99):7.1f} ms"
-            f"   max {ordered[-1] * 1000:7.1f} ms")
+    return (
+        f"p50 {pick(0.50):7.1f} ms   p95 {pick(0.95):7.1f} ms   p99 {pick(0.99):7.1f} ms"
+        f"   max {ordered[-1] * 1000:7.1f} ms"
+    )
 
 
 async def _bench(base: Settings, count: int, rate: float, timeout: float) -> int:
@@ -110,7 +113,8 @@ async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, 
         token = (await response.json())["token"]
     headers = {"Authorization": f"Bearer {token}"}
     async with http.post(
-        f"{forum}/v1/boards/sober-living/threads", headers=headers,
+        f"{forum}/v1/boards/sober-living/threads",
+        headers=headers,
         json={"title": "Benchmark thread", "body": "A thread for the pipeline benchmark."},
     ) as response:
         thread = await response.json()
@@ -121,12 +125,20 @@ async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, 
         await asyncio.sleep(0.1)
 
     consumer = AIOKafkaConsumer(
-        topics.posts_screened, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="latest", fetch_max_wait_ms=50, **aiokafka_security(settings),
+        topics.posts_screened,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=50,
+        **aiokafka_security(settings),
     )
     notices = AIOKafkaConsumer(
-        topics.notifications, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="latest", fetch_max_wait_ms=50, **aiokafka_security(settings),
+        topics.notifications,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=50,
+        **aiokafka_security(settings),
     )
     for started_consumer in (consumer, notices):
         await started_consumer.start()
@@ -173,7 +185,9 @@ async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, 
         body = BENIGN_BODIES[n % len(BENIGN_BODIES)].format(n=n + 1) + f" ({uuid.uuid4().hex[:6]})"
         sent_at = time.perf_counter()
         async with http.post(
-            f"{forum}/v1/threads/{thread['thread_id']}/posts", headers=authors[n % len(authors)], json={"body": body},
+            f"{forum}/v1/threads/{thread['thread_id']}/posts",
+            headers=authors[n % len(authors)],
+            json={"body": body},
         ) as response:
             if response.status == 202:
                 submitted[(await response.json())["post_id"]] = sent_at
@@ -208,9 +222,15 @@ async def _drive(http: Any, forum: str, settings: Any, count: int, rate: float, 
     elapsed = (max(visible.values()) if visible else time.perf_counter()) - started
     duplicates = sum(n - 1 for n in seen_events.values() if n > 1)
     return {
-        "submitted": submitted, "screened": screened, "visible": visible,
-        "elapsed": elapsed, "duplicates": duplicates, "refused": refused, "actions": actions,
-        "accepted_after": accepted_after, "unreadable": unreadable,
+        "submitted": submitted,
+        "screened": screened,
+        "visible": visible,
+        "elapsed": elapsed,
+        "duplicates": duplicates,
+        "refused": refused,
+        "actions": actions,
+        "accepted_after": accepted_after,
+        "unreadable": unreadable,
     }
 
 
@@ -226,8 +246,12 @@ async def _crisis_to_resources(http: Any, forum: str, notify: str, samples: int)
             await stream.content.readline()  # ": connected"
             sent = time.perf_counter()
             async with http.post(
-                f"{forum}/v1/boards/relapse-and-recovery/threads", headers=headers,
-                json={"title": "can't anymore", "body": f"I have my pills counted and I'm going to kill myself tonight ({n})"},
+                f"{forum}/v1/boards/relapse-and-recovery/threads",
+                headers=headers,
+                json={
+                    "title": "can't anymore",
+                    "body": f"I have my pills counted and I'm going to kill myself tonight ({n})",
+                },
             ) as response:
                 assert response.status == 202
             async for line in stream.content:
@@ -254,8 +278,12 @@ async def _raw_kafka_round_trip(settings: Any, samples: int) -> list[float]:
     await admin.close()
     producer = create_producer(settings, client_id="bench")
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        auto_offset_reset="latest", fetch_max_wait_ms=50, **aiokafka_security(settings),
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=50,
+        **aiokafka_security(settings),
     )
     await producer.start()
     await consumer.start()
@@ -285,4 +313,3 @@ def _raw_screener_throughput() -> float:
     for offset in range(0, len(items), 32):
         screener.screen_batch(items[offset : offset + 32])
     return len(items) / (time.perf_counter() - started)
-

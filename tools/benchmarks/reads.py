@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
 from streams.settings import Settings
 
 
@@ -76,16 +77,34 @@ async def _seed(settings: Any) -> tuple[str, str]:
     now = utc_now()
     thread_id = new_id()
     threads = [
-        {"_id": thread_id if n == 0 else new_id(), "board_slug": "milestones", "title": f"Milestone thread {n}",
-         "author_id": "bench", "status": "published", "created_at": now, "last_activity_at": now - timedelta(seconds=n)}
+        {
+            "_id": thread_id if n == 0 else new_id(),
+            "board_slug": "milestones",
+            "title": f"Milestone thread {n}",
+            "author_id": "bench",
+            "status": "published",
+            "created_at": now,
+            "last_activity_at": now - timedelta(seconds=n),
+        }
         for n in range(50)
     ]
     posts = [
-        {"_id": new_id(), "thread_id": thread_id, "board_slug": "milestones", "author_id": "bench",
-         "author_handle": "BenchHarbor100", "body": f"Day {n}: still here, still sober. " * 8, "status": "published",
-         "revision": 1, "is_thread_start": n == 0, "reply_to": None, "created_at": now,
-         "published_at": now + timedelta(milliseconds=n), "reactions": {"hug": n, "strength": 0, "me_too": 1},
-         "resources": []}
+        {
+            "_id": new_id(),
+            "thread_id": thread_id,
+            "board_slug": "milestones",
+            "author_id": "bench",
+            "author_handle": "BenchHarbor100",
+            "body": f"Day {n}: still here, still sober. " * 8,
+            "status": "published",
+            "revision": 1,
+            "is_thread_start": n == 0,
+            "reply_to": None,
+            "created_at": now,
+            "published_at": now + timedelta(milliseconds=n),
+            "reactions": {"hug": n, "strength": 0, "me_too": 1},
+            "resources": [],
+        }
         for n in range(50)
     ]
     await db["threads"].insert_many(threads)
@@ -100,9 +119,7 @@ async def _bench(base: Settings, seconds: float, concurrency: int) -> int:
 
     await ensure_up(base)
     settings = isolated_settings(base, label="reads")
-    group = await start_service_processes(
-        settings, Path(tempfile.mkdtemp(prefix="haven-reads-")), names=("forum",)
-    )
+    group = await start_service_processes(settings, Path(tempfile.mkdtemp(prefix="haven-reads-")), names=("forum",))
     hello_port = free_port()
     hello = await _hello_world(hello_port)
     try:

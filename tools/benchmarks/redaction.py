@@ -14,20 +14,51 @@ import time
 #: family -> (head, repeated fragment): the input is head + fragment * N, cut to the size.
 ADVERSARIAL_INPUTS: dict[str, list[tuple[str, str]]] = {
     "social": [
-        ("http://", "a."), ("https://", "x.com/"), ("", "insta a1 "), ("", "snap "), ("insta: ", "a-"),
-        ("@", "a."), ("", "@a "), ("", "my snap is a1 "), ("u/", "a-"), ("", "u/abc "), ("", "instagram.com/"),
+        ("http://", "a."),
+        ("https://", "x.com/"),
+        ("", "insta a1 "),
+        ("", "snap "),
+        ("insta: ", "a-"),
+        ("@", "a."),
+        ("", "@a "),
+        ("", "my snap is a1 "),
+        ("u/", "a-"),
+        ("", "u/abc "),
+        ("", "instagram.com/"),
     ],
     "email": [
-        ("", "a."), ("a", "@b."), ("", "a@b.co "), ("", "jane dot "), ("a", " (dot) a"), ("", "a at "),
-        ("", "a at b dot "), ("", "[at] a."), ("jane", " dot jane"), ("", "x at gmail."),
+        ("", "a."),
+        ("a", "@b."),
+        ("", "a@b.co "),
+        ("", "jane dot "),
+        ("a", " (dot) a"),
+        ("", "a at "),
+        ("", "a at b dot "),
+        ("", "[at] a."),
+        ("jane", " dot jane"),
+        ("", "x at gmail."),
     ],
     "phone": [
-        ("", "+1 "), ("", "1-"), ("", "1 "), ("", "12 "), ("", "(1)"), ("", "555\u200b"), ("", "2019 "),
-        ("", "1.2."), ("", "555 123 4567 "),
+        ("", "+1 "),
+        ("", "1-"),
+        ("", "1 "),
+        ("", "12 "),
+        ("", "(1)"),
+        ("", "555\u200b"),
+        ("", "2019 "),
+        ("", "1.2."),
+        ("", "555 123 4567 "),
     ],
     "address": [
-        ("Via ", "la "), ("Calle ", "de "), ("1 ", "Main "), ("1 ", "the "), ("", "12 Oak Street "),
-        ("10 rue ", "de "), ("", "straße "), ("Haupt", "straße 1 "), ("", "1 Main "),
+        ("Via ", "la "),
+        ("Calle ", "de "),
+        ("1 ", "Main "),
+        ("1 ", "the "),
+        ("", "12 Oak Street "),
+        ("10 rue ", "de "),
+        ("", "straße "),
+        ("Haupt", "straße 1 "),
+        ("", "1 Main "),
     ],
     "text": [("", "a"), ("", "año 💛 "), ("", "\u200b"), ("", "ａ")],
 }
@@ -49,7 +80,9 @@ def time_redaction(text: str) -> float:
 
 
 def worst_ms(family: str, size: int) -> float:
-    return max(time_redaction(hostile_text(head, fragment, size)) for head, fragment in ADVERSARIAL_INPUTS[family]) * 1000
+    return (
+        max(time_redaction(hostile_text(head, fragment, size)) for head, fragment in ADVERSARIAL_INPUTS[family]) * 1000
+    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     table: dict[str, dict[str, float]] = {}
     print(f"{'family':<10}" + "".join(f"{f'{size} KiB ms':>12}" for size in SIZES_KIB))
     for family in ADVERSARIAL_INPUTS:
-        row = {f"{size}KiB": min(worst_ms(family, size * 1024) for _ in range(max(1, args.repeat))) for size in SIZES_KIB}
+        row = {
+            f"{size}KiB": min(worst_ms(family, size * 1024) for _ in range(max(1, args.repeat))) for size in SIZES_KIB
+        }
         table[family] = row
         print(f"{family:<10}" + "".join(f"{value:>12.1f}" for value in row.values()))
     worst_64 = max(row["64KiB"] for row in table.values())

@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
 from streams.settings import Settings
 
 DEFAULT_SIZES = "1000,10000,100000"
@@ -152,22 +153,36 @@ async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, ra
                 queue = f"{moderation}/v1/mod/queue"
                 await _wait_ok(http, inbox, reader_headers)
                 await _wait_ok(http, queue, moderator_headers)
-                reads = [await _timed_gets(http, url, headers, samples) for url, headers in (
-                    (thread, {}), (board, {}), (inbox, reader_headers), (queue, moderator_headers))]
+                reads = [
+                    await _timed_gets(http, url, headers, samples)
+                    for url, headers in ((thread, {}), (board, {}), (inbox, reader_headers), (queue, moderator_headers))
+                ]
                 results = await _drive(http, forum, settings, submit, rate, timeout=120.0)
-                to_visible = [results["visible"][p] - results["submitted"][p]
-                              for p in results["visible"] if p in results["submitted"]]
-                after_verdict = [results["visible"][p] - results["screened"][p]
-                                 for p in results["visible"] if p in results["screened"]]
-                figures.append(SizeFigures(
-                    posts=seeded, seed_s=round(seed_s, 1),
-                    thread_page_p50_ms=round(reads[0], 1), board_page_p50_ms=round(reads[1], 1),
-                    inbox_page_p50_ms=round(reads[2], 1), queue_page_p50_ms=round(reads[3], 1),
-                    submit_to_visible_p50_ms=round(_p(to_visible, 0.5), 1),
-                    submit_to_visible_p99_ms=round(_p(to_visible, 0.99), 1),
-                    verdict_to_visible_p50_ms=round(_p(after_verdict, 0.5), 1),
-                    visible=len(to_visible), submitted=len(results["submitted"]),
-                ))
+                to_visible = [
+                    results["visible"][p] - results["submitted"][p]
+                    for p in results["visible"]
+                    if p in results["submitted"]
+                ]
+                after_verdict = [
+                    results["visible"][p] - results["screened"][p]
+                    for p in results["visible"]
+                    if p in results["screened"]
+                ]
+                figures.append(
+                    SizeFigures(
+                        posts=seeded,
+                        seed_s=round(seed_s, 1),
+                        thread_page_p50_ms=round(reads[0], 1),
+                        board_page_p50_ms=round(reads[1], 1),
+                        inbox_page_p50_ms=round(reads[2], 1),
+                        queue_page_p50_ms=round(reads[3], 1),
+                        submit_to_visible_p50_ms=round(_p(to_visible, 0.5), 1),
+                        submit_to_visible_p99_ms=round(_p(to_visible, 0.99), 1),
+                        verdict_to_visible_p50_ms=round(_p(after_verdict, 0.5), 1),
+                        visible=len(to_visible),
+                        submitted=len(results["submitted"]),
+                    )
+                )
                 _print_row(figures[-1], header=len(figures) == 1)
     finally:
         group.stop()
@@ -193,9 +208,14 @@ async def _a_seeded_thread(settings: Any) -> str:
 
 def _print_row(f: SizeFigures, *, header: bool) -> None:
     if header:
-        print(f"{'posts':>9} {'seed s':>7} {'thread ms':>10} {'board ms':>9} {'inbox ms':>9} {'queue ms':>9}"
-              f" {'submit->visible p50/p99 ms':>27} {'verdict->visible p50 ms':>24}")
-    print(f"{f.posts:>9} {f.seed_s:>7.1f} {f.thread_page_p50_ms:>10.1f} {f.board_page_p50_ms:>9.1f}"
-          f" {f.inbox_page_p50_ms:>9.1f} {f.queue_page_p50_ms:>9.1f}"
-          f" {f.submit_to_visible_p50_ms:>13.1f} / {f.submit_to_visible_p99_ms:<8.1f}"
-          f" {f.verdict_to_visible_p50_ms:>15.1f}  ({f.visible}/{f.submitted} visible)", flush=True)
+        print(
+            f"{'posts':>9} {'seed s':>7} {'thread ms':>10} {'board ms':>9} {'inbox ms':>9} {'queue ms':>9}"
+            f" {'submit->visible p50/p99 ms':>27} {'verdict->visible p50 ms':>24}"
+        )
+    print(
+        f"{f.posts:>9} {f.seed_s:>7.1f} {f.thread_page_p50_ms:>10.1f} {f.board_page_p50_ms:>9.1f}"
+        f" {f.inbox_page_p50_ms:>9.1f} {f.queue_page_p50_ms:>9.1f}"
+        f" {f.submit_to_visible_p50_ms:>13.1f} / {f.submit_to_visible_p99_ms:<8.1f}"
+        f" {f.verdict_to_visible_p50_ms:>15.1f}  ({f.visible}/{f.submitted} visible)",
+        flush=True,
+    )

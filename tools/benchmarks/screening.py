@@ -42,15 +42,19 @@ def run(args: argparse.Namespace) -> int:
         "short": [rng.choice(short) for _ in range(args.posts)],
         "long": [rng.choice(long) for _ in range(args.posts)],
     }
-    screener = Screener.load(args.settings.screener_model, threads=args.threads, precision=args.settings.screener_precision)
+    screener = Screener.load(
+        args.settings.screener_model, threads=args.threads, precision=args.settings.screener_precision
+    )
     encoder = screener.encoder
 
     def say(line: str) -> None:
         if not args.json:
             print(line)
 
-    say(f"haven bench screen: torch threads {args.threads}, batches of {BATCH_POSTS} posts, "
-        f"production precision {encoder.precision}\n")
+    say(
+        f"haven bench screen: torch threads {args.threads}, batches of {BATCH_POSTS} posts, "
+        f"production precision {encoder.precision}\n"
+    )
     say(f"{'length mix':<12}{'production posts/s':>20}{'torch raw posts/s':>20}{'ratio':>8}{'chars (median)':>16}")
     result: dict[str, object] = {"precision": encoder.precision, "threads": args.threads, "batch_posts": BATCH_POSTS}
     for name, texts in mixes.items():
@@ -73,8 +77,11 @@ def run(args: argparse.Namespace) -> int:
         raw = len(texts) / min(raw_s)
         median_chars = int(statistics.median(len(t) for t in texts))
         result[name] = {
-            "production_posts_s": round(production, 1), "torch_raw_posts_s": round(raw, 1),
-            "ratio": round(production / raw, 2), "median_chars": median_chars, "posts": len(texts),
+            "production_posts_s": round(production, 1),
+            "torch_raw_posts_s": round(raw, 1),
+            "ratio": round(production / raw, 2),
+            "median_chars": median_chars,
+            "posts": len(texts),
         }
         say(f"{name:<12}{production:>20.1f}{raw:>20.1f}{production / raw:>8.2f}{median_chars:>16}")
 
@@ -88,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     p50 = samples[len(samples) // 2]
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
     say(f"\nsingle short post latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({args.single} samples)")
-    result.update({"single_p50_ms": round(p50, 1), "single_p99_ms": round(p99, 1), "model_version": screener.model_version})
+    result.update(
+        {"single_p50_ms": round(p50, 1), "single_p99_ms": round(p99, 1), "model_version": screener.model_version}
+    )
     print(json.dumps(result))
     return 0

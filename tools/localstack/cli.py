@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import sys
 
-from streams.settings import Settings
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("prepare", "up", "down", "status"))

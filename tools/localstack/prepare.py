@@ -43,8 +43,12 @@ def prepare_kafka(paths: StackPaths) -> bool:
     try:
         _run(
             [
-                "mvn", "-B", "-q", f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-                "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+                "mvn",
+                "-B",
+                "-q",
+                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
             ],
             cwd=DEPLOY_DIR / "kafka",
             what="fetching Kafka's jars with Maven",
@@ -94,7 +98,10 @@ def _patched_build_module(build_dir: Path, env: dict[str, str]) -> Path:
         shutil.copy(source / name, build_dir / name)
     result = subprocess.run(
         ["go", "mod", "download", "-json", f"github.com/FerretDB/FerretDB@v{FERRETDB_VERSION}"],
-        cwd=build_dir, env=env, capture_output=True, text=True,
+        cwd=build_dir,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise StackError(f"downloading FerretDB's source failed: {result.stderr.strip()[-500:]}")
@@ -108,8 +115,12 @@ def _patched_build_module(build_dir: Path, env: dict[str, str]) -> Path:
         if text.count(patch["old"]) != 1:
             raise StackError(f"FerretDB patch does not apply to {patch['file']}: {patch['old']!r}")
         target.write_text(text.replace(patch["old"], patch["new"]))
-    _run(["go", "mod", "edit", "-replace", "github.com/FerretDB/FerretDB=./ferretdb-src"],
-         cwd=build_dir, what="pointing the build at the patched FerretDB", env=env)
+    _run(
+        ["go", "mod", "edit", "-replace", "github.com/FerretDB/FerretDB=./ferretdb-src"],
+        cwd=build_dir,
+        what="pointing the build at the patched FerretDB",
+        env=env,
+    )
     return build_dir
 
 

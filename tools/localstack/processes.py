@@ -44,7 +44,11 @@ def start_background(command: list[str], *, log_file: Path, pid_file: Path, cwd:
     with log_file.open("ab") as log:
         # A session of its own: Ctrl-C in the terminal that ran `haven stack up` does not reach it.
         process = subprocess.Popen(
-            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     pid_file.write_text(f"{process.pid}\n")

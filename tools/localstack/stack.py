@@ -86,8 +86,17 @@ def _format_kafka_storage(settings: Settings, paths: StackPaths) -> None:
         return
     _run(
         [
-            "java", "-Xmx256m", "-cp", f"{paths.kafka_libs}/*", "kafka.tools.StorageTool", "format",
-            "-t", new_cluster_id(), "-c", str(paths.kafka_dir / "server.properties"), "--ignore-formatted",
+            "java",
+            "-Xmx256m",
+            "-cp",
+            f"{paths.kafka_libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(paths.kafka_dir / "server.properties"),
+            "--ignore-formatted",
         ],
         cwd=paths.kafka_dir,
         what="formatting Kafka's storage",
@@ -107,10 +116,14 @@ async def start_kafka(settings: Settings, paths: StackPaths) -> str:
     _format_kafka_storage(settings, paths)
     pid = start_background(
         [
-            "java", *KAFKA_JVM_FLAGS,
+            "java",
+            *KAFKA_JVM_FLAGS,
             f"-Dlog4j2.configurationFile={paths.kafka_dir / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={paths.kafka_logs}",
-            "-cp", f"{paths.kafka_libs}/*", KAFKA_MARKER, str(paths.kafka_dir / "server.properties"),
+            "-cp",
+            f"{paths.kafka_libs}/*",
+            KAFKA_MARKER,
+            str(paths.kafka_dir / "server.properties"),
         ],
         log_file=paths.kafka_logs / "stdout.log",
         pid_file=paths.pid_file("kafka"),
@@ -118,7 +131,10 @@ async def start_kafka(settings: Settings, paths: StackPaths) -> str:
     )
     started = time.monotonic()
     await _wait_until(
-        lambda: _kafka_answers(settings), pid=pid, timeout_s=KAFKA_START_TIMEOUT_S, what="Kafka",
+        lambda: _kafka_answers(settings),
+        pid=pid,
+        timeout_s=KAFKA_START_TIMEOUT_S,
+        what="Kafka",
         log_path=paths.kafka_log_file,
     )
     return f"kafka     started (pid {pid}) on {host}:{port} in {time.monotonic() - started:.1f} s"
@@ -136,8 +152,13 @@ async def start_ferretdb(settings: Settings, paths: StackPaths) -> str:
     paths.ferretdb_data.mkdir(parents=True, exist_ok=True)
     pid = start_background(
         [
-            str(paths.ferretdb_binary), "--listen-addr", f"{host}:{port}",
-            "--data-dir", str(paths.ferretdb_data), "--log-level", "warn",
+            str(paths.ferretdb_binary),
+            "--listen-addr",
+            f"{host}:{port}",
+            "--data-dir",
+            str(paths.ferretdb_data),
+            "--log-level",
+            "warn",
         ],
         log_file=paths.ferretdb_log_file,
         pid_file=paths.pid_file("ferretdb"),
@@ -145,7 +166,10 @@ async def start_ferretdb(settings: Settings, paths: StackPaths) -> str:
     )
     started = time.monotonic()
     await _wait_until(
-        lambda: _ferretdb_answers(settings), pid=pid, timeout_s=FERRETDB_START_TIMEOUT_S, what="FerretDB",
+        lambda: _ferretdb_answers(settings),
+        pid=pid,
+        timeout_s=FERRETDB_START_TIMEOUT_S,
+        what="FerretDB",
         log_path=paths.ferretdb_log_file,
     )
     return f"ferretdb  started (pid {pid}) on {host}:{port} in {time.monotonic() - started:.1f} s"

@@ -26,22 +26,27 @@ log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)"
+    )
     parser.add_argument("--corpus", type=Path, default=None, help="folder with part-*.jsonl (default: training/corpus)")
     parser.add_argument("--folds", type=int, default=3, help="k for k-fold cross-validation")
     parser.add_argument("--top-layers", type=int, default=1, help="encoder layers to fine-tune when --compare is empty")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument(
-        "--compare", default="0,1", help="comma-separated top-layer counts (0: frozen encoder) compared by "
+        "--compare",
+        default="0,1",
+        help="comma-separated top-layer counts (0: frozen encoder) compared by "
         "cross-validation; the best by the threshold objective is trained ('' to train --top-layers only)",
     )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the model (default: the package's model/)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="report cross-validated metrics only; write nothing")
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from services.moderation.screening.data import (
         default_corpus_dir,
@@ -71,25 +76,36 @@ def run(args: argparse.Namespace) -> int:
     candidates = [int(c) for c in args.compare.split(",") if c.strip()] or [args.top_layers]
     results = {}
     lowers = lower_states(encoder, texts, candidates)
-    print(f"lower layers run once over {len(lowers[candidates[0]].states)} windows "
-          f"({time.monotonic() - started:.0f} s so far)", file=sys.stderr)
+    print(
+        f"lower layers run once over {len(lowers[candidates[0]].states)} windows "
+        f"({time.monotonic() - started:.0f} s so far)",
+        file=sys.stderr,
+    )
     for top_layers in candidates:
         config = FinetuneConfig(top_layers=top_layers, epochs=args.epochs, seed=SEED)
         lower = lowers[top_layers]
-        print(f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(texts)} posts "
-              f"({time.monotonic() - started:.0f} s so far)", file=sys.stderr)
+        print(
+            f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(texts)} posts "
+            f"({time.monotonic() - started:.0f} s so far)",
+            file=sys.stderr,
+        )
         oof = out_of_fold_scores(encoder, lower, data, config, args.folds)
         objective = Objective(data.posts, oof)
         best = objective.best()
         report = objective.report(best)
         results[top_layers] = (objective.loss(best), best, report, config, lower)
-        print(f"top layers {top_layers}: objective {objective.loss(best):.4f}, thresholds {best.as_dict()}", file=sys.stderr)
+        print(
+            f"top layers {top_layers}: objective {objective.loss(best):.4f}, thresholds {best.as_dict()}",
+            file=sys.stderr,
+        )
         print(json.dumps({"top_layers": top_layers, **report}, indent=2))
     chosen = min(results, key=lambda k: results[k][0])
     loss, thresholds, report, config, lower = results[chosen]
     comparison = {str(k): round(v[0], 4) for k, v in results.items()}
-    print(f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
-          file=sys.stderr)
+    print(
+        f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
+        file=sys.stderr,
+    )
     if args.dry_run:
         return 0
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(data.posts))), config)
@@ -102,11 +118,20 @@ def run(args: argparse.Namespace) -> int:
         save_delta(fitted.top_state, delta)
     elif delta.exists():
         delta.unlink()
-    head.save(out, {
-        "trained_on": date.today().isoformat(), "folds": args.folds, "seed": SEED, "top_layers": chosen,
-        "epochs": config.epochs, "objective_by_top_layers": comparison, "training_data": counts,
-        "cross_validated": report, "train_seconds": round(time.monotonic() - started),
-    })
+    head.save(
+        out,
+        {
+            "trained_on": date.today().isoformat(),
+            "folds": args.folds,
+            "seed": SEED,
+            "top_layers": chosen,
+            "epochs": config.epochs,
+            "objective_by_top_layers": comparison,
+            "training_data": counts,
+            "cross_validated": report,
+            "train_seconds": round(time.monotonic() - started),
+        },
+    )
     print(f"wrote {out} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0
 
@@ -172,7 +197,6 @@ class Objective:
         return np.maximum(level, self.rule_floor)
 
     def figures(self, t) -> dict[str, float]:  # type: ignore[no-untyped-def]
-        import numpy as np
 
         level = self.levels(t)
         truth = self.level_true
@@ -203,7 +227,9 @@ class Objective:
         penalty += 50 * max(0, f["benign_paged_urgent"] - 0.01) + 20 * max(0, 0.75 - f["suicidewatch_held"])
         penalty += 50 * max(0, f["everyday_held"] - 0.015) + 20 * max(0, f["recovery_held"] - 0.05)
         score = (1 - f["recall_high_or_imminent"]) + f["false_hold_rate"] + 0.5 * (1 - f["imminent_as_urgent"])
-        score += 2 * f["benign_paged_urgent"] + f["everyday_held"] + f["recovery_held"] + 0.2 * (1 - f["suicidewatch_held"])
+        score += (
+            2 * f["benign_paged_urgent"] + f["everyday_held"] + f["recovery_held"] + 0.2 * (1 - f["suicidewatch_held"])
+        )
         score += 0.2 * f["none_given_resources"] + 0.2 * f["concern_missed"]
         return penalty + score
 
@@ -224,15 +250,22 @@ class Objective:
         level = self.levels(t)
         category_recall = {}
         for c in CATEGORIES:
-            relevant = [i for i, p in enumerate(self.posts) if self.labeled[i] and p.risk != "none" and c in p.categories]
+            relevant = [
+                i for i, p in enumerate(self.posts) if self.labeled[i] and p.risk != "none" and c in p.categories
+            ]
             hit = sum(
-                1 for i in relevant if level[i] >= 1 and (
-                    self.oof[i, self.col[c]] >= t.category or any(s.category == c for s in self.findings[i].signals)
-                )
+                1
+                for i in relevant
+                if level[i] >= 1
+                and (self.oof[i, self.col[c]] >= t.category or any(s.category == c for s in self.findings[i].signals))
             )
             category_recall[c] = f"{hit}/{len(relevant)}"
-        return {"thresholds": t.as_dict(), "corpus_and_reddit_out_of_fold": figures, "category_recall": category_recall,
-                "rules": self.rule_precision()}
+        return {
+            "thresholds": t.as_dict(),
+            "corpus_and_reddit_out_of_fold": figures,
+            "category_recall": category_recall,
+            "rules": self.rule_precision(),
+        }
 
     def rule_precision(self) -> dict[str, str]:
         """Per rule: how often it fired on labeled posts at or above its level, and on everyday Reddit."""

@@ -22,7 +22,6 @@ from tools.training.finetune import (
     FinetuneConfig,
     Finetuned,
     LowerStates,
-    lower_states,
     targets_matrix,
     train,
     window_embeddings,

@@ -105,14 +105,20 @@ class _TopModel:
         self.config = config
         self.split = split
         self.model_config = base.config
-        self.layers = torch.nn.ModuleList([copy.deepcopy(base.encoder.layer[i]) for i in range(split, base.config.num_hidden_layers)])
+        self.layers = torch.nn.ModuleList(
+            [copy.deepcopy(base.encoder.layer[i]) for i in range(split, base.config.num_hidden_layers)]
+        )
         self.head = torch.nn.Linear(base.config.hidden_size, len(HEAD_NAMES))
         torch.nn.init.normal_(self.head.weight, std=0.02)
         torch.nn.init.zeros_(self.head.bias)
 
     def parameters_groups(self) -> list[dict]:
         return [
-            {"params": list(self.layers.parameters()), "lr": self.config.encoder_lr, "weight_decay": self.config.weight_decay},
+            {
+                "params": list(self.layers.parameters()),
+                "lr": self.config.encoder_lr,
+                "weight_decay": self.config.weight_decay,
+            },
             {"params": list(self.head.parameters()), "lr": self.config.head_lr, "weight_decay": 0.0},
         ]
 
@@ -221,7 +227,9 @@ def train(
     return Finetuned(state, weights, top.head.bias.detach().numpy().astype(np.float32))
 
 
-def window_embeddings(encoder: Encoder, lower: LowerStates, fitted: Finetuned, windows: Sequence[int], batch_size: int = 32) -> np.ndarray:
+def window_embeddings(
+    encoder: Encoder, lower: LowerStates, fitted: Finetuned, windows: Sequence[int], batch_size: int = 32
+) -> np.ndarray:
     """Unit-length embeddings of the given windows through the fitted top layers."""
     import torch
 
@@ -230,7 +238,9 @@ def window_embeddings(encoder: Encoder, lower: LowerStates, fitted: Finetuned, w
     if fitted.top_state:
         for offset, layer in enumerate(top.layers):
             prefix = f"encoder.layer.{lower.split_layer + offset}."
-            layer.load_state_dict({k[len(prefix):]: torch.from_numpy(v) for k, v in fitted.top_state.items() if k.startswith(prefix)})
+            layer.load_state_dict(
+                {k[len(prefix) :]: torch.from_numpy(v) for k, v in fitted.top_state.items() if k.startswith(prefix)}
+            )
     top.train(False)
     order = sorted(windows, key=lambda i: lower.states[i].shape[0])
     out = np.zeros((len(windows), encoder.model.config.hidden_size), dtype=np.float32)
@@ -258,5 +268,11 @@ def targets_matrix(rows: Sequence[dict[str, float] | None]) -> tuple[np.ndarray,
 
 
 __all__ = [
-    "FinetuneConfig", "Finetuned", "LowerStates", "lower_states", "targets_matrix", "train", "window_embeddings",
+    "FinetuneConfig",
+    "Finetuned",
+    "LowerStates",
+    "lower_states",
+    "targets_matrix",
+    "train",
+    "window_embeddings",
 ]

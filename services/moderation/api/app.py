@@ -84,7 +84,9 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     async def queue_feed(app: web.Application) -> AsyncIterator[None]:
         review, publisher = app[review_key], app[publisher_key]
         decoders: dict[str, type[Event]] = {
-            topics.posts_screened: PostScreened, topics.posts_reported: PostReported, topics.posts_deleted: PostDeleted,
+            topics.posts_screened: PostScreened,
+            topics.posts_reported: PostReported,
+            topics.posts_deleted: PostDeleted,
         }
         consumer = create_consumer(
             settings, list(decoders), group_id=f"{settings.topic_prefix}{CONSUMER_NAME}", client_id=CONSUMER_NAME
@@ -107,9 +109,14 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
                 await review.remove_words_if_gone(event.post_id, event.author_id)
 
         loop = EventConsumerLoop(
-            name=CONSUMER_NAME, consumer=consumer, producer=app[producer_key],
-            dead_letter_topic=topics.dead_letter(CONSUMER_NAME), decoders=decoders, handle=handle,
-            metrics=consumer_metrics(app), unready_after_s=settings.consumer_unready_after_s,
+            name=CONSUMER_NAME,
+            consumer=consumer,
+            producer=app[producer_key],
+            dead_letter_topic=topics.dead_letter(CONSUMER_NAME),
+            decoders=decoders,
+            handle=handle,
+            metrics=consumer_metrics(app),
+            unready_after_s=settings.consumer_unready_after_s,
         )
         watch_consumer(app, "consumer:queue", loop)
         async with background_task("moderation-queue-feed", loop.run):
@@ -125,10 +132,14 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
 
     async def screening_watchdog(app: web.Application) -> AsyncIterator[None]:
         # The faust worker's consumer group is named after its app id.
-        probe = LagProbe(settings, group_id=f"{settings.topic_prefix}{WORKER_CONSUMER_NAME}", topic=topics.posts_submitted)
+        probe = LagProbe(
+            settings, group_id=f"{settings.topic_prefix}{WORKER_CONSUMER_NAME}", topic=topics.posts_submitted
+        )
         await probe.start()
         watch = StallWatch(
-            probe.measure, app[publisher_key].screening_stalled, registry,
+            probe.measure,
+            app[publisher_key].screening_stalled,
+            registry,
             stalled_after_s=settings.screening_stalled_after_s,
         )
         async with background_task("moderation-screening-watchdog", watch.run):

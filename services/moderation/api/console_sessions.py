@@ -27,10 +27,15 @@ class ConsoleSessions:
         now = utc_now()
         await self._sessions.delete_many({"expires_at": {"$lt": now}})
         session_id = new_token()
-        await self._sessions.insert_one({
-            "_id": hash_token(session_id), "identity_id": moderator.id, "token_hash": hash_token(token),
-            "created_at": now, "expires_at": now + self.lifetime,
-        })
+        await self._sessions.insert_one(
+            {
+                "_id": hash_token(session_id),
+                "identity_id": moderator.id,
+                "token_hash": hash_token(token),
+                "created_at": now,
+                "expires_at": now + self.lifetime,
+            }
+        )
         return session_id
 
     async def identity(self, session_id: str) -> Identity | None:

@@ -15,8 +15,11 @@ from services.moderation.api.console_sessions import COOKIE_NAME
 from services.moderation.api.keys import console_sessions_key, identities_key, settings_key
 
 CONSOLE_DIR = Path(__file__).parent / "console"
-PAGES = {"": ("index.html", "text/html"), "console.js": ("console.js", "text/javascript"),
-         "console.css": ("console.css", "text/css")}
+PAGES = {
+    "": ("index.html", "text/html"),
+    "console.js": ("console.js", "text/javascript"),
+    "console.css": ("console.css", "text/css"),
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -36,7 +39,10 @@ def served_over_https(request: web.Request, trusted_proxies: tuple[str, ...]) ->
     """True on TLS, including TLS ended by a proxy we trust (then the cookie is marked Secure)."""
     if request.secure:
         return True
-    return is_trusted_proxy(request.remote, trusted_proxies) and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    return (
+        is_trusted_proxy(request.remote, trusted_proxies)
+        and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    )
 
 
 def _session_view(identity_id: str, name: str, role: str) -> dict[str, str]:
@@ -87,8 +93,13 @@ async def sign_in(request: web.Request) -> web.Response:
     else:
         response = web.json_response(_session_view(moderator.id, moderator.name, moderator.role))
     response.set_cookie(
-        COOKIE_NAME, session_id, max_age=int(sessions.lifetime.total_seconds()), path="/",
-        httponly=True, samesite="Strict", secure=served_over_https(request, request.app[settings_key].trusted_proxies),
+        COOKIE_NAME,
+        session_id,
+        max_age=int(sessions.lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=served_over_https(request, request.app[settings_key].trusted_proxies),
     )
     return response
 

@@ -44,8 +44,14 @@ class Moderators:
         if await self._accounts.find_one({"name": name}):
             raise ModeratorError(f"a moderator named {name!r} exists already")
         token = new_token()
-        doc = {"_id": new_id(), "name": name, "role": role, "token_hash": hash_token(token), "disabled": False,
-               "created_at": utc_now()}
+        doc = {
+            "_id": new_id(),
+            "name": name,
+            "role": role,
+            "token_hash": hash_token(token),
+            "disabled": False,
+            "created_at": utc_now(),
+        }
         await self._accounts.insert_one(doc)
         await self._announce(doc)
         return NewModerator(doc["_id"], name, role, token)
@@ -62,7 +68,11 @@ class Moderators:
 
     async def _announce(self, doc: dict[str, Any]) -> None:
         event = IdentityChanged(
-            id=doc["_id"], token_hash=doc["token_hash"], kind="moderator", role=doc["role"],
-            disabled=doc["disabled"], handle=doc["name"],
+            id=doc["_id"],
+            token_hash=doc["token_hash"],
+            kind="moderator",
+            role=doc["role"],
+            disabled=doc["disabled"],
+            handle=doc["name"],
         )
         await self._events.publish(event)

@@ -56,7 +56,11 @@ class OpenQueue:
         self._built = True
 
     async def page(
-        self, items: Any, limit: int, after: tuple[int, datetime, str] | None, is_open: Callable[[dict[str, Any]], bool],
+        self,
+        items: Any,
+        limit: int,
+        after: tuple[int, datetime, str] | None,
+        is_open: Callable[[dict[str, Any]], bool],
     ) -> list[dict[str, Any]]:
         """Up to `limit` open items in queue order, after the position `after` (a `queue_key`)."""
         entries = sorted(

@@ -25,8 +25,17 @@ QUEUE_ORDER = [("level_rank", DESCENDING), ("created_at", ASCENDING), ("_id", AS
 
 # An allowlist, so a field added to the item view later is not listed until someone decides it may be.
 _LISTED_FIELDS = (
-    "item_id", "post_id", "thread_id", "level", "status", "resources",
-    "claimed_by", "claimed_by_name", "claimed_until", "erased_author", "created_at",
+    "item_id",
+    "post_id",
+    "thread_id",
+    "level",
+    "status",
+    "resources",
+    "claimed_by",
+    "claimed_by_name",
+    "claimed_until",
+    "erased_author",
+    "created_at",
 )
 _LISTED_VERDICT_FIELDS = ("risk", "categories", "action", "scores", "model_version")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -60,11 +69,13 @@ class QueuePosition:
         neither repeated nor makes a later page skip one.
         """
         rank, at = self.level_rank, self.created_at
-        return {"$or": [
-            {"level_rank": {"$lt": rank}},
-            {"level_rank": rank, "created_at": {"$gt": at}},
-            {"level_rank": rank, "created_at": at, "_id": {"$gt": self.item_id}},
-        ]}
+        return {
+            "$or": [
+                {"level_rank": {"$lt": rank}},
+                {"level_rank": rank, "created_at": {"$gt": at}},
+                {"level_rank": rank, "created_at": at, "_id": {"$gt": self.item_id}},
+            ]
+        }
 
 
 def encode_cursor(position: QueuePosition) -> str:

@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.common.identities import Identity
 from services.moderation.api.open_queue import OpenQueue, queue_key
@@ -59,13 +59,24 @@ class ReviewQueue:
         level = "urgent" if event.verdict.action == "hold_urgent" else "hold"
         result = await self._items.update_one(
             {"_id": f"post:{event.post_id}:{event.revision}"},
-            {"$setOnInsert": {
-                "post_id": event.post_id, "thread_id": event.thread_id, "author_id": event.author_id,
-                "revision": event.revision, "board_slug": event.board_slug, "title": event.title, "body": event.body,
-                "verdict": event.verdict.model_dump(), "resources": [r.model_dump() for r in event.resources],
-                "reports": [], "level_rank": LEVELS[level], "status": "open", "created_at": event.occurred_at,
-                "alerted": False,
-            }},
+            {
+                "$setOnInsert": {
+                    "post_id": event.post_id,
+                    "thread_id": event.thread_id,
+                    "author_id": event.author_id,
+                    "revision": event.revision,
+                    "board_slug": event.board_slug,
+                    "title": event.title,
+                    "body": event.body,
+                    "verdict": event.verdict.model_dump(),
+                    "resources": [r.model_dump() for r in event.resources],
+                    "reports": [],
+                    "level_rank": LEVELS[level],
+                    "status": "open",
+                    "created_at": event.occurred_at,
+                    "alerted": False,
+                }
+            },
             upsert=True,
         )
         # Also on a redelivery (a crash may have come between the two writes); a listing drops
@@ -75,8 +86,9 @@ class ReviewQueue:
             return level
         # A redelivery: the first delivery may have stored the item and then failed to alert the
         # moderators. Until `mark_alerted`, every delivery alerts again (the alert's id is stable).
-        pending = await self._items.find_one({"_id": f"post:{event.post_id}:{event.revision}", "alerted": False},
-                                             {"_id": 1})
+        pending = await self._items.find_one(
+            {"_id": f"post:{event.post_id}:{event.revision}", "alerted": False}, {"_id": 1}
+        )
         return level if pending is not None else None
 
     async def mark_alerted(self, item_id: str) -> None:
@@ -99,7 +111,8 @@ class ReviewQueue:
         first_id = f"report:{event.post_id}"
         joined = await self._items.find_one_and_update(
             {
-                "post_id": event.post_id, "status": {"$in": list(OPEN_STATUSES)},
+                "post_id": event.post_id,
+                "status": {"$in": list(OPEN_STATUSES)},
                 # Report items made before `source` existed are known by their id alone.
                 "$or": [{"source": "report"}, {"_id": first_id}],
                 "reports.report_id": {"$ne": event.report_id},
@@ -111,8 +124,10 @@ class ReviewQueue:
             await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
             return None
         # Named after the report that opened it, so a redelivery lands on the same item.
-        item_id = first_id if await self._items.find_one({"_id": first_id}, {"_id": 1}) is None else (
-            f"{first_id}:{event.report_id}"
+        item_id = (
+            first_id
+            if await self._items.find_one({"_id": first_id}, {"_id": 1}) is None
+            else (f"{first_id}:{event.report_id}")
         )
         decided = await self._items.find_one(
             {"post_id": event.post_id, "status": "decided"}, {"_id": 1}, sort=[("created_at", DESCENDING)]
@@ -121,20 +136,39 @@ class ReviewQueue:
             # Written before the item, under a fixed id: a crash in between cannot lose or repeat it.
             # (An insert, not an upsert: FerretDB leaves null fields out of $setOnInsert.)
             try:
-                await self._audit.insert_one({
-                    "_id": f"reopened:{item_id}", "item_id": item_id, "post_id": event.post_id, "moderator_id": None,
-                    "moderator_name": "", "action": "reopened",
-                    "note": f"{event.reason} report after the decision on {decided['_id']}", "at": utc_now(),
-                })
+                await self._audit.insert_one(
+                    {
+                        "_id": f"reopened:{item_id}",
+                        "item_id": item_id,
+                        "post_id": event.post_id,
+                        "moderator_id": None,
+                        "moderator_name": "",
+                        "action": "reopened",
+                        "note": f"{event.reason} report after the decision on {decided['_id']}",
+                        "at": utc_now(),
+                    }
+                )
             except DuplicateKeyError:
                 pass  # a redelivered report: the entry is there already
         result = await self._items.update_one(
             {"_id": item_id},
-            {"$setOnInsert": {
-                "post_id": event.post_id, "thread_id": event.thread_id, "author_id": event.author_id, "revision": 1,
-                "title": event.title, "body": event.body, "verdict": None, "resources": [], "reports": [report],
-                "source": "report", "level_rank": rank, "status": "open", "created_at": event.occurred_at,
-            }},
+            {
+                "$setOnInsert": {
+                    "post_id": event.post_id,
+                    "thread_id": event.thread_id,
+                    "author_id": event.author_id,
+                    "revision": 1,
+                    "title": event.title,
+                    "body": event.body,
+                    "verdict": None,
+                    "resources": [],
+                    "reports": [report],
+                    "source": "report",
+                    "level_rank": rank,
+                    "status": "open",
+                    "created_at": event.occurred_at,
+                }
+            },
             upsert=True,
         )
         await self._open.opened(item_id, rank, event.occurred_at)
@@ -187,10 +221,19 @@ class ReviewQueue:
         now = utc_now()
         doc = await self._items.find_one_and_update(
             {
-                "_id": item_id, "status": {"$in": list(OPEN_STATUSES)},
+                "_id": item_id,
+                "status": {"$in": list(OPEN_STATUSES)},
                 "$or": [{"claim": None}, {"claim.until": {"$lt": now}}, {"claim.moderator_id": moderator.id}],
             },
-            {"$set": {"claim": {"moderator_id": moderator.id, "moderator_name": moderator.name, "until": now + self._lease}}},
+            {
+                "$set": {
+                    "claim": {
+                        "moderator_id": moderator.id,
+                        "moderator_name": moderator.name,
+                        "until": now + self._lease,
+                    }
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -198,15 +241,19 @@ class ReviewQueue:
             if current["status"] not in OPEN_STATUSES:
                 raise ReviewError(409, "This item has been decided already.")
             raise ReviewError(409, "Another moderator is handling this item.")
-        first = doc.get("first_claimed_at") is None and (await self._items.update_one(
-            {"_id": item_id, "first_claimed_at": None}, {"$set": {"first_claimed_at": now}}
-        )).modified_count == 1
+        first = (
+            doc.get("first_claimed_at") is None
+            and (
+                await self._items.update_one(
+                    {"_id": item_id, "first_claimed_at": None}, {"$set": {"first_claimed_at": now}}
+                )
+            ).modified_count
+            == 1
+        )
         await self.audit(doc, moderator, "claim")
         return doc, first
 
-    async def decide(
-        self, item_id: str, moderator: Identity, decision: str, note: str
-    ) -> tuple[dict[str, Any], bool]:
+    async def decide(self, item_id: str, moderator: Identity, decision: str, note: str) -> tuple[dict[str, Any], bool]:
         """Record a decision; also says whether it is a repeat of this moderator's own decision.
 
         The decision is stored before its event is sent, so a moderator whose answer was lost
@@ -216,7 +263,8 @@ class ReviewQueue:
         current = await self.item(item_id)
         prior = current.get("decision") or {}
         if (
-            prior.get("moderator_id") == moderator.id and prior.get("decision") == decision
+            prior.get("moderator_id") == moderator.id
+            and prior.get("decision") == decision
             and current["status"] == ("escalated" if decision == "escalate" else "decided")
         ):
             return current, True
@@ -280,7 +328,8 @@ class ReviewQueue:
         taken = []
         for candidate in await self._items.find(due_query).limit(100).to_list(None):
             doc = await self._items.find_one_and_update(
-                {**due_query, "_id": candidate["_id"]}, {"$set": {"realerted_at": now}},
+                {**due_query, "_id": candidate["_id"]},
+                {"$set": {"realerted_at": now}},
                 return_document=ReturnDocument.AFTER,
             )
             if doc is not None:
@@ -291,15 +340,24 @@ class ReviewQueue:
         await self._items.update_one({"_id": item_id}, {"$set": {"realerted_at": None}})
 
     async def audit(self, item: dict[str, Any], moderator: Identity, action: str, note: str = "") -> None:
-        await self._audit.insert_one({
-            "_id": new_id(), "item_id": item["_id"], "post_id": item["post_id"], "moderator_id": moderator.id,
-            "moderator_name": moderator.name, "action": action, "note": note, "at": utc_now(),
-            # Which screener held it: a promoted model's decisions stay told apart in the log.
-            "model_version": (item.get("verdict") or {}).get("model_version"),
-        })
+        await self._audit.insert_one(
+            {
+                "_id": new_id(),
+                "item_id": item["_id"],
+                "post_id": item["post_id"],
+                "moderator_id": moderator.id,
+                "moderator_name": moderator.name,
+                "action": action,
+                "note": note,
+                "at": utc_now(),
+                # Which screener held it: a promoted model's decisions stay told apart in the log.
+                "model_version": (item.get("verdict") or {}).get("model_version"),
+            }
+        )
 
-    async def audit_log(self, *, post_id: str | None = None, item_id: str | None = None,
-                        limit: int = 500) -> list[dict[str, Any]]:
+    async def audit_log(
+        self, *, post_id: str | None = None, item_id: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
         """The newest `limit` entries that match, oldest first."""
         query: dict[str, Any] = {}
         if post_id:
@@ -319,7 +377,9 @@ def _refuse_if_claimed_by_another(item: dict[str, Any], moderator: Identity, wha
 def without_words(item: dict[str, Any]) -> dict[str, Any]:
     """The changes that take every word of a post (and of notes about it) out of a queue item."""
     changes: dict[str, Any] = {
-        "body": None, "title": None, "words_removed": True,
+        "body": None,
+        "title": None,
+        "words_removed": True,
         # A reporter's note may quote the post.
         "reports": [{**report, "note": ""} for report in item.get("reports", [])],
     }
@@ -356,7 +416,12 @@ def item_view(item: dict[str, Any]) -> dict[str, Any]:
 
 def audit_view(entry: dict[str, Any]) -> dict[str, Any]:
     return {
-        "item_id": entry["item_id"], "post_id": entry["post_id"], "moderator_id": entry["moderator_id"],
-        "moderator_name": entry.get("moderator_name", ""), "action": entry["action"], "note": entry.get("note", ""),
-        "at": entry["at"].isoformat(), "model_version": entry.get("model_version"),
+        "item_id": entry["item_id"],
+        "post_id": entry["post_id"],
+        "moderator_id": entry["moderator_id"],
+        "moderator_name": entry.get("moderator_name", ""),
+        "action": entry["action"],
+        "note": entry.get("note", ""),
+        "at": entry["at"].isoformat(),
+        "model_version": entry.get("model_version"),
     }

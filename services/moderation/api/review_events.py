@@ -24,46 +24,79 @@ class ReviewPublisher:
         await self._notify(alert)
 
     async def new_item(self, item_id: str, post_id: str, level: str) -> None:
-        await self._notify(Notification(
-            notification_id=f"queue.item:{item_id}", recipient_id=MODERATORS, kind="queue.item", post_id=post_id,
-            data={"item_id": item_id, "level": level, "urgent": level == "urgent"},
-        ))
+        await self._notify(
+            Notification(
+                notification_id=f"queue.item:{item_id}",
+                recipient_id=MODERATORS,
+                kind="queue.item",
+                post_id=post_id,
+                data={"item_id": item_id, "level": level, "urgent": level == "urgent"},
+            )
+        )
 
     async def urgent_unclaimed(self, item: dict[str, Any], waited_s: int) -> None:
-        await self._notify(Notification(
-            notification_id=f"queue.unclaimed:{item['_id']}:{item['realerted_at'].isoformat()}",
-            recipient_id=MODERATORS, kind="queue.unclaimed", post_id=item["post_id"],
-            data={"item_id": item["_id"], "level": "urgent", "urgent": True, "waited_s": waited_s},
-        ))
+        await self._notify(
+            Notification(
+                notification_id=f"queue.unclaimed:{item['_id']}:{item['realerted_at'].isoformat()}",
+                recipient_id=MODERATORS,
+                kind="queue.unclaimed",
+                post_id=item["post_id"],
+                data={"item_id": item["_id"], "level": "urgent", "urgent": True, "waited_s": waited_s},
+            )
+        )
 
     async def to_moderators(self, kind: str, item: dict[str, Any], moderator: Identity) -> None:
-        await self._notify(Notification(
-            recipient_id=MODERATORS, kind=kind, post_id=item["post_id"],
-            data={"item_id": item["_id"], "moderator_id": moderator.id},
-        ))
+        await self._notify(
+            Notification(
+                recipient_id=MODERATORS,
+                kind=kind,
+                post_id=item["post_id"],
+                data={"item_id": item["_id"], "moderator_id": moderator.id},
+            )
+        )
 
     async def decision(self, item: dict[str, Any], moderator: Identity, decision: str, note: str) -> None:
         event = ModerationDecided(
-            item_id=item["_id"], post_id=item["post_id"], thread_id=item["thread_id"], author_id=item.get("author_id") or "",
-            decision=decision, note=note, moderator_id=moderator.id, revision=item.get("revision", 1),  # type: ignore[arg-type]
+            item_id=item["_id"],
+            post_id=item["post_id"],
+            thread_id=item["thread_id"],
+            author_id=item.get("author_id") or "",
+            decision=decision,
+            note=note,
+            moderator_id=moderator.id,
+            revision=item.get("revision", 1),  # type: ignore[arg-type]
         )
         await self._events.publish(event)
         if not item.get("author_id"):
             pass  # the author erased their identity: there is nobody to tell
         elif decision == "approve":
-            await self._notify(Notification(
-                notification_id=f"decision:{item['_id']}", recipient_id=item["author_id"], kind="post.published",
-                post_id=item["post_id"], data={"approved": True},
-            ))
+            await self._notify(
+                Notification(
+                    notification_id=f"decision:{item['_id']}",
+                    recipient_id=item["author_id"],
+                    kind="post.published",
+                    post_id=item["post_id"],
+                    data={"approved": True},
+                )
+            )
         elif decision == "remove":
-            await self._notify(Notification(
-                notification_id=f"decision:{item['_id']}", recipient_id=item["author_id"], kind="post.removed",
-                post_id=item["post_id"], data={"note": note},
-            ))
+            await self._notify(
+                Notification(
+                    notification_id=f"decision:{item['_id']}",
+                    recipient_id=item["author_id"],
+                    kind="post.removed",
+                    post_id=item["post_id"],
+                    data={"note": note},
+                )
+            )
         await self.to_moderators("queue.decided", item, moderator)
 
     async def message_to_author(self, item: dict[str, Any], text: str) -> None:
-        await self._notify(Notification(
-            recipient_id=item["author_id"], kind="message", post_id=item["post_id"],
-            data={"text": text, "resources": item.get("resources", [])},
-        ))
+        await self._notify(
+            Notification(
+                recipient_id=item["author_id"],
+                kind="message",
+                post_id=item["post_id"],
+                data={"text": text, "resources": item.get("resources", [])},
+            )
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -33,7 +32,7 @@ async def _kafka_or_503(detail: str) -> AsyncIterator[None]:
     """Kafka refusing or timing out is a 503 the moderator can act on, never a 500."""
     try:
         yield
-    except (KafkaError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, KafkaError) as exc:
         raise Problem(503, detail, headers={"Retry-After": "5"}) from exc
 
 

@@ -20,15 +20,22 @@ WAIT_BUCKETS = (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200,
 class SlaMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self._to_first_claim = Histogram(
-            "haven_review_time_to_first_claim_seconds", "From an item entering the queue to its first claim",
-            ["level"], registry=registry, buckets=WAIT_BUCKETS,
+            "haven_review_time_to_first_claim_seconds",
+            "From an item entering the queue to its first claim",
+            ["level"],
+            registry=registry,
+            buckets=WAIT_BUCKETS,
         )
         self._to_decision = Histogram(
-            "haven_review_time_to_decision_seconds", "From an item entering the queue to a decision on it",
-            ["level", "decision"], registry=registry, buckets=WAIT_BUCKETS,
+            "haven_review_time_to_decision_seconds",
+            "From an item entering the queue to a decision on it",
+            ["level", "decision"],
+            registry=registry,
+            buckets=WAIT_BUCKETS,
         )
         self._realerts = Counter(
-            "haven_review_urgent_realerts_total", "Urgent items re-alerted because nobody claimed them in time",
+            "haven_review_urgent_realerts_total",
+            "Urgent items re-alerted because nobody claimed them in time",
             registry=registry,
         )
 

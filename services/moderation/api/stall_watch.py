@@ -57,7 +57,9 @@ class StallWatch:
         if notification_id in self._sent:
             return None
         alert = Notification(
-            notification_id=notification_id, recipient_id=MODERATORS_RECIPIENT, kind="queue.stalled",
+            notification_id=notification_id,
+            recipient_id=MODERATORS_RECIPIENT,
+            kind="queue.stalled",
             data={"waiting": lag.events, "oldest_waiting_s": int(lag.oldest_waiting_s), "urgent": True},
         )
         await self._notify(alert)

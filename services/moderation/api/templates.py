@@ -26,8 +26,11 @@ _REMOVED = (
     "What you're feeling still matters, and you're welcome to post again. If things are heavy right now:\n"
     "{resources}"
 )
-TEMPLATES = (("check_in", "Check in now", _CHECK_IN), ("held", "Post held for review", _HELD),
-             ("removed", "Post removed, with care", _REMOVED))
+TEMPLATES = (
+    ("check_in", "Check in now", _CHECK_IN),
+    ("held", "Post held for review", _HELD),
+    ("removed", "Post removed, with care", _REMOVED),
+)
 NO_RESOURCES = "- anyone you trust, or your local emergency number if you're in danger"
 
 

@@ -63,8 +63,15 @@ class DirectoryEntry(BaseModel):
         else:
             shown = self.categories[0]
         return Resource(
-            name=self.name, category=shown, how=list(self.how), contact=self.contact, hours=self.hours,
-            source=self.source, country=self.country, confidence=self.confidence, note=self.note,
+            name=self.name,
+            category=shown,
+            how=list(self.how),
+            contact=self.contact,
+            hours=self.hours,
+            source=self.source,
+            country=self.country,
+            confidence=self.confidence,
+            note=self.note,
         )
 
 

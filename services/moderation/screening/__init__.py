@@ -5,9 +5,9 @@ imported when a Screener is loaded.
 """
 
 from services.moderation.screening.screener import (
+    Screener,
     ScreenerLoadError,
     ScreeningInput,
-    Screener,
     fail_closed_verdict,
 )
 

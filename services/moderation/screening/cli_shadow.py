@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("shadow", "report"))
-    parser.add_argument("--candidate", type=Path, default=None, help="candidate model folder (default: $HAVEN_SHADOW_SCREENER)")
+    parser.add_argument(
+        "--candidate", type=Path, default=None, help="candidate model folder (default: $HAVEN_SHADOW_SCREENER)"
+    )
     parser.add_argument("--since-hours", type=float, default=None, help="report: only disagreements this recent")
 
 

@@ -20,7 +20,16 @@ from pathlib import Path
 from streams.events import CATEGORIES
 
 EVERYDAY_SUBREDDITS = frozenset(
-    {"personalfinance", "UKPersonalFinance", "teaching", "ukpolitics", "unitedkingdom", "conspiracy", "guns", "mindfulness"}
+    {
+        "personalfinance",
+        "UKPersonalFinance",
+        "teaching",
+        "ukpolitics",
+        "unitedkingdom",
+        "conspiracy",
+        "guns",
+        "mindfulness",
+    }
 )
 RECOVERY_SUBREDDITS = frozenset({"addiction", "alcoholism"})
 CRISIS_SUBREDDIT = "suicidewatch"

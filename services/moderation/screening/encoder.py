@@ -62,7 +62,9 @@ def choose_precision(requested: str | None = None) -> str:
     return "bf16" if cpu_has_amx() else "fp32"
 
 
-def length_batches(lengths: Sequence[int], limit: int = MICRO_BATCH, overhead: int = CALL_OVERHEAD_TOKENS) -> list[list[int]]:
+def length_batches(
+    lengths: Sequence[int], limit: int = MICRO_BATCH, overhead: int = CALL_OVERHEAD_TOKENS
+) -> list[list[int]]:
     """Indices sorted by length, cut into batches of similar length (at most `limit` each).
 
     The cuts minimize the padded tokens computed plus a fixed cost per forward call (dynamic

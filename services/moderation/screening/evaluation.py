@@ -56,7 +56,9 @@ def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) ->
     imminent_below = sum(1 for t, p in severe if t.risk == "imminent" and p.risk not in ("high", "imminent"))
     category_recall: dict[str, tuple[int, int]] = {}
     for category in CATEGORIES:
-        relevant = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk != "none" and category in t.categories]
+        relevant = [
+            (t, p) for t, p in zip(truths, predictions, strict=True) if t.risk != "none" and category in t.categories
+        ]
         category_recall[category] = (sum(1 for _, p in relevant if category in p.categories), len(relevant))
     mild = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk in ("none", "concern")]
     false_holds = sum(1 for _, p in mild if p.action in HOLD_ACTIONS)
@@ -131,7 +133,10 @@ def format_side_by_side(title: str, columns: dict[str, LevelMetrics]) -> str:
 
 def format_breakdown(title: str, groups: dict[str, LevelMetrics], sizes: dict[str, int]) -> str:
     """One line per group (a language, a voice): the headline figures only."""
-    lines = [title, f"  {'group':<18}{'posts':>6}{'recall high+':>14}{'false holds':>13}{'imm. urgent':>13}{'benign urgent':>15}"]
+    lines = [
+        title,
+        f"  {'group':<18}{'posts':>6}{'recall high+':>14}{'false holds':>13}{'imm. urgent':>13}{'benign urgent':>15}",
+    ]
     for name, m in groups.items():
         lines.append(
             f"  {name:<18}{sizes[name]:>6}{m.recall_high_or_imminent:>14.3f}{m.false_hold_rate:>13.3f}"

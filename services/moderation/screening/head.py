@@ -69,10 +69,15 @@ class Head:
 
     def save(self, directory: Path, metadata: dict[str, object]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(directory / WEIGHTS_FILE, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32))
+        np.savez_compressed(
+            directory / WEIGHTS_FILE, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32)
+        )
         meta = {
-            "version": self.version, "heads": list(HEAD_NAMES), "thresholds": self.thresholds.as_dict(),
-            "encoder_delta": self.needs_delta, **metadata,
+            "version": self.version,
+            "heads": list(HEAD_NAMES),
+            "thresholds": self.thresholds.as_dict(),
+            "encoder_delta": self.needs_delta,
+            **metadata,
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -84,8 +89,14 @@ class Head:
                 weights, bias = arrays["weights"].astype(np.float32), arrays["bias"].astype(np.float32)
         except (OSError, ValueError, KeyError) as exc:
             raise HeadLoadError(f"the screening head in {directory} is missing or corrupt: {exc}") from exc
-        if tuple(meta.get("heads", ())) != HEAD_NAMES or weights.shape[0] != len(HEAD_NAMES) or bias.shape != (len(HEAD_NAMES),):
+        if (
+            tuple(meta.get("heads", ())) != HEAD_NAMES
+            or weights.shape[0] != len(HEAD_NAMES)
+            or bias.shape != (len(HEAD_NAMES),)
+        ):
             raise HeadLoadError(f"the screening head in {directory} does not match this code's heads")
         if not np.all(np.isfinite(weights)) or not np.all(np.isfinite(bias)):
             raise HeadLoadError(f"the screening head in {directory} holds non-finite weights")
-        return cls(weights, bias, Thresholds(**meta["thresholds"]), meta["version"], bool(meta.get("encoder_delta", False)))
+        return cls(
+            weights, bias, Thresholds(**meta["thresholds"]), meta["version"], bool(meta.get("encoder_delta", False))
+        )

@@ -71,7 +71,11 @@ class Signal:
     def match(self, reason: int) -> RuleMatch:
         """This signal as the verdict carries it, quoted by the verdict's reason number `reason`."""
         return RuleMatch(
-            rule=self.rule.name, label=self.rule.label, category=self.category, risk=self.risk, words=self.words,
+            rule=self.rule.name,
+            label=self.rule.label,
+            category=self.category,
+            risk=self.risk,
+            words=self.words,
             reason=reason,
         )
 
@@ -92,8 +96,13 @@ class SetAside:
     def match(self, reason: int) -> RuleMatch:
         """This match as the verdict carries it, quoted by the verdict's reason number `reason`."""
         return RuleMatch(
-            rule=self.rule.name, label=self.rule.label, category=self.rule.category, risk=self.rule.risk,
-            words=self.words, set_aside=self.why, reason=reason,
+            rule=self.rule.name,
+            label=self.rule.label,
+            category=self.rule.category,
+            risk=self.rule.risk,
+            words=self.words,
+            set_aside=self.why,
+            reason=reason,
         )
 
 
@@ -117,169 +126,390 @@ _SUICIDE_CORE = (
 
 RULES: tuple[Rule, ...] = (
     # Suicide
-    Rule("intent", "first-person intent", "suicide", "high", _rx(
-        rf"\b(?:i(?:'m| am) (?:going to|gonna)|i'll|i will|gonna|going to|want(?:ed)? to|wanna|plan(?:ning)? to|"
-        rf"about to|ready to|decided to|need to|thinking (?:about|of)|think i'?ll|might|should just)\b"
-        rf"[^.!?\n]{{0,30}}?\b(?:{_SUICIDE_CORE})"),
-        escalation="intent", everyday_words=True),
+    Rule(
+        "intent",
+        "first-person intent",
+        "suicide",
+        "high",
+        _rx(
+            rf"\b(?:i(?:'m| am) (?:going to|gonna)|i'll|i will|gonna|going to|want(?:ed)? to|wanna|plan(?:ning)? to|"
+            rf"about to|ready to|decided to|need to|thinking (?:about|of)|think i'?ll|might|should just)\b"
+            rf"[^.!?\n]{{0,30}}?\b(?:{_SUICIDE_CORE})"
+        ),
+        escalation="intent",
+        everyday_words=True,
+    ),
     # On the 3,125-post training corpus this rule fired 13 times, never on a post labelled high or
     # imminent (past tense, quotes, jokes): alone it gives resources, and the model decides holds.
-    Rule("wish_to_die", "wish to die", "suicide", "concern", _rx(
-        r"\b(?:(?:i |just )?(?:want(?:ed)?|wanna|ready|going|gonna|decided|plan(?:ning)?|need) (?:to )?(?:just )?die\b|"
-        r"(?:i'?m|i am) ready to go\b)"),
-        escalation="intent", everyday_words=True),
-    Rule("ideation", "suicidal ideation", "suicide", "high", _rx(
-        r"\b(?:i wish i (?:was|were) dead|wish i (?:could )?(?:die|disappear|was gone)|"
-        r"better off (?:dead|without me)|no (?:reason|point) (?:to live|in living|to go on|in going on)|"
-        r"don'?t want to (?:be alive|live|exist|be here anymore|wake up)|(?:i'?m|i am|feeling|feel) suicidal|"
-        r"suicidal (?:again|thoughts|tonight)|everyone would be better off|tired of (?:being alive|living)|"
-        r"can'?t (?:go on|keep going|do this anymore) (?:like this|living)|want it all to (?:end|stop) for good|"
-        r"can'?t (?:continue|keep) (?:living|going on)|wish (?:i had|i'?d) never been born|wish i (?:was|were) never born|"
-        r"leav(?:e|ing) this (?:earth|world)\b)"),
-        escalation="intent"),
-    Rule("method", "method or plan", "suicide", "high", _rx(
-        r"\b(?:i (?:have|'?ve got|already have) (?:a|the) (?:plan|method)\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
-        r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
-        r"(?:i )?need (?:to get )?a gun\b(?P<veto1> (?:safe|case|license|licence|permit|for (?:hunting|the range)))?|"
-        r"lethal dose)"),
-        escalation="plan"),
-    Rule("someone_suicidal", "someone else at risk", "suicide", "high", _rx(
-        r"\b(?:(?:going|was going|trying|tried|wants?|threaten(?:ed|ing|s)?) to kill (?:herself|himself|themselves|themself)|"
-        r"(?:she|he|they) (?:cut|hurt|burned) (?:herself|himself|themselves)|might try again)"), first_person=False),
-    Rule("slang", "filter-dodging slang", "suicide", "high", _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b"),
-        escalation="intent"),
-    Rule("goodbye", "goodbye message", "suicide", "imminent", _rx(
-        r"\b(?:this is (?:my )?(?:goodbye|last (?:post|message))|goodbye (?:everyone|all|forever|world)|"
-        r"tell my (?:kids|son|daughter|mom|mum|dad|family|wife|husband) (?:i'?m sorry|i love them)|"
-        r"(?:won'?t|will not) be (?:around|here) (?:tomorrow|much longer|anymore)|by the time (?:you|anyone) reads? this|"
-        r"i'?ve (?:written|left) (?:a|my) note|gave away (?:my|all my) (?:stuff|things|dog|cat))"),
-        escalation="plan"),
-    Rule("plan_means", "plan + means", "suicide", "imminent", _rx(
-        r"\b(?:(?:saved|saving|stockpil\w+|counted|hoarded|collected) (?:up )?(?:all )?(?:my |the )?(?:pills|meds|tablets)|"
-        r"(?:pills|meds|tablets) (?:are )?(?:counted|lined up|saved up|in front of me)|"
-        r"(?:bought|got|have) (?:a |the )?(?:rope|gun|razor blades?)(?: ready| for (?:it|this|tonight))?|"
-        r"(?:standing|sitting) on (?:the|a) (?:bridge|ledge|roof)|wrote (?:my|a) (?:suicide|goodbye) (?:note|letter))"),
-        escalation="plan"),
-    Rule("attempt", "attempt in progress", "suicide", "imminent", _rx(
-        r"\b(?:i (?:just )?(?:took|swallowed) (?:all|the whole|every|a whole bunch of|too many)|"
-        r"i(?:'ve| have) (?:just )?(?:taken|swallowed) (?:all|the whole|every|too many)|i (?:just )?cut too deep)")),
+    Rule(
+        "wish_to_die",
+        "wish to die",
+        "suicide",
+        "concern",
+        _rx(
+            r"\b(?:(?:i |just )?(?:want(?:ed)?|wanna|ready|going|gonna|decided|plan(?:ning)?|need) (?:to )?(?:just )?die\b|"
+            r"(?:i'?m|i am) ready to go\b)"
+        ),
+        escalation="intent",
+        everyday_words=True,
+    ),
+    Rule(
+        "ideation",
+        "suicidal ideation",
+        "suicide",
+        "high",
+        _rx(
+            r"\b(?:i wish i (?:was|were) dead|wish i (?:could )?(?:die|disappear|was gone)|"
+            r"better off (?:dead|without me)|no (?:reason|point) (?:to live|in living|to go on|in going on)|"
+            r"don'?t want to (?:be alive|live|exist|be here anymore|wake up)|(?:i'?m|i am|feeling|feel) suicidal|"
+            r"suicidal (?:again|thoughts|tonight)|everyone would be better off|tired of (?:being alive|living)|"
+            r"can'?t (?:go on|keep going|do this anymore) (?:like this|living)|want it all to (?:end|stop) for good|"
+            r"can'?t (?:continue|keep) (?:living|going on)|wish (?:i had|i'?d) never been born|wish i (?:was|were) never born|"
+            r"leav(?:e|ing) this (?:earth|world)\b)"
+        ),
+        escalation="intent",
+    ),
+    Rule(
+        "method",
+        "method or plan",
+        "suicide",
+        "high",
+        _rx(
+            r"\b(?:i (?:have|'?ve got|already have) (?:a|the) (?:plan|method)\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
+            r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
+            r"(?:i )?need (?:to get )?a gun\b(?P<veto1> (?:safe|case|license|licence|permit|for (?:hunting|the range)))?|"
+            r"lethal dose)"
+        ),
+        escalation="plan",
+    ),
+    Rule(
+        "someone_suicidal",
+        "someone else at risk",
+        "suicide",
+        "high",
+        _rx(
+            r"\b(?:(?:going|was going|trying|tried|wants?|threaten(?:ed|ing|s)?) to kill (?:herself|himself|themselves|themself)|"
+            r"(?:she|he|they) (?:cut|hurt|burned) (?:herself|himself|themselves)|might try again)"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "slang",
+        "filter-dodging slang",
+        "suicide",
+        "high",
+        _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b"),
+        escalation="intent",
+    ),
+    Rule(
+        "goodbye",
+        "goodbye message",
+        "suicide",
+        "imminent",
+        _rx(
+            r"\b(?:this is (?:my )?(?:goodbye|last (?:post|message))|goodbye (?:everyone|all|forever|world)|"
+            r"tell my (?:kids|son|daughter|mom|mum|dad|family|wife|husband) (?:i'?m sorry|i love them)|"
+            r"(?:won'?t|will not) be (?:around|here) (?:tomorrow|much longer|anymore)|by the time (?:you|anyone) reads? this|"
+            r"i'?ve (?:written|left) (?:a|my) note|gave away (?:my|all my) (?:stuff|things|dog|cat))"
+        ),
+        escalation="plan",
+    ),
+    Rule(
+        "plan_means",
+        "plan + means",
+        "suicide",
+        "imminent",
+        _rx(
+            r"\b(?:(?:saved|saving|stockpil\w+|counted|hoarded|collected) (?:up )?(?:all )?(?:my |the )?(?:pills|meds|tablets)|"
+            r"(?:pills|meds|tablets) (?:are )?(?:counted|lined up|saved up|in front of me)|"
+            r"(?:bought|got|have) (?:a |the )?(?:rope|gun|razor blades?)(?: ready| for (?:it|this|tonight))?|"
+            r"(?:standing|sitting) on (?:the|a) (?:bridge|ledge|roof)|wrote (?:my|a) (?:suicide|goodbye) (?:note|letter))"
+        ),
+        escalation="plan",
+    ),
+    Rule(
+        "attempt",
+        "attempt in progress",
+        "suicide",
+        "imminent",
+        _rx(
+            r"\b(?:i (?:just )?(?:took|swallowed) (?:all|the whole|every|a whole bunch of|too many)|"
+            r"i(?:'ve| have) (?:just )?(?:taken|swallowed) (?:all|the whole|every|too many)|i (?:just )?cut too deep)"
+        ),
+    ),
     # Self-harm
-    Rule("self_harm", "self-harm", "self_harm", "high", _rx(
-        r"\b(?:cut(?:ting)? my(?:self(?P<veto1> off)?| arms?| wrists?| legs?)|burn(?:ing|ed)? myself|hurt(?:ing)? myself|"
-        r"self[- ]?harm(?:ing|ed)?|started cutting again|relapsed on (?:cutting|self[- ]?harm)|slit my wrists?|"
-        r"hit(?:ting)? myself|punish(?:ing)? myself with)")),
+    Rule(
+        "self_harm",
+        "self-harm",
+        "self_harm",
+        "high",
+        _rx(
+            r"\b(?:cut(?:ting)? my(?:self(?P<veto1> off)?| arms?| wrists?| legs?)|burn(?:ing|ed)? myself|hurt(?:ing)? myself|"
+            r"self[- ]?harm(?:ing|ed)?|started cutting again|relapsed on (?:cutting|self[- ]?harm)|slit my wrists?|"
+            r"hit(?:ting)? myself|punish(?:ing)? myself with)"
+        ),
+    ),
     # Overdose, first person or someone present
-    Rule("overdose_self", "overdose (self)", "overdose", "high", _rx(
-        r"\b(?:i(?:'m| am| think i'?m)? (?:overdosing|od'?ing)|i (?:think i )?(?:took|did|used) too much|"
-        r"(?:i'?m|i am) (?:nodding out|turning blue|can'?t breathe)|took (?:way )?too many)")),
-    Rule("overdose_other", "third-person emergency", "overdose", "imminent", _rx(
-        r"\b(?:(?:he|she|they|my \w+|friend|roommate|brother|sister|son|daughter|partner|boyfriend|girlfriend|husband|wife)"
-        r"[^.!?\n]{0,40}?(?:is |'s |are |isn'?t |won'?t |can'?t |not |turned |turning |keeps? )"
-        r"(?:not breathing|blue|turning blue|unresponsive|passed out and (?:won'?t|can'?t)|nodding out|overdosing|od'?ing|"
-        r"breathing (?:weird|funny|slow)|wake up|snoring weird|gurgling))"), first_person=False),
-    Rule("not_breathing", "someone not breathing", "overdose", "imminent", _rx(
-        r"\b(?:won'?t wake up|can'?t wake (?:him|her|them) up|lips are (?:blue|purple)|"
-        r"(?:he|she|they)(?:'s| is| are) (?:blue|gray|grey) and)"), first_person=False),
+    Rule(
+        "overdose_self",
+        "overdose (self)",
+        "overdose",
+        "high",
+        _rx(
+            r"\b(?:i(?:'m| am| think i'?m)? (?:overdosing|od'?ing)|i (?:think i )?(?:took|did|used) too much|"
+            r"(?:i'?m|i am) (?:nodding out|turning blue|can'?t breathe)|took (?:way )?too many)"
+        ),
+    ),
+    Rule(
+        "overdose_other",
+        "third-person emergency",
+        "overdose",
+        "imminent",
+        _rx(
+            r"\b(?:(?:he|she|they|my \w+|friend|roommate|brother|sister|son|daughter|partner|boyfriend|girlfriend|husband|wife)"
+            r"[^.!?\n]{0,40}?(?:is |'s |are |isn'?t |won'?t |can'?t |not |turned |turning |keeps? )"
+            r"(?:not breathing|blue|turning blue|unresponsive|passed out and (?:won'?t|can'?t)|nodding out|overdosing|od'?ing|"
+            r"breathing (?:weird|funny|slow)|wake up|snoring weird|gurgling))"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "not_breathing",
+        "someone not breathing",
+        "overdose",
+        "imminent",
+        _rx(
+            r"\b(?:won'?t wake up|can'?t wake (?:him|her|them) up|lips are (?:blue|purple)|"
+            r"(?:he|she|they)(?:'s| is| are) (?:blue|gray|grey) and)"
+        ),
+        first_person=False,
+    ),
     # Withdrawal and medical emergencies
-    Rule("withdrawal_emergency", "withdrawal emergency", "medical", "imminent", _rx(
-        r"\b(?:(?:having|had|just had) a seizure|i'?m seizing|(?:he|she|they)(?:'s| is| are) seizing|"
-        r"seizures? (?:right now|again|from withdrawal)|chest (?:pain|is tight)[^.!?\n]{0,30}(?:can'?t breathe|left arm)|"
-        r"(?:vomiting|throwing up) blood|hallucinating (?:bugs|things)|"
-        r"seeing things that aren'?t there)"), first_person=False),
-    Rule("withdrawal_danger", "dangerous withdrawal", "medical", "high", _rx(
-        r"\b(?:shaking so (?:bad|hard)|(?:i'?m|i am|i think i'?m|he'?s|she'?s) (?:having|getting|in) (?:the )?(?:dts|delirium tremens)|cold turkey (?:off|from) (?:alcohol|benzos|xanax|drinking)|"
-        r"can'?t stop (?:shaking|vomiting|throwing up)|heart (?:is )?racing[^.!?\n]{0,30}(?:withdrawal|detox))")),
+    Rule(
+        "withdrawal_emergency",
+        "withdrawal emergency",
+        "medical",
+        "imminent",
+        _rx(
+            r"\b(?:(?:having|had|just had) a seizure|i'?m seizing|(?:he|she|they)(?:'s| is| are) seizing|"
+            r"seizures? (?:right now|again|from withdrawal)|chest (?:pain|is tight)[^.!?\n]{0,30}(?:can'?t breathe|left arm)|"
+            r"(?:vomiting|throwing up) blood|hallucinating (?:bugs|things)|"
+            r"seeing things that aren'?t there)"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "withdrawal_danger",
+        "dangerous withdrawal",
+        "medical",
+        "high",
+        _rx(
+            r"\b(?:shaking so (?:bad|hard)|(?:i'?m|i am|i think i'?m|he'?s|she'?s) (?:having|getting|in) (?:the )?(?:dts|delirium tremens)|cold turkey (?:off|from) (?:alcohol|benzos|xanax|drinking)|"
+            r"can'?t stop (?:shaking|vomiting|throwing up)|heart (?:is )?racing[^.!?\n]{0,30}(?:withdrawal|detox))"
+        ),
+    ),
     # Violence and abuse
-    Rule("violence", "threat to others", "violence", "high", _rx(
-        r"\b(?:i(?:'m| am)? (?:going to|gonna|will|want to|could) (?:kill|hurt|stab|shoot|beat) "
-        r"(?:him|her|them|my (?:dad|mom|boss|ex|neighbor|neighbour|husband|wife|brother|sister))|"
-        r"(?:kill|hurt) (?:someone|somebody|everyone)(?: tonight| today)?\b)"),
-        everyday_words=True),
-    Rule("abuse", "abuse", "abuse", "high", _rx(
-        r"\b(?:(?:he|she|my (?:husband|wife|boyfriend|girlfriend|partner|dad|father|mom|mother|stepdad|ex)) "
-        r"(?:(?:hits|hit|beats|beat|chokes|choked|strangled|threatens|threatened|locks|locked|hurts|hurt|kicked|punched|"
-        r"forces|forced) (?:me|her|my (?:mom|mum|sister|brother|kids?|son|daughter))|takes my phone|took my phone|won'?t let me (?:leave|go|see|talk))\b|"
-        r"(?:make|makes) me regret it|afraid (?:of what )?(?:he|she)(?:'ll| will| might) do|"
-        r"not safe at home|scared to go home)")),
-
+    Rule(
+        "violence",
+        "threat to others",
+        "violence",
+        "high",
+        _rx(
+            r"\b(?:i(?:'m| am)? (?:going to|gonna|will|want to|could) (?:kill|hurt|stab|shoot|beat) "
+            r"(?:him|her|them|my (?:dad|mom|boss|ex|neighbor|neighbour|husband|wife|brother|sister))|"
+            r"(?:kill|hurt) (?:someone|somebody|everyone)(?: tonight| today)?\b)"
+        ),
+        everyday_words=True,
+    ),
+    Rule(
+        "abuse",
+        "abuse",
+        "abuse",
+        "high",
+        _rx(
+            r"\b(?:(?:he|she|my (?:husband|wife|boyfriend|girlfriend|partner|dad|father|mom|mother|stepdad|ex)) "
+            r"(?:(?:hits|hit|beats|beat|chokes|choked|strangled|threatens|threatened|locks|locked|hurts|hurt|kicked|punched|"
+            r"forces|forced) (?:me|her|my (?:mom|mum|sister|brother|kids?|son|daughter))|takes my phone|took my phone|won'?t let me (?:leave|go|see|talk))\b|"
+            r"(?:make|makes) me regret it|afraid (?:of what )?(?:he|she)(?:'ll| will| might) do|"
+            r"not safe at home|scared to go home)"
+        ),
+    ),
     # Preparations and goodbyes: the behaviours that come before an attempt.
-    Rule("preparation", "preparation or goodbye", "suicide", "imminent", _rx(
-        r"\b(?:(?:giving|gave|been giving) (?:away )?(?:all )?my (?:things|stuff|belongings|dog|cat|guitar|books)(?: away)?|"
-        r"giving my (?:dog|cat|pets?) to|(?:writ(?:ten|ing)|wrote) (?:letters|a letter|notes?|goodbye) to (?:everyone|my|all)|"
-        r"scheduled the (?:emails|messages)|i'?ll be gone (?:by|before|tomorrow)|nothing (?:keeping|holding) me here|"
-        r"(?:got|have|i'?ve got) (?:everything|what i need) (?:ready|set up|planned)|everything (?:is )?(?:ready|set up)\b|"
-        r"choosing to go out|don'?t (?:try to )?(?:find|look for) me|nice knowing (?:you|y'?all)|\bok(?:ay)? bye everyone|"
-        r"now i can go\b|i'?ve done my part|(?:i'?ve|i have) (?:got|gotten) what i need\b|"
-        r"(?:i'?ve|i have) taken care of (?:things|everything)|the letter for my (?:son|daughter|kids?|wife|husband|mom|mum|family)|"
-        r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)"),
-        escalation="plan"),
-    Rule("passive_ideation", "passive ideation", "suicide", "high", _rx(
-        r"\b(?:(?:don'?t|do not|wouldn'?t) (?:really )?care if i (?:wake up|die|don'?t wake up|make it)|"
-        r"(?:go to sleep|fall asleep|sleep) and (?:not|never) wake up|want(?:ed)? (?:everything|it all) to stop (?:permanently|for good|forever)|"
-        r"pain of (?:staying alive|living|being alive)|don'?t think i'?m coming back|kind of hoping it does|"
-        r"hoping (?:something|it) (?:happens|kills me)|(?:thinking|thought) about ending (?:it|things|my life)|"
-        r"researching how (?:much|many)|looking up (?:ways|how) to (?:die|kill myself|end it|do it)|how many (?:\w+ )?(?:it would take|to die|would kill)|"
-        r"(?:they'?d|they would|(?:she|he) would|would) (?:at least )?get (?:the|my) life insurance|"
-        r"won'?t be (?:a problem|a burden|around) (?:much longer|for long)|done with everything|"
-        r"(?:i'?m|i am) (?:so )?tired of (?:being alive|living|existing)|drive (?:my car )?into (?:the|a|an) (?:overpass|wall|tree|river|truck))"),
-        escalation="intent", negation_sets_aside=False),
+    Rule(
+        "preparation",
+        "preparation or goodbye",
+        "suicide",
+        "imminent",
+        _rx(
+            r"\b(?:(?:giving|gave|been giving) (?:away )?(?:all )?my (?:things|stuff|belongings|dog|cat|guitar|books)(?: away)?|"
+            r"giving my (?:dog|cat|pets?) to|(?:writ(?:ten|ing)|wrote) (?:letters|a letter|notes?|goodbye) to (?:everyone|my|all)|"
+            r"scheduled the (?:emails|messages)|i'?ll be gone (?:by|before|tomorrow)|nothing (?:keeping|holding) me here|"
+            r"(?:got|have|i'?ve got) (?:everything|what i need) (?:ready|set up|planned)|everything (?:is )?(?:ready|set up)\b|"
+            r"choosing to go out|don'?t (?:try to )?(?:find|look for) me|nice knowing (?:you|y'?all)|\bok(?:ay)? bye everyone|"
+            r"now i can go\b|i'?ve done my part|(?:i'?ve|i have) (?:got|gotten) what i need\b|"
+            r"(?:i'?ve|i have) taken care of (?:things|everything)|the letter for my (?:son|daughter|kids?|wife|husband|mom|mum|family)|"
+            r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)"
+        ),
+        escalation="plan",
+    ),
+    Rule(
+        "passive_ideation",
+        "passive ideation",
+        "suicide",
+        "high",
+        _rx(
+            r"\b(?:(?:don'?t|do not|wouldn'?t) (?:really )?care if i (?:wake up|die|don'?t wake up|make it)|"
+            r"(?:go to sleep|fall asleep|sleep) and (?:not|never) wake up|want(?:ed)? (?:everything|it all) to stop (?:permanently|for good|forever)|"
+            r"pain of (?:staying alive|living|being alive)|don'?t think i'?m coming back|kind of hoping it does|"
+            r"hoping (?:something|it) (?:happens|kills me)|(?:thinking|thought) about ending (?:it|things|my life)|"
+            r"researching how (?:much|many)|looking up (?:ways|how) to (?:die|kill myself|end it|do it)|how many (?:\w+ )?(?:it would take|to die|would kill)|"
+            r"(?:they'?d|they would|(?:she|he) would|would) (?:at least )?get (?:the|my) life insurance|"
+            r"won'?t be (?:a problem|a burden|around) (?:much longer|for long)|done with everything|"
+            r"(?:i'?m|i am) (?:so )?tired of (?:being alive|living|existing)|drive (?:my car )?into (?:the|a|an) (?:overpass|wall|tree|river|truck))"
+        ),
+        escalation="intent",
+        negation_sets_aside=False,
+    ),
     # Overdose risk: depressants mixed, using alone, lost tolerance, untested supply.
-    Rule("overdose_risk", "overdose risk", "overdose", "high", _rx(
-        r"\b(?:(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)[^.!?\n]{0,40}(?:xanax|bars|benzos?|klonopin|valium|vodka|alcohol|sleeping pills)|"
-        r"(?:xanax|bars|benzos?|klonopin|valium|vodka|drinking|sleeping pills)[^.!?\n]{0,40}(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)|"
-        r"(?:used|using|use|shot up|shooting up|did a shot)[^.!?\n]{0,30}\balone\b|tolerance is (?:gone|low|down)|"
-        r"didn'?t (?:even )?test it|(?:used|shot up|relapsed)[^.!?\n]{0,40}(?:first time in|after) \d+ (?:months|years))")),
-    Rule("overdose_now", "overdose symptoms now", "overdose", "imminent", _rx(
-        r"\b(?:can barely keep my eyes open|can'?t feel my (?:legs|arms|face)|getting (?:really )?sleepy|"
-        r"lips (?:feel )?(?:numb|blue|tingly)|took (?:everything|all (?:of )?my (?:sleeping )?pills|all my \w+ pills)|"
-        r"hit (?:way |much )?harder than (?:i )?(?:thought|expected)|can'?t (?:catch my breath|stay awake))")),
-    Rule("someone_unreachable", "someone else in danger", "suicide", "high", _rx(
-        r"\b(?:(?:texted|sent|messaged) me[^.!?\n]{0,60}(?:pills|sorry|goodbye|done with everything|end it)|"
-        r"(?:she|he|they)(?:'s| is| are)? (?:not|isn'?t|won'?t|aren'?t) (?:answering|picking up|responding)|"
-        r"locked (?:herself|himself|themselves) in|took a bunch of (?:her|his|their) pills|"
-        r"keeps? saying (?:he|she|they)(?:'s| is| are) going to)"), first_person=False),
-    Rule("someone_collapsed", "someone collapsed", "overdose", "imminent", _rx(
-        r"\b(?:slumped (?:over|in)|gurgling|pinpoint pupils|(?:found|there'?s) (?:a guy|someone|a woman|a man)[^.!?\n]{0,30}(?:unconscious|passed out|slumped))"),
-        first_person=False),
-    Rule("abuse_signs", "abuse", "abuse", "high", _rx(
-        r"\b(?:touch(?:es|ed) me (?:when|at night|down there)|throws? things at|shoves? (?:her|me|my mom|my mum) around|shoves? (?:her|me)\b|"
-        r"burn the house down|(?:kill|hurt) us both|hiding in (?:the|my) (?:closet|bathroom|room|car)|"
-        r"(?:he|she)(?:'s| has| is)? (?:got )?(?:a knife|a gun) and|chair against my door|screaming (?:he|she)'?ll)"), first_person=False),
-    Rule("threat", "threat to others", "violence", "high", _rx(
-        r"\b(?:i swear (?:to god )?i'?ll (?:kill|hurt|end) (?:him|her|them)|make (?:him|her|them) pay|"
-        r"(?:got|have|bringing) (?:my |a |his |her |my brother'?s |my dad'?s )?gun[^.!?\n]{0,40}(?:settle|tonight|make)|settle things)")),
-    Rule("cardiac", "medical emergency", "medical", "imminent", _rx(
-        r"\b(?:chest (?:has been |is |feels )?(?:crushing|tight|pounding)|left arm (?:has been |is |feels )?(?:numb|tingling)|"
-        r"blacked out (?:for a (?:sec|second|minute)|and (?:woke up )?on the floor)|(?:whole )?body (?:just )?(?:jerked|convulsed)|heart (?:is )?racing[^.!?\n]{0,40}can'?t (?:catch my )?breath)"),
-        first_person=False),
-    Rule("self_harm_acts", "self-harm", "self_harm", "high", _rx(
-        r"\b(?:burn(?:ed|t)? my (?:arm|hand|skin|leg|wrist)|scratch(?:ing)? my (?:arms|skin|legs) until (?:they|it) bleeds?|"
-        r"(?:hitting|banging|hit|bang) my head (?:against|on|into)|hand on the (?:burner|stove)|driving (?:really |so )?fast[^.!?\n]{0,40}hoping)")),
+    Rule(
+        "overdose_risk",
+        "overdose risk",
+        "overdose",
+        "high",
+        _rx(
+            r"\b(?:(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)[^.!?\n]{0,40}(?:xanax|bars|benzos?|klonopin|valium|vodka|alcohol|sleeping pills)|"
+            r"(?:xanax|bars|benzos?|klonopin|valium|vodka|drinking|sleeping pills)[^.!?\n]{0,40}(?:fent\w*|heroin|dope|oxys?|opioids?|methadone|suboxone|percs?)|"
+            r"(?:used|using|use|shot up|shooting up|did a shot)[^.!?\n]{0,30}\balone\b|tolerance is (?:gone|low|down)|"
+            r"didn'?t (?:even )?test it|(?:used|shot up|relapsed)[^.!?\n]{0,40}(?:first time in|after) \d+ (?:months|years))"
+        ),
+    ),
+    Rule(
+        "overdose_now",
+        "overdose symptoms now",
+        "overdose",
+        "imminent",
+        _rx(
+            r"\b(?:can barely keep my eyes open|can'?t feel my (?:legs|arms|face)|getting (?:really )?sleepy|"
+            r"lips (?:feel )?(?:numb|blue|tingly)|took (?:everything|all (?:of )?my (?:sleeping )?pills|all my \w+ pills)|"
+            r"hit (?:way |much )?harder than (?:i )?(?:thought|expected)|can'?t (?:catch my breath|stay awake))"
+        ),
+    ),
+    Rule(
+        "someone_unreachable",
+        "someone else in danger",
+        "suicide",
+        "high",
+        _rx(
+            r"\b(?:(?:texted|sent|messaged) me[^.!?\n]{0,60}(?:pills|sorry|goodbye|done with everything|end it)|"
+            r"(?:she|he|they)(?:'s| is| are)? (?:not|isn'?t|won'?t|aren'?t) (?:answering|picking up|responding)|"
+            r"locked (?:herself|himself|themselves) in|took a bunch of (?:her|his|their) pills|"
+            r"keeps? saying (?:he|she|they)(?:'s| is| are) going to)"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "someone_collapsed",
+        "someone collapsed",
+        "overdose",
+        "imminent",
+        _rx(
+            r"\b(?:slumped (?:over|in)|gurgling|pinpoint pupils|(?:found|there'?s) (?:a guy|someone|a woman|a man)[^.!?\n]{0,30}(?:unconscious|passed out|slumped))"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "abuse_signs",
+        "abuse",
+        "abuse",
+        "high",
+        _rx(
+            r"\b(?:touch(?:es|ed) me (?:when|at night|down there)|throws? things at|shoves? (?:her|me|my mom|my mum) around|shoves? (?:her|me)\b|"
+            r"burn the house down|(?:kill|hurt) us both|hiding in (?:the|my) (?:closet|bathroom|room|car)|"
+            r"(?:he|she)(?:'s| has| is)? (?:got )?(?:a knife|a gun) and|chair against my door|screaming (?:he|she)'?ll)"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "threat",
+        "threat to others",
+        "violence",
+        "high",
+        _rx(
+            r"\b(?:i swear (?:to god )?i'?ll (?:kill|hurt|end) (?:him|her|them)|make (?:him|her|them) pay|"
+            r"(?:got|have|bringing) (?:my |a |his |her |my brother'?s |my dad'?s )?gun[^.!?\n]{0,40}(?:settle|tonight|make)|settle things)"
+        ),
+    ),
+    Rule(
+        "cardiac",
+        "medical emergency",
+        "medical",
+        "imminent",
+        _rx(
+            r"\b(?:chest (?:has been |is |feels )?(?:crushing|tight|pounding)|left arm (?:has been |is |feels )?(?:numb|tingling)|"
+            r"blacked out (?:for a (?:sec|second|minute)|and (?:woke up )?on the floor)|(?:whole )?body (?:just )?(?:jerked|convulsed)|heart (?:is )?racing[^.!?\n]{0,40}can'?t (?:catch my )?breath)"
+        ),
+        first_person=False,
+    ),
+    Rule(
+        "self_harm_acts",
+        "self-harm",
+        "self_harm",
+        "high",
+        _rx(
+            r"\b(?:burn(?:ed|t)? my (?:arm|hand|skin|leg|wrist)|scratch(?:ing)? my (?:arms|skin|legs) until (?:they|it) bleeds?|"
+            r"(?:hitting|banging|hit|bang) my head (?:against|on|into)|hand on the (?:burner|stove)|driving (?:really |so )?fast[^.!?\n]{0,40}hoping)"
+        ),
+    ),
     # Relapse risk (concern)
-    Rule("relapse", "relapse risk", "relapse", "concern", _rx(
-        r"\b(?:relapsed|slipped (?:up|last night|again)|(?:used|drank|drinking|using) again|"
-        r"(?:craving|cravings)\b|want(?:ing)? to (?:use|drink|get high)|call(?:ing)? my (?:old )?dealer|"
-        r"(?:bought|buying|got) (?:a bottle|some (?:pills|dope|coke|meth|gear)))")),
+    Rule(
+        "relapse",
+        "relapse risk",
+        "relapse",
+        "concern",
+        _rx(
+            r"\b(?:relapsed|slipped (?:up|last night|again)|(?:used|drank|drinking|using) again|"
+            r"(?:craving|cravings)\b|want(?:ing)? to (?:use|drink|get high)|call(?:ing)? my (?:old )?dealer|"
+            r"(?:bought|buying|got) (?:a bottle|some (?:pills|dope|coke|meth|gear)))"
+        ),
+    ),
     # Spanish
-    Rule("es_intent", "intención (es)", "suicide", "high", _rx(
-        r"\b(?:me quiero (?:matar|morir)|quiero (?:morir(?:me)?|matarme|desaparecer)|voy a (?:matarme|suicidarme)|"
-        r"(?:pienso|estoy pensando) en (?:matarme|suicidarme|quitarme la vida)|quitarme la vida|"
-        r"no quiero (?:vivir|seguir viviendo)|ya no (?:puedo|aguanto) m[aá]s|mejor (?:estar[ií]a|estar) muert[oa])"),
-        escalation="intent"),
-    Rule("es_plan", "plan (es)", "suicide", "imminent", _rx(
-        r"\b(?:(?:tengo|guard[eé]) (?:las|todas las) (?:pastillas)|esta noche (?:me mato|lo hago|termino con todo)|"
-        r"(?:es|esta es) mi despedida|adi[oó]s a todos)"),
-        escalation="plan"),
-    Rule("es_overdose", "emergencia (es)", "overdose", "imminent", _rx(
-        r"\b(?:no respira|est[aá] (?:azul|inconsciente)|no (?:despierta|reacciona)|sobredosis)"), first_person=False),
+    Rule(
+        "es_intent",
+        "intención (es)",
+        "suicide",
+        "high",
+        _rx(
+            r"\b(?:me quiero (?:matar|morir)|quiero (?:morir(?:me)?|matarme|desaparecer)|voy a (?:matarme|suicidarme)|"
+            r"(?:pienso|estoy pensando) en (?:matarme|suicidarme|quitarme la vida)|quitarme la vida|"
+            r"no quiero (?:vivir|seguir viviendo)|ya no (?:puedo|aguanto) m[aá]s|mejor (?:estar[ií]a|estar) muert[oa])"
+        ),
+        escalation="intent",
+    ),
+    Rule(
+        "es_plan",
+        "plan (es)",
+        "suicide",
+        "imminent",
+        _rx(
+            r"\b(?:(?:tengo|guard[eé]) (?:las|todas las) (?:pastillas)|esta noche (?:me mato|lo hago|termino con todo)|"
+            r"(?:es|esta es) mi despedida|adi[oó]s a todos)"
+        ),
+        escalation="plan",
+    ),
+    Rule(
+        "es_overdose",
+        "emergencia (es)",
+        "overdose",
+        "imminent",
+        _rx(r"\b(?:no respira|est[aá] (?:azul|inconsciente)|no (?:despierta|reacciona)|sobredosis)"),
+        first_person=False,
+    ),
     Rule("es_abuse", "abuso (es)", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b")),
     Rule("es_self_harm", "autolesión (es)", "self_harm", "high", _rx(r"\b(?:me corto|cortarme|hacerme da[nñ]o)\b")),
 )
 
 # Context that turns a match off or down.
-_NEGATION = _rx(
-    r"\b(?:not|never|no longer|won'?t|wouldn'?t|will not|isn'?t|ain'?t|don'?t|didn'?t|no)\b[^.!?\n]{0,25}$"
-)
+_NEGATION = _rx(r"\b(?:not|never|no longer|won'?t|wouldn'?t|will not|isn'?t|ain'?t|don'?t|didn'?t|no)\b[^.!?\n]{0,25}$")
 _NEGATED_INSIDE = _rx(r"\b(?:not|never|no longer|won'?t|wouldn'?t|don'?t|do not)\b")
 _NOT_SUICIDAL = _rx(r"\b(?:not|no longer|never|wasn'?t|am not|i'?m not)\s+(?:feeling\s+)?suicidal\b")
 _PAST = _rx(
@@ -400,7 +630,7 @@ def _context_verdict(rule: Rule, sentence: _Sentence, start: int, end: int) -> s
         return "quoted"
     if rule.first_person and sentence.reported_before(start):
         return "reported"
-    if rule.first_person and sentence.support and _SECOND_PERSON_TARGET.matches(matched + text[end:end + 20]):
+    if rule.first_person and sentence.support and _SECOND_PERSON_TARGET.matches(matched + text[end : end + 20]):
         return "support"
     if rule.first_person and sentence.support and sentence.mentions_you and not sentence.writer_speaks_before(start):
         return "support"
@@ -457,7 +687,7 @@ def apply_rules(text: str) -> RuleFindings:
         sentence = _Sentence(piece)
         for rule in (RULES[number] for number in rule_numbers):
             for match in rule.pattern.finditer(sentence.subject):
-                words = _clip(piece[match.start:match.end].strip())
+                words = _clip(piece[match.start : match.end].strip())
                 why_not = _context_verdict(rule, sentence, match.start, match.end)
                 if why_not:
                     set_aside.append(SetAside(rule, words, why_not))

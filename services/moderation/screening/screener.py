@@ -76,7 +76,10 @@ _NOW_SUPPORT = "model imminence supported by signs of now"
 
 
 def decide(
-    scores: PostScores, findings: RuleFindings, head: Head, word_count: int = MIN_WORDS_FOR_MODEL_HOLD,
+    scores: PostScores,
+    findings: RuleFindings,
+    head: Head,
+    word_count: int = MIN_WORDS_FOR_MODEL_HOLD,
     text: str | None = None,
 ) -> tuple[Risk, list[Category], list[str], list[RuleMatch]]:
     """Combine model and rules into a risk level, categories, readable reasons and the matches they quote.
@@ -126,7 +129,9 @@ def decide(
     categories.update(s.category for s in findings.signals)
     if risk == "none":
         categories = set()
-    ordered = sorted(categories, key=lambda c: -scores[c] - (1.0 if any(s.category == c for s in findings.signals) else 0.0))
+    ordered = sorted(
+        categories, key=lambda c: -scores[c] - (1.0 if any(s.category == c for s in findings.signals) else 0.0)
+    )
     return risk, ordered, reasons, matches
 
 
@@ -150,7 +155,12 @@ class Screener:
 
     @classmethod
     def load(
-        cls, model_dir: Path | None = None, *, threads: int = 2, policy: Policy | None = None, precision: str | None = None
+        cls,
+        model_dir: Path | None = None,
+        *,
+        threads: int = 2,
+        policy: Policy | None = None,
+        precision: str | None = None,
     ) -> Screener:
         directory = configured_model_dir(model_dir)
         try:
@@ -185,8 +195,14 @@ class Screener:
         for position, item in enumerate(items):
             if not texts[position].strip():
                 verdicts[position] = Verdict(
-                    id=item.id, risk="none", categories=[], action=self._policy.action_for("none", item.board_slug),
-                    scores={}, reasons=["empty"], model_version=self.model_version, matches=[],
+                    id=item.id,
+                    risk="none",
+                    categories=[],
+                    action=self._policy.action_for("none", item.board_slug),
+                    scores={},
+                    reasons=["empty"],
+                    model_version=self.model_version,
+                    matches=[],
                 )
             else:
                 to_score.append(position)
@@ -196,12 +212,18 @@ class Screener:
             text = texts[position]
             risk, categories, reasons, matches = decide(scores, apply_rules(text), self._head, len(text.split()), text)
             verdicts[position] = Verdict(
-                id=item.id, risk=risk, categories=categories,
+                id=item.id,
+                risk=risk,
+                categories=categories,
                 action=self._policy.action_for(risk, item.board_slug),
-                scores={c: round(scores[c], 4) for c in CATEGORIES} | {
-                    "crisis": round(scores["crisis"], 4), "imminent": round(scores["imminent"], 4),
+                scores={c: round(scores[c], 4) for c in CATEGORIES}
+                | {
+                    "crisis": round(scores["crisis"], 4),
+                    "imminent": round(scores["imminent"], 4),
                 },
-                reasons=reasons, model_version=self.model_version, matches=matches,
+                reasons=reasons,
+                model_version=self.model_version,
+                matches=matches,
             )
         return [v for v in verdicts if v is not None]
 
@@ -209,6 +231,12 @@ class Screener:
 def fail_closed_verdict(post_id: str, reason: str = "screening failed") -> Verdict:
     """When screening cannot decide, a human does: the post is held, never published unscreened."""
     return Verdict(
-        id=post_id, risk="high", categories=[], action="hold", scores={}, reasons=[reason],
-        model_version="none (screening failed)", matches=[],
+        id=post_id,
+        risk="high",
+        categories=[],
+        action="hold",
+        scores={},
+        reasons=[reason],
+        model_version="none (screening failed)",
+        matches=[],
     )

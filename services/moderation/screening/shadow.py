@@ -36,7 +36,9 @@ ScreenBatch = Callable[[Sequence[ScreeningInput]], list[Verdict]]
 
 def _side(verdict: Verdict) -> dict[str, Any]:
     return {
-        "risk": verdict.risk, "action": verdict.action, "categories": sorted(verdict.categories),
+        "risk": verdict.risk,
+        "action": verdict.action,
+        "categories": sorted(verdict.categories),
         "model_version": verdict.model_version,
     }
 
@@ -44,18 +46,24 @@ def _side(verdict: Verdict) -> dict[str, Any]:
 def disagreement(post: PostSubmitted, live: Verdict, candidate: Verdict) -> dict[str, Any] | None:
     """The record of where two verdicts on one post differ (risk, action, categories), or None."""
     differs = [
-        field for field, a, b in (
+        field
+        for field, a, b in (
             ("risk", live.risk, candidate.risk),
             ("action", live.action, candidate.action),
             ("categories", sorted(live.categories), sorted(candidate.categories)),
-        ) if a != b
+        )
+        if a != b
     ]
     if not differs:
         return None
     return {
         "_id": f"{post.post_id}:{post.revision}:{candidate.model_version}",
-        "post_id": post.post_id, "revision": post.revision, "board_slug": post.board_slug,
-        "differs": differs, "live": _side(live), "candidate": _side(candidate),
+        "post_id": post.post_id,
+        "revision": post.revision,
+        "board_slug": post.board_slug,
+        "differs": differs,
+        "live": _side(live),
+        "candidate": _side(candidate),
         "at": datetime.now(UTC),
     }
 
@@ -108,8 +116,11 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         for category in set(live["categories"]) - set(candidate["categories"]):
             lost[category] += 1
     return {
-        "disagreements": len(records), "versions": dict(versions), "by_level": dict(levels.most_common()),
-        "by_action": dict(actions.most_common()), "categories_only_candidate": dict(gained.most_common()),
+        "disagreements": len(records),
+        "versions": dict(versions),
+        "by_level": dict(levels.most_common()),
+        "by_action": dict(actions.most_common()),
+        "categories_only_candidate": dict(gained.most_common()),
         "categories_only_live": dict(lost.most_common()),
     }
 
@@ -131,8 +142,9 @@ async def run_shadow(
 
     topics = Topics(settings.topic_prefix)
     group = f"{settings.topic_prefix}{CONSUMER_NAME}-{candidate_version}"
-    consumer = create_consumer(settings, [topics.posts_submitted], group_id=group, client_id=CONSUMER_NAME,
-                               auto_offset_reset=start_at)
+    consumer = create_consumer(
+        settings, [topics.posts_submitted], group_id=group, client_id=CONSUMER_NAME, auto_offset_reset=start_at
+    )
     mongo = create_mongo_client(settings)
     flow = ShadowFlow(live, candidate, mongo[settings.database_name("moderation")][COLLECTION])
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")

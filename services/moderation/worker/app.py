@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import faust
@@ -81,8 +82,12 @@ def create_worker_app(
         # One inference thread: torch itself uses both cores inside it.
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screener")
         flow = ScreeningFlow(
-            screen_batch=screen_batch, executor=executor, policy=policy, directory=directory,
-            producer=producer, topics=topics,
+            screen_batch=screen_batch,
+            executor=executor,
+            policy=policy,
+            directory=directory,
+            producer=producer,
+            topics=topics,
             screenings=mongo[settings.database_name("moderation")]["screenings"],
         )
         state.agent_running = True
@@ -100,8 +105,14 @@ def create_worker_app(
                         # written before we go on: retried like any other transient failure.
                         with consumer_span(None, message.topic, message.headers, {"haven.outcome": "undecodable"}):
                             await _until_done(
-                                state, lambda: send_dead_letter(
-                                    producer, dead_letter_topic, CONSUMER_NAME, message, f"undecodable: {exc}"
+                                state,
+                                partial(
+                                    send_dead_letter,
+                                    producer,
+                                    dead_letter_topic,
+                                    CONSUMER_NAME,
+                                    message,
+                                    f"undecodable: {exc}",
                                 ),
                             )
                         metrics.consumer.dead_letters.labels(CONSUMER_NAME, "undecodable").inc()
@@ -110,7 +121,7 @@ def create_worker_app(
                     spans.start(post, message.topic, message.headers, len(events))
                 started = time.perf_counter()
                 try:
-                    await _until_done(state, lambda: _screen_and_count(flow, posts, metrics, spans))
+                    await _until_done(state, partial(_screen_and_count, flow, posts, metrics, spans))
                 finally:
                     spans.end()
                 metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -135,8 +146,11 @@ def create_worker_app(
         except OSError as exc:
             # Screening goes on without them (a second worker on one machine, say); readiness
             # checks against this worker will fail, which says the same thing loudly.
-            log.error("worker health endpoints not served on port %d (%s); set HAVEN_WORKER_PORT",
-                      settings.worker_port, exc.strerror)
+            log.error(
+                "worker health endpoints not served on port %d (%s); set HAVEN_WORKER_PORT",
+                settings.worker_port,
+                exc.strerror,
+            )
             return
         try:
             await asyncio.Event().wait()
@@ -170,7 +184,8 @@ async def _until_done(state: WorkerState, attempt: Callable[[], Awaitable[object
             attempts += 1
             state.batch_failed()
             if attempts == 1 or attempts % 12 == 0:
-                log.warning("emitting verdicts failed (%s), attempt %d; retrying in %.1f s",
-                            type(exc).__name__, attempts, delay)
+                log.warning(
+                    "emitting verdicts failed (%s), attempt %d; retrying in %.1f s", type(exc).__name__, attempts, delay
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -33,21 +33,29 @@ class WorkerMetrics:
     def __post_init__(self) -> None:
         self.consumer = ConsumerMetrics(self.registry)
         self.screened = Counter(
-            "haven_worker_posts_screened_total", "Post revisions screened and emitted", registry=self.registry,
+            "haven_worker_posts_screened_total",
+            "Post revisions screened and emitted",
+            registry=self.registry,
         )
         self.batch_seconds = Histogram(
-            "haven_worker_batch_seconds", "Time to screen and emit one batch", registry=self.registry,
+            "haven_worker_batch_seconds",
+            "Time to screen and emit one batch",
+            registry=self.registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.lag = Gauge(
-            "haven_worker_lag_events", "posts.submitted events not yet screened (committed)", registry=self.registry,
+            "haven_worker_lag_events",
+            "posts.submitted events not yet screened (committed)",
+            registry=self.registry,
         )
         self.assigned_partitions = Gauge(
-            "haven_worker_assigned_partitions", "Partitions of posts.submitted this worker is assigned",
+            "haven_worker_assigned_partitions",
+            "Partitions of posts.submitted this worker is assigned",
             registry=self.registry,
         )
         self.oldest_waiting = Gauge(
-            "haven_worker_oldest_unscreened_seconds", "Age of the oldest post waiting for screening",
+            "haven_worker_oldest_unscreened_seconds",
+            "Age of the oldest post waiting for screening",
             registry=self.registry,
         )
 

@@ -51,7 +51,8 @@ class ScreeningFlow:
         self._events = EventPublisher(self.producer, self.topics, tracer=self.tracer)
 
     async def process(
-        self, posts: Sequence[PostSubmitted],
+        self,
+        posts: Sequence[PostSubmitted],
         emitting: Callable[[PostSubmitted], AbstractContextManager[object]] | None = None,
     ) -> int:
         """Screen and emit every post not screened before. Returns how many were emitted.
@@ -77,9 +78,7 @@ class ScreeningFlow:
         return [post for key, post in unique.items() if key not in done_keys]
 
     async def _screen(self, posts: Sequence[PostSubmitted]) -> list[Verdict]:
-        inputs = [
-            ScreeningInput(id=p.post_id, text=p.body, title=p.title, board_slug=p.board_slug) for p in posts
-        ]
+        inputs = [ScreeningInput(id=p.post_id, text=p.body, title=p.title, board_slug=p.board_slug) for p in posts]
         loop = asyncio.get_running_loop()
         try:
             verdicts = await loop.run_in_executor(self.executor, self.screen_batch, inputs)
@@ -93,7 +92,9 @@ class ScreeningFlow:
         ]
 
     async def _emit(
-        self, posts: Sequence[PostSubmitted], verdicts: Sequence[Verdict],
+        self,
+        posts: Sequence[PostSubmitted],
+        verdicts: Sequence[Verdict],
         emitting: Callable[[PostSubmitted], AbstractContextManager[object]],
     ) -> None:
         """Resources, then verdicts, then the dedupe records: each stage handed to the producer in
@@ -106,19 +107,36 @@ class ScreeningFlow:
                 resources = self.directory.for_author(post.country, verdict.categories, verdict.risk)
             if resources:
                 with emitting(post):
-                    resources_sent.append(await self._events.enqueue(Notification(
-                        notification_id=f"resources:{screening_key(post.post_id, post.revision)}",
-                        recipient_id=post.author_id,
-                        kind="resources",
-                        post_id=post.post_id,
-                        data={"resources": [r.model_dump() for r in resources], "urgent": verdict.risk == "imminent"},
-                    )))
-            screened.append(PostScreened(
-                post_id=post.post_id, thread_id=post.thread_id, board_slug=post.board_slug,
-                author_id=post.author_id, revision=post.revision, kind=post.kind, verdict=verdict,
-                resources=resources, body=post.body, title=post.title, is_thread_start=post.is_thread_start,
-                country=post.country,
-            ))
+                    resources_sent.append(
+                        await self._events.enqueue(
+                            Notification(
+                                notification_id=f"resources:{screening_key(post.post_id, post.revision)}",
+                                recipient_id=post.author_id,
+                                kind="resources",
+                                post_id=post.post_id,
+                                data={
+                                    "resources": [r.model_dump() for r in resources],
+                                    "urgent": verdict.risk == "imminent",
+                                },
+                            )
+                        )
+                    )
+            screened.append(
+                PostScreened(
+                    post_id=post.post_id,
+                    thread_id=post.thread_id,
+                    board_slug=post.board_slug,
+                    author_id=post.author_id,
+                    revision=post.revision,
+                    kind=post.kind,
+                    verdict=verdict,
+                    resources=resources,
+                    body=post.body,
+                    title=post.title,
+                    is_thread_start=post.is_thread_start,
+                    country=post.country,
+                )
+            )
         # Resources reach their authors first, before any post of the batch is published or held.
         await _all_delivered(resources_sent)
         verdicts_sent = []
@@ -126,13 +144,23 @@ class ScreeningFlow:
             with emitting(post):
                 verdicts_sent.append(await self._events.enqueue(event))
         await _all_delivered(verdicts_sent)
-        await self.screenings.bulk_write([
-            UpdateOne(
-                {"_id": screening_key(event.post_id, event.revision)},
-                {"$set": {"action": event.verdict.action, "risk": event.verdict.risk, "screened_at": event.occurred_at}},
-                upsert=True,
-            ) for event in screened
-        ], ordered=False)
+        await self.screenings.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": screening_key(event.post_id, event.revision)},
+                    {
+                        "$set": {
+                            "action": event.verdict.action,
+                            "risk": event.verdict.risk,
+                            "screened_at": event.occurred_at,
+                        }
+                    },
+                    upsert=True,
+                )
+                for event in screened
+            ],
+            ordered=False,
+        )
 
 
 async def _all_delivered(sends: list[PendingSend]) -> None:

@@ -30,11 +30,15 @@ class PostSpans:
 
     def start(self, post: PostSubmitted, topic: str, headers: HeadersIn, batch_size: int) -> None:
         span = self._tracer.start_span(
-            "screen post", context=context_from_headers(headers), kind=SpanKind.CONSUMER,
+            "screen post",
+            context=context_from_headers(headers),
+            kind=SpanKind.CONSUMER,
             attributes={
-                "messaging.system": "kafka", "messaging.operation.type": "process",
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
                 "messaging.destination.name": topic,
-                "haven.post.id": post.post_id, "haven.post.revision": post.revision,
+                "haven.post.id": post.post_id,
+                "haven.post.revision": post.revision,
                 "haven.screening.batch_size": batch_size,
             },
         )

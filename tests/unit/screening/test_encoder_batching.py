@@ -32,7 +32,10 @@ def test_similar_short_windows_share_one_call() -> None:
 
 def test_precision_is_forced_by_configuration_or_chosen_by_the_cpu() -> None:
     assert choose_precision(Settings.from_env({"HAVEN_SCREENER_PRECISION": "fp32"}).screener_precision) == "fp32"
-    assert choose_precision(Settings.from_env({"HAVEN_SCREENER_PRECISION": "auto"}).screener_precision) in ("fp32", "bf16")
+    assert choose_precision(Settings.from_env({"HAVEN_SCREENER_PRECISION": "auto"}).screener_precision) in (
+        "fp32",
+        "bf16",
+    )
     with pytest.raises(ValueError, match="HAVEN_SCREENER_PRECISION"):
         Settings.from_env({"HAVEN_SCREENER_PRECISION": "fp8"})
 

@@ -10,8 +10,12 @@ from services.moderation.screening.imminence import signs_of_now
 from services.moderation.screening.rules import RULES, RuleFindings, Signal, apply_rules
 from services.moderation.screening.screener import PostScores, decide
 
-HEAD = Head(np.zeros((len(HEAD_NAMES), 4), dtype=np.float32), np.zeros(len(HEAD_NAMES), dtype=np.float32),
-            Thresholds(high=0.6, imminent=0.6, concern=0.5, category=0.5), "test")
+HEAD = Head(
+    np.zeros((len(HEAD_NAMES), 4), dtype=np.float32),
+    np.zeros(len(HEAD_NAMES), dtype=np.float32),
+    Thresholds(high=0.6, imminent=0.6, concern=0.5, category=0.5),
+    "test",
+)
 
 
 def _scores(crisis: float, imminent: float) -> PostScores:

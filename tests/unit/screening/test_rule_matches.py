@@ -16,8 +16,12 @@ from services.moderation.screening.rules import RULES, RuleFindings, apply_rules
 from services.moderation.screening.screener import PostScores, decide
 from streams.events import SIGNS_OF_NOW, RuleMatch, Verdict
 
-HEAD = Head(np.zeros((len(HEAD_NAMES), 4), dtype=np.float32), np.zeros(len(HEAD_NAMES), dtype=np.float32),
-            Thresholds(high=0.6, imminent=0.6, concern=0.5, category=0.5), "test")
+HEAD = Head(
+    np.zeros((len(HEAD_NAMES), 4), dtype=np.float32),
+    np.zeros(len(HEAD_NAMES), dtype=np.float32),
+    Thresholds(high=0.6, imminent=0.6, concern=0.5, category=0.5),
+    "test",
+)
 CRISIS = "I want to die. I've saved up my pills. I'm not going to hurt myself with a knife though."
 
 
@@ -30,10 +34,25 @@ def test_every_rule_is_a_record_with_its_own_name_and_a_label_for_moderators() -
     assert all(rule.label and rule.label == rule.label.strip() for rule in RULES)
     by_name = {rule.name: rule for rule in RULES}
     assert (by_name["plan_means"].label, by_name["plan_means"].category, by_name["plan_means"].risk) == (
-        "plan + means", "suicide", "imminent")
+        "plan + means",
+        "suicide",
+        "imminent",
+    )
     assert {r.name for r in RULES if r.escalation == "intent"} == {
-        "intent", "ideation", "slang", "es_intent", "passive_ideation", "wish_to_die"}
-    assert {r.name for r in RULES if r.escalation == "plan"} == {"plan_means", "goodbye", "es_plan", "preparation", "method"}
+        "intent",
+        "ideation",
+        "slang",
+        "es_intent",
+        "passive_ideation",
+        "wish_to_die",
+    }
+    assert {r.name for r in RULES if r.escalation == "plan"} == {
+        "plan_means",
+        "goodbye",
+        "es_plan",
+        "preparation",
+        "method",
+    }
     assert {r.name for r in RULES if r.everyday_words} == {"intent", "violence", "wish_to_die"}
     assert [r.name for r in RULES if not r.negation_sets_aside] == ["passive_ideation"]
 
@@ -41,7 +60,12 @@ def test_every_rule_is_a_record_with_its_own_name_and_a_label_for_moderators() -
 def test_a_rule_match_names_its_rule_and_carries_the_words_apart_from_the_reason() -> None:
     [signal] = apply_rules("I've saved up my pills for this.").signals
     assert signal.match(reason=2) == RuleMatch(
-        rule="plan_means", label="plan + means", category="suicide", risk="imminent", words="saved up my pills", reason=2,
+        rule="plan_means",
+        label="plan + means",
+        category="suicide",
+        risk="imminent",
+        words="saved up my pills",
+        reason=2,
     )
     assert signal.match(reason=2).counts and signal.reason == "plan + means: 'saved up my pills'"
 
@@ -99,9 +123,20 @@ def test_the_desk_reads_the_words_of_a_screened_post_from_its_matches(screener: 
     [verdict] = screener.screen_batch([ScreeningInput(id="p1", text=CRISIS)])
     matches = verdict.matches or []
     item = {
-        "_id": "post:p1:1", "post_id": "p1", "thread_id": "t1", "author_id": "a1", "revision": 1, "title": None,
-        "body": CRISIS, "verdict": verdict.model_dump(), "resources": [], "reports": [], "level_rank": 3,
-        "status": "open", "claim": None, "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "_id": "post:p1:1",
+        "post_id": "p1",
+        "thread_id": "t1",
+        "author_id": "a1",
+        "revision": 1,
+        "title": None,
+        "body": CRISIS,
+        "verdict": verdict.model_dump(),
+        "resources": [],
+        "reports": [],
+        "level_rank": 3,
+        "status": "open",
+        "claim": None,
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
     }
     full = item_view(item)
     assert full["highlights"] == ["I want to die", "saved up my pills"]

@@ -60,7 +60,9 @@ def test_idioms_are_not_intent(text: str) -> None:
     assert not [s for s in apply_rules(text).signals if s.category == "suicide"]
 
 
-@pytest.mark.parametrize("text", ["honestly kms", "thinking about ctb this weekend", "gonna unalive myself", "sewerslide is on my mind"])
+@pytest.mark.parametrize(
+    "text", ["honestly kms", "thinking about ctb this weekend", "gonna unalive myself", "sewerslide is on my mind"]
+)
 def test_filter_dodging_slang_is_caught(text: str) -> None:
     assert ("suicide", "high") in _risks(text) or ("suicide", "imminent") in _risks(text)
 

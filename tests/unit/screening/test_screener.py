@@ -14,7 +14,9 @@ from streams.events import CATEGORIES, Verdict
 
 
 def test_a_verdict_carries_every_contract_field_and_the_models_scores(screener: Screener) -> None:
-    [verdict] = screener.screen_batch([ScreeningInput(id="p1", text="I'm going to kill myself tonight, the pills are counted.")])
+    [verdict] = screener.screen_batch(
+        [ScreeningInput(id="p1", text="I'm going to kill myself tonight, the pills are counted.")]
+    )
     assert isinstance(verdict, Verdict)
     assert (verdict.id, verdict.risk, verdict.action) == ("p1", "imminent", "hold_urgent")
     assert set(CATEGORIES) <= set(verdict.scores) and "suicide" in verdict.categories
@@ -70,7 +72,10 @@ def test_fail_closed_verdict_holds_for_a_human() -> None:
 def test_the_default_policy_and_a_board_override() -> None:
     policy = Policy.from_env({"HAVEN_BOARD_POLICIES": '{"milestones": {"concern": "publish"}}'})
     assert [policy.action_for(r) for r in ("none", "concern", "high", "imminent")] == [
-        "publish", "publish_with_resources", "hold", "hold_urgent",
+        "publish",
+        "publish_with_resources",
+        "hold",
+        "hold_urgent",
     ]
     assert policy.action_for("concern", "milestones") == "publish"
     assert policy.action_for("concern", "alcohol") == "publish_with_resources"

@@ -25,8 +25,13 @@ def _post(post_id: str, body: str) -> PostSubmitted:
 def _screener(version: str, verdicts: dict[str, tuple[str, str, list[str]]]):  # type: ignore[no-untyped-def]
     def screen(items: list[ScreeningInput]) -> list[Verdict]:
         return [
-            Verdict(id=i.id, risk=verdicts[i.id][0], action=verdicts[i.id][1], categories=verdicts[i.id][2],  # type: ignore[arg-type]
-                    model_version=version)
+            Verdict(
+                id=i.id,
+                risk=verdicts[i.id][0],
+                action=verdicts[i.id][1],
+                categories=verdicts[i.id][2],  # type: ignore[arg-type]
+                model_version=version,
+            )
             for i in items
         ]
 
@@ -34,13 +39,22 @@ def _screener(version: str, verdicts: dict[str, tuple[str, str, list[str]]]):  #
 
 
 async def test_only_disagreements_are_recorded_with_both_verdicts_and_no_text() -> None:
-    live = _screener("live-1", {
-        "p1": ("none", "publish", []), "p2": ("high", "hold", ["suicide"]), "p3": ("concern", "publish_with_resources", ["relapse"]),
-    })
-    candidate = _screener("cand-2", {
-        "p1": ("none", "publish", []), "p2": ("imminent", "hold_urgent", ["suicide"]),
-        "p3": ("concern", "publish_with_resources", ["relapse", "overdose"]),
-    })
+    live = _screener(
+        "live-1",
+        {
+            "p1": ("none", "publish", []),
+            "p2": ("high", "hold", ["suicide"]),
+            "p3": ("concern", "publish_with_resources", ["relapse"]),
+        },
+    )
+    candidate = _screener(
+        "cand-2",
+        {
+            "p1": ("none", "publish", []),
+            "p2": ("imminent", "hold_urgent", ["suicide"]),
+            "p3": ("concern", "publish_with_resources", ["relapse", "overdose"]),
+        },
+    )
     store = MemoryCollection()
     flow = ShadowFlow(live, candidate, store)
     body = "a secret body that must never be stored"
