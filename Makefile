@@ -54,6 +54,7 @@ test: prepare browser $(KUSTOMIZE) lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 stack-up: prepare
 	$(BIN)/haven stack up

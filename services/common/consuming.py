@@ -197,7 +197,8 @@ class EventConsumerLoop(Generic[E]):
                 self._hold_at(partition, record.offset)
                 return record.offset if index else None
         self._recovered(partition)
-        return records[-1].offset + 1
+        next_offset: int = records[-1].offset + 1  # aiokafka is untyped; a record's offset is an int
+        return next_offset
 
     async def _prepare_batch(
         self, prepare: Callable[[list[tuple[str, Event]]], Awaitable[None]], records: list[ConsumerRecord]

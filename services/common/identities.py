@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -62,7 +63,7 @@ class IdentityCache:
 
     def __init__(
         self,
-        collection: AsyncCollection,
+        collection: AsyncCollection[dict[str, Any]],
         on_erased: Callable[[str], Awaitable[None]] | None = None,
         *,
         on_revoked: Callable[[str], None] | None = None,
@@ -228,7 +229,7 @@ def identities_context(
             assert isinstance(event, IdentityChanged)
             await cache.apply(event)
 
-        loop = EventConsumerLoop(
+        loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name=service,
             consumer=consumer,
             producer=app[producer_key],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import AsyncMongoClient
 
 from streams.settings import Settings
 
 
-def create_mongo_client(settings: Settings) -> AsyncMongoClient:
+def create_mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(
         settings.mongo_uri,
         serverSelectionTimeoutMS=5_000,
@@ -21,7 +23,7 @@ def create_mongo_client(settings: Settings) -> AsyncMongoClient:
     )
 
 
-async def mongo_problem(client: AsyncMongoClient) -> str | None:
+async def mongo_problem(client: AsyncMongoClient[dict[str, Any]]) -> str | None:
     """None when the database answers a ping."""
     try:
         await client.admin.command("ping")

@@ -60,7 +60,7 @@ class GuardedUpdates:
     def __init__(self, server_has_indexed_filters: bool | None = None) -> None:
         self._indexed = server_has_indexed_filters
 
-    async def _filters_use_indexes(self, collection: AsyncCollection) -> bool:
+    async def _filters_use_indexes(self, collection: AsyncCollection[dict[str, Any]]) -> bool:
         if self._indexed is None:
             info = await collection.database.client.admin.command("buildInfo")
             # FerretDB answers buildInfo with its own version beside the MongoDB one it imitates.
@@ -69,7 +69,7 @@ class GuardedUpdates:
 
     async def find_one_and_update(
         self,
-        collection: AsyncCollection,
+        collection: AsyncCollection[dict[str, Any]],
         doc_id: str,
         guard: Mapping[str, Any],
         update: Mapping[str, Any],
@@ -90,7 +90,7 @@ class GuardedUpdates:
 
     async def update_one(
         self,
-        collection: AsyncCollection,
+        collection: AsyncCollection[dict[str, Any]],
         doc_id: str,
         guard: Mapping[str, Any],
         update: Mapping[str, Any],

@@ -19,7 +19,7 @@ locally a list has one writer (the forum's event consumer, which handles one par
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -35,7 +35,7 @@ class PkList:
     """The lists of one collection. Methods raise what the driver raises; none of them block
     beyond their round trips (append: 2; a read: 1 + the buckets it spans)."""
 
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self.collection = collection
 
     async def append(self, key: str, entry: dict[str, Any]) -> int:
@@ -43,7 +43,8 @@ class PkList:
         head = await self.collection.find_one_and_update(
             {"_id": key}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
-        position = int(head["n"]) - 1
+        # An upsert returning the document AFTER the update always has one to return.
+        position = int(cast(dict[str, Any], head)["n"]) - 1
         await self.collection.update_one(
             {"_id": bucket_id(key, position)}, {"$push": {"e": {**entry, "i": position}}}, upsert=True
         )
@@ -56,7 +57,8 @@ class PkList:
         head = await self.collection.find_one_and_update(
             {"_id": key}, {"$inc": {"n": len(entries)}}, upsert=True, return_document=ReturnDocument.AFTER
         )
-        first = int(head["n"]) - len(entries)
+        # An upsert returning the document AFTER the update always has one to return.
+        first = int(cast(dict[str, Any], head)["n"]) - len(entries)
         positions = list(range(first, first + len(entries)))
         buckets: dict[str, list[dict[str, Any]]] = {}
         for position, entry in zip(positions, entries, strict=True):
@@ -109,7 +111,8 @@ class PkList:
         head = await self.collection.find_one_and_update(
             {"_id": key}, {"$inc": {"n": len(entries)}}, upsert=True, return_document=ReturnDocument.AFTER
         )
-        first = int(head["n"]) - len(entries)
+        # An upsert returning the document AFTER the update always has one to return.
+        first = int(cast(dict[str, Any], head)["n"]) - len(entries)
         by_bucket: dict[str, list[dict[str, Any]]] = {}
         for offset, entry in enumerate(entries):
             by_bucket.setdefault(bucket_id(key, first + offset), []).append({**entry, "i": first + offset})

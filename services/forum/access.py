@@ -21,7 +21,8 @@ Record = dict[str, Any]
 
 
 def is_published(record: Record) -> bool:
-    return record["status"] == PostStatus.PUBLISHED
+    status: str = record["status"]
+    return status == PostStatus.PUBLISHED
 
 
 def may_see(record: Record, viewer_id: str | None) -> bool:

@@ -36,6 +36,7 @@ from services.forum.openapi import forum_openapi
 from services.forum.page_lists import build_page_lists, page_lists_built
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
+from streams.events import Event
 from streams.kafka import create_consumer
 from streams.settings import Settings
 from streams.topics import Topics
@@ -82,7 +83,7 @@ def create_app(
             settings, list(state.decoders()), group_id=f"{settings.topic_prefix}forum", client_id="forum"
         )
         await consumer.start()
-        loop = EventConsumerLoop(
+        loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="forum",
             consumer=consumer,
             producer=app[producer_key],

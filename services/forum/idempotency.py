@@ -62,7 +62,7 @@ class Answered:
 
 
 class IdempotencyRecords:
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._records = collection
 
     @staticmethod

@@ -52,8 +52,14 @@ async def react(request: web.Request) -> web.Response:
             )
         except EventsUnavailable:
             pass  # the reaction counts; a missed "someone sent you a hug" is not worth failing it
-    post = await request.app[store_key].post(post["_id"])
-    return web.json_response({"post_id": post["_id"], "reactions": post["reactions"]}, status=201 if created else 200)
+    counted = await request.app[store_key].post(post["_id"])
+    if counted is None:
+        # A published post is never deleted (only a submission that was never sent is), so this
+        # does not happen; were it to, it stays the unhandled error (a 500) it always was.
+        raise RuntimeError(f"post {post['_id']} vanished after a reaction")
+    return web.json_response(
+        {"post_id": counted["_id"], "reactions": counted["reactions"]}, status=201 if created else 200
+    )
 
 
 async def report(request: web.Request) -> web.Response:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-import re2  # type: ignore[import-untyped]
+import re2
 
 from services.common.normalize import normalize_text
 

@@ -131,7 +131,7 @@ def _page(found: list[tuple[int, dict[str, Any]]], limit: int) -> Page:
 
 
 class ForumStore:
-    def __init__(self, db: AsyncDatabase, guarded: GuardedUpdates | None = None) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], guarded: GuardedUpdates | None = None) -> None:
         self.db = db
         # Every guarded write (verdicts, decisions, edits, post times) is a primary-key hit, also
         # on FerretDB: see services/common/pk_guard.py.
@@ -500,6 +500,7 @@ class ForumStore:
 
         # The thread (and its board's list) and the thread's post list are separate documents:
         # written side by side, each in its own order, to save the round trips of waiting.
+        listed: dict[str, Any]  # what _list_post returns (typeshed's gather gives Any for this pair)
         _, listed = await asyncio.gather(touch_thread(), self._list_post(post))
         return listed
 

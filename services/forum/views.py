@@ -61,7 +61,7 @@ async def create_identity(request: web.Request) -> web.Response:
     identity_id = new_id()
     for _ in range(HANDLE_ATTEMPTS):
         handle = generate_handle()
-        doc = {
+        doc: dict[str, Any] = {
             "_id": identity_id,
             "handle": handle,
             "token_hash": hash_token(token),

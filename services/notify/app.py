@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             assert isinstance(event, Notification)
             await batch.stored(event)
 
-        loop = EventConsumerLoop(
+        loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="notify",
             consumer=consumer,
             producer=app[producer_key],
@@ -128,7 +128,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             # Storing is idempotent: whichever of the two consumers comes first fixes the event key.
             hub.publish(await batch.stored(event))
 
-        loop = EventConsumerLoop(
+        loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="notify-push",
             consumer=consumer,
             producer=app[producer_key],

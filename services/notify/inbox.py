@@ -26,7 +26,7 @@ def _event_key(notification_id: str) -> str:
 
 
 class Inbox:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self._items = db["inbox"]
         # Ids of erased identities (nothing else): a notification for one that is still on its
         # way (a verdict, a reply) is not stored after the inbox was purged.

@@ -27,7 +27,7 @@ MARKER_ID = "inbox_lists"
 
 
 class InboxLists:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self._db = db
         self.lists = PkList(db["inbox_lists"])
         self._ready = False
@@ -108,7 +108,7 @@ class InboxLists:
             await self.lists.collection.delete_one({"_id": f"{recipient}/{number}"})
         await self.lists.collection.delete_one({"_id": recipient})
 
-    async def build(self, items: AsyncCollection, *, force: bool = False) -> int:
+    async def build(self, items: AsyncCollection[dict[str, Any]], *, force: bool = False) -> int:
         """List every stored item (whole lists replaced: idempotent); returns how many recipients."""
         if not force and await self.ready():
             return 0

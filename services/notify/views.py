@@ -11,8 +11,9 @@ from aiohttp import web
 from services.common.identities import Identity, require_identity
 from services.common.problems import Problem, read_json_object
 from services.notify.hub import IdentityRevoked, StreamLimitReached
-from services.notify.inbox import MODERATORS, public_view
+from services.notify.inbox import public_view
 from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
+from streams.events import MODERATORS_RECIPIENT as MODERATORS
 
 PAGE_SIZE = 50
 #: How often an idle stream checks whether its client is still there.
@@ -52,6 +53,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
+    # A replayed or live notification; None from the live queue ends the stream.
+    item: dict[str, Any] | None
     try:
         await response.prepare(request)
         last_sent = request.headers.get("Last-Event-ID", "")

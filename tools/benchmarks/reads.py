@@ -88,7 +88,7 @@ async def _seed(settings: Any) -> tuple[str, str]:
         }
         for n in range(50)
     ]
-    posts = [
+    posts: list[dict[str, Any]] = [
         {
             "_id": new_id(),
             "thread_id": thread_id,

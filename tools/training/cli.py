@@ -21,6 +21,12 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from services.moderation.screening.head import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +191,7 @@ class Objective:
         self.everyday = np.array([s in EVERYDAY_SUBREDDITS for s in subs])
         self.recovery = np.array([s in RECOVERY_SUBREDDITS for s in subs])
 
-    def levels(self, t):  # type: ignore[no-untyped-def]
+    def levels(self, t: Thresholds) -> np.ndarray:
         import numpy as np
 
         crisis, imminent, concern = (self.oof[:, self.col[h]] for h in ("crisis", "imminent", "concern"))
@@ -194,7 +200,8 @@ class Objective:
         level = np.where(crisis >= t.high, np.where(model_imminent, 3, 2), level)
         level = np.where(self.only_dismissed & (level >= 2), 1, level)
         level = np.where(self.too_short & (level >= 2), 1, level)
-        return np.maximum(level, self.rule_floor)
+        floored: np.ndarray = np.maximum(level, self.rule_floor)
+        return floored
 
     def figures(self, t) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
@@ -233,7 +240,7 @@ class Objective:
         score += 0.2 * f["none_given_resources"] + 0.2 * f["concern_missed"]
         return penalty + score
 
-    def best(self):  # type: ignore[no-untyped-def]
+    def best(self) -> Thresholds:
         import numpy as np
 
         from services.moderation.screening.head import Thresholds

@@ -17,11 +17,15 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from services.moderation.screening.encoder import Encoder
 from services.moderation.screening.head import HEAD_NAMES
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class FinetuneConfig:
 class LowerStates:
     """Frozen lower-layer output for each window: a float16 tensor (tokens, hidden) per window."""
 
-    states: list  # list[torch.Tensor]
+    states: list[torch.Tensor]
     owner: np.ndarray  # (windows,) post index of each window
     first_window: np.ndarray  # (posts,) index of each post's first window
     split_layer: int  # the layers from here on are trainable
@@ -73,7 +77,7 @@ def lower_states(
     model = encoder.model
     splits = {k: model.config.num_hidden_layers - k for k in top_layers}
     order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
-    states: dict[int, list] = {k: [None] * len(order) for k in splits}
+    states: dict[int, list[torch.Tensor | None]] = {k: [None] * len(order) for k in splits}
     with torch.inference_mode():
         for offset in range(0, len(order), batch_size):
             chunk = order[offset : offset + batch_size]
@@ -90,7 +94,8 @@ def lower_states(
         if post not in seen:
             seen.add(post)
             first[post] = index
-    return {k: LowerStates(states[k], owner, first, split) for k, split in splits.items()}
+    # Every window was in exactly one chunk above, so no slot is left None.
+    return {k: LowerStates(cast("list[torch.Tensor]", states[k]), owner, first, split) for k, split in splits.items()}
 
 
 class _TopModel:
@@ -112,7 +117,7 @@ class _TopModel:
         torch.nn.init.normal_(self.head.weight, std=0.02)
         torch.nn.init.zeros_(self.head.bias)
 
-    def parameters_groups(self) -> list[dict]:
+    def parameters_groups(self) -> list[dict[str, Any]]:
         return [
             {
                 "params": list(self.layers.parameters()),
@@ -126,7 +131,7 @@ class _TopModel:
         self.layers.train(mode)
         self.head.train(mode)
 
-    def pooled(self, hidden, mask):  # type: ignore[no-untyped-def]
+    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         import torch
         from transformers.masking_utils import create_bidirectional_mask
 
@@ -139,11 +144,14 @@ class _TopModel:
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=1)
 
-    def logits(self, hidden, mask):  # type: ignore[no-untyped-def]
-        return self.head(self.pooled(hidden, mask) * LOGIT_SCALE)
+    def logits(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.head(self.pooled(hidden, mask) * LOGIT_SCALE)
+        return logits
 
 
-def _batch(states: Sequence, indices: Sequence[int], limit: int | None):  # type: ignore[no-untyped-def]
+def _batch(
+    states: Sequence[torch.Tensor], indices: Sequence[int], limit: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
     rows = [states[i] if limit is None else states[i][:limit] for i in indices]
@@ -160,7 +168,7 @@ def _length_batches(lengths: Sequence[int], indices: Sequence[int], size: int, r
     """Shuffled batches of similar length: sort within pools of 8 batches, then shuffle the batches."""
     shuffled = list(indices)
     rng.shuffle(shuffled)
-    batches = []
+    batches: list[list[int]] = []
     pool = size * 8
     for offset in range(0, len(shuffled), pool):
         chunk = sorted(shuffled[offset : offset + pool], key=lambda i: lengths[i])

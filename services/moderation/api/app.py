@@ -108,7 +108,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             if isinstance(event, (PostScreened, PostReported)):
                 await review.remove_words_if_gone(event.post_id, event.author_id)
 
-        loop = EventConsumerLoop(
+        loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name=CONSUMER_NAME,
             consumer=consumer,
             producer=app[producer_key],

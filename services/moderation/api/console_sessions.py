@@ -7,6 +7,7 @@ check the account on every request, so a disabled moderator is signed out at onc
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -18,7 +19,9 @@ COOKIE_NAME = "haven_console"
 
 
 class ConsoleSessions:
-    def __init__(self, collection: AsyncCollection, identities: IdentityCache, lifetime: timedelta) -> None:
+    def __init__(
+        self, collection: AsyncCollection[dict[str, Any]], identities: IdentityCache, lifetime: timedelta
+    ) -> None:
         self._sessions = collection
         self._identities = identities
         self.lifetime = lifetime

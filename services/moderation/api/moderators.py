@@ -29,7 +29,7 @@ class NewModerator:
 
 
 class Moderators:
-    def __init__(self, db: AsyncDatabase, producer: AIOKafkaProducer, topics: Topics) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], producer: AIOKafkaProducer, topics: Topics) -> None:
         self._accounts = db["moderators"]
         self._events = EventPublisher(producer, topics)
 
@@ -44,7 +44,7 @@ class Moderators:
         if await self._accounts.find_one({"name": name}):
             raise ModeratorError(f"a moderator named {name!r} exists already")
         token = new_token()
-        doc = {
+        doc: dict[str, Any] = {
             "_id": new_id(),
             "name": name,
             "role": role,

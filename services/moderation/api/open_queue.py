@@ -31,7 +31,7 @@ def queue_key(rank: int, created_at: datetime, item_id: str) -> tuple[int, datet
 
 
 class OpenQueue:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self._db = db
         self.entries = db["review_open"]
         self._built = False

@@ -35,7 +35,7 @@ class ReviewError(Exception):
 
 
 class ReviewQueue:
-    def __init__(self, db: AsyncDatabase, claim_lease: timedelta = CLAIM_LEASE) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], claim_lease: timedelta = CLAIM_LEASE) -> None:
         self._items = db["review_items"]
         self._audit = db["audit"]
         # Ids of deleted posts and erased authors (no words): an item arriving after its

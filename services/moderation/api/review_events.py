@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.common.identities import Identity
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
-from streams.events import ModerationDecided, Notification
+from streams.events import Decision, ModerationDecided, Notification
 from streams.publishing import EventPublisher
 from streams.topics import Topics
 
@@ -55,7 +55,7 @@ class ReviewPublisher:
             )
         )
 
-    async def decision(self, item: dict[str, Any], moderator: Identity, decision: str, note: str) -> None:
+    async def decision(self, item: dict[str, Any], moderator: Identity, decision: Decision, note: str) -> None:
         event = ModerationDecided(
             item_id=item["_id"],
             post_id=item["post_id"],
@@ -64,7 +64,7 @@ class ReviewPublisher:
             decision=decision,
             note=note,
             moderator_id=moderator.id,
-            revision=item.get("revision", 1),  # type: ignore[arg-type]
+            revision=item.get("revision", 1),
         )
         await self._events.publish(event)
         if not item.get("author_id"):

@@ -54,4 +54,5 @@ def _level(item: dict[str, Any]) -> str:
 
 
 def _waited(item: dict[str, Any], at: datetime) -> float:
-    return max(0.0, (at - item["created_at"]).total_seconds())
+    created: datetime = item["created_at"]
+    return max(0.0, (at - created).total_seconds())

