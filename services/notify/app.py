@@ -26,7 +26,7 @@ from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
 from services.notify import views
 from services.notify.hub import Hub
-from services.notify.inbox import Inbox, StoredBatch
+from services.notify.inbox import Inbox
 from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
 from services.notify.openapi import notify_openapi
 from streams.events import Event, Notification
@@ -84,11 +84,9 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         )
         await consumer.start()
 
-        batch = StoredBatch(inbox)
-
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
-            await batch.stored(event)
+            await inbox.store(event)
 
         loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="notify",
@@ -97,7 +95,6 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             dead_letter_topic=topics.dead_letter("notify"),
             decoders={topics.notifications: Notification},
             handle=handle,
-            prepare=batch.prepare,
             metrics=consumer_metrics(app),
             unready_after_s=settings.consumer_unready_after_s,
         )
@@ -121,12 +118,10 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         )
         await consumer.start()
 
-        batch = StoredBatch(inbox)
-
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
             # Storing is idempotent: whichever of the two consumers comes first fixes the event key.
-            hub.publish(await batch.stored(event))
+            hub.publish(await inbox.store(event))
 
         loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="notify-push",
@@ -135,7 +130,6 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             dead_letter_topic=topics.dead_letter("notify"),
             decoders={topics.notifications: Notification},
             handle=handle,
-            prepare=batch.prepare,
             metrics=consumer_metrics(app),
             unready_after_s=settings.consumer_unready_after_s,
             commits=False,
