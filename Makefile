@@ -50,7 +50,7 @@ run: prepare
 test: prepare browser $(KUSTOMIZE) lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HAVEN_KUSTOMIZE=$(KUSTOMIZE) $(BIN)/python -m pytest
 
-# Lint and format (ruff), then types (mypy: strict on streams/ and services/common/).
+# Lint and format (ruff), then types (mypy --strict on streams/, services/ and tools/).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

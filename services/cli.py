@@ -40,7 +40,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
 ]
 
 
-def _load(module_name: str):  # type: ignore[no-untyped-def]
+def _load(module_name: str):  # type: ignore[no-untyped-def]  # returns a command module (ModuleType without its attributes typed)
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haven", description="Haven: anonymous peer-support forums")
     parser.add_argument("--log-level", default=None, help="overrides HAVEN_LOG_LEVEL")
     top = parser.add_subparsers(dest="command", required=True)
-    groups: dict[str, argparse._SubParsersAction] = {}  # type: ignore[type-arg]
+    groups: dict[str, argparse._SubParsersAction] = {}  # type: ignore[type-arg]  # argparse's private subparsers type is generic only in typeshed
     for path, module_name, help_text in COMMANDS:
         module = _load(module_name)
         if module is None:

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from services.common.problems import Handler
 
 
-def http_metrics_middleware(registry: CollectorRegistry, service: str):  # type: ignore[no-untyped-def]
+def http_metrics_middleware(registry: CollectorRegistry, service: str):  # type: ignore[no-untyped-def]  # aiohttp's middleware decorator type is not expressible without its private types
     requests = Counter(
         "haven_http_requests_total",
         "HTTP requests by route and status",

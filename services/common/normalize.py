@@ -38,7 +38,7 @@ class _Translation(dict[int, "str | None"]):
             value = _SPACE
         else:
             value = code
-        self[code] = value  # type: ignore[assignment]
+        self[code] = value  # type: ignore[assignment]  # str.translate tables accept str values; the dict subclass is typed for ints
         return value
 
 

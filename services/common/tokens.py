@@ -61,7 +61,7 @@ class ExpiringHashes:
         if expiry is None:
             return False
         if self._clock() >= expiry:
-            del self._expiry[token_hash]  # type: ignore[arg-type]
+            del self._expiry[token_hash]  # type: ignore[arg-type]  # the key was taken from this mapping just above
             return False
         return True
 

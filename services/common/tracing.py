@@ -129,7 +129,7 @@ def failed(span: Span, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
 
-def tracing_middleware(given: Tracer | None = None, *, untraced: frozenset[str] = UNTRACED_ROUTES):  # type: ignore[no-untyped-def]
+def tracing_middleware(given: Tracer | None = None, *, untraced: frozenset[str] = UNTRACED_ROUTES):  # type: ignore[no-untyped-def]  # aiohttp's middleware decorator type is not expressible without its private types
     """A server span per request, named `METHOD /route/{template}`; put it first (outermost).
 
     A request always starts a new trace: an incoming `traceparent` is ignored, because a client

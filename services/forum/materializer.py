@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore, ScreeningApplied
@@ -40,7 +41,7 @@ class PostStateMaterializer:
             # The moderation service tells the author about its own decisions.
             await self._store.apply_decision(event.post_id, event.revision, event.decision, event.note)
 
-    async def _tell_author(self, post: dict, event: PostScreened, thread: dict | None) -> None:  # type: ignore[type-arg]
+    async def _tell_author(self, post: dict[str, Any], event: PostScreened, thread: dict[str, Any] | None) -> None:
         # Ids are deterministic, so a redelivered verdict does not notify twice.
         kind = "post.published" if post["status"] == "published" else "post.held"
 

@@ -73,9 +73,9 @@ async def _wait_until(
         if await check():
             return
         if exited(pid):
-            raise StackError(f"{what} exited during start-up. Last lines of {log_path}:\n{log_tail(log_path)}")  # type: ignore[arg-type]
+            raise StackError(f"{what} exited during start-up. Last lines of {log_path}:\n{log_tail(log_path)}")  # type: ignore[arg-type]  # log_path is set whenever a process was started, which is the only way here
         await asyncio.sleep(0.5)
-    raise StackError(f"{what} did not answer within {timeout_s} s. Last lines of {log_path}:\n{log_tail(log_path)}")  # type: ignore[arg-type]
+    raise StackError(f"{what} did not answer within {timeout_s} s. Last lines of {log_path}:\n{log_tail(log_path)}")  # type: ignore[arg-type]  # log_path is set whenever a process was started, which is the only way here
 
 
 def _format_kafka_storage(settings: Settings, paths: StackPaths) -> None:

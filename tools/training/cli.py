@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
     from collections import Counter
 
     from services.moderation.screening.data import is_labeled, subreddit
@@ -160,7 +160,7 @@ def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]
 class Objective:
     """Levels and verdict figures from out-of-fold scores, as `decide` would give them."""
 
-    def __init__(self, posts, oof) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, posts, oof) -> None:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
         import numpy as np
 
         from services.moderation.screening.data import (
@@ -203,13 +203,13 @@ class Objective:
         floored: np.ndarray = np.maximum(level, self.rule_floor)
         return floored
 
-    def figures(self, t) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    def figures(self, t) -> dict[str, float]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
 
         level = self.levels(t)
         truth = self.level_true
         lab = self.labeled
 
-        def rate(mask) -> float:  # type: ignore[no-untyped-def]
+        def rate(mask) -> float:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
             return float(mask.mean()) if mask.size else float("nan")
 
         return {
@@ -225,7 +225,7 @@ class Objective:
             "everyday_urgent": rate(level[self.everyday] == 3),
         }
 
-    def loss(self, t) -> float:  # type: ignore[no-untyped-def]
+    def loss(self, t) -> float:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
         import math
 
         f = {k: (0.0 if math.isnan(v) else v) for k, v in self.figures(t).items()}
@@ -250,7 +250,7 @@ class Objective:
         )
         return min((Thresholds(*(round(float(v), 3) for v in combo)) for combo in grid), key=self.loss)
 
-    def report(self, t) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    def report(self, t) -> dict[str, object]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
         from streams.events import CATEGORIES
 
         figures = {k: round(v, 3) for k, v in self.figures(t).items()}

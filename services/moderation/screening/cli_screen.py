@@ -60,7 +60,7 @@ def _batches(source: TextIO) -> Iterator[list[tuple[int, dict[str, object] | str
         yield batch
 
 
-def _screen_lines(screener, source: TextIO, out: TextIO) -> int:  # type: ignore[no-untyped-def]
+def _screen_lines(screener, source: TextIO, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
     from services.moderation.screening import ScreeningInput, fail_closed_verdict
 
     failures = 0
@@ -83,7 +83,7 @@ def _screen_lines(screener, source: TextIO, out: TextIO) -> int:  # type: ignore
     return 1 if failures else 0
 
 
-def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type: ignore[no-untyped-def]
+def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
     from services.moderation.screening import ScreeningInput
     from services.moderation.screening.data import default_data_dir
     from services.moderation.screening.evaluation import (

@@ -110,7 +110,7 @@ class Windows:
 
 
 class Encoder:
-    def __init__(self, tokenizer, model, *, threads: int, precision: str = "fp32") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tokenizer, model, *, threads: int, precision: str = "fp32") -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         self._tokenizer = tokenizer
         self._model = model
         self.threads = threads
@@ -122,7 +122,7 @@ class Encoder:
         self.pad_id = tokenizer.pad_token_id
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         return self._model
 
     @classmethod
@@ -175,7 +175,7 @@ class Encoder:
                 out[chunk] = self._forward([windows.input_ids[i] for i in chunk], self.precision)
         return out
 
-    def pad(self, batch: list[list[int]]):  # type: ignore[no-untyped-def]
+    def pad(self, batch: list[list[int]]):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         import torch
 
         width = max(len(ids) for ids in batch)
@@ -186,7 +186,7 @@ class Encoder:
             mask[row, : len(tokens)] = 1
         return ids, mask
 
-    def _forward(self, batch: list[list[int]], precision: str = "fp32"):  # type: ignore[no-untyped-def]
+    def _forward(self, batch: list[list[int]], precision: str = "fp32"):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         import contextlib
 
         import torch
@@ -227,7 +227,7 @@ def _quantized(model: torch.nn.Module) -> torch.nn.Module:
         return quantized
 
 
-def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]
+def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
     """Lay the fine-tuned layers in `path` over the package's weights; refuse any mismatch."""
     import torch
 

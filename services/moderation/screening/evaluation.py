@@ -65,7 +65,7 @@ def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) ->
     imminent = [p for t, p in zip(truths, predictions, strict=True) if t.risk == "imminent"]
     someone = [p for t, p in zip(truths, predictions, strict=True) if t.risk != "none"]
 
-    def share(items: list[Prediction], test) -> float:  # type: ignore[no-untyped-def]
+    def share(items: list[Prediction], test) -> float:  # type: ignore[no-untyped-def]  # `test` is a numpy boolean mask (numpy arrays are untyped here)
         return sum(1 for p in items if test(p)) / len(items) if items else float("nan")
 
     return LevelMetrics(

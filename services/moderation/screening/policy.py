@@ -44,7 +44,7 @@ class Policy:
 
     def action_for(self, risk: Risk, board_slug: str | None = None) -> Action:
         overrides = self.board_overrides.get(board_slug or "", {})
-        return overrides.get(risk, DEFAULT_ACTIONS[risk])  # type: ignore[return-value]
+        return overrides.get(risk, DEFAULT_ACTIONS[risk])  # type: ignore[return-value]  # overrides were checked to be actions in __post_init__
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:

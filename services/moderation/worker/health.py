@@ -112,7 +112,7 @@ def create_health_app(
                 state.metrics.oldest_waiting.set(lag.oldest_waiting_s or 0)
             except Exception as exc:  # a scrape still answers; the Kafka check says what is wrong
                 log.warning("measuring the screening lag failed: %s", type(exc).__name__)
-        return await handler(request)  # type: ignore[misc,no-any-return]
+        return await handler(request)  # type: ignore[misc,no-any-return]  # aiohttp's handler type is untyped in middlewares
 
     app.middlewares.append(web.middleware(refresh_lag))
 
