@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,12 +22,17 @@ Action = Literal["publish", "publish_with_resources", "hold", "hold_urgent"]
 IdentityKind = Literal["user", "moderator"]
 Decision = Literal["approve", "remove", "escalate"]
 ReportReason = Literal["worried_about_author", "harassment", "spam", "other"]
+ReactionKind = Literal["hug", "strength", "me_too"]
 
 #: The recipient id that means "every moderator and admin" on the notifications topic.
 MODERATORS_RECIPIENT = "moderators"
 
-RISK_LEVELS: tuple[Risk, ...] = ("none", "concern", "high", "imminent")
-CATEGORIES: tuple[Category, ...] = ("suicide", "self_harm", "overdose", "relapse", "violence", "abuse", "medical")
+# The values of each Literal, in its order, for the code that lists, checks or documents them.
+RISK_LEVELS: tuple[Risk, ...] = get_args(Risk)
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+DECISIONS: tuple[Decision, ...] = get_args(Decision)
+REPORT_REASONS: tuple[ReportReason, ...] = get_args(ReportReason)
+REACTION_KINDS: tuple[ReactionKind, ...] = get_args(ReactionKind)
 
 
 class PostStatus(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 PROBLEM = {
     "type": "object",
@@ -33,6 +34,21 @@ def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
+    return schema
+
+
+#: Where a model's nested definitions go: OpenAPI resolves "#/..." against the whole document, so a
+#: schema's own "$defs" would not be found there.
+COMPONENT_REF = "#/components/schemas/{model}"
+
+
+def model_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON Schema (2020-12, which OpenAPI 3.1 takes as it is); the definitions it
+    refers to are added to `components`, the document's components/schemas."""
+    schema = model.model_json_schema(ref_template=COMPONENT_REF)
+    for name, definition in schema.pop("$defs", {}).items():
+        if components.setdefault(name, definition) != definition:
+            raise ValueError(f"two different schemas are both called {name!r}")
     return schema
 
 
@@ -99,12 +115,15 @@ def health_paths() -> dict[str, Any]:
     }
 
 
-def document(title: str, paths: dict[str, Any]) -> dict[str, Any]:
+def document(title: str, paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
+    components: dict[str, Any] = {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
+    if schemas:
+        components["schemas"] = schemas
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1"},
         "paths": {**paths, **health_paths()},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": components,
     }
 
 

@@ -13,9 +13,13 @@ from services.forum.auth import required_identity
 from services.forum.keys import publisher_key, store_key
 from services.forum.milestones import days_sober, milestone
 from services.forum.publisher import EventsUnavailable
+from services.forum.requests import ProfileChangeRequest, length_limits
 from streams.events import IdentityChanged
 
 log = logging.getLogger(__name__)
+
+_, _COUNTRY_LEN = length_limits(ProfileChangeRequest, "country")
+_MIN_LANGUAGE, _MAX_LANGUAGE = length_limits(ProfileChangeRequest, "language")
 
 
 def me_view(identity: dict[str, Any], today: date) -> dict[str, Any]:
@@ -44,22 +48,26 @@ async def get_me(request: web.Request) -> web.Response:
 
 
 def _changes(body: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"country", "language", "sober_since", "show_milestone"}
-    unknown = set(body) - allowed
+    unknown = set(body) - set(ProfileChangeRequest.model_fields)
     if unknown:
         raise Problem(400, f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     changes: dict[str, Any] = {}
     if "country" in body:
         country = body["country"]
         if country is not None and (
-            not isinstance(country, str) or len(country) != 2 or not country.isascii() or not country.isalpha()
+            not isinstance(country, str)
+            or len(country) != _COUNTRY_LEN
+            or not country.isascii()
+            or not country.isalpha()
         ):
             raise Problem(400, "'country' must be an ISO 3166-1 alpha-2 code such as GB or US, or null.")
         changes["country"] = country.upper() if country else None
     if "language" in body:
         language = body["language"]
         if language is not None and (
-            not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()
+            not isinstance(language, str)
+            or not _MIN_LANGUAGE <= len(language) <= _MAX_LANGUAGE
+            or not language.replace("-", "").isalpha()
         ):
             raise Problem(400, "'language' must be a language tag such as 'en' or 'es', or null.")
         changes["language"] = language

@@ -1,11 +1,21 @@
-"""The forum's OpenAPI 3.1 document."""
+"""The forum's OpenAPI 3.1 document; the request bodies come from services/forum/requests.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.common.openapi import document, obj, operation, path_param, query_param
+from services.common.openapi import document, model_schema, obj, operation, path_param, query_param
 from services.forum.boards import SEEDED_BOARDS
+from services.forum.requests import (
+    EditRequest,
+    NewIdentityRequest,
+    NewThreadRequest,
+    ProfileChangeRequest,
+    ReactionRequest,
+    ReplyRequest,
+    ReportRequest,
+)
+from streams.events import PostStatus
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
@@ -13,7 +23,7 @@ _POST = obj(
     ["post_id", "thread_id", "status", "author_handle", "created_at"],
     post_id=_STR,
     thread_id=_STR,
-    status={"enum": ["pending", "published", "held", "removed", "deleted"]},
+    status={"enum": [status.value for status in PostStatus]},
     body=_NSTR,
     author_handle=_STR,
     created_at=_STR,
@@ -31,8 +41,6 @@ _ME = obj(
     days_sober={"type": ["integer", "null"]},
     milestone=_NSTR,
 )
-_TITLE = {"type": "string", "minLength": 3, "maxLength": 200}
-_BODY = {"type": "string", "minLength": 1, "maxLength": 20_000}
 _POST_ID = [path_param("post_id")]
 #: Sending a submission again with the same key answers with the first result instead of posting twice.
 _IDEMPOTENCY_KEY = {
@@ -45,6 +53,7 @@ _SLUG = path_param("slug") | {"schema": {"type": "string", "examples": [b.slug f
 
 
 def forum_openapi() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
     return document(
         "Haven forum",
         {
@@ -59,7 +68,7 @@ def forum_openapi() -> dict[str, Any]:
                         429: None,
                         503: None,
                     },
-                    body=obj(country=_STR, language=_STR),
+                    body=model_schema(NewIdentityRequest, schemas),
                 )
             },
             "/v1/me": {
@@ -67,7 +76,7 @@ def forum_openapi() -> dict[str, Any]:
                 "patch": operation(
                     "Change country, language, sober_since or show_milestone",
                     {200: _ME, 400: None, 401: None, 413: None, 415: None, 503: None},
-                    body=obj(country=_NSTR, language=_NSTR, sober_since=_NSTR, show_milestone={"type": "boolean"}),
+                    body=model_schema(ProfileChangeRequest, schemas),
                     auth=True,
                 ),
                 "delete": operation(
@@ -103,7 +112,7 @@ def forum_openapi() -> dict[str, Any]:
                         429: None,
                         503: None,
                     },
-                    body=obj(["title", "body"], title=_TITLE, body=_BODY),
+                    body=model_schema(NewThreadRequest, schemas),
                     auth=True,
                     parameters=[_SLUG, _IDEMPOTENCY_KEY],
                 ),
@@ -140,7 +149,7 @@ def forum_openapi() -> dict[str, Any]:
                         429: None,
                         503: None,
                     },
-                    body=obj(["body"], body=_BODY, reply_to=_STR),
+                    body=model_schema(ReplyRequest, schemas),
                     auth=True,
                     parameters=[path_param("thread_id"), _IDEMPOTENCY_KEY],
                 )
@@ -164,7 +173,7 @@ def forum_openapi() -> dict[str, Any]:
                         429: None,
                         503: None,
                     },
-                    body=obj(["body"], body=_BODY),
+                    body=model_schema(EditRequest, schemas),
                     auth=True,
                     parameters=_POST_ID,
                 ),
@@ -184,7 +193,7 @@ def forum_openapi() -> dict[str, Any]:
                         413: None,
                         415: None,
                     },
-                    body=obj(["kind"], kind={"enum": ["hug", "strength", "me_too"]}),
+                    body=model_schema(ReactionRequest, schemas),
                     auth=True,
                     parameters=_POST_ID,
                 )
@@ -202,12 +211,11 @@ def forum_openapi() -> dict[str, Any]:
                         429: None,
                         503: None,
                     },
-                    body=obj(
-                        ["reason"], reason={"enum": ["worried_about_author", "harassment", "spam", "other"]}, note=_STR
-                    ),
+                    body=model_schema(ReportRequest, schemas),
                     auth=True,
                     parameters=_POST_ID,
                 )
             },
         },
+        schemas,
     )

@@ -8,7 +8,7 @@ limited per reporter.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -17,26 +17,50 @@ from services.forum import access
 from services.forum.auth import required_identity
 from services.forum.keys import publisher_key, store_key
 from services.forum.publisher import EventsUnavailable
-from services.forum.store import REACTION_KINDS
+from services.forum.requests import ReportRequest, length_limits
 from services.forum.submission import read_draft, submit
 from services.forum.submission_kinds import Edit
-from streams.events import Notification, PostDeleted, PostReported, new_id, utc_now
+from streams.events import (
+    REACTION_KINDS,
+    REPORT_REASONS,
+    Notification,
+    PostDeleted,
+    PostReported,
+    ReactionKind,
+    ReportReason,
+    new_id,
+    utc_now,
+)
 
-REPORT_REASONS = ("worried_about_author", "harassment", "spam", "other")
 REPORTS_PER_HOUR = 10
-MAX_NOTE = 1000
+_, MAX_NOTE = length_limits(ReportRequest, "note")
 
 
 async def _post_open_to_others(request: web.Request) -> dict[str, Any]:
     return access.post_open_to_others(await request.app[store_key].post(request.match_info["post_id"]))
 
 
-async def react(request: web.Request) -> web.Response:
-    identity = await required_identity(request)
-    body = await read_json_object(request)
+def reaction_kind(body: dict[str, Any]) -> ReactionKind:
+    """The kind of a reaction's body (services/forum/requests.py: ReactionRequest), or 400."""
     kind = body.get("kind")
     if kind not in REACTION_KINDS:
         raise Problem(400, f"'kind' must be one of: {', '.join(REACTION_KINDS)}.")
+    return cast(ReactionKind, kind)
+
+
+def report_fields(body: dict[str, Any]) -> tuple[ReportReason, str]:
+    """The reason and note of a report's body (services/forum/requests.py: ReportRequest), or 400."""
+    reason, note = body.get("reason"), body.get("note", "")
+    if reason not in REPORT_REASONS:
+        raise Problem(400, f"'reason' must be one of: {', '.join(REPORT_REASONS)}.")
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise Problem(400, f"'note' must be text of at most {MAX_NOTE} characters.")
+    return reason, note
+
+
+async def react(request: web.Request) -> web.Response:
+    identity = await required_identity(request)
+    kind = reaction_kind(await read_json_object(request))
     post = await _post_open_to_others(request)
     created = await request.app[store_key].add_reaction(post["_id"], identity["_id"], kind)
     if created and post["author_id"] != identity["_id"]:
@@ -64,12 +88,7 @@ async def react(request: web.Request) -> web.Response:
 
 async def report(request: web.Request) -> web.Response:
     identity = await required_identity(request)
-    body = await read_json_object(request)
-    reason, note = body.get("reason"), body.get("note", "")
-    if reason not in REPORT_REASONS:
-        raise Problem(400, f"'reason' must be one of: {', '.join(REPORT_REASONS)}.")
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        raise Problem(400, f"'note' must be text of at most {MAX_NOTE} characters.")
+    reason, note = report_fields(await read_json_object(request))
     store = request.app[store_key]
     post = await _post_open_to_others(request)
     if await store.reports_since(identity["_id"], utc_now() - timedelta(hours=1)) >= REPORTS_PER_HOUR:

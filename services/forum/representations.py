@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.events import REACTION_KINDS
+
 FORMER_MEMBER = "former member"
 
 
@@ -29,7 +31,7 @@ def post_view(post: dict[str, Any], viewer_id: str | None) -> dict[str, Any]:
         "published_at": post.get("published_at"),
         "reply_to": post.get("reply_to"),
         "reply_quote": post.get("reply_quote"),
-        "reactions": post.get("reactions", {"hug": 0, "strength": 0, "me_too": 0}),
+        "reactions": post.get("reactions", dict.fromkeys(REACTION_KINDS, 0)),
     }
     if post.get("author_milestone"):
         view["author_milestone"] = post["author_milestone"]

@@ -24,7 +24,6 @@ from services.forum.boards import Board
 from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
 from streams.events import PostScreened, PostStatus, utc_now
 
-REACTION_KINDS = ("hug", "strength", "me_too")
 #: What a thread is called once its starter's words are gone.
 REMOVED_TITLE = "[removed]"
 

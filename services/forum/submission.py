@@ -23,11 +23,13 @@ from services.forum.keys import hotline_numbers_key, limits_key, publisher_key, 
 from services.forum.limits import member_post_window
 from services.forum.publisher import EventsUnavailable
 from services.forum.redaction import RedactionTimedOut, redact_off_loop
+from services.forum.requests import NewThreadRequest, ReplyRequest, length_limits
 from services.forum.validation import InvalidInput, normalize_text
 from streams.events import PostSubmitted, utc_now
 
-MAX_TITLE = 200
-MAX_BODY = 20_000
+MIN_TITLE, MAX_TITLE = length_limits(NewThreadRequest, "title")
+#: A new thread's, a reply's and an edit's body: one type in services/forum/requests.py.
+MIN_BODY, MAX_BODY = length_limits(ReplyRequest, "body")
 POST_SLOT_ATTEMPTS = 3
 
 #: Redaction is linear and takes milliseconds even for the longest post; waiting this long means
@@ -104,8 +106,8 @@ def required_text(data: dict[str, Any], field: str, min_len: int, max_len: int) 
 
 
 def read_draft(data: dict[str, Any], *, titled: bool) -> Draft:
-    title = required_text(data, "title", 3, MAX_TITLE) if titled else None
-    return Draft(body=required_text(data, "body", 1, MAX_BODY), title=title)
+    title = required_text(data, "title", MIN_TITLE, MAX_TITLE) if titled else None
+    return Draft(body=required_text(data, "body", MIN_BODY, MAX_BODY), title=title)
 
 
 async def submit(request: web.Request, identity: dict[str, Any], draft: Draft, kind: SubmissionKind) -> dict[str, Any]:

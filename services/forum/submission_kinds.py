@@ -15,7 +15,7 @@ from services.forum import access
 from services.forum.milestones import days_sober, milestone
 from services.forum.store import ForumStore
 from services.forum.submission import Screened, Stored, SubmissionKind
-from streams.events import PostSubmitted, new_id
+from streams.events import REACTION_KINDS, PostSubmitted, new_id
 
 QUOTE_CHARS = 280
 
@@ -181,7 +181,7 @@ def new_post(
         "reply_to": reply_to,
         "created_at": now,
         "published_at": None,
-        "reactions": {"hug": 0, "strength": 0, "me_too": 0},
+        "reactions": dict.fromkeys(REACTION_KINDS, 0),
         "resources": [],
         "author_milestone": shown_milestone(identity),
         "redacted": redacted or [],

@@ -19,6 +19,7 @@ from services.forum.keys import idempotency_key, identity_window_key, publisher_
 from services.forum.limits import identity_limit_key
 from services.forum.publisher import EventsUnavailable
 from services.forum.representations import post_view, thread_view
+from services.forum.requests import NewIdentityRequest, length_limits
 from services.forum.store import InvalidCursor
 from services.forum.submission import Draft, SubmissionKind, read_draft, saving_unavailable, submit
 from services.forum.submission_kinds import NewThread, Reply
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 HANDLE_ATTEMPTS = 8
+_, _COUNTRY_LEN = length_limits(NewIdentityRequest, "country")
+_MIN_LANGUAGE, _MAX_LANGUAGE = length_limits(NewIdentityRequest, "language")
 
 
 def _optional_code(data: dict[str, Any], field: str, length: int) -> str | None:
@@ -37,6 +40,20 @@ def _optional_code(data: dict[str, Any], field: str, length: int) -> str | None:
     if not isinstance(value, str) or len(value) != length or not value.isascii() or not value.isalpha():
         raise Problem(400, f"'{field}' must be a {length}-letter code, e.g. {'GB' if length == 2 else 'eng'}.")
     return value.upper() if field == "country" else value.lower()
+
+
+def identity_fields(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The country and language of a new identity's body (services/forum/requests.py:
+    NewIdentityRequest), or 400."""
+    country = _optional_code(data, "country", _COUNTRY_LEN)
+    language = data.get("language")
+    if language is not None and (
+        not isinstance(language, str)
+        or not _MIN_LANGUAGE <= len(language) <= _MAX_LANGUAGE
+        or not language.replace("-", "").isalpha()
+    ):
+        raise Problem(400, "'language' must be a language tag such as 'en' or 'es'.")
+    return country, language
 
 
 async def create_identity(request: web.Request) -> web.Response:
@@ -49,13 +66,7 @@ async def create_identity(request: web.Request) -> web.Response:
             "Too many new identities from this address; please try again later.",
             headers={"Retry-After": str(max(1, int(wait_s)))},
         )
-    data = await read_json_object(request) if request.can_read_body else {}
-    country = _optional_code(data, "country", 2)
-    language = data.get("language")
-    if language is not None and (
-        not isinstance(language, str) or not 2 <= len(language) <= 8 or not language.replace("-", "").isalpha()
-    ):
-        raise Problem(400, "'language' must be a language tag such as 'en' or 'es'.")
+    country, language = identity_fields(await read_json_object(request) if request.can_read_body else {})
     store = request.app[store_key]
     token = new_token()
     identity_id = new_id()

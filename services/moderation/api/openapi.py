@@ -6,6 +6,7 @@ from typing import Any
 
 from services.common.openapi import document, obj, operation, path_param, query_param
 from services.moderation.api.queue_listing import DEFAULT_LIMIT, MAX_LIMIT
+from streams.events import DECISIONS
 
 _ITEM = [path_param("item_id")]
 _ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None, 413: None, 415: None}
@@ -81,9 +82,7 @@ def moderation_openapi() -> dict[str, Any]:
                 "post": operation(
                     "Approve, remove or escalate",
                     {200: obj(["item_id"]), **_ERRORS},
-                    body=obj(
-                        ["decision"], decision={"enum": ["approve", "remove", "escalate"]}, note={"type": "string"}
-                    ),
+                    body=obj(["decision"], decision={"enum": list(DECISIONS)}, note={"type": "string"}),
                     auth=True,
                     parameters=_ITEM,
                 )

@@ -21,9 +21,8 @@ from services.moderation.api.queue_listing import (
 )
 from services.moderation.api.review import ReviewError, audit_view, item_view
 from services.moderation.api.templates import message_templates
-from streams.events import Decision, utc_now
+from streams.events import DECISIONS, utc_now
 
-DECISIONS: tuple[Decision, ...] = ("approve", "remove", "escalate")
 MAX_NOTE = 2000
 
 
