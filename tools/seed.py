@@ -324,9 +324,9 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
     """
     from services.common.mongo import create_mongo_client
     from services.forum.store import ForumStore
-    from services.moderation.api.review import ReviewQueue
-    from services.notify.inbox import Inbox
+    from services.moderation.api.store import ModerationStore
     from services.notify.inbox_lists import InboxLists
+    from services.notify.store import Inbox
     from streams.events import new_id
 
     client = create_mongo_client(settings)
@@ -337,7 +337,7 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
         store = ForumStore(forum_db)
         await store.ensure_indexes()
         await Inbox(notify_db).ensure_indexes()
-        await ReviewQueue(moderation_db).ensure_indexes()
+        await ModerationStore(moderation_db).ensure_indexes()
         from services.forum.boards import SEEDED_BOARDS
 
         await store.seed_boards(SEEDED_BOARDS)

@@ -26,9 +26,9 @@ from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
 from services.notify import views
 from services.notify.hub import Hub
-from services.notify.inbox import Inbox
-from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
+from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
 from services.notify.openapi import notify_openapi
+from services.notify.store import Inbox
 from streams.events import Event, Notification
 from streams.kafka import create_consumer
 from streams.settings import Settings
@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         inbox = Inbox(db)
         await inbox.ensure_indexes()
         await inbox.lists.build(db["inbox"])  # once: lists items stored before the lists existed
-        app[inbox_key] = inbox
+        app[store_key] = inbox
         # A disabled or erased identity's open streams end at once, on every instance.
         app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge, on_revoked=hub.revoke)
         checks["database"] = lambda: mongo_problem(client)
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     async def store(app: web.Application) -> AsyncIterator[None]:
         """The inbox is written by one consumer group shared by every instance: durable, committed,
         so a restart neither loses nor replays what was stored (nor resurrects what erasure purged)."""
-        inbox = app[inbox_key]
+        inbox = app[store_key]
         consumer = create_consumer(
             settings, [topics.notifications], group_id=f"{settings.topic_prefix}notify-inbox", client_id="notify"
         )
@@ -108,7 +108,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
 
         Nothing is committed, so a restarted or added instance never replays old notifications to
         live streams; a client that was away catches up from the inbox (Last-Event-ID)."""
-        inbox = app[inbox_key]
+        inbox = app[store_key]
         consumer = create_consumer(
             settings,
             [topics.notifications],

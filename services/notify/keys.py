@@ -6,9 +6,9 @@ from aiohttp import web
 
 from services.common.identities import IdentityCache
 from services.notify.hub import Hub
-from services.notify.inbox import Inbox
+from services.notify.store import Inbox
 
-inbox_key = web.AppKey("inbox", Inbox)
+store_key = web.AppKey("store", Inbox)
 hub_key = web.AppKey("hub", Hub)
 identities_key = web.AppKey("identities", IdentityCache)
 #: Seconds between SSE heartbeats.

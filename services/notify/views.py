@@ -11,8 +11,8 @@ from aiohttp import web
 from services.common.identities import Identity, require_identity
 from services.common.problems import Problem, read_json_object
 from services.notify.hub import IdentityRevoked, StreamLimitReached
-from services.notify.inbox import public_view
-from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_key
+from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
+from services.notify.representations import public_view
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
 
 PAGE_SIZE = 50
@@ -33,7 +33,7 @@ def sse_frame(item: dict[str, Any]) -> bytes:
 async def stream(request: web.Request) -> web.StreamResponse:
     identity = await require_identity(request, request.app[identities_key])
     recipients = recipients_of(identity)
-    hub, inbox = request.app[hub_key], request.app[inbox_key]
+    hub, inbox = request.app[hub_key], request.app[store_key]
     heartbeat_s = request.app[heartbeat_key]
     # Open before replaying, so nothing that arrives in between is missed.
     try:
@@ -93,7 +93,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def list_notifications(request: web.Request) -> web.Response:
     identity = await require_identity(request, request.app[identities_key])
-    items, next_cursor = await request.app[inbox_key].page(
+    items, next_cursor = await request.app[store_key].page(
         recipients_of(identity), request.query.get("cursor"), PAGE_SIZE
     )
     return web.json_response({"items": [public_view(i) for i in items], "next_cursor": next_cursor})
@@ -107,7 +107,7 @@ async def mark_read(request: web.Request) -> web.Response:
         ids = None
     elif not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 500:
         raise Problem(400, 'Send {"ids": [notification ids]} (at most 500) or {"all": true}.')
-    marked = await request.app[inbox_key].mark_read(identity.id, ids)
+    marked = await request.app[store_key].mark_read(identity.id, ids)
     return web.json_response({"marked": marked})
 
 

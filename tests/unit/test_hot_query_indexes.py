@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from services.forum.store import ForumStore
-from services.moderation.api.review import ReviewQueue
-from services.notify.inbox import Inbox
+from services.moderation.api.store import ModerationStore
+from services.notify.store import Inbox
 
 #: (database, collection, equality fields, then the range or sort fields in order, what it is).
 #: Equality-only `_id` shapes (every page read model, guarded write and token check) need no entry.
@@ -91,7 +91,7 @@ def indexes() -> dict[str, dict[str, list[list[tuple[str, int]]]]]:
         dbs = {name: RecordingDb() for name in ("forum", "notify", "moderation")}
         await ForumStore(dbs["forum"]).ensure_indexes()  # type: ignore[arg-type]
         await Inbox(dbs["notify"]).ensure_indexes()  # type: ignore[arg-type]
-        await ReviewQueue(dbs["moderation"]).ensure_indexes()  # type: ignore[arg-type]
+        await ModerationStore(dbs["moderation"]).ensure_indexes()  # type: ignore[arg-type]
         return {name: db.indexes for name, db in dbs.items()}
 
     return asyncio.run(record())

@@ -20,7 +20,7 @@ from services.moderation.api.queue_listing import (
     listing_entry,
     parse_limit,
 )
-from services.moderation.api.review import item_view
+from services.moderation.api.representations import item_view
 
 BODY = "I saved up my pills and tonight is the night. Zanzibar marmalade."
 NOTE = "she said goodbye to everyone at the quokka meeting"

@@ -9,7 +9,8 @@ from typing import Any
 
 from services.moderation.api.queue_listing import listing_entry
 from services.moderation.api.quoted_words import highlights, reasons_without_words, verdict_without_words
-from services.moderation.api.review import item_view, without_words
+from services.moderation.api.representations import item_view
+from services.moderation.api.store import without_words
 from streams.events import SIGNS_OF_NOW, RuleMatch, Verdict
 
 NOW_SUPPORT = "model imminence supported by signs of now"

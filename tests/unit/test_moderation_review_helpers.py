@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
-from services.moderation.api.review import highlights
+from services.moderation.api.quoted_words import highlights
 from services.moderation.api.sla import SlaMetrics
 from services.moderation.api.templates import NO_RESOURCES, message_templates
 from streams.events import utc_now

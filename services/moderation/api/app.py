@@ -19,7 +19,7 @@ from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
 from services.common.problems import problem_middleware
 from services.common.tracing import tracing_middleware
-from services.moderation.api import console_views, resources_view, review_views
+from services.moderation.api import console_views, resources_view, views
 from services.moderation.api.console_sessions import ConsoleSessions
 from services.moderation.api.keys import (
     console_sessions_key,
@@ -27,16 +27,16 @@ from services.moderation.api.keys import (
     identities_key,
     producer_key,
     publisher_key,
-    review_key,
     settings_key,
     sla_key,
+    store_key,
 )
 from services.moderation.api.openapi import moderation_openapi
+from services.moderation.api.publisher import ModerationPublisher
 from services.moderation.api.realert import UrgentRealerter
-from services.moderation.api.review import ReviewQueue
-from services.moderation.api.review_events import ReviewPublisher
 from services.moderation.api.sla import SlaMetrics
 from services.moderation.api.stall_watch import StallWatch
+from services.moderation.api.store import ModerationStore
 from services.moderation.resources import ResourceDirectory
 from streams.events import Event, PostDeleted, PostReported, PostScreened
 from streams.kafka import create_consumer
@@ -62,16 +62,16 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     checks = setup_health(app, registry)
     setup_openapi(app, moderation_openapi())
     resources_view.setup_routes(app)
-    review_views.setup_routes(app)
+    views.setup_routes(app)
     console_views.setup_routes(app)
     topics = Topics(settings.topic_prefix)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         client = create_mongo_client(settings)
         db = client[settings.database_name("moderation")]
-        review = ReviewQueue(db, claim_lease=timedelta(seconds=settings.claim_lease_s))
+        review = ModerationStore(db, claim_lease=timedelta(seconds=settings.claim_lease_s))
         await review.ensure_indexes()
-        app[review_key] = review
+        app[store_key] = review
         identities = IdentityCache(db["identity_tokens"], on_erased=review.forget_author)
         app[identities_key] = identities
         app[console_sessions_key] = ConsoleSessions(
@@ -82,7 +82,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         await client.close()
 
     async def queue_feed(app: web.Application) -> AsyncIterator[None]:
-        review, publisher = app[review_key], app[publisher_key]
+        review, publisher = app[store_key], app[publisher_key]
         decoders: dict[str, type[Event]] = {
             topics.posts_screened: PostScreened,
             topics.posts_reported: PostReported,
@@ -125,7 +125,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
 
     async def urgent_realerts(app: web.Application) -> AsyncIterator[None]:
         realerter = UrgentRealerter(
-            app[review_key], app[publisher_key], app[sla_key], timedelta(seconds=settings.urgent_realert_after_s)
+            app[store_key], app[publisher_key], app[sla_key], timedelta(seconds=settings.urgent_realert_after_s)
         )
         async with background_task("moderation-urgent-realerts", realerter.run):
             yield
@@ -147,7 +147,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         await probe.stop()
 
     def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
-        app[publisher_key] = ReviewPublisher(producer, topics)
+        app[publisher_key] = ModerationPublisher(producer, topics)
 
     app.cleanup_ctx.extend(
         [

@@ -6,16 +6,18 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from services.moderation.api.review import ReviewQueue
-from services.moderation.api.review_events import ReviewPublisher
+from services.moderation.api.publisher import ModerationPublisher
 from services.moderation.api.sla import SlaMetrics
+from services.moderation.api.store import ModerationStore
 from streams.events import utc_now
 
 log = logging.getLogger(__name__)
 
 
 class UrgentRealerter:
-    def __init__(self, review: ReviewQueue, publisher: ReviewPublisher, sla: SlaMetrics, after: timedelta) -> None:
+    def __init__(
+        self, review: ModerationStore, publisher: ModerationPublisher, sla: SlaMetrics, after: timedelta
+    ) -> None:
         self._review = review
         self._publisher = publisher
         self._sla = sla

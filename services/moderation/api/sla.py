@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.moderation.api.review import LEVEL_NAMES
+from services.moderation.api.store import LEVEL_NAMES
 
 # From seconds (an urgent item claimed at once) to a day (a quiet report on a quiet night).
 WAIT_BUCKETS = (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from services.moderation.api.queue_listing import listing_entry
-from services.moderation.api.review import item_view, without_words
+from services.moderation.api.representations import item_view
+from services.moderation.api.store import without_words
 from services.moderation.screening import Screener, ScreeningInput
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 from services.moderation.screening.imminence import signs_of_now

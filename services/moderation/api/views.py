@@ -10,7 +10,7 @@ from aiokafka.errors import KafkaError
 
 from services.common.problems import Problem, read_json_object
 from services.moderation.api.auth import require_moderator
-from services.moderation.api.keys import publisher_key, review_key, sla_key
+from services.moderation.api.keys import publisher_key, sla_key, store_key
 from services.moderation.api.queue_listing import (
     BadPageRequest,
     QueuePosition,
@@ -19,7 +19,8 @@ from services.moderation.api.queue_listing import (
     listing_entry,
     parse_limit,
 )
-from services.moderation.api.review import ReviewError, audit_view, item_view
+from services.moderation.api.representations import audit_view, item_view
+from services.moderation.api.store import ReviewError
 from services.moderation.api.templates import message_templates
 from streams.events import DECISIONS, utc_now
 
@@ -53,7 +54,7 @@ async def queue(request: web.Request) -> web.Response:
     except BadPageRequest as exc:
         raise Problem(400, exc.detail) from exc
     # One more than the page, to know whether another page follows.
-    found = await request.app[review_key].open_items(limit + 1, after)
+    found = await request.app[store_key].open_items(limit + 1, after)
     page = found[:limit]
     next_cursor = encode_cursor(QueuePosition.of(page[-1])) if len(found) > limit else None
     return web.json_response({"items": [listing_entry(item_view(item)) for item in page], "next_cursor": next_cursor})
@@ -62,7 +63,7 @@ async def queue(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     moderator = await require_moderator(request)
     try:
-        item = await request.app[review_key].view(request.match_info["item_id"], moderator)
+        item = await request.app[store_key].view(request.match_info["item_id"], moderator)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
     return web.json_response({**item_view(item), "message_templates": message_templates(item.get("resources", []))})
@@ -71,7 +72,7 @@ async def show(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     moderator = await require_moderator(request)
     try:
-        item, first_claim = await request.app[review_key].claim(request.match_info["item_id"], moderator)
+        item, first_claim = await request.app[store_key].claim(request.match_info["item_id"], moderator)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
     if first_claim:
@@ -90,7 +91,7 @@ async def decide(request: web.Request) -> web.Response:
     if not isinstance(note, str) or len(note) > MAX_NOTE:
         raise Problem(400, f"'note' must be text of at most {MAX_NOTE} characters.")
     try:
-        item, repeated = await request.app[review_key].decide(request.match_info["item_id"], moderator, decision, note)
+        item, repeated = await request.app[store_key].decide(request.match_info["item_id"], moderator, decision, note)
     except ReviewError as exc:
         raise Problem(exc.status, exc.detail) from exc
     if not repeated:
@@ -107,7 +108,7 @@ async def message(request: web.Request) -> web.Response:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
         raise Problem(400, f"'text' must be a message of 1 to {MAX_NOTE} characters.")
-    review = request.app[review_key]
+    review = request.app[store_key]
     try:
         item = await review.to_message(request.match_info["item_id"], moderator)
     except ReviewError as exc:
@@ -122,7 +123,7 @@ async def message(request: web.Request) -> web.Response:
 
 async def audit(request: web.Request) -> web.Response:
     await require_moderator(request)
-    entries = await request.app[review_key].audit_log(
+    entries = await request.app[store_key].audit_log(
         post_id=request.query.get("post_id"), item_id=request.query.get("item_id")
     )
     return web.json_response({"items": [audit_view(e) for e in entries]})

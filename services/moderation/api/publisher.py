@@ -13,7 +13,7 @@ from streams.publishing import EventPublisher
 from streams.topics import Topics
 
 
-class ReviewPublisher:
+class ModerationPublisher:
     def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
         self._events = EventPublisher(producer, topics)
 

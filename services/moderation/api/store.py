@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from services.common.identities import Identity
 from services.moderation.api.open_queue import OpenQueue, queue_key
 from services.moderation.api.queue_listing import QueuePosition
-from services.moderation.api.quoted_words import highlights, verdict_without_words
+from services.moderation.api.quoted_words import verdict_without_words
 from streams.events import PostReported, PostScreened, new_id, utc_now
 
 LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
@@ -34,7 +34,7 @@ class ReviewError(Exception):
         self.detail = detail
 
 
-class ReviewQueue:
+class ModerationStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], claim_lease: timedelta = CLAIM_LEASE) -> None:
         self._items = db["review_items"]
         self._audit = db["audit"]
@@ -388,40 +388,3 @@ def without_words(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("decision"):
         changes["decision"] = {**item["decision"], "note": ""}
     return changes
-
-
-def item_view(item: dict[str, Any]) -> dict[str, Any]:
-    claim = item.get("claim")
-    verdict = item.get("verdict") or {}
-    return {
-        "item_id": item["_id"],
-        "post_id": item["post_id"],
-        "thread_id": item["thread_id"],
-        "level": LEVEL_NAMES[item["level_rank"]],
-        "status": item["status"],
-        "title": item.get("title"),
-        "body": item.get("body"),
-        "verdict": item.get("verdict"),
-        "reasons": verdict.get("reasons", []),
-        "highlights": highlights(verdict.get("reasons", []), verdict.get("matches")),
-        "resources": item.get("resources", []),
-        "reports": [{k: v for k, v in r.items() if k != "at"} for r in item.get("reports", [])],
-        "claimed_by": claim["moderator_id"] if claim else None,
-        "claimed_by_name": claim.get("moderator_name", "") if claim else None,
-        "claimed_until": claim["until"].isoformat() if claim else None,
-        "erased_author": bool(item.get("erased_author")),
-        "created_at": item["created_at"].isoformat(),
-    }
-
-
-def audit_view(entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "item_id": entry["item_id"],
-        "post_id": entry["post_id"],
-        "moderator_id": entry["moderator_id"],
-        "moderator_name": entry.get("moderator_name", ""),
-        "action": entry["action"],
-        "note": entry.get("note", ""),
-        "at": entry["at"].isoformat(),
-        "model_version": entry.get("model_version"),
-    }

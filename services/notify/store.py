@@ -147,17 +147,3 @@ def _item(notification: Notification) -> dict[str, Any]:
         "stored_at": utc_now(),
         "read": False,
     }
-
-
-def public_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": item["event_key"],
-        "notification_id": item["_id"],
-        "kind": item["kind"],
-        "post_id": item.get("post_id"),
-        "data": item.get("data", {}),
-        "occurred_at": item["occurred_at"].isoformat()
-        if hasattr(item.get("occurred_at"), "isoformat")
-        else item.get("occurred_at"),
-        "read": item.get("read", False),
-    }
