@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.topics import Topics
-from tests.harness import ForumClient, RunningServices, eventually, haven
+from tests.harness import RunningServices, eventually, haven
 
 pytestmark = pytest.mark.integration
 
@@ -55,33 +55,3 @@ async def test_an_undecodable_event_is_dead_lettered_counted_listed_and_replayab
     await eventually(counted_again, timeout=60)
     again = await asyncio.to_thread(haven, services, "dlq", "replay", "forum")
     assert again.returncode == 0
-
-
-async def test_the_worker_sets_an_undecodable_submission_aside_and_screens_the_next_post(
-    services: RunningServices, http: aiohttp.ClientSession
-) -> None:
-    topics = Topics(services.settings.topic_prefix)
-    producer = AIOKafkaProducer(bootstrap_servers=services.settings.kafka_bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topics.posts_submitted, value=b"{half a post", key=b"thread-dlq")
-    finally:
-        await producer.stop()
-    # A member's post after it, on any partition, is still screened and published.
-    author = await ForumClient.join(http, services.forum, country="GB")
-    status, thread = await author.request(
-        "POST", "/v1/boards/sober-living/threads", json={"title": "Day 40", "body": "Forty days today, thank you all."}
-    )
-    assert status == 202
-
-    async def published() -> bool | None:
-        _, post = await author.request("GET", f"/v1/posts/{thread['post_id']}")
-        return True if post.get("status") in ("published", "held") else None
-
-    await eventually(published, timeout=60)
-
-    async def worker_dead_letter() -> bool | None:
-        listed = await asyncio.to_thread(haven, services, "dlq", "list", "moderation-worker")
-        return True if "posts.submitted" in listed.stdout and "undecodable" in listed.stdout else None
-
-    await eventually(worker_dead_letter, timeout=60)
