@@ -18,7 +18,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from tests.harness import RunningServices, StackUnderTest, start_services, start_stack  # noqa: E402
+from tests.harness import RunningServices, StackUnderTest, start_services, start_stack
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     Nesting depth and number size are limited (services.common.json_body), so no body's shape can
     make a handler fail with a 500.
     """
-    if request.content_length is not None and request.content_length > request.app._client_max_size:  # noqa: SLF001
+    if request.content_length is not None and request.content_length > request.app._client_max_size:
         raise Problem(413, "The request body is larger than 64 KiB.")
     if request.content_type not in (
         "application/json",

@@ -50,7 +50,7 @@ async def _open_when_known(http: aiohttp.ClientSession, notify: str, token: str)
 
 async def _ends(stream: EventStream) -> float:
     started = time.monotonic()
-    await asyncio.wait_for(asyncio.shield(stream._task), STREAM_ENDS_WITHIN_S)  # noqa: SLF001
+    await asyncio.wait_for(asyncio.shield(stream._task), STREAM_ENDS_WITHIN_S)
     return time.monotonic() - started
 
 
