@@ -52,6 +52,10 @@ _IDEMPOTENCY_KEY = {
 _SLUG = path_param("slug") | {"schema": {"type": "string", "examples": [b.slug for b in SEEDED_BOARDS]}}
 
 
+#: What a submission (thread, reply, edit) may answer besides its 202.
+_SUBMISSION_PROBLEMS: dict[int, None] = dict.fromkeys((400, 401, 404, 409, 413, 415, 422, 429, 503))
+
+
 def forum_openapi() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     return document(
@@ -102,15 +106,7 @@ def forum_openapi() -> dict[str, Any]:
                     "Start a thread; its first post is screened before it shows",
                     {
                         202: obj(["thread_id", "post_id", "status"], thread_id=_STR, post_id=_STR, status=_STR),
-                        400: None,
-                        401: None,
-                        404: None,
-                        409: None,
-                        413: None,
-                        415: None,
-                        422: None,
-                        429: None,
-                        503: None,
+                        **_SUBMISSION_PROBLEMS,
                     },
                     body=model_schema(NewThreadRequest, schemas),
                     auth=True,
@@ -139,15 +135,7 @@ def forum_openapi() -> dict[str, Any]:
                     "Reply; screened before it shows",
                     {
                         202: obj(["post_id", "status"], post_id=_STR, status=_STR),
-                        400: None,
-                        401: None,
-                        404: None,
-                        409: None,
-                        413: None,
-                        415: None,
-                        422: None,
-                        429: None,
-                        503: None,
+                        **_SUBMISSION_PROBLEMS,
                     },
                     body=model_schema(ReplyRequest, schemas),
                     auth=True,
