@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -22,17 +23,35 @@ from tools.faults import (
     worker_killed_mid_batch,
     worker_stalled,
 )
+from tools.localstack.components import StackPaths
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def rig(stack: StackUnderTest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultRig]:
-    rig = await FaultRig.start(stack.settings, tmp_path_factory.mktemp("faults"))
+async def rig(
+    stack: StackUnderTest, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[FaultRig]:
+    work_dir = tmp_path_factory.mktemp("faults")
+    failed_before = request.session.testsfailed
+    rig = await FaultRig.start(stack.settings, work_dir)
     try:
         yield rig
     finally:
         rig.stop()
+        if request.session.testsfailed > failed_before:
+            _show_rig_logs(rig)
+
+
+def _show_rig_logs(rig: FaultRig, lines: int = 40) -> None:
+    """A failed fault test leaves the tails of its services' and broker's logs in the run's output
+    (CI keeps nothing else). The services never log post bodies or tokens, and the broker's own
+    log holds no record contents; the databases' logs are left out."""
+    broker_logs = sorted(StackPaths.from_settings(rig.kafka).kafka_logs.glob("*.log"))
+    for path in [*sorted(rig.group.log_dir.glob("*.log")), *broker_logs]:
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        print(f"\n--- last {len(tail)} lines of {path} ---", file=sys.__stderr__)
+        print("\n".join(tail), file=sys.__stderr__)
 
 
 async def test_killing_the_worker_mid_batch_loses_nothing(rig: FaultRig) -> None:
