@@ -1,8 +1,9 @@
 """`haven serve`: run one service, or all of them as a process group.
 
 `moderation` is two processes: the screening worker (CPU-bound; scale it with partitions) and
-the moderation API. `all` starts forum, moderation (both parts) and notify, and stops every
-one of them when it is interrupted or when any of them exits.
+the moderation API. `all` starts forum, moderation (both parts) and notify, plus the shadow
+screener (`haven screener shadow`) when HAVEN_SHADOW_SCREENER names a candidate, and stops every
+one of them when it is interrupted or when any of them but the shadow exits.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = args.settings
     if args.service in GROUPS:
-        return _run_group(GROUPS[args.service], settings)  # each child configures its own tracing
+        # Each child configures its own tracing.
+        return _run_group(group_commands(args.service, settings), settings)
     from services.common.tracing import TracingConfigError, configure_tracing
 
     try:
@@ -98,7 +100,19 @@ def _run_worker(settings: Settings) -> int:
     return 0
 
 
-def _run_group(members: tuple[str, ...], settings: Settings) -> int:
+#: Members whose exit leaves the rest of the group running.
+OPTIONAL_MEMBERS = frozenset({"screener-shadow"})
+
+
+def group_commands(group: str, settings: Settings) -> dict[str, list[str]]:
+    """The processes `haven serve <group>` starts: each one's name and its `haven` arguments."""
+    commands = {member: ["serve", member] for member in GROUPS[group]}
+    if group == "all" and settings.shadow_screener is not None:
+        commands["screener-shadow"] = ["screener", "shadow"]
+    return commands
+
+
+def _run_group(commands: dict[str, list[str]], settings: Settings) -> int:
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -111,13 +125,13 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
     to_terminal = settings.logs == "terminal"
     log_dir = settings.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Haven: starting {', '.join(members)}", flush=True)
+    print(f"Haven: starting {', '.join(commands)}", flush=True)
     if not to_terminal:
         print(f"  service logs: {log_dir}/<service>.log (HAVEN_LOGS=terminal shows them here)", flush=True)
-    for member in members:
+    for member, arguments in commands.items():
         output = None if to_terminal else (log_dir / f"{member}.log").open("ab")
         children[member] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", member], stdout=output, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "services.cli", *arguments], stdout=output, stderr=subprocess.STDOUT
         )
     readiness = {
         member: f"http://{settings.host}:{port}"
@@ -127,15 +141,19 @@ def _run_group(members: tuple[str, ...], settings: Settings) -> int:
     waiting = dict(readiness)
     exit_code = 0
     while not stopping:
-        for member, child in children.items():
+        for member, child in list(children.items()):
             code = child.poll()
-            if code is not None:
-                log.error(
-                    "%s exited with code %s (see %s); stopping the others", member, code, log_dir / f"{member}.log"
-                )
-                exit_code = code or 1
-                stopping = True
-                break
+            if code is None:
+                continue
+            if member in OPTIONAL_MEMBERS:
+                # A candidate screener changes nothing live, so its failure must not stop the forum.
+                log.error("%s exited with code %s (see %s); the others go on", member, code, log_dir / f"{member}.log")
+                del children[member]
+                continue
+            log.error("%s exited with code %s (see %s); stopping the others", member, code, log_dir / f"{member}.log")
+            exit_code = code or 1
+            stopping = True
+            break
         for member, url in list(waiting.items()):
             if probe_readiness(url, timeout_s=1)[0]:
                 del waiting[member]

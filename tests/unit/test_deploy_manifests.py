@@ -3,11 +3,14 @@
 No cluster runs on this machine, so these checks are what keeps deploy/k8s honest: a renamed
 setting, a wrong port or a worker maximum above the partition count fails here. Each check runs
 on every kustomization (the base and each overlay), rendered by tests/unit/k8s_render.py; the
-operator resources (KEDA, Strimzi topics, alerts) are checked in test_k8s_operators.py.
+operator resources (KEDA, Strimzi topics, alerts) are checked in test_k8s_operators.py. The
+optional shadow screener (deploy/k8s/components/screener-shadow) is checked on top of each.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ import pytest
 import yaml
 
 from services.runner import SERVICES
-from tests.unit.k8s_render import K8S, KUSTOMIZATIONS, of_kind, render
+from tests.unit.k8s_render import K8S, KUSTOMIZATIONS, of_kind, render, with_components
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_PORT_SETTINGS = {
@@ -27,11 +30,19 @@ HTTP_PORT_SETTINGS = {
 }
 #: Kafka principals that are not services: KEDA reads the worker group's offsets (test_k8s_operators.py).
 NON_SERVICE_KAFKA_USERS = {"haven-keda"}
+SHADOW_COMPONENT = "components/screener-shadow"
+SHADOW_USER = "haven-screener-shadow"
 
 
 @pytest.fixture(scope="module", params=KUSTOMIZATIONS)
 def docs(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     return render(request.param)
+
+
+@pytest.fixture(scope="module", params=KUSTOMIZATIONS)
+def shadow_docs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The kustomization with the shadow screener component enabled."""
+    return render(with_components(request.param, [SHADOW_COMPONENT], tmp_path_factory.mktemp("k8s")))
 
 
 def _of(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -195,3 +206,122 @@ def test_every_topic_the_code_creates_has_a_writer_and_every_event_topic_a_reade
         assert spec.name in written, f"no service may write {spec.name}"
         if not spec.name.startswith(f"{prefix}dlq."):
             assert spec.name in read, f"no service may read {spec.name}"
+
+
+# --- the optional shadow screener --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_the_shadow_component_adds_its_deployment_and_kafka_user_and_changes_nothing_else(
+    kustomization: str, tmp_path: Path
+) -> None:
+    without = {(doc["kind"], doc["metadata"]["name"]): doc for doc in render(kustomization)}
+    with_shadow = {
+        (doc["kind"], doc["metadata"]["name"]): doc
+        for doc in render(with_components(kustomization, [SHADOW_COMPONENT], tmp_path))
+    }
+    added = set(with_shadow) - set(without)
+    assert added == {("Deployment", "screener-shadow"), ("KafkaUser", SHADOW_USER)}
+    assert {key: with_shadow[key] for key in without} == without
+    namespaces = {doc["metadata"].get("namespace") for kind, doc in with_shadow.items() if kind[0] != "Namespace"}
+    assert len(namespaces) == 1, "the shadow goes where the rest of Haven is"
+
+
+def test_the_shadow_runs_the_shadow_command_beside_the_worker(shadow_docs: list[dict[str, Any]]) -> None:
+    from services import cli
+    from services.moderation.screening import cli_shadow
+    from streams.settings import Settings
+
+    deployments = _of(shadow_docs, "Deployment")
+    shadow, worker = deployments["screener-shadow"], deployments["moderation-worker"]
+    assert shadow["spec"]["replicas"] == 1
+    pod, worker_pod = shadow["spec"]["template"]["spec"], worker["spec"]["template"]["spec"]
+    (container,), (worker_container,) = pod["containers"], worker_pod["containers"]
+    command, *rest = container["args"]
+    assert ((command,), cli_shadow.__name__) in {(path, module) for path, module, _ in cli.COMMANDS}
+    parser = argparse.ArgumentParser()
+    cli_shadow.configure(parser)
+    assert parser.parse_args(rest).action == "shadow"
+    # Its live side must be the worker's model: the same image, tag included.
+    assert container["image"] == worker_container["image"]
+    assert pod["securityContext"] == worker_pod["securityContext"]
+    assert container["securityContext"] == worker_container["securityContext"]
+    assert container["envFrom"] == worker_container["envFrom"]
+    assert shadow["spec"]["selector"]["matchLabels"].items() <= shadow["spec"]["template"]["metadata"]["labels"].items()
+    # `haven screener shadow` serves no HTTP: no port to probe or scrape.
+    assert not {"ports", "startupProbe", "readinessProbe", "livenessProbe"} & set(container)
+    env = {entry["name"]: entry for entry in container["env"]}
+    assert env["HAVEN_MONGO_URI"]["valueFrom"]["secretKeyRef"]["name"] == "haven-mongo"
+    candidate = Path(env["HAVEN_SHADOW_SCREENER"]["value"])
+    assert Settings.from_env({"HAVEN_SHADOW_SCREENER": str(candidate)}).shadow_screener == candidate
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    (mount,) = [m for m in container["volumeMounts"] if candidate.is_relative_to(m["mountPath"])]
+    assert mount["readOnly"] is True and "secret" not in volumes[mount["name"]], "the candidate comes from a volume"
+    # Its own Kafka login, the same way as the services'.
+    config = _of(shadow_docs, "ConfigMap")["haven-config"]["data"]
+    assert env["HAVEN_KAFKA_SASL_USERNAME"]["value"] == SHADOW_USER
+    assert "HAVEN_KAFKA_SASL_PASSWORD" not in env
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert volumes["kafka-user"]["secret"]["secretName"] == SHADOW_USER
+    assert Path(env["HAVEN_KAFKA_SASL_PASSWORD_FILE"]["value"]) == Path(mounts["kafka-user"]) / "password"
+    assert Path(config["HAVEN_KAFKA_SSL_CAFILE"]) == Path(mounts["kafka-ca"]) / "ca.crt"
+
+
+def test_the_shadow_sets_only_settings_the_code_reads(shadow_docs: list[dict[str, Any]]) -> None:
+    (container,) = _of(shadow_docs, "Deployment")["screener-shadow"]["spec"]["template"]["spec"]["containers"]
+    used = {entry["name"] for entry in container["env"]}
+    assert "HAVEN_SHADOW_SCREENER" in used
+    assert used - _settings_the_code_reads() == set()
+
+
+def _shadow_consumer(prefix: str, candidate_version: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What run_shadow asks create_consumer for (topics, group), stopped before it connects."""
+    import streams.kafka
+    from services.moderation.screening.shadow import run_shadow
+    from streams.settings import Settings
+
+    class Stop(Exception):
+        pass
+
+    asked: dict[str, Any] = {}
+
+    def create_consumer(settings: Settings, topics: list[str], **options: Any) -> None:
+        asked.update(options, topics=list(topics))
+        raise Stop
+
+    def screen(inputs: Any) -> list[Any]:
+        return []
+
+    monkeypatch.setattr(streams.kafka, "create_consumer", create_consumer)
+    with pytest.raises(Stop):
+        asyncio.run(run_shadow(Settings(topic_prefix=prefix), screen, screen, candidate_version))
+    return asked
+
+
+def test_the_shadow_kafka_user_may_only_read_posts_submitted_in_the_group_the_code_uses(
+    shadow_docs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streams.access import SERVICE_ACCESS
+    from streams.topics import Topics
+
+    prefix = _of(shadow_docs, "ConfigMap")["haven-config"]["data"]["HAVEN_TOPIC_PREFIX"]
+    version = "candidate-2"
+    consumer = _shadow_consumer(prefix, version, monkeypatch)
+    assert consumer["topics"] == [Topics(prefix).posts_submitted]
+    # The group is named after the candidate's version, so the ACL is a prefix: the group less it.
+    group = consumer["group_id"].removesuffix(version)
+    assert group != consumer["group_id"]
+    user = _of(shadow_docs, "KafkaUser")[SHADOW_USER]
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == "kafka"
+    assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+    granted = {
+        (rule["resource"]["type"], rule["resource"]["name"], rule["resource"]["patternType"], operation)
+        for rule in user["spec"]["authorization"]["acls"]
+        for operation in rule["operations"]
+    }
+    assert granted == {
+        ("topic", Topics(prefix).posts_submitted, "literal", "Read"),
+        ("group", group, "prefix", "Read"),
+    }
+    services_groups = {f"{prefix}{name}" for access in SERVICE_ACCESS.values() for name in access.groups}
+    assert not {name for name in services_groups if name.startswith(group)}, "never a service's group"

@@ -1,7 +1,7 @@
 """The operator resources in deploy/k8s agree with the code and with the schemas that would judge them.
 
-No cluster runs here, so each kustomization (base, production overlay) is rendered
-(tests/unit/k8s_render.py) and checked offline:
+No cluster runs here, so each kustomization (base, production overlay), as shipped and with the
+optional components enabled, is rendered (tests/unit/k8s_render.py) and checked offline:
 - every built-in object against Kubernetes' own OpenAPI schemas (kubernetes-validate, strict:
   unknown fields fail), every custom resource against the CRD-derived JSON Schemas in
   tests/data/k8s-schemas/ (KEDA, Strimzi, Prometheus Operator);
@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -28,18 +29,31 @@ import yaml
 from streams.access import SERVICE_ACCESS
 from streams.settings import Settings
 from streams.topics import Topics, topic_specs
-from tests.unit.k8s_render import K8S, KUSTOMIZATIONS, ROOT, Doc, of_kind, render
+from tests.unit.k8s_render import COMPONENTS, K8S, KUSTOMIZATIONS, ROOT, Doc, of_kind, render, with_components
 
 SCHEMAS = ROOT / "tests" / "data" / "k8s-schemas"
 #: The oldest Kubernetes Haven's manifests are meant for, and the newest kubernetes-validate knows.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.utils.latest_version())
 #: Metric names from outside the code: Prometheus' own and kube-state-metrics'.
 EXTERNAL_METRICS = {"up", "kube_pod_status_ready"}
+#: Each kustomization as shipped, and with every optional component enabled.
+VARIANTS = [*((name, ()) for name in KUSTOMIZATIONS), *((name, COMPONENTS) for name in KUSTOMIZATIONS)]
+#: Deployments that serve no HTTP: nothing to probe or scrape (test_deploy_manifests.py).
+WITHOUT_HTTP = {"screener-shadow"}
 
 
-@pytest.fixture(scope="module", params=KUSTOMIZATIONS)
-def rendered(request: pytest.FixtureRequest) -> list[Doc]:
-    return render(request.param)
+def _variant_id(variant: tuple[str, tuple[str, ...]]) -> str:
+    return "+".join((variant[0], *variant[1]))
+
+
+def _kustomization_dir(variant: tuple[str, tuple[str, ...]], directory: Path) -> Path:
+    name, components = variant
+    return with_components(name, components, directory) if components else K8S / name
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=_variant_id)
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[Doc]:
+    return render(_kustomization_dir(request.param, tmp_path_factory.mktemp("k8s")))
 
 
 def _config(docs: list[Doc]) -> dict[str, str]:
@@ -70,15 +84,16 @@ def _kustomize_binary() -> str | None:
     return os.environ.get("HAVEN_KUSTOMIZE") or shutil.which("kustomize")
 
 
-@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
-def test_the_renderer_gives_what_kustomize_gives(kustomization: str) -> None:
+@pytest.mark.parametrize("variant", VARIANTS, ids=_variant_id)
+def test_the_renderer_gives_what_kustomize_gives(variant: tuple[str, tuple[str, ...]], tmp_path: Path) -> None:
     # `make test` builds kustomize from the Go module proxy and sets HAVEN_KUSTOMIZE; never skipped.
     assert _kustomize_binary() is not None, "no kustomize binary: run the suite with `make test`"
+    directory = _kustomization_dir(variant, tmp_path)
     built = subprocess.run(
-        [str(_kustomize_binary()), "build", str(K8S / kustomization)], capture_output=True, text=True, check=True
+        [str(_kustomize_binary()), "build", str(directory)], capture_output=True, text=True, check=True
     ).stdout
     theirs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(built) if d}
-    ours = {(d["kind"], d["metadata"]["name"]): d for d in render(kustomization)}
+    ours = {(d["kind"], d["metadata"]["name"]): d for d in render(directory)}
     assert ours == theirs
 
 
@@ -252,6 +267,9 @@ def test_the_worker_is_probed_and_scraped_on_its_health_port(rendered: list[Doc]
     for name, deployment in deployments.items():
         template = deployment["spec"]["template"]
         (container,) = template["spec"]["containers"]
+        if name in WITHOUT_HTTP:
+            assert "ports" not in container and "annotations" not in template["metadata"], name
+            continue
         assert monitor["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items(), name
         assert template["metadata"]["labels"][monitor["spec"]["jobLabel"]] == name, "alerts select job=<service>"
         assert endpoint["port"] in {p["name"] for p in container["ports"]}, name
