@@ -189,7 +189,8 @@ def test_production_keeps_three_copies_and_needs_two() -> None:
 
 
 def _lag_threshold_from_the_benchmark() -> int:
-    """README's `haven bench screen` figure for long posts (posts/s per replica) x 10 s of backlog."""
+    """README's `haven bench screen` figure for long posts in float32 (posts/s per replica, the first
+    column: every node reaches it) x 10 s of backlog."""
     row = re.search(r"^\| long posts[^|]*\| ([\d.]+) \|", (ROOT / "README.md").read_text(), re.MULTILINE)
     assert row, "README's benchmark table has no long-post row"
     return int(float(row.group(1))) * 10

@@ -1,7 +1,8 @@
 """Fine-tuning the encoder's top layers together with the screening heads, on CPU, seeded.
 
-The lower layers of all-MiniLM-L6-v2 stay frozen. Their output for every training window is
-computed once and kept (float16) in memory, so each epoch, and each cross-validation fold, only
+The layers below the trainable ones stay frozen (with `top_layers=6`, the default since
+2026-12-02, only the word embeddings). Their output for every training window is computed once
+and kept (float16) in memory, so each epoch, and each cross-validation fold, only
 runs the trainable top layers forward and backward. With `top_layers=0` the encoder is frozen
 and only the heads are trained (the old design, kept as the baseline the choice is measured
 against).

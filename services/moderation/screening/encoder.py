@@ -14,8 +14,9 @@ start: bfloat16 autocast on CPUs with AMX (cosine to float32 >= 0.9999), else fl
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,8 @@ MAX_WINDOWS_PER_POST = 24
 MICRO_BATCH = 32
 CALL_OVERHEAD_TOKENS = 192
 DELTA_FILE = "encoder-top.safetensors"
+
+log = logging.getLogger(__name__)
 
 
 class EncoderLoadError(RuntimeError):
@@ -58,12 +61,40 @@ def cpu_has_amx() -> bool:
         return False
 
 
-def choose_precision(requested: str | None = None) -> str:
-    """'bf16' where AMX makes it fast, else 'fp32'; a requested precision (HAVEN_SCREENER_PRECISION) wins."""
+def cpu_has_bf16() -> bool:
+    """bfloat16 arithmetic in hardware: AMX tiles, or AVX-512 BF16 dot products (Cooper Lake, Zen 4+)."""
+    if cpu_has_amx():
+        return True
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            return any(line.startswith("flags") and "avx512_bf16" in line.split() for line in info)
+    except OSError:
+        return False
+
+
+#: bfloat16 is chosen only when the probe runs at least this much faster than float32: below it,
+#: run-to-run noise could pick the slower path.
+BF16_MIN_SPEEDUP = 1.2
+#: Every probe embedding in bfloat16 must point where float32's does (cosine), or float32 is kept.
+BF16_MIN_COSINE = 0.999
+
+
+def choose_precision(requested: str | None = None, measure: Callable[[], tuple[float, float]] | None = None) -> str:
+    """The precision production inference runs in. A requested one (HAVEN_SCREENER_PRECISION) wins.
+
+    Otherwise bfloat16 where the CPU computes it in hardware *and* `measure` (float32's time over
+    bfloat16's, and their worst cosine on a probe batch) shows it faster and faithful: a CPU with
+    AVX-512 BF16 but no AMX can be slower in bfloat16 (an Intel Xeon here: 69 vs 123 posts/s) or
+    twice as fast (an AMD EPYC here: 290 vs 157), so the flags alone cannot decide. int8 is never
+    chosen on its own: it cost recall (MODEL_CARD.md).
+    """
     wanted = (requested or "auto").lower()
     if wanted in ("fp32", "bf16", "int8"):
         return wanted
-    return "bf16" if cpu_has_amx() else "fp32"
+    if measure is None or not cpu_has_bf16():
+        return "fp32"
+    speedup, cosine = measure()
+    return "bf16" if speedup >= BF16_MIN_SPEEDUP and cosine >= BF16_MIN_COSINE else "fp32"
 
 
 def length_batches(
@@ -146,7 +177,11 @@ class Encoder:
         if delta is not None:
             apply_delta(model, delta)
         model.eval()
-        return cls(tokenizer, model, threads=threads, precision=choose_precision(precision))
+        encoder = cls(tokenizer, model, threads=threads)
+        encoder.precision = choose_precision(precision, encoder.probe_bf16)
+        if encoder.precision == "int8":
+            encoder._fast = _quantized(model)
+        return encoder
 
     def windows(self, texts: Sequence[str]) -> Windows:
         body = WINDOW_TOKENS - 2
@@ -201,6 +236,30 @@ class Encoder:
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, dim=1)
         return pooled.numpy()
+
+    def probe_bf16(self, rounds: int = 3) -> tuple[float, float]:
+        """float32's time over bfloat16's on a probe batch like production's (32 windows of 64
+        tokens; best of `rounds` after a warm-up), and the lowest cosine between their embeddings."""
+        import time
+
+        import torch
+
+        probe = [[self.cls_id, *[1000 + (row * 7 + i) % 20000 for i in range(62)], self.sep_id] for row in range(32)]
+        best: dict[str, float] = {}
+        embeddings: dict[str, np.ndarray] = {}
+        with torch.inference_mode():
+            for precision in ("fp32", "bf16"):
+                embeddings[precision] = self._forward(probe, precision)  # warm-up
+                timings = []
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    self._forward(probe, precision)
+                    timings.append(time.perf_counter() - started)
+                best[precision] = min(timings)
+        cosine = float((embeddings["fp32"] * embeddings["bf16"]).sum(axis=1).min())
+        speedup = best["fp32"] / max(best["bf16"], 1e-9)
+        log.info("precision probe: bfloat16 %.2fx float32, lowest cosine %.5f", speedup, cosine)
+        return speedup, cosine
 
     def forward_raw(self, batch: list[list[int]]) -> np.ndarray:
         """The plain float32 forward pass on one padded batch, as given (the benchmark's baseline)."""

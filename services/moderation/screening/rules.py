@@ -48,6 +48,10 @@ class Rule:
     #: Not for passive ideation, often said right after a disclaimer ("I won't do anything, I just
     #: don't care if I wake up").
     negation_sets_aside: bool = True
+    #: Whether a match alone may hold the post. A rule that was not precise on the training
+    #: corpus (`tests/unit/screening/test_rule_precision.py`) is still shown to moderators and still
+    #: supports the model's imminence, but by itself it raises the post to concern only.
+    holds: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ class Signal:
     @property
     def category(self) -> Category:
         return self.rule.category
+
+    @property
+    def floor(self) -> Risk:
+        """The level this signal alone gives the post: its level, or concern for a rule that does not hold."""
+        return self.risk if self.rule.holds or RISK_ORDER[self.risk] <= RISK_ORDER["concern"] else "concern"
 
     @property
     def reason(self) -> str:
@@ -168,6 +177,7 @@ RULES: tuple[Rule, ...] = (
             r"leav(?:e|ing) this (?:earth|world)\b)"
         ),
         escalation="intent",
+        holds=False,
     ),
     Rule(
         "method",
@@ -200,6 +210,7 @@ RULES: tuple[Rule, ...] = (
         "high",
         _rx(r"\b(?:kms|ctb|sewerslide|unalive(?: my ?self)?|catch the bus)\b"),
         escalation="intent",
+        holds=False,
     ),
     Rule(
         "goodbye",
@@ -248,6 +259,7 @@ RULES: tuple[Rule, ...] = (
             r"self[- ]?harm(?:ing|ed)?|started cutting again|relapsed on (?:cutting|self[- ]?harm)|slit my wrists?|"
             r"hit(?:ting)? myself|punish(?:ing)? myself with)"
         ),
+        holds=False,
     ),
     # Overdose, first person or someone present
     Rule(
@@ -297,6 +309,7 @@ RULES: tuple[Rule, ...] = (
             r"seeing things that aren'?t there)"
         ),
         first_person=False,
+        holds=False,
     ),
     Rule(
         "withdrawal_danger",
@@ -333,6 +346,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:make|makes) me regret it|afraid (?:of what )?(?:he|she)(?:'ll| will| might) do|"
             r"not safe at home|scared to go home)"
         ),
+        holds=False,
     ),
     # Preparations and goodbyes: the behaviours that come before an attempt.
     Rule(
@@ -382,6 +396,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:used|using|use|shot up|shooting up|did a shot)[^.!?\n]{0,30}\balone\b|tolerance is (?:gone|low|down)|"
             r"didn'?t (?:even )?test it|(?:used|shot up|relapsed)[^.!?\n]{0,40}(?:first time in|after) \d+ (?:months|years))"
         ),
+        holds=False,
     ),
     Rule(
         "overdose_now",
@@ -459,6 +474,7 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:burn(?:ed|t)? my (?:arm|hand|skin|leg|wrist)|scratch(?:ing)? my (?:arms|skin|legs) until (?:they|it) bleeds?|"
             r"(?:hitting|banging|hit|bang) my head (?:against|on|into)|hand on the (?:burner|stove)|driving (?:really |so )?fast[^.!?\n]{0,40}hoping)"
         ),
+        holds=False,
     ),
     # Relapse risk (concern)
     Rule(
@@ -484,6 +500,7 @@ RULES: tuple[Rule, ...] = (
             r"no quiero (?:vivir|seguir viviendo)|ya no (?:puedo|aguanto) m[aá]s|mejor (?:estar[ií]a|estar) muert[oa])"
         ),
         escalation="intent",
+        holds=False,
     ),
     Rule(
         "es_plan",
@@ -503,9 +520,17 @@ RULES: tuple[Rule, ...] = (
         "imminent",
         _rx(r"\b(?:no respira|est[aá] (?:azul|inconsciente)|no (?:despierta|reacciona)|sobredosis)"),
         first_person=False,
+        holds=False,
     ),
     Rule("es_abuse", "abuso (es)", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b")),
-    Rule("es_self_harm", "autolesión (es)", "self_harm", "high", _rx(r"\b(?:me corto|cortarme|hacerme da[nñ]o)\b")),
+    Rule(
+        "es_self_harm",
+        "autolesión (es)",
+        "self_harm",
+        "high",
+        _rx(r"\b(?:me corto|cortarme|hacerme da[nñ]o)\b"),
+        holds=False,
+    ),
 )
 
 # Context that turns a match off or down.

@@ -92,16 +92,19 @@ def decide(
     risk = model_risk(scores, head)
     if risk != "none":
         reasons.append(f"model: {risk} (crisis {scores['crisis']:.2f}, imminent {scores['imminent']:.2f})")
-    rule_risk: Risk = "none"
+    rule_risk: Risk = "none"  # the level the rules alone give the post
+    rule_support: Risk = "none"  # the highest level a rule signal speaks of
     for signal in findings.signals:
         matches.append(signal.match(reason=len(reasons)))
         reasons.append(signal.reason)
-        if RISK_ORDER[signal.risk] > RISK_ORDER[rule_risk]:
-            rule_risk = signal.risk
+        if RISK_ORDER[signal.floor] > RISK_ORDER[rule_risk]:
+            rule_risk = signal.floor
+        if RISK_ORDER[signal.risk] > RISK_ORDER[rule_support]:
+            rule_support = signal.risk
     if risk == "imminent":
         # The model alone never pages urgent: a rule signal of danger or a sign of "now" must agree.
         now = signs_of_now(text) if text is not None else []
-        if RISK_ORDER[rule_risk] >= RISK_ORDER["high"]:
+        if RISK_ORDER[rule_support] >= RISK_ORDER["high"]:
             reasons.append("model imminence supported by a rule signal")
         elif now:
             matches.extend(_sign_of_now(words, reason=len(reasons)) for words in now)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from services.moderation.screening import Screener
+from services.moderation.screening import encoder as encoder_module
 from services.moderation.screening.encoder import DELTA_FILE, choose_precision, length_batches
 from services.moderation.screening.screener import MODEL_DIR, MODEL_ENV, configured_model_dir
 from streams.settings import Settings
@@ -38,6 +40,33 @@ def test_precision_is_forced_by_configuration_or_chosen_by_the_cpu() -> None:
     )
     with pytest.raises(ValueError, match="HAVEN_SCREENER_PRECISION"):
         Settings.from_env({"HAVEN_SCREENER_PRECISION": "fp8"})
+
+
+@pytest.mark.parametrize(
+    ("speedup", "cosine", "chosen"),
+    [(2.1, 0.9999, "bf16"), (0.6, 0.9999, "fp32"), (1.1, 0.9999, "fp32"), (2.1, 0.99, "fp32")],
+)
+def test_bfloat16_is_chosen_only_when_measured_faster_and_faithful(
+    monkeypatch: pytest.MonkeyPatch, speedup: float, cosine: float, chosen: str
+) -> None:
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16", lambda: True)
+    assert choose_precision(None, lambda: (speedup, cosine)) == chosen
+    assert choose_precision("fp32", lambda: (speedup, cosine)) == "fp32", "configuration wins"
+
+
+def test_without_bfloat16_hardware_nothing_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16", lambda: False)
+
+    def measure() -> tuple[float, float]:
+        raise AssertionError("no probe without bfloat16 hardware")
+
+    assert choose_precision("auto", measure) == "fp32"
+
+
+def test_the_probe_measures_the_loaded_encoder(screener: Screener) -> None:
+    speedup, cosine = screener.encoder.probe_bf16(rounds=1)
+    assert speedup > 0
+    assert 0.99 < cosine <= 1.0001, "bfloat16 embeddings point where float32's do"
 
 
 def test_the_live_model_folder_is_configuration() -> None:

@@ -99,5 +99,7 @@ def test_the_encoder_loads_offline_from_the_installed_package(monkeypatch: pytes
 def test_a_few_ambiguous_words_are_not_held_on_the_model_alone(screener: Screener) -> None:
     [verdict] = screener.screen_batch([ScreeningInput(id="s", text="Still here, reply 0.")])
     assert verdict.action not in ("hold", "hold_urgent")
-    [explicit] = screener.screen_batch([ScreeningInput(id="k", text="honestly kms")])
+    # A precise rule's signal (see test_rule_precision.py); slang such as "kms" is joked with too
+    # often on the corpus to hold a post alone.
+    [explicit] = screener.screen_batch([ScreeningInput(id="k", text="honestly going to kill myself")])
     assert explicit.action in ("hold", "hold_urgent"), "an explicit signal still holds a short post"
