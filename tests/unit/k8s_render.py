@@ -231,3 +231,12 @@ def _replace(docs: list[Doc], replacement: Doc) -> None:
 
 def of_kind(docs: list[Doc], kind: str) -> dict[str, Doc]:
     return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def acl_grants(user: Doc) -> set[tuple[str, str, str, str]]:
+    """A Strimzi KafkaUser's ACLs, one (resource type, name, pattern type, operation) each."""
+    return {
+        (rule["resource"]["type"], rule["resource"]["name"], rule["resource"]["patternType"], operation)
+        for rule in user["spec"]["authorization"]["acls"]
+        for operation in rule["operations"]
+    }

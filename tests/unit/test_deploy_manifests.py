@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from services.runner import SERVICES
-from tests.unit.k8s_render import K8S, KUSTOMIZATIONS, of_kind, render, with_components
+from tests.unit.k8s_render import K8S, KUSTOMIZATIONS, acl_grants, of_kind, render, with_components
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_PORT_SETTINGS = {
@@ -314,11 +314,7 @@ def test_the_shadow_kafka_user_may_only_read_posts_submitted_in_the_group_the_co
     user = _of(shadow_docs, "KafkaUser")[SHADOW_USER]
     assert user["metadata"]["labels"]["strimzi.io/cluster"] == "kafka"
     assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
-    granted = {
-        (rule["resource"]["type"], rule["resource"]["name"], rule["resource"]["patternType"], operation)
-        for rule in user["spec"]["authorization"]["acls"]
-        for operation in rule["operations"]
-    }
+    granted = acl_grants(user)
     assert granted == {
         ("topic", Topics(prefix).posts_submitted, "literal", "Read"),
         ("group", group, "prefix", "Read"),

@@ -29,7 +29,17 @@ import yaml
 from streams.access import SERVICE_ACCESS
 from streams.settings import Settings
 from streams.topics import Topics, topic_specs
-from tests.unit.k8s_render import COMPONENTS, K8S, KUSTOMIZATIONS, ROOT, Doc, of_kind, render, with_components
+from tests.unit.k8s_render import (
+    COMPONENTS,
+    K8S,
+    KUSTOMIZATIONS,
+    ROOT,
+    Doc,
+    acl_grants,
+    of_kind,
+    render,
+    with_components,
+)
 
 SCHEMAS = ROOT / "tests" / "data" / "k8s-schemas"
 #: The oldest Kubernetes Haven's manifests are meant for, and the newest kubernetes-validate knows.
@@ -243,11 +253,7 @@ def test_keda_logs_in_to_kafka_as_its_own_principal_that_can_read_no_record(rend
     }
     assert mounted_ca == {secrets["ca"][0]} and secrets["ca"][1] == "ca.crt"
     assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
-    granted = {
-        (rule["resource"]["type"], rule["resource"]["name"], rule["resource"]["patternType"], operation)
-        for rule in user["spec"]["authorization"]["acls"]
-        for operation in rule["operations"]
-    }
+    granted = acl_grants(user)
     assert granted == {
         ("topic", Topics(prefix).posts_submitted, "literal", "Describe"),
         ("group", trigger["metadata"]["consumerGroup"], "literal", "Describe"),
