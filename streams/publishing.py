@@ -154,9 +154,13 @@ class PendingSend:
         self._timeout_s = timeout_s
         self._acked: asyncio.Future[Any] | None = None
 
+    # asyncio.timeout rather than wait_for: wait_for gives up the event loop at least once even
+    # when the result is already there, and a batch of N sends then waited N turns of a busy loop.
+
     async def track(self, enqueued: Awaitable[asyncio.Future[Any]]) -> None:
         try:
-            self._acked = await asyncio.wait_for(enqueued, self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):
+                self._acked = await enqueued
         except BaseException as exc:
             self._failed(exc)
 
@@ -165,7 +169,8 @@ class PendingSend:
         if self._acked is None:
             return  # failed while enqueuing: already raised from track
         try:
-            await asyncio.wait_for(self._acked, self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):
+                await self._acked
         except BaseException as exc:
             self._failed(exc)
         self._span.end()

@@ -17,10 +17,11 @@ one partition, so one consumer applies them in order).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 _SUPPORTED = frozenset({"$in", "$nin", "$ne", "$eq"})
@@ -97,3 +98,29 @@ class GuardedUpdates:
     ) -> bool:
         """True when the document exists, met the guard and was written."""
         return await self.find_one_and_update(collection, doc_id, guard, update) is not None
+
+    async def write_checked(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        writes: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]],
+    ) -> list[bool]:
+        """Guarded writes `(doc_id, guard, update)` whose guards the caller has just checked on the
+        documents it read; which of them were written.
+
+        For a batch: on MongoDB each write carries its guard (atomic, `_id` index), so one whose
+        document changed since the read is left alone. On FerretDB all go by `_id` in one bulk
+        command, with the read-then-write window `find_one_and_update` has there; should any
+        document have gone meanwhile, every write of the batch reports False and the caller goes
+        on one by one (the writes it repeats are idempotent).
+        """
+        if not writes:
+            return []
+        if await self._filters_use_indexes(collection):
+            results = await asyncio.gather(
+                *(collection.update_one({"_id": doc_id, **guard}, dict(update)) for doc_id, guard, update in writes)
+            )
+            return [result.matched_count == 1 for result in results]
+        result = await collection.bulk_write(
+            [UpdateOne({"_id": doc_id}, dict(update)) for doc_id, _, update in writes], ordered=False
+        )
+        return [result.matched_count == len(writes)] * len(writes)

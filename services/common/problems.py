@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiokafka.errors import KafkaError
+from pymongo.errors import ConnectionFailure
 
 from services.common.json_body import InvalidJsonBody, parse_json_object
 
@@ -80,6 +82,24 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         return problem_from_http_error(exc)
+    except (ConnectionFailure, KafkaError) as exc:
+        # The database or the broker is out of reach (stopped, paused, timing out): the request
+        # may succeed in a moment, so this is a 503, not a fault in the service.
+        log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
+        return web.Response(
+            status=503,
+            text=json.dumps(
+                {
+                    "type": "about:blank",
+                    "title": "Service Unavailable",
+                    "status": 503,
+                    "detail": "We cannot reach our storage right now. Nothing you sent was lost; please try again "
+                    "in a few seconds.",
+                }
+            ),
+            content_type=PROBLEM_JSON,
+            headers={"Retry-After": "5"},
+        )
     except Exception:
         # The path only: query strings and bodies may carry personal data.
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -21,56 +20,67 @@ class PostStateMaterializer:
         self._publisher = publisher
         #: Verdicts a batch already applied, by event id, waiting for their turn to be handled.
         self._prepared: dict[str, ScreeningApplied] = {}
+        #: Of those, the ones whose notices were sent too: their turn has nothing left to do.
+        self._told: set[str] = set()
 
     def decoders(self) -> dict[str, type[Event]]:
         return {self._topics.posts_screened: PostScreened, self._topics.moderation_decisions: ModerationDecided}
 
     async def prepare(self, events: list[tuple[str, Event]]) -> None:
-        """Apply a fetched batch's verdicts together; `handle` then only tells the authors."""
+        """Apply a fetched batch's verdicts together and send their notices together; `handle`
+        then finds the work done. Should the notices fail, `handle` sends them one by one."""
         verdicts = [event for _, event in events if isinstance(event, PostScreened)]
+        self._told, self._prepared = set(), {}
         self._prepared = await self._store.apply_screenings(verdicts) if len(verdicts) > 1 else {}
+        notices: list[Notification] = []
+        for event in verdicts:
+            applied = self._prepared.get(event.event_id)
+            if applied is not None and applied.post is not None:
+                notices += await self._notices(applied.post, event, applied.thread)
+        await self._publisher.notifications(notices)
+        self._told = set(self._prepared)
 
     async def handle(self, topic: str, event: Event) -> None:
         if isinstance(event, PostScreened):
+            if event.event_id in self._told:
+                self._told.discard(event.event_id)
+                self._prepared.pop(event.event_id, None)
+                return
             applied = self._prepared.pop(event.event_id, None)
             if applied is None:
                 applied = ScreeningApplied(await self._store.apply_screening(event))
             if applied.post is not None:
-                await self._tell_author(applied.post, event, applied.thread)
+                for notice in await self._notices(applied.post, event, applied.thread):
+                    await self._publisher.notification(notice)
         elif isinstance(event, ModerationDecided):
             # The moderation service tells the author about its own decisions.
             await self._store.apply_decision(event.post_id, event.revision, event.decision, event.note)
 
-    async def _tell_author(self, post: dict[str, Any], event: PostScreened, thread: dict[str, Any] | None) -> None:
-        # Ids are deterministic, so a redelivered verdict does not notify twice.
+    async def _notices(
+        self, post: dict[str, Any], event: PostScreened, thread: dict[str, Any] | None
+    ) -> list[Notification]:
+        """What the author (and, for a published reply, the thread's author) is told. Ids are
+        deterministic, so a redelivered verdict does not notify twice."""
         kind = "post.published" if post["status"] == "published" else "post.held"
-
-        async def tell_thread_author() -> None:
-            nonlocal thread
-            if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
-                thread = thread or await self._store.thread(post["thread_id"])
-                if thread is not None and thread["author_id"] != post["author_id"]:
-                    await self._publisher.notification(
-                        Notification(
-                            notification_id=f"reply:{post['_id']}",
-                            recipient_id=thread["author_id"],
-                            kind="reply",
-                            post_id=post["_id"],
-                            data={"thread_id": post["thread_id"]},
-                        )
+        notices = [
+            Notification(
+                notification_id=f"{kind}:{post['_id']}:{event.revision}",
+                recipient_id=post["author_id"],
+                kind=kind,
+                post_id=post["_id"],
+                data={"thread_id": post["thread_id"], "edit": event.kind == "edit"},
+            )
+        ]
+        if kind == "post.published" and not post.get("is_thread_start") and event.kind == "new":
+            thread = thread or await self._store.thread(post["thread_id"])
+            if thread is not None and thread["author_id"] != post["author_id"]:
+                notices.append(
+                    Notification(
+                        notification_id=f"reply:{post['_id']}",
+                        recipient_id=thread["author_id"],
+                        kind="reply",
+                        post_id=post["_id"],
+                        data={"thread_id": post["thread_id"]},
                     )
-
-        # Two recipients, two independent notices: sent side by side (a failure of either fails
-        # the event, which is retried; notify keeps one copy of each id).
-        await asyncio.gather(
-            self._publisher.notification(
-                Notification(
-                    notification_id=f"{kind}:{post['_id']}:{event.revision}",
-                    recipient_id=post["author_id"],
-                    kind=kind,
-                    post_id=post["_id"],
-                    data={"thread_id": post["thread_id"], "edit": event.kind == "edit"},
                 )
-            ),
-            tell_thread_author(),
-        )
+        return notices

@@ -18,7 +18,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.common.pk_guard import GuardedUpdates
+from services.common.pk_guard import GuardedUpdates, matches
 from services.common.pk_lists import PkList
 from services.forum.boards import Board
 from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
@@ -65,6 +65,16 @@ def _screening_update(event: PostScreened, transition: Transition, now: datetime
     if status == PostStatus.PUBLISHED:
         update["published_at"] = now
     return update
+
+
+def _applied_before(post: dict[str, Any], event: PostScreened, status: str) -> bool:
+    """Whether this very verdict was applied to the post already (the event is a redelivery)."""
+    return (
+        post.get("revision") == event.revision
+        and post.get("pending_body") is None
+        and post.get("status") == status
+        and (post.get("verdict") or {}).get("action") == event.verdict.action
+    )
 
 
 def encode_cursor(moment: datetime, doc_id: str) -> str:
@@ -539,12 +549,9 @@ class ForumStore:
             named[event.post_id] = named.get(event.post_id, 0) + 1
         batch = [e for e in events if e.kind == "new" and named[e.post_id] == 1]
         now = utc_now()
-
-        async def screened(event: PostScreened) -> dict[str, Any] | None:
-            transition = verdict_transition(event.verdict.action, edit=False)
-            return await self._screen_new_post(event, transition, _screening_update(event, transition, now))
-
-        posts = list(await asyncio.gather(*(screened(event) for event in batch)))
+        screened, alone = await self._screen_new_posts(batch, now)
+        batch = [e for i, e in enumerate(batch) if i not in alone]
+        posts = [p for i, p in enumerate(screened) if i not in alone]
         for index, (event, post) in enumerate(zip(batch, posts, strict=True)):
             if post is not None:
                 # One at a time: an approval may append to the board's list.
@@ -587,6 +594,53 @@ class ForumStore:
         for (event, _), listed in zip(live, listed_posts, strict=True):
             applied[event.event_id].post = listed
         return applied
+
+    async def _screen_new_posts(
+        self, batch: list[PostScreened], now: datetime
+    ) -> tuple[list[dict[str, Any] | None], set[int]]:
+        """_screen_new_post for many posts, in three round trips whatever their number; also the
+        indexes of the events to apply alone (their write did not happen).
+
+        The posts are read together; each one its verdict publishes takes its place in its
+        thread's list first (one append per thread, in the batch's order), so that status and
+        place are one write; then every post is written in one bulk command. A place appended
+        for a write that then did not happen is an entry readers skip (its post never kept it).
+        """
+        found = await self.posts.find({"_id": {"$in": [e.post_id for e in batch]}}).to_list(None)
+        current = {post["_id"]: post for post in found}
+        results: list[dict[str, Any] | None] = [None] * len(batch)
+        writes: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+        for index, event in enumerate(batch):
+            transition = verdict_transition(event.verdict.action, edit=False)
+            guard = {"revision": event.revision, "status": _may_start(transition)}
+            post = current.get(event.post_id)
+            if post is not None and matches(post, guard):
+                writes.append((index, guard, _screening_update(event, transition, now)))
+            elif post is not None and _applied_before(post, event, leads_to(transition)):
+                results[index] = post  # a redelivery goes on to the thread, as apply_screening does
+
+        publishing: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for index, _, update in writes:
+            post = current[batch[index].post_id]
+            if update["status"] == PostStatus.PUBLISHED and post.get("thread_pos") is None:
+                publishing.setdefault(post["thread_id"], []).append((post["_id"], update))
+
+        async def place(thread_id: str, waiting: list[tuple[str, dict[str, Any]]]) -> None:
+            positions = await self.thread_posts.append_many(thread_id, [{"p": post_id} for post_id, _ in waiting])
+            for (_, update), position in zip(waiting, positions, strict=True):
+                update["thread_pos"] = position
+
+        await asyncio.gather(*(place(thread_id, waiting) for thread_id, waiting in publishing.items()))
+        written = await self._guarded.write_checked(
+            self.posts, [(batch[index].post_id, guard, {"$set": update}) for index, guard, update in writes]
+        )
+        alone: set[int] = set()
+        for (index, _, update), ok in zip(writes, written, strict=True):
+            if ok:
+                results[index] = {**current[batch[index].post_id], **update}
+            else:
+                alone.add(index)
+        return results, alone
 
     async def _list_posts(self, posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """_list_post for many posts: one append per thread, in the order given."""
@@ -673,15 +727,7 @@ class ForumStore:
         first send failed goes out now, and one that went out is not duplicated.
         """
         post = await self.posts.find_one({"_id": event.post_id})
-        if (
-            post is not None
-            and post.get("revision") == event.revision
-            and post.get("pending_body") is None
-            and post.get("status") == status
-            and (post.get("verdict") or {}).get("action") == event.verdict.action
-        ):
-            return post
-        return None
+        return post if post is not None and _applied_before(post, event, status) else None
 
     async def _apply_edit_screening(
         self, event: PostScreened, transition: Transition, update: dict[str, Any]

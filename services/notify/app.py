@@ -28,7 +28,7 @@ from services.notify import views
 from services.notify.hub import Hub
 from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
 from services.notify.openapi import notify_openapi
-from services.notify.store import Inbox
+from services.notify.store import Inbox, StoredBatch
 from streams.events import Event, Notification
 from streams.kafka import create_consumer
 from streams.settings import Settings
@@ -83,10 +83,11 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             settings, [topics.notifications], group_id=f"{settings.topic_prefix}notify-inbox", client_id="notify"
         )
         await consumer.start()
+        batch = StoredBatch(inbox)
 
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
-            await inbox.store(event)
+            await batch.stored(event)
 
         loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="notify",
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             dead_letter_topic=topics.dead_letter("notify"),
             decoders={topics.notifications: Notification},
             handle=handle,
+            prepare=batch.prepare,
             metrics=consumer_metrics(app),
             unready_after_s=settings.consumer_unready_after_s,
         )
@@ -120,6 +122,8 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
 
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
+            if not hub.listening(event.recipient_id):
+                return  # no one to push to here; the inbox consumer stores it
             # Storing is idempotent: whichever of the two consumers comes first fixes the event key.
             hub.publish(await inbox.store(event))
 

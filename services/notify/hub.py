@@ -93,6 +93,10 @@ class Hub:
         for stream in self._by_owner.get(identity_id, ()):
             stream.end()
 
+    def listening(self, recipient_id: str) -> bool:
+        """Whether a stream open here receives what is sent to `recipient_id`."""
+        return bool(self._listeners.get(recipient_id))
+
     def publish(self, item: dict[str, Any]) -> None:
         for stream in list(self._listeners.get(item["recipient_id"], ())):
             try:

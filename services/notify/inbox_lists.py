@@ -12,6 +12,7 @@ inbox answers with its queries.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -38,6 +39,13 @@ class InboxLists:
 
     async def add(self, item: dict[str, Any]) -> None:
         await self.lists.append(item["recipient_id"], {"n": item["_id"], "k": item["event_key"]})
+
+    async def add_many(self, items: list[dict[str, Any]]) -> None:
+        """Add items, in order: one append per recipient, recipients side by side."""
+        by_recipient: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            by_recipient.setdefault(item["recipient_id"], []).append({"n": item["_id"], "k": item["event_key"]})
+        await asyncio.gather(*(self.lists.append_many(r, entries) for r, entries in by_recipient.items()))
 
     async def _bucket(self, key: str, number: int) -> list[dict[str, Any]]:
         doc = await self.lists.collection.find_one({"_id": f"{key}/{number}"})

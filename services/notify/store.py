@@ -11,14 +11,14 @@ import asyncio
 import time
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.pk_guard import GuardedUpdates
 from services.notify.inbox_lists import SLACK, InboxLists, merge_newest, merge_oldest
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
-from streams.events import Notification, utc_now
+from streams.events import Event, Notification, utc_now
 
 
 def _event_key(notification_id: str) -> str:
@@ -50,6 +50,47 @@ class Inbox:
         """
         async with self._writing:
             return await self._store(notification)
+
+    async def store_many(self, notifications: list[Notification]) -> dict[str, dict[str, Any]]:
+        """`store` for a fetched batch, in a handful of round trips; the stored items by id.
+
+        Two `{_id: {$in}}` reads (erased recipients, items stored before), one insert, one list
+        append per recipient and one bulk update, whatever the batch's size.
+        """
+        async with self._writing:
+            unique = list({n.notification_id: n for n in notifications}.values())
+            recipients = list({n.recipient_id for n in unique if n.recipient_id != MODERATORS})
+            erased = {d["_id"] for d in await self._erased.find({"_id": {"$in": recipients}}, {"_id": 1}).to_list(None)}
+            stored = {
+                d["_id"]: d
+                for d in await self._items.find({"_id": {"$in": [n.notification_id for n in unique]}}).to_list(None)
+            }
+            items: dict[str, dict[str, Any]] = {}
+            fresh: list[dict[str, Any]] = []
+            unlisted: list[dict[str, Any]] = []
+            for notification in unique:
+                item = stored.get(notification.notification_id)
+                if item is None:
+                    item = _item(notification)
+                    if notification.recipient_id not in erased:
+                        fresh.append(item)
+                elif item.get("listed") is False:  # stored, then a crash before it was listed
+                    unlisted.append(item)
+                items[notification.notification_id] = item
+            if fresh:
+                try:
+                    await self._items.insert_many([{**item, "listed": False} for item in fresh], ordered=True)
+                except BulkWriteError:
+                    # Another instance stored some first: theirs win, one by one as `store` does.
+                    for item in fresh:
+                        items[item["_id"]] = await self._store(_notification_of(item))
+                    fresh = []
+            await self.lists.add_many(fresh + unlisted)
+            if fresh or unlisted:
+                await self._items.bulk_write(
+                    [UpdateOne({"_id": i["_id"]}, {"$set": {"listed": True}}) for i in fresh + unlisted], ordered=False
+                )
+            return items
 
     async def _store(self, notification: Notification) -> dict[str, Any]:
         item = _item(notification)
@@ -133,6 +174,35 @@ class Inbox:
         await self._erased.update_one({"_id": recipient_id}, {"$setOnInsert": {"at": utc_now()}}, upsert=True)
         await self._items.delete_many({"recipient_id": recipient_id})
         await self.lists.drop(recipient_id)
+
+
+class StoredBatch:
+    """One consumer's fetched batch, stored together (`prepare`), then taken one by one in order."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        self._items: dict[str, dict[str, Any]] = {}
+
+    async def prepare(self, events: list[tuple[str, Event]]) -> None:
+        notifications = [event for _, event in events if isinstance(event, Notification)]
+        self._items = {}
+        if len(notifications) > 1:
+            self._items = await self._inbox.store_many(notifications)
+
+    async def stored(self, notification: Notification) -> dict[str, Any]:
+        item = self._items.pop(notification.notification_id, None)
+        return item if item is not None else await self._inbox.store(notification)
+
+
+def _notification_of(item: dict[str, Any]) -> Notification:
+    return Notification(
+        notification_id=item["_id"],
+        recipient_id=item["recipient_id"],
+        kind=item["kind"],
+        post_id=item["post_id"],
+        data=item["data"],
+        occurred_at=item["occurred_at"],
+    )
 
 
 def _item(notification: Notification) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka.errors import KafkaTimeoutError
+from pymongo.errors import NetworkTimeout, ServerSelectionTimeoutError
 
 from services.common.json_body import (
     MAX_DEPTH,
@@ -128,3 +130,23 @@ async def test_every_refusal_reaches_the_client_as_a_400_problem(client: TestCli
 async def test_a_good_body_still_reaches_the_handler(client: TestClient[Any, Any]) -> None:
     response = await client.post("/echo", json={"a": [1, {"b": "c"}]})
     assert response.status == 200 and await response.json() == {"a": [1, {"b": "c"}]}
+
+
+@pytest.mark.parametrize(
+    "outage", [NetworkTimeout("timed out"), ServerSelectionTimeoutError("no server"), KafkaTimeoutError()]
+)
+async def test_a_database_or_broker_out_of_reach_is_a_503_with_retry_after_not_a_500(outage: Exception) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        raise outage
+
+    app = web.Application(middlewares=[problem_middleware])
+    app.router.add_get("/v1/posts/{post_id}", handler)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        response = await client.get("/v1/posts/p1")
+        assert response.status == 503 and response.headers["Retry-After"] == "5"
+        assert response.content_type == PROBLEM_JSON
+        assert (await response.json())["status"] == 503
+    finally:
+        await client.close()

@@ -68,3 +68,12 @@ def test_a_stream_that_falls_too_far_behind_is_ended(hub: Hub) -> None:
     for n in range(stream.queue.maxsize + 1):
         hub.publish({"recipient_id": "u1", "event_key": f"{n:04d}"})
     assert stream.queue.get_nowait() is None
+
+
+def test_the_hub_knows_whom_its_open_streams_listen_for(hub: Hub) -> None:
+    # The live-push consumer skips the database for recipients no stream here listens for.
+    assert not hub.listening("moderators")
+    stream = hub.open("m1", ["m1", "moderators"])
+    assert hub.listening("m1") and hub.listening("moderators") and not hub.listening("m2")
+    hub.close(stream)
+    assert not hub.listening("moderators") and not hub.listening("m1")

@@ -6,8 +6,6 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pymongo import UpdateOne
-
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening.policy import Policy
@@ -15,6 +13,7 @@ from services.moderation.worker.screening_flow import ScreeningFlow
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.serialization import decode
 from streams.topics import Topics
+from tests.unit.memory_screenings import MemoryScreenings
 
 
 class RecordingProducer:
@@ -30,25 +29,6 @@ class RecordingProducer:
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         acked.set_result(None)
         return acked
-
-
-class MemoryScreenings:
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    async def find_one(self, query: dict[str, Any], projection: dict[str, int]) -> dict[str, Any] | None:
-        # Only primary-key lookups: any other filter reads the whole collection on FerretDB.
-        assert list(query) == ["_id"] and isinstance(query["_id"], str), query
-        return {"_id": query["_id"]} if query["_id"] in self.docs else None
-
-    async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
-        self.docs[query["_id"]] = update["$set"]
-
-    async def bulk_write(self, requests: list[UpdateOne], ordered: bool = True) -> None:
-        for request in requests:
-            # Only primary-key filters, as for reads.
-            assert list(request._filter) == ["_id"], request._filter
-            self.docs[request._filter["_id"]] = request._doc["$set"]
 
 
 def _post(body: str, country: str = "GB") -> PostSubmitted:

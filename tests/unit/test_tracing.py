@@ -35,6 +35,7 @@ from streams.publishing import EventPublisher
 from streams.serialization import decode, encode
 from streams.topics import Topics
 from streams.trace_context import base_topic, context_from_headers, kafka_headers
+from tests.unit.memory_screenings import MemoryScreenings
 from tools.process_group import REPO_ROOT
 
 AUTHOR = "member-secret-7"
@@ -332,21 +333,6 @@ async def test_each_screened_post_goes_out_in_its_own_posts_trace(spans: Spans) 
     assert sum(bool(span.attributes and span.attributes.get("haven.screening.emitted")) for span in screen_spans) == 2
     emitted = {ids(span) for span in screen_spans if span.attributes and span.attributes.get("haven.screening.emitted")}
     assert {parent_ids(send) for send in spans.named("send posts.screened")} == emitted
-
-
-class MemoryScreenings:
-    def __init__(self) -> None:
-        self.docs: dict[str, Any] = {}
-
-    async def find_one(self, query: dict[str, Any], projection: dict[str, int]) -> dict[str, Any] | None:
-        return {"_id": query["_id"]} if query["_id"] in self.docs else None
-
-    async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
-        self.docs[query["_id"]] = update["$set"]
-
-    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
-        for request in requests:
-            await self.update_one(request._filter, request._doc, upsert=True)
 
 
 async def _serve(app: web.Application) -> TestClient:  # type: ignore[type-arg]

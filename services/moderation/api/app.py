@@ -105,7 +105,8 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
                     await review.mark_alerted(item_id)
             elif isinstance(event, PostReported):
                 await review.add_report(event)
-            if isinstance(event, (PostScreened, PostReported)):
+            # Only where something about the post was queued: a published post keeps nothing here.
+            if isinstance(event, PostReported) or (isinstance(event, PostScreened) and review.queues(event)):
                 await review.remove_words_if_gone(event.post_id, event.author_id)
 
         loop: EventConsumerLoop[Event] = EventConsumerLoop(

@@ -52,9 +52,14 @@ class ModerationStore:
         await self._audit.create_index([("post_id", ASCENDING), ("at", ASCENDING)])
         await self._audit.create_index([("at", DESCENDING)])
 
+    @staticmethod
+    def queues(event: PostScreened) -> bool:
+        """Whether the verdict puts the post in the queue (a published post is never stored here)."""
+        return event.verdict.action in ("hold", "hold_urgent")
+
     async def add_screened(self, event: PostScreened) -> str | None:
         """Queue a held post; returns the new item's level, or None when nothing new was queued."""
-        if event.verdict.action not in ("hold", "hold_urgent"):
+        if not self.queues(event):
             return None
         level = "urgent" if event.verdict.action == "hold_urgent" else "hold"
         result = await self._items.update_one(

@@ -72,10 +72,10 @@ class ScreeningFlow:
         unique: dict[str, PostSubmitted] = {}
         for post in posts:
             unique.setdefault(screening_key(post.post_id, post.revision), post)
-        # One primary-key lookup per post rather than one `$in`: FerretDB answers `$in` by reading
-        # the whole collection, which grows with every post ever screened.
-        found = await asyncio.gather(*(self.screenings.find_one({"_id": key}, {"_id": 1}) for key in unique))
-        done_keys = {doc["_id"] for doc in found if doc is not None}
+        # One `{_id: {$in}}` for the batch: an `_id` index hit on MongoDB and on Haven's FerretDB
+        # build (its patch; a stock FerretDB 1.24 would read the whole collection for it).
+        found = await self.screenings.find({"_id": {"$in": list(unique)}}, {"_id": 1}).to_list(None)
+        done_keys = {doc["_id"] for doc in found}
         return [post for key, post in unique.items() if key not in done_keys]
 
     async def _screen(self, posts: Sequence[PostSubmitted]) -> list[Verdict]:

@@ -1,0 +1,81 @@
+"""A fetched batch of notifications is stored as storing them one by one would: once each, listed
+once, in order, never for an erased member. Runs the inbox against the real FerretDB."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.common.mongo import create_mongo_client
+from services.notify.inbox_lists import MARKER_ID
+from services.notify.store import Inbox
+from streams.events import Notification
+from tests.harness import StackUnderTest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def inbox(stack: StackUnderTest) -> AsyncIterator[Inbox]:
+    client = create_mongo_client(stack.settings)
+    name = f"haven_test_inbox_{uuid.uuid4().hex[:8]}"
+    try:
+        db = client[name]
+        await db["migrations"].insert_one({"_id": MARKER_ID})
+        store = Inbox(db)
+        await store.ensure_indexes()
+        yield store
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+def _note(recipient: str, n: int) -> Notification:
+    return Notification(notification_id=f"{recipient}:reply:{n}", recipient_id=recipient, kind="reply", post_id=f"p{n}")
+
+
+async def _ids(inbox: Inbox, recipient: str) -> list[str]:
+    items, _ = await inbox.page([recipient], None, 50)
+    return [item["_id"] for item in items]
+
+
+async def test_a_batch_is_stored_once_each_and_listed_newest_first(inbox: Inbox) -> None:
+    assert await inbox.lists.ready(), "the test database is marked as migrated to per-recipient lists"
+    batch = [_note("ana", 1), _note("ben", 1), _note("ana", 2), _note("ana", 3)]
+    stored = await inbox.store_many(batch)
+    assert set(stored) == {n.notification_id for n in batch}
+    assert await _ids(inbox, "ana") == ["ana:reply:3", "ana:reply:2", "ana:reply:1"]
+    assert await _ids(inbox, "ben") == ["ben:reply:1"]
+    keys = [stored[n.notification_id]["event_key"] for n in batch if n.recipient_id == "ana"]
+    assert keys == sorted(keys), "event keys (the SSE ids) follow the batch's order"
+
+
+async def test_a_redelivered_batch_keeps_the_first_event_keys_and_lists_nothing_twice(inbox: Inbox) -> None:
+    first = await inbox.store_many([_note("ana", 1), _note("ana", 2)])
+    single = await inbox.store(_note("ana", 3))
+    again = await inbox.store_many([_note("ana", 1), _note("ana", 2), _note("ana", 3), _note("ana", 4)])
+    assert again["ana:reply:1"]["event_key"] == first["ana:reply:1"]["event_key"]
+    assert again["ana:reply:3"]["event_key"] == single["event_key"]
+    assert await _ids(inbox, "ana") == ["ana:reply:4", "ana:reply:3", "ana:reply:2", "ana:reply:1"]
+
+
+async def test_nothing_is_kept_for_an_erased_member(inbox: Inbox) -> None:
+    await inbox.store_many([_note("cat", 1), _note("dan", 1)])
+    await inbox.purge("cat")
+    stored = await inbox.store_many([_note("cat", 2), _note("dan", 2)])
+    assert "cat:reply:2" in stored, "still handed back, to push to what is connected"
+    assert await _ids(inbox, "cat") == []
+    assert await _ids(inbox, "dan") == ["dan:reply:2", "dan:reply:1"]
+
+
+async def test_a_batch_larger_than_the_databases_connection_pool_is_stored(inbox: Inbox) -> None:
+    # 200 notifications (a full fetch) make a 200-statement bulk update: the command that used to
+    # leave stock FerretDB 1.24 waiting for ever on its 100 pooled connections.
+    batch = [_note("eve", n) for n in range(200)]
+    stored = await asyncio.wait_for(inbox.store_many(batch), timeout=60)
+    assert len(stored) == 200
+    items, _ = await inbox.page(["eve"], None, 50)
+    assert [item["_id"] for item in items] == [f"eve:reply:{n}" for n in range(199, 149, -1)]
