@@ -71,6 +71,39 @@ def isolated_settings(base: Settings, *, label: str = "run") -> Settings:
     )
 
 
+async def remove_isolated(settings: Settings) -> None:
+    """Delete the topics and drop the databases of settings made by `isolated_settings`.
+
+    A benchmark run leaves eleven topics (66 partitions) and three databases otherwise, and the
+    broker and FerretDB of a long-lived local stack get slower with every run kept.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from services.common.mongo import create_mongo_client
+    from streams.kafka_security import aiokafka_security
+
+    if not settings.topic_prefix or settings.db_prefix == Settings().db_prefix:
+        raise ValueError("only settings from isolated_settings are removed, never the shared stack's")
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000, **aiokafka_security(settings)
+    )
+    await admin.start()
+    try:
+        ours = [topic for topic in await admin.list_topics() if topic.startswith(settings.topic_prefix)]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
+    client = create_mongo_client(settings)
+    try:
+        for name in await client.list_database_names():
+            if name.startswith(settings.db_prefix):
+                await client.drop_database(name)
+    finally:
+        await client.close()
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(

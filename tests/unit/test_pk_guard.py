@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pymongo import UpdateOne
+from pymongo.results import BulkWriteResult, UpdateResult
 
 from services.common.pk_guard import GuardedUpdates, matches
 
@@ -52,6 +54,20 @@ class RecordingCollection:
         self.doc.update(update["$set"])
         return dict(self.doc)
 
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> UpdateResult:
+        self.filters.append(query)
+        matched = matches(self.doc, query)
+        if matched:
+            self.doc.update(update["$set"])
+        return UpdateResult({"n": int(matched), "nModified": int(matched)}, acknowledged=True)
+
+    async def bulk_write(self, requests: list[UpdateOne], ordered: bool = True) -> BulkWriteResult:
+        matched = 0
+        for request in requests:
+            result = await self.update_one(request._filter, request._doc)
+            matched += result.matched_count
+        return BulkWriteResult({"nMatched": matched, "nModified": matched, "upserted": []}, acknowledged=True)
+
 
 @pytest.fixture
 def posts() -> RecordingCollection:
@@ -80,3 +96,29 @@ async def test_on_mongodb_the_guard_goes_with_the_id_in_one_atomic_call(posts: R
     guarded = GuardedUpdates(server_has_indexed_filters=True)
     assert await guarded.update_one(posts, "p1", {"status": "pending"}, {"$set": {"status": "held"}})  # type: ignore[arg-type]
     assert posts.filters == [{"_id": "p1", "status": "pending"}]
+
+
+async def test_checked_writes_on_ferretdb_go_by_id_in_one_bulk_command(posts: RecordingCollection) -> None:
+    guarded = GuardedUpdates(server_has_indexed_filters=False)
+    written = await guarded.write_checked(posts, [("p1", {"status": "pending"}, {"$set": {"status": "held"}})])  # type: ignore[arg-type]
+    assert written == [True] and posts.doc["status"] == "held"
+    assert posts.filters == [{"_id": "p1"}]
+
+
+async def test_checked_writes_on_ferretdb_report_none_written_when_a_document_is_gone(
+    posts: RecordingCollection,
+) -> None:
+    guarded = GuardedUpdates(server_has_indexed_filters=False)
+    writes = [("p1", {}, {"$set": {"status": "held"}}), ("gone", {}, {"$set": {"status": "held"}})]
+    assert await guarded.write_checked(posts, writes) == [False, False]  # type: ignore[arg-type]
+
+
+async def test_checked_writes_on_mongodb_keep_their_guards_and_say_which_held(posts: RecordingCollection) -> None:
+    guarded = GuardedUpdates(server_has_indexed_filters=True)
+    writes = [
+        ("p1", {"revision": 1}, {"$set": {"status": "held"}}),  # the post moved on since it was read
+        ("p1", {"revision": 2}, {"$set": {"status": "published"}}),
+    ]
+    assert await guarded.write_checked(posts, writes) == [False, True]  # type: ignore[arg-type]
+    assert posts.doc["status"] == "published"
+    assert posts.filters == [{"_id": "p1", "revision": 1}, {"_id": "p1", "revision": 2}]

@@ -55,7 +55,7 @@ async def _bench(base: Settings, count: int, rate: float, timeout: float) -> int
     import aiohttp
 
     from tools.localstack.stack import ensure_up
-    from tools.process_group import isolated_settings, start_service_processes
+    from tools.process_group import isolated_settings, remove_isolated, start_service_processes
 
     await ensure_up(base)
     settings = isolated_settings(base, label="bench")
@@ -70,6 +70,7 @@ async def _bench(base: Settings, count: int, rate: float, timeout: float) -> int
             to_resources = await _crisis_to_resources(http, group.url("forum"), group.url("notify"), samples=10)
     finally:
         group.stop()
+        await remove_isolated(settings)
     raw_screener = _raw_screener_throughput()
 
     submitted, screened, visible = results["submitted"], results["screened"], results["visible"]
