@@ -82,7 +82,7 @@ async def remove_isolated(settings: Settings) -> None:
     from services.common.mongo import create_mongo_client
     from streams.kafka_security import aiokafka_security
 
-    if not settings.topic_prefix or settings.db_prefix == Settings().db_prefix:
+    if not settings.topic_prefix or settings.db_prefix == Settings.model_fields["db_prefix"].default:
         raise ValueError("only settings from isolated_settings are removed, never the shared stack's")
 
     admin = AIOKafkaAdminClient(
