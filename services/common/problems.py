@@ -86,35 +86,20 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         # The database or the broker is out of reach (stopped, paused, timing out): the request
         # may succeed in a moment, so this is a 503, not a fault in the service.
         log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
-        return web.Response(
-            status=503,
-            text=json.dumps(
-                {
-                    "type": "about:blank",
-                    "title": "Service Unavailable",
-                    "status": 503,
-                    "detail": "We cannot reach our storage right now. Nothing you sent was lost; please try again "
-                    "in a few seconds.",
-                }
-            ),
-            content_type=PROBLEM_JSON,
+        return _unexpected(
+            503,
+            "We cannot reach our storage right now. Nothing you sent was lost; please try again in a few seconds.",
             headers={"Retry-After": "5"},
         )
     except Exception:
         # The path only: query strings and bodies may carry personal data.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return web.Response(
-            status=500,
-            text=json.dumps(
-                {
-                    "type": "about:blank",
-                    "title": "Internal Server Error",
-                    "status": 500,
-                    "detail": "Something went wrong on our side. Nothing you sent was lost; please try again.",
-                }
-            ),
-            content_type=PROBLEM_JSON,
-        )
+        return _unexpected(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
+
+
+def _unexpected(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
+    body = {"type": "about:blank", "title": _TITLES[status], "status": status, "detail": detail}
+    return web.Response(status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers)
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
