@@ -17,7 +17,7 @@ Producers (who writes what) are in docs/architecture.md and streams/access.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,10 @@ class EventPublisher:
 
     async def publish(self, event: Event) -> None:
         await (await self.enqueue(event)).delivered()
+
+    async def publish_all(self, events: Sequence[Event]) -> None:
+        """Send all, in order, and wait for their acknowledgements together: durable when this returns."""
+        await all_delivered([await self.enqueue(event) for event in events])
 
     async def enqueue(self, event: Event) -> PendingSend:
         """Hand the event to the producer, in call order, without waiting for its acks.
@@ -181,3 +185,11 @@ class PendingSend:
         if isinstance(exc, KafkaError | TimeoutError):
             raise EventsUnavailable(type(exc).__name__) from exc
         raise exc
+
+
+async def all_delivered(sends: Sequence[PendingSend]) -> None:
+    """Every send acknowledged; the first failure is raised once all have finished."""
+    outcomes = await asyncio.gather(*(send.delivered() for send in sends), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome

@@ -7,13 +7,17 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+from pymongo.asynchronous.database import AsyncDatabase
 
+from services.common.mongo import create_mongo_client
 from streams.settings import Settings
 from tools.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, start_service_processes
 
@@ -24,6 +28,18 @@ URGENT_REALERT_AFTER_S = 6
 @dataclass
 class StackUnderTest:
     settings: Settings
+
+
+@asynccontextmanager
+async def throwaway_database(stack: StackUnderTest, label: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database of its own on the stack's server for one test, dropped afterwards."""
+    client = create_mongo_client(stack.settings)
+    name = f"haven_test_{label}_{uuid.uuid4().hex[:8]}"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()
 
 
 async def start_stack() -> StackUnderTest:

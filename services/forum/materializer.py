@@ -13,6 +13,10 @@ from streams.topics import Topics
 log = logging.getLogger(__name__)
 
 
+#: A prepared verdict whose notices went out with its batch: its turn has nothing left to do.
+_NOTHING_LEFT = ScreeningApplied(None)
+
+
 class PostStateMaterializer:
     def __init__(self, store: ForumStore, topics: Topics, publisher: ForumPublisher) -> None:
         self._store = store
@@ -20,8 +24,6 @@ class PostStateMaterializer:
         self._publisher = publisher
         #: Verdicts a batch already applied, by event id, waiting for their turn to be handled.
         self._prepared: dict[str, ScreeningApplied] = {}
-        #: Of those, the ones whose notices were sent too: their turn has nothing left to do.
-        self._told: set[str] = set()
 
     def decoders(self) -> dict[str, type[Event]]:
         return {self._topics.posts_screened: PostScreened, self._topics.moderation_decisions: ModerationDecided}
@@ -30,7 +32,7 @@ class PostStateMaterializer:
         """Apply a fetched batch's verdicts together and send their notices together; `handle`
         then finds the work done. Should the notices fail, `handle` sends them one by one."""
         verdicts = [event for _, event in events if isinstance(event, PostScreened)]
-        self._told, self._prepared = set(), {}
+        self._prepared = {}  # should applying fail, nothing of an earlier batch is taken for done
         self._prepared = await self._store.apply_screenings(verdicts) if len(verdicts) > 1 else {}
         notices: list[Notification] = []
         for event in verdicts:
@@ -38,14 +40,10 @@ class PostStateMaterializer:
             if applied is not None and applied.post is not None:
                 notices += await self._notices(applied.post, event, applied.thread)
         await self._publisher.notifications(notices)
-        self._told = set(self._prepared)
+        self._prepared = dict.fromkeys(self._prepared, _NOTHING_LEFT)
 
     async def handle(self, topic: str, event: Event) -> None:
         if isinstance(event, PostScreened):
-            if event.event_id in self._told:
-                self._told.discard(event.event_id)
-                self._prepared.pop(event.event_id, None)
-                return
             applied = self._prepared.pop(event.event_id, None)
             if applied is None:
                 applied = ScreeningApplied(await self._store.apply_screening(event))

@@ -38,7 +38,4 @@ class ForumPublisher:
         await self._events.publish(event)
 
     async def notifications(self, events: list[Notification]) -> None:
-        """Send all, in order, and wait for every acknowledgement together: durable when this returns."""
-        pending = [await self._events.enqueue(event) for event in events]
-        for send in pending:
-            await send.delivered()
+        await self._events.publish_all(events)

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.common.mongo import create_mongo_client
 from services.forum.store import ForumStore
 from streams.events import PostScreened, Verdict
-from tests.harness import StackUnderTest
+from tests.harness import StackUnderTest, throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +20,8 @@ RISK = {"publish": "none", "hold": "high"}
 
 @pytest.fixture
 async def stores(stack: StackUnderTest) -> AsyncIterator[tuple[ForumStore, ForumStore]]:
-    client = create_mongo_client(stack.settings)
-    names = [f"haven_test_batch_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    try:
-        yield ForumStore(client[names[0]]), ForumStore(client[names[1]])
-    finally:
-        for name in names:
-            await client.drop_database(name)
-        await client.close()
+    async with throwaway_database(stack, "batch") as first, throwaway_database(stack, "batch") as second:
+        yield ForumStore(first), ForumStore(second)
 
 
 def _forum_events() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[PostScreened]]:

@@ -4,33 +4,25 @@ once, in order, never for an erased member. Runs the inbox against the real Ferr
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-from services.common.mongo import create_mongo_client
 from services.notify.inbox_lists import MARKER_ID
 from services.notify.store import Inbox
 from streams.events import Notification
-from tests.harness import StackUnderTest
+from tests.harness import StackUnderTest, throwaway_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def inbox(stack: StackUnderTest) -> AsyncIterator[Inbox]:
-    client = create_mongo_client(stack.settings)
-    name = f"haven_test_inbox_{uuid.uuid4().hex[:8]}"
-    try:
-        db = client[name]
+    async with throwaway_database(stack, "inbox") as db:
         await db["migrations"].insert_one({"_id": MARKER_ID})
         store = Inbox(db)
         await store.ensure_indexes()
         yield store
-    finally:
-        await client.drop_database(name)
-        await client.close()
 
 
 def _note(recipient: str, n: int) -> Notification:

@@ -8,23 +8,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.common.mongo import create_mongo_client
 from services.forum.store import ForumStore
 from streams.events import PostScreened, Verdict
-from tests.harness import StackUnderTest
+from tests.harness import StackUnderTest, throwaway_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def store(stack: StackUnderTest) -> AsyncIterator[ForumStore]:
-    client = create_mongo_client(stack.settings)
-    name = f"haven_test_commute_{uuid.uuid4().hex[:8]}"
-    try:
-        yield ForumStore(client[name])
-    finally:
-        await client.drop_database(name)
-        await client.close()
+    async with throwaway_database(stack, "commute") as db:
+        yield ForumStore(db)
 
 
 async def _new_thread(store: ForumStore) -> tuple[str, str]:

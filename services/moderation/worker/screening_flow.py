@@ -22,7 +22,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput, fail_closed_verdict
 from services.moderation.screening.policy import Policy
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
-from streams.publishing import EventPublisher, PendingSend
+from streams.publishing import EventPublisher, PendingSend, all_delivered
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -139,12 +139,12 @@ class ScreeningFlow:
                 )
             )
         # Resources reach their authors first, before any post of the batch is published or held.
-        await _all_delivered(resources_sent)
+        await all_delivered(resources_sent)
         verdicts_sent = []
         for post, event in zip(posts, screened, strict=True):
             with emitting(post):
                 verdicts_sent.append(await self._events.enqueue(event))
-        await _all_delivered(verdicts_sent)
+        await all_delivered(verdicts_sent)
         await self.screenings.bulk_write(
             [
                 UpdateOne(
@@ -162,11 +162,3 @@ class ScreeningFlow:
             ],
             ordered=False,
         )
-
-
-async def _all_delivered(sends: list[PendingSend]) -> None:
-    """Every send acknowledged; the first failure is raised once all have finished."""
-    outcomes = await asyncio.gather(*(send.delivered() for send in sends), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
