@@ -25,12 +25,13 @@ from services.forum.keys import (
     idempotency_key,
     identity_window_key,
     limits_key,
+    member_turns_key,
     producer_key,
     publisher_key,
     settings_key,
     store_key,
 )
-from services.forum.limits import AddressWindow, RateLimits
+from services.forum.limits import AddressWindow, MemberTurns, RateLimits
 from services.forum.materializer import PostStateMaterializer
 from services.forum.openapi import forum_openapi
 from services.forum.page_lists import build_page_lists, page_lists_built
@@ -56,6 +57,7 @@ def create_app(
     app[settings_key] = settings
     app[limits_key] = limits or RateLimits()
     app[identity_window_key] = AddressWindow(app[limits_key].identities_per_hour_per_address)
+    app[member_turns_key] = MemberTurns()
     app[hotline_numbers_key] = hotline_numbers
     checks = setup_health(app, registry)
     setup_openapi(app, forum_openapi())

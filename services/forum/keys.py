@@ -6,7 +6,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from services.forum.idempotency import IdempotencyRecords
-from services.forum.limits import AddressWindow, RateLimits
+from services.forum.limits import AddressWindow, MemberTurns, RateLimits
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
 from streams.settings import Settings
@@ -18,5 +18,6 @@ publisher_key = web.AppKey("publisher", ForumPublisher)
 producer_key = web.AppKey("producer", AIOKafkaProducer)
 limits_key = web.AppKey("limits", RateLimits)
 identity_window_key = web.AppKey("identity_window", AddressWindow)
+member_turns_key = web.AppKey("member_turns", MemberTurns)
 #: Hotline numbers as the resource directory writes them: never redacted from a post.
 hotline_numbers_key = web.AppKey("hotline_numbers", frozenset)

@@ -4,12 +4,15 @@ database nor logged)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv6Address
+from typing import Any
 
 from aiohttp import web
 
@@ -132,3 +135,43 @@ class AddressWindow:
             if events and events[-1] > horizon:
                 return
             del self._events[key]
+
+
+class MemberTurns:
+    """One post slot at a time per member in this process, and a way to tell a stale identity.
+
+    A post's slot is a compare-and-set on the member's recent post times, checked against the
+    identity as the request read it when it checked the token. Two posts of one member sent
+    together would read the same times; here the second waits for the first, and since this
+    process remembers the version it wrote last, the second reads the identity again instead of
+    counting from times it knows are old. Across processes, the database's guard decides.
+    """
+
+    def __init__(self, max_members: int = MAX_TRACKED_KEYS) -> None:
+        self._max_members = max_members
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+        self._written: OrderedDict[str, int] = OrderedDict()
+
+    @asynccontextmanager
+    async def turn(self, member_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(member_id, asyncio.Lock())
+        self._waiting[member_id] = self._waiting.get(member_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[member_id] -= 1
+            if not self._waiting[member_id]:
+                del self._waiting[member_id], self._locks[member_id]
+
+    def is_stale(self, identity: Mapping[str, Any]) -> bool:
+        """Whether this process has counted a post for the member after `identity` was read."""
+        written = self._written.get(identity["_id"])
+        return written is not None and (identity.get("post_times_version") or 0) < written
+
+    def wrote(self, member_id: str, version: int) -> None:
+        self._written[member_id] = version
+        self._written.move_to_end(member_id)
+        while len(self._written) > self._max_members:
+            self._written.popitem(last=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,8 @@ from services.forum.post_states import LIVE, Transition, leads_to, refused_from,
 from streams.events import PostScreened, PostStatus, utc_now
 
 #: What a thread is called once its starter's words are gone.
+#: About 200 bytes each: the members active lately, not every member there ever was.
+MAX_REMEMBERED_TOKEN_LINKS = 50_000
 REMOVED_TITLE = "[removed]"
 
 
@@ -149,6 +152,10 @@ class ForumStore:
         # token hash -> identity id, so that checking a token is a primary-key lookup on any
         # database (FerretDB, for one, uses an index only for a filter of exactly {_id: value}).
         self.tokens = db["identity_tokens"]
+        # A link never changes (a random token's hash names one identity for good), so links are
+        # kept in memory too; the identity itself is still read on every request, so an erased,
+        # disabled or re-tokened member is refused as before.
+        self._token_links: OrderedDict[str, str] = OrderedDict()
         self.boards = db["boards"]
         self.threads = db["threads"]
         self.posts = db["posts"]
@@ -197,11 +204,15 @@ class ForumStore:
     async def delete_identity(self, identity_id: str) -> None:
         doc = await self.identities.find_one_and_delete({"_id": identity_id})
         if doc is not None:
+            self._token_links.pop(doc["token_hash"], None)
             await self.tokens.delete_one({"_id": doc["token_hash"]})
 
     async def identity_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
-        link = await self.tokens.find_one({"_id": token_hash})
-        if link is None:
+        identity_id = self._token_links.get(token_hash)
+        if identity_id is None:
+            link = await self.tokens.find_one({"_id": token_hash})
+            identity_id = None if link is None else link["identity_id"]
+        if identity_id is None:
             # Identities made before the token links existed: find by the indexed field, then link.
             identity = await self.identities.find_one({"token_hash": token_hash})
             if identity is not None:
@@ -210,8 +221,18 @@ class ForumStore:
                 )
                 return None if identity.get("erased") else identity
             return None
-        identity = await self.identities.find_one({"_id": link["identity_id"]})
-        return None if identity is None or identity.get("erased") else identity
+        identity = await self.identities.find_one({"_id": identity_id})
+        if identity is None or identity.get("erased"):
+            self._token_links.pop(token_hash, None)
+            return None
+        self._remember_token_link(token_hash, identity_id)
+        return identity
+
+    def _remember_token_link(self, token_hash: str, identity_id: str) -> None:
+        self._token_links[token_hash] = identity_id
+        self._token_links.move_to_end(token_hash)
+        while len(self._token_links) > MAX_REMEMBERED_TOKEN_LINKS:
+            self._token_links.popitem(last=False)
 
     async def identity(self, identity_id: str) -> dict[str, Any] | None:
         return await self.identities.find_one({"_id": identity_id})
@@ -243,13 +264,18 @@ class ForumStore:
         await self.delete_identity(identity_id)
 
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
-        """Compare-and-set of the member's recent post times: False when another post got there first."""
-        return await self._guarded.update_one(
-            self.identities,
-            identity["_id"],
-            {"post_times_version": identity.get("post_times_version")},
-            {"$set": {"recent_post_times": times}, "$inc": {"post_times_version": 1}},
-        )
+        """Compare-and-set of the member's recent post times, against the identity as this request
+        read it: False when another post got there first.
+
+        On MongoDB the version guard goes to the server with the write (atomic). On FerretDB the
+        write goes by `_id` alone (see services/common/pk_guard.py), so two posts by one member
+        read within the same few milliseconds could both be counted from the same times. That is
+        one post over a rate limit at worst, and it saves a read on every post.
+        """
+        guard = {"post_times_version": identity.get("post_times_version")}
+        update = {"$set": {"recent_post_times": times}, "$inc": {"post_times_version": 1}}
+        [written] = await self._guarded.write_checked(self.identities, [(identity["_id"], guard, update)])
+        return written
 
     async def forget_post_time(self, identity_id: str, at: datetime) -> None:
         await self.identities.update_one({"_id": identity_id}, {"$pull": {"recent_post_times": at}})

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from services.common.problems import Problem
-from services.forum.keys import hotline_numbers_key, limits_key, publisher_key, store_key
+from services.forum.keys import hotline_numbers_key, limits_key, member_turns_key, publisher_key, store_key
 from services.forum.limits import member_post_window
 from services.forum.publisher import EventsUnavailable
 from services.forum.redaction import RedactionTimedOut, redact_off_loop
@@ -153,14 +153,18 @@ async def redact(request: web.Request, draft: Draft) -> Screened:
 
 async def take_post_slot(request: web.Request, identity: dict[str, Any]) -> datetime:
     """Count this post against the member's limits, or answer 429; returns the time it was counted at."""
-    limits, store = request.app[limits_key], request.app[store_key]
-    for _ in range(POST_SLOT_ATTEMPTS):
-        now = utc_now()
-        kept, hit = member_post_window(identity.get("recent_post_times") or [], now, limits)
-        if hit is not None:
-            raise Problem(429, hit.detail, headers={"Retry-After": str(hit.retry_after_s)})
-        if await store.replace_post_times(identity, [*kept, now]):
-            return now
-        # Another post by the same member changed the times meanwhile: look again.
-        identity = await store.identity(identity["_id"]) or identity
+    limits, store, turns = request.app[limits_key], request.app[store_key], request.app[member_turns_key]
+    async with turns.turn(identity["_id"]):
+        if turns.is_stale(identity):
+            identity = await store.identity(identity["_id"]) or identity
+        for _ in range(POST_SLOT_ATTEMPTS):
+            now = utc_now()
+            kept, hit = member_post_window(identity.get("recent_post_times") or [], now, limits)
+            if hit is not None:
+                raise Problem(429, hit.detail, headers={"Retry-After": str(hit.retry_after_s)})
+            if await store.replace_post_times(identity, [*kept, now]):
+                turns.wrote(identity["_id"], (identity.get("post_times_version") or 0) + 1)
+                return now
+            # Another post by the same member changed the times meanwhile: look again.
+            identity = await store.identity(identity["_id"]) or identity
     raise Problem(429, "Too many posts at the same moment; please try again.", headers={"Retry-After": "1"})

@@ -77,6 +77,22 @@ async def test_posting_is_limited_per_member(services: RunningServices, http: ai
     assert statuses[10] == 429 and body["detail"]
 
 
+async def test_posts_sent_all_at_once_by_one_member_still_stop_at_the_limit(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    member = await ForumClient.join(http, services.forum)
+    answers = await asyncio.gather(
+        *(
+            member.request(
+                "POST", "/v1/boards/sober-living/threads", json={"title": f"Burst {n}", "body": "Anyone up?"}
+            )
+            for n in range(14)
+        )
+    )
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [202] * 10 + [429] * 4
+
+
 async def test_an_edit_is_screened_before_it_shows_and_only_the_author_may_edit_or_delete(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.problems import problem_middleware
 from services.common.tokens import hash_token
 from services.forum import post_actions
-from services.forum.keys import hotline_numbers_key, limits_key, publisher_key, store_key
-from services.forum.limits import RateLimits
+from services.forum.keys import hotline_numbers_key, limits_key, member_turns_key, publisher_key, store_key
+from services.forum.limits import MemberTurns, RateLimits
 from services.forum.publisher import EventsUnavailable
 from streams.events import PostSubmitted
 
@@ -94,6 +94,7 @@ async def client(store: FakeForumStore, publisher: RecordingPublisher) -> AsyncI
     app[store_key] = store  # type: ignore[assignment]
     app[publisher_key] = publisher  # type: ignore[assignment]
     app[limits_key] = RateLimits(posts_per_minute=3, posts_per_hour=5)
+    app[member_turns_key] = MemberTurns()
     app[hotline_numbers_key] = frozenset()
     post_actions.setup_routes(app)
     async with TestClient(TestServer(app)) as test_client:

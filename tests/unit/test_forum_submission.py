@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,8 +12,8 @@ from aiohttp.test_utils import make_mocked_request
 
 from services.common.problems import Problem
 from services.forum import submission
-from services.forum.keys import hotline_numbers_key, limits_key, publisher_key, store_key
-from services.forum.limits import RateLimits
+from services.forum.keys import hotline_numbers_key, limits_key, member_turns_key, publisher_key, store_key
+from services.forum.limits import MemberTurns, RateLimits
 from services.forum.publisher import EventsUnavailable, ForumPublisher
 from services.forum.redaction import RedactionTimedOut
 from services.forum.store import ForumStore
@@ -25,7 +26,8 @@ THREAD = {"_id": "t-1", "board_slug": "alcohol", "author_id": "m-2", "status": "
 
 
 class RecordingStore:
-    """Records every write, in order; post times are compare-and-set like the real store's."""
+    """Records every write, in order. Post times are written as the real store writes them on
+    FerretDB: by `_id` alone, trusting the version the caller read."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -55,6 +57,7 @@ class RecordingStore:
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
         self.calls.append("replace_post_times")
         self.member["recent_post_times"] = times
+        self.member["post_times_version"] = (self.member["post_times_version"] or 0) + 1
         return True
 
     async def forget_post_time(self, identity_id: str, at: datetime) -> None:
@@ -117,6 +120,7 @@ def request_(store: RecordingStore, publisher: RecordingPublisher) -> web.Reques
     app[store_key] = _forum_store(store)
     app[publisher_key] = cast(ForumPublisher, publisher)
     app[limits_key] = RateLimits(posts_per_minute=2, posts_per_hour=5)
+    app[member_turns_key] = MemberTurns()
     app[hotline_numbers_key] = frozenset()
     return make_mocked_request("POST", "/", app=app)
 
@@ -265,6 +269,26 @@ async def test_a_member_past_the_limit_gets_429_before_anything_is_stored(
         )
     assert raised.value.status == 429 and "Retry-After" in raised.value.headers
     assert store.calls == [] and len(publisher.sent) == 2
+
+
+async def test_two_posts_sent_together_by_one_member_cannot_both_use_the_last_slot(
+    request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
+) -> None:
+    await submit(request_, _member(store), Draft(body="Hi."), Reply(_forum_store(store), _member(store), THREAD, None))
+    # Both requests checked the token (and so read the identity) before either took its slot.
+    read_by_both = _member(store)
+    results = await asyncio.gather(
+        *(
+            submit(
+                request_, dict(read_by_both), Draft(body="Hi."), Reply(_forum_store(store), read_by_both, THREAD, None)
+            )
+            for _ in range(2)
+        ),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, Problem)]
+    assert len(publisher.sent) == 2 and len(store.member["recent_post_times"]) == 2
+    assert [r.status for r in refused] == [429]
 
 
 async def test_a_redaction_timeout_is_a_503_before_any_check_or_slot(
