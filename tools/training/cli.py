@@ -40,10 +40,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-layers", type=int, default=1, help="encoder layers to fine-tune when --compare is empty")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument(
+        "--corpus-tokens", type=int, default=128, help="tokens of a hand-labelled post that training reads (<= 256)"
+    )
+    parser.add_argument(
         "--compare",
         default="0,6",
         help="comma-separated top-layer counts (0: frozen encoder) compared by "
         "cross-validation; the best by the threshold objective is trained ('' to train --top-layers only)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="arithmetic of the fine-tuned layers: auto takes bfloat16 where the start-up probe finds it "
+        "faster and faithful (as the worker does), else float32",
     )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
@@ -60,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         read_corpus,
         read_rmhd,
     )
-    from services.moderation.screening.encoder import DELTA_FILE, Encoder, save_delta
+    from services.moderation.screening.encoder import DELTA_FILE, Encoder, choose_precision, save_delta
     from services.moderation.screening.screener import MODEL_DIR
     from tools.training.cross_validation import (
         SEED,
@@ -78,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     counts = _counts(data.posts)
     print(f"training data: {json.dumps(counts)}", file=sys.stderr)
     encoder = Encoder.load(threads=2, precision="fp32")
+    precision = choose_precision(None if args.precision == "auto" else args.precision, encoder.probe_bf16)
+    print(f"fine-tuning arithmetic: {precision}", file=sys.stderr)
     texts = [p.text for p in data.posts]
     candidates = [int(c) for c in args.compare.split(",") if c.strip()] or [args.top_layers]
     results = {}
@@ -88,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for top_layers in candidates:
-        config = FinetuneConfig(top_layers=top_layers, epochs=args.epochs, seed=SEED)
+        config = FinetuneConfig(
+            top_layers=top_layers, epochs=args.epochs, seed=SEED, precision=precision, corpus_tokens=args.corpus_tokens
+        )
         lower = lowers[top_layers]
         print(
             f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(texts)} posts "
@@ -114,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return 0
-    fitted = train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(data.posts))), config)
+    everything = list(range(len(data.posts)))
+    fitted = train(encoder, lower, data.targets, data.mask, data.weights, everything, config, data.weakly_labeled)
     version = model_version(date.today(), chosen)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -132,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
             "seed": SEED,
             "top_layers": chosen,
             "epochs": config.epochs,
+            "precision": config.precision,
+            "corpus_tokens": config.corpus_tokens,
             "objective_by_top_layers": comparison,
             "training_data": counts,
             "cross_validated": report,

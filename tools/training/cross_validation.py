@@ -76,6 +76,10 @@ class TrainingSet:
         weights = np.array([1.0 if is_labeled(p) else REDDIT_WEIGHT for p in kept], dtype=np.float32)
         return cls(kept, targets, mask, weights)
 
+    @property
+    def weakly_labeled(self) -> np.ndarray:
+        return np.array([not is_labeled(p) for p in self.posts], dtype=bool)
+
     def strata(self) -> list[str]:
         return [f"{p.risk}" if is_labeled(p) else f"reddit:{subreddit(p)}" for p in self.posts]
 
@@ -84,11 +88,13 @@ def head_of(fitted: Finetuned, thresholds: Thresholds, version: str) -> Head:
     return Head(fitted.weights, fitted.bias, thresholds, version, needs_delta=bool(fitted.top_state))
 
 
-def post_scores(encoder: Encoder, lower: LowerStates, fitted: Finetuned, posts: Sequence[int]) -> np.ndarray:
+def post_scores(
+    encoder: Encoder, lower: LowerStates, fitted: Finetuned, posts: Sequence[int], precision: str = "fp32"
+) -> np.ndarray:
     """Per-head probabilities of `posts`, computed as at run time (whole-post mean, worst window)."""
     wanted = set(posts)
     windows = [w for w, owner in enumerate(lower.owner) if int(owner) in wanted]
-    vectors = window_embeddings(encoder, lower, fitted, windows)
+    vectors = window_embeddings(encoder, lower, fitted, windows, precision=precision)
     head = head_of(fitted, Thresholds(0.5, 0.5, 0.5, 0.5), "cv")
     by_post: dict[int, list[int]] = {}
     for row, w in enumerate(windows):
@@ -111,8 +117,10 @@ def out_of_fold_scores(
     scores = np.zeros((len(data.posts), len(HEAD_NAMES)))
     for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(data.posts)), data.strata()), start=1):
         log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
-        fitted = train(encoder, lower, data.targets, data.mask, data.weights, train_idx.tolist(), config)
-        scores[test_idx] = post_scores(encoder, lower, fitted, test_idx.tolist())
+        fitted = train(
+            encoder, lower, data.targets, data.mask, data.weights, train_idx.tolist(), config, data.weakly_labeled
+        )
+        scores[test_idx] = post_scores(encoder, lower, fitted, test_idx.tolist(), config.precision)
     return scores
 
 

@@ -13,6 +13,7 @@ posts are labeled only by subreddit), weighted per source and per head's class b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Tokens of a post's first window that training reads (scoring reads every window in full).
-TRAIN_TOKENS = 128
+#: Tokens of a Reddit post's first window that training reads (scoring reads every window in
+#: full): weak labels by subreddit, on long posts, are worth less compute than forum posts.
+REDDIT_TRAIN_TOKENS = 128
 #: The fixed scale between the unit-length pooled vector and the heads' logits; folded into the
 #: saved head weights, so run time sees an ordinary linear head on normalized embeddings.
 LOGIT_SCALE = 20.0
@@ -46,6 +48,10 @@ class FinetuneConfig:
     head_lr: float = 3e-3
     weight_decay: float = 0.01
     seed: int = 20261202
+    #: Tokens of a hand-labelled post's first window that training reads (a window is 256).
+    corpus_tokens: int = 128
+    #: "bf16" runs the top layers under bfloat16 autocast (weights and optimizer stay float32).
+    precision: str = "fp32"
 
 
 @dataclass
@@ -150,12 +156,23 @@ class _TopModel:
         return logits
 
 
+def _autocast(precision: str) -> contextlib.AbstractContextManager[object]:
+    import torch
+
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def _batch(
-    states: Sequence[torch.Tensor], indices: Sequence[int], limit: int | None
+    states: Sequence[torch.Tensor], indices: Sequence[int], limits: Sequence[int] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
-    rows = [states[i] if limit is None else states[i][:limit] for i in indices]
+    if limits is None:
+        rows = [states[i] for i in indices]
+    else:
+        rows = [states[i][:limit] for i, limit in zip(indices, limits, strict=True)]
     width = max(r.shape[0] for r in rows)
     hidden = torch.zeros((len(rows), width, rows[0].shape[1]), dtype=torch.float32)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -186,8 +203,11 @@ def train(
     sample_weight: np.ndarray,
     train_posts: Sequence[int],
     config: FinetuneConfig,
+    weakly_labeled: np.ndarray | None = None,
 ) -> Finetuned:
-    """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`)."""
+    """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`).
+    A weakly labeled post (Reddit) is read to `REDDIT_TRAIN_TOKENS`, a hand-labelled one to
+    `config.corpus_tokens`."""
     import torch
 
     torch.manual_seed(config.seed)
@@ -195,7 +215,9 @@ def train(
     top = _TopModel(encoder, lower.split_layer, config)
     optimizer = torch.optim.AdamW(top.parameters_groups())
     first = [int(lower.first_window[p]) for p in train_posts]
-    lengths = [min(TRAIN_TOKENS, lower.states[w].shape[0]) for w in first]
+    weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
+    limits = [REDDIT_TRAIN_TOKENS if weak[p] else config.corpus_tokens for p in train_posts]
+    lengths = [min(limit, lower.states[w].shape[0]) for limit, w in zip(limits, first, strict=True)]
     local = list(range(len(train_posts)))
     steps_per_epoch = math.ceil(len(local) / config.batch_size)
     total = max(1, steps_per_epoch * config.epochs)
@@ -215,8 +237,9 @@ def train(
     for epoch in range(config.epochs):
         running = 0.0
         for batch in _length_batches(lengths, local, config.batch_size, rng):
-            hidden, mask = _batch(lower.states, [first[i] for i in batch], TRAIN_TOKENS)
-            logits = top.logits(hidden, mask)
+            hidden, mask = _batch(lower.states, [first[i] for i in batch], [limits[i] for i in batch])
+            with _autocast(config.precision):
+                logits = top.logits(hidden, mask).float()
             per = loss_fn(logits, y[batch]) * m[batch]
             loss = (per.sum(1) * w[batch]).sum() / (m[batch].sum(1) * w[batch]).sum().clamp(min=1.0)
             optimizer.zero_grad()
@@ -237,7 +260,12 @@ def train(
 
 
 def window_embeddings(
-    encoder: Encoder, lower: LowerStates, fitted: Finetuned, windows: Sequence[int], batch_size: int = 32
+    encoder: Encoder,
+    lower: LowerStates,
+    fitted: Finetuned,
+    windows: Sequence[int],
+    batch_size: int = 32,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Unit-length embeddings of the given windows through the fitted top layers."""
     import torch
@@ -258,7 +286,8 @@ def window_embeddings(
         for offset in range(0, len(order), batch_size):
             chunk = order[offset : offset + batch_size]
             hidden, mask = _batch(lower.states, chunk, None)
-            pooled = top.pooled(hidden, mask).numpy()
+            with _autocast(precision):
+                pooled = top.pooled(hidden, mask).float().numpy()
             for row, index in enumerate(chunk):
                 out[position[index]] = pooled[row]
     return out
