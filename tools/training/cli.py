@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-layers", type=int, default=1, help="encoder layers to fine-tune when --compare is empty")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument(
-        "--corpus-tokens", type=int, default=128, help="tokens of a hand-labelled post that training reads (<= 256)"
+        "--corpus-tokens", type=int, default=256, help="tokens of a hand-labelled post that training reads (<= 256)"
     )
     parser.add_argument(
         "--compare",
@@ -58,6 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
         "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
+    )
+    parser.add_argument(
+        "--save-oof", type=Path, default=None, help="also write each candidate's out-of-fold scores to this .npz"
     )
     parser.add_argument("--dry-run", action="store_true", help="report cross-validated metrics only; write nothing")
 
@@ -110,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         oof = out_of_fold_scores(encoder, lower, data, config, args.folds)
+        if args.save_oof:
+            import numpy as np
+
+            target = args.save_oof.with_name(f"{args.save_oof.stem}-top{top_layers}.npz")
+            np.savez_compressed(target, scores=oof, ids=np.array([p.id for p in data.posts]))
         objective = Objective(data.posts, oof)
         best = objective.best()
         report = objective.report(best)

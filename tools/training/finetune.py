@@ -49,7 +49,7 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     seed: int = 20261202
     #: Tokens of a hand-labelled post's first window that training reads (a window is 256).
-    corpus_tokens: int = 128
+    corpus_tokens: int = 256
     #: "bf16" runs the top layers under bfloat16 autocast (weights and optimizer stay float32).
     precision: str = "fp32"
 

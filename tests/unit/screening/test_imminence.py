@@ -69,3 +69,41 @@ def test_signs_of_now_are_time_and_presence_words() -> None:
     assert signs_of_now("my brother won't wake up and his lips look blue")
     assert signs_of_now("doing it tonight")
     assert signs_of_now("Two years sober, grateful for this group") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mi hermano no respira y tiene los labios morados",
+        "ya me tomé la caja entera",
+        "estoy en la azotea ahorita",
+        "este es mi último mensaje",
+    ],
+)
+def test_spanish_posts_have_the_same_signs_of_now(text: str) -> None:
+    assert signs_of_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Dos años sobria, agradecida con este grupo", "me ahorré lo que gastaba en vino", "ayer fui a la reunión"],
+)
+def test_spanish_posts_without_time_or_presence_words_have_no_sign_of_now(text: str) -> None:
+    assert signs_of_now(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my roommate is seizing on the kitchen floor",
+        "i keep seeing things crawl on the wall, day 3 no booze",
+        "i cant stay awake and everything is heavy",
+        "she is not responding when i shake her",
+    ],
+)
+def test_the_present_emergencies_the_guide_names_are_signs_of_now(text: str) -> None:
+    assert signs_of_now(text)
+
+
+def test_today_alone_is_not_a_sign_of_now() -> None:
+    assert signs_of_now("today is ninety days and i finally told my mom about the attempt years ago") == []
