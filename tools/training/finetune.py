@@ -13,7 +13,6 @@ posts are labeled only by subreddit), weighted per source and per head's class b
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import random
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from services.moderation.screening.encoder import Encoder
+from services.moderation.screening.encoder import Encoder, arithmetic
 from services.moderation.screening.head import HEAD_NAMES
 
 if TYPE_CHECKING:
@@ -156,14 +155,6 @@ class _TopModel:
         return logits
 
 
-def _autocast(precision: str) -> contextlib.AbstractContextManager[object]:
-    import torch
-
-    if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _batch(
     states: Sequence[torch.Tensor], indices: Sequence[int], limits: Sequence[int] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -238,7 +229,7 @@ def train(
         running = 0.0
         for batch in _length_batches(lengths, local, config.batch_size, rng):
             hidden, mask = _batch(lower.states, [first[i] for i in batch], [limits[i] for i in batch])
-            with _autocast(config.precision):
+            with arithmetic(config.precision):
                 logits = top.logits(hidden, mask).float()
             per = loss_fn(logits, y[batch]) * m[batch]
             loss = (per.sum(1) * w[batch]).sum() / (m[batch].sum(1) * w[batch]).sum().clamp(min=1.0)
@@ -286,7 +277,7 @@ def window_embeddings(
         for offset in range(0, len(order), batch_size):
             chunk = order[offset : offset + batch_size]
             hidden, mask = _batch(lower.states, chunk, None)
-            with _autocast(precision):
+            with arithmetic(precision):
                 pooled = top.pooled(hidden, mask).float().numpy()
             for row, index in enumerate(chunk):
                 out[position[index]] = pooled[row]

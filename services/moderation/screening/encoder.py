@@ -14,6 +14,7 @@ start: bfloat16 autocast on CPUs with AMX (cosine to float32 >= 0.9999), else fl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -95,6 +96,15 @@ def choose_precision(requested: str | None = None, measure: Callable[[], tuple[f
         return "fp32"
     speedup, cosine = measure()
     return "bf16" if speedup >= BF16_MIN_SPEEDUP and cosine >= BF16_MIN_COSINE else "fp32"
+
+
+def arithmetic(precision: str) -> contextlib.AbstractContextManager[object]:
+    """The context a forward (or backward) pass runs in: bfloat16 autocast for "bf16", else as is."""
+    import torch
+
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def length_batches(
@@ -222,14 +232,11 @@ class Encoder:
         return ids, mask
 
     def _forward(self, batch: list[list[int]], precision: str = "fp32"):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
-        import contextlib
-
         import torch
 
         ids, mask = self.pad(batch)
-        context = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
         model = self._fast if precision == "int8" else self._model
-        with context:
+        with arithmetic(precision):
             hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
         hidden = hidden.float()
         weights = mask.unsqueeze(-1).to(hidden.dtype)
