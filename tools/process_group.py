@@ -77,6 +77,7 @@ async def remove_isolated(settings: Settings) -> None:
     A benchmark run leaves eleven topics (66 partitions) and three databases otherwise, and they
     pile up on a long-lived local stack (about 1,800 partitions after a day of runs).
     """
+    import pymongo
     from aiokafka.admin import AIOKafkaAdminClient
 
     from services.common.mongo import create_mongo_client
@@ -99,7 +100,9 @@ async def remove_isolated(settings: Settings) -> None:
     try:
         for name in await client.list_database_names():
             if name.startswith(settings.db_prefix):
-                await client.drop_database(name)
+                # Dropping a seeded million posts (about 4 GB of SQLite) outlasts the 15 s socket timeout.
+                with pymongo.timeout(600):
+                    await client.drop_database(name)
     finally:
         await client.close()
 

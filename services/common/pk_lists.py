@@ -4,7 +4,8 @@ A list named KEY lives in one collection as a head `{_id: KEY, n}` (how many ent
 appended) and buckets `{_id: "KEY/b", e: [...]}` of `BUCKET` entries each; entry i sits in bucket
 i // BUCKET and carries its position as `i`. Reading a page touches the head and one or two
 buckets whatever the list's length or the collection's size; every filter is exactly
-`{_id: value}`, the one shape FerretDB 1.24 serves from an index (MongoDB does too).
+`{_id: value}` or `{_id: {$in: [...]}}`, the shapes Haven's FerretDB build serves from an index
+(MongoDB does too).
 
 The list itself never removes anything: readers check each entry against its document (a post
 still published, a thread whose activity is still that entry's) and skip the stale ones. An
@@ -33,7 +34,7 @@ def bucket_id(key: str, position: int) -> str:
 
 class PkList:
     """The lists of one collection. Methods raise what the driver raises; none of them block
-    beyond their round trips (append: 2; a read: 1 + the buckets it spans)."""
+    beyond their round trips (append: 2; a read: 2, the head and the buckets it spans)."""
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self.collection = collection
@@ -72,9 +73,16 @@ class PkList:
         head = await self.collection.find_one({"_id": key})
         return None if head is None else int(head["n"])
 
-    async def _bucket(self, key: str, number: int) -> list[dict[str, Any]]:
-        doc = await self.collection.find_one({"_id": f"{key}/{number}"})
-        return sorted(doc["e"], key=lambda e: e["i"]) if doc else []
+    async def _buckets(self, key: str, numbers: range) -> list[dict[str, Any]]:
+        """The entries of these buckets, by position: one `{_id: {$in: [...]}}` read (an `_id`
+        index hit on MongoDB and on Haven's FerretDB build), or `{_id: value}` for one bucket."""
+        ids = [f"{key}/{number}" for number in numbers]
+        if len(ids) == 1:
+            doc = await self.collection.find_one({"_id": ids[0]})
+            docs = [doc] if doc else []
+        else:
+            docs = await self.collection.find({"_id": {"$in": ids}}).to_list(None)
+        return sorted((entry for doc in docs for entry in doc["e"]), key=lambda e: e["i"])
 
     async def forward(
         self, key: str, after: int, length: int, max_buckets: int = 2
@@ -86,9 +94,7 @@ class PkList:
             return [], length - 1
         first = start // BUCKET
         last = min((length - 1) // BUCKET, first + max_buckets - 1)
-        entries: list[dict[str, Any]] = []
-        for number in range(first, last + 1):
-            entries += [e for e in await self._bucket(key, number) if start <= e["i"] < length]
+        entries = [e for e in await self._buckets(key, range(first, last + 1)) if start <= e["i"] < length]
         return entries, min(length - 1, (last + 1) * BUCKET - 1)
 
     async def backward(self, key: str, before: int, max_buckets: int = 2) -> tuple[list[dict[str, Any]], int]:
@@ -98,9 +104,7 @@ class PkList:
             return [], 0
         last = (before - 1) // BUCKET
         first = max(0, last - max_buckets + 1)
-        entries: list[dict[str, Any]] = []
-        for number in range(last, first - 1, -1):
-            entries += [e for e in reversed(await self._bucket(key, number)) if e["i"] < before]
+        entries = [e for e in reversed(await self._buckets(key, range(first, last + 1))) if e["i"] < before]
         return entries, first * BUCKET
 
     async def extend(self, key: str, entries: list[dict[str, Any]]) -> int:

@@ -157,6 +157,8 @@ class ForumStore:
         # disabled or re-tokened member is refused as before.
         self._token_links: OrderedDict[str, str] = OrderedDict()
         self.boards = db["boards"]
+        # Boards are seeded and never removed, so one found stays found.
+        self._known_boards: set[str] = set()
         self.threads = db["threads"]
         self.posts = db["posts"]
         self.reactions = db["reactions"]
@@ -383,6 +385,11 @@ class ForumStore:
 
     async def board(self, slug: str) -> dict[str, Any] | None:
         return await self.boards.find_one({"_id": slug})
+
+    async def board_exists(self, slug: str) -> bool:
+        if slug not in self._known_boards and await self.board(slug) is not None:
+            self._known_boards.add(slug)
+        return slug in self._known_boards
 
     # threads and posts
 

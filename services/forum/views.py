@@ -117,7 +117,7 @@ async def list_boards(request: web.Request) -> web.Response:
 async def list_threads(request: web.Request) -> web.Response:
     store = request.app[store_key]
     slug = request.match_info["slug"]
-    if await store.board(slug) is None:
+    if not await store.board_exists(slug):
         raise Problem(404, f"There is no board '{slug}'.")
     try:
         page = await store.threads_page(slug, request.query.get("cursor"), PAGE_SIZE)
@@ -133,7 +133,7 @@ async def create_thread(request: web.Request) -> web.Response:
     store = request.app[store_key]
     slug = request.match_info["slug"]
     data = await read_json_object(request)
-    if await store.board(slug) is None:
+    if not await store.board_exists(slug):
         raise Problem(404, f"There is no board '{slug}'.")
     draft = read_draft(data, titled=True)
     return await _submit_once(request, identity, f"thread:{slug}", data, draft, NewThread(store, identity, slug))

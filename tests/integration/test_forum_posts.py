@@ -34,6 +34,7 @@ async def test_bad_input_gets_a_clear_problem_never_a_500(
         (ForumClient(http, services.forum, token="nope"), "GET", "/v1/me", {}, 401),
         (member, "POST", "/v1/boards/no-such-board/threads", {"json": {"title": "Hello there", "body": "hi"}}, 404),
         (member, "GET", "/v1/threads/does-not-exist", {}, 404),
+        (anonymous, "GET", "/v1/boards/no-such-board/threads", {}, 404),
         (member, "POST", "/v1/boards/newcomers/threads", {"json": {"title": "Hello there", "body": "   "}}, 400),
         (member, "POST", "/v1/boards/newcomers/threads", {"json": {"title": "Hi", "body": "too short a title"}}, 400),
         (member, "POST", "/v1/boards/newcomers/threads", {"json": {"title": "Hello there", "body": "x" * 20_001}}, 400),

@@ -5,13 +5,17 @@ pipeline`), then for each size in turn seeds the forum up to that many published
 seed`, into the benchmark's own databases) and times through the public HTTP API:
 
 - a thread page (`GET /v1/threads/{id}`, a seeded thread), a board page
-  (`GET /v1/boards/{slug}/threads`), the reader's inbox page (`GET /v1/notifications`, a member
+  (`GET /v1/boards/{slug}/threads`; every seeded thread goes to that one board, so its first page
+  is full, 50 threads, at every size, and the figures compare the same page; spread over eleven
+  boards, a 1,000-post forum has five threads a board), the reader's inbox page (`GET /v1/notifications`, a member
   who received a share of the seeded notifications) and the moderation queue (`GET /v1/mod/queue`),
   one request at a time;
 - submit -> visible for replies submitted at 5 posts/s (open loop), timed by the forum's own
   `post.published` notices.
 
-Prints a table, then one JSON line with every figure (last line of the output).
+Prints a table, then one JSON line with every figure (last line of the output). The benchmark's
+databases and topics are removed at the end (a million posts is about 4 GB of SQLite files)
+unless `--keep` is given.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class SizeFigures:
     seed_s: float
     thread_page_p50_ms: float
     board_page_p50_ms: float
+    #: Threads on the timed board page (a full page is 50).
+    board_page_threads: int
     inbox_page_p50_ms: float
     queue_page_p50_ms: float
     submit_to_visible_p50_ms: float
@@ -53,6 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=20, help="requests timed per page and size")
     parser.add_argument("--submit", type=int, default=25, help="replies submitted per size (at --rate)")
     parser.add_argument("--rate", type=float, default=5.0, help="replies per second")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded databases and topics")
 
 
 def parse_sizes(raw: str) -> list[int]:
@@ -71,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"haven bench scale: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_bench(args.settings, sizes, args.samples, args.submit, args.rate))
+    return asyncio.run(_bench(args.settings, sizes, args.samples, args.submit, args.rate, keep=args.keep))
 
 
 async def _timed_gets(http: Any, url: str, headers: dict[str, str], samples: int) -> float:
@@ -113,13 +120,15 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, rate: float) -> int:
+async def _bench(
+    base: Settings, sizes: list[int], samples: int, submit: int, rate: float, *, keep: bool = False
+) -> int:
     import aiohttp
 
     from services.forum.boards import SEEDED_BOARDS
     from tools.benchmarks.pipeline import _drive
     from tools.localstack.stack import ensure_up
-    from tools.process_group import isolated_settings, start_service_processes
+    from tools.process_group import isolated_settings, remove_isolated, start_service_processes
     from tools.seed import SeedPlan, seed
 
     await ensure_up(base)
@@ -130,7 +139,7 @@ async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, ra
     group = await start_service_processes(
         settings, log_dir, extra_env={"HAVEN_IDENTITIES_PER_HOUR": str(authors_needed + 100)}
     )
-    boards = tuple(b.slug for b in SEEDED_BOARDS)
+    timed_board = SEEDED_BOARDS[0].slug
     figures: list[SizeFigures] = []
     try:
         async with aiohttp.ClientSession() as http:
@@ -144,15 +153,17 @@ async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, ra
                 started = time.perf_counter()
                 if size > seeded:
                     print(f"seeding up to {size} posts ...", file=sys.stderr, flush=True)
-                    plan = SeedPlan.of(size - seeded, None, None, boards, focus_member_id=reader["id"])
+                    plan = SeedPlan.of(size - seeded, None, None, (timed_board,), focus_member_id=reader["id"])
                     seeded = await seed(settings, plan)
                 seed_s = time.perf_counter() - started
                 thread = f"{forum}/v1/threads/{await _a_seeded_thread(settings)}"
-                board = f"{forum}/v1/boards/{boards[0]}/threads"
+                board = f"{forum}/v1/boards/{timed_board}/threads"
                 inbox = f"{notify}/v1/notifications"
                 queue = f"{moderation}/v1/mod/queue"
                 await _wait_ok(http, inbox, reader_headers)
                 await _wait_ok(http, queue, moderator_headers)
+                async with http.get(board) as response:
+                    board_page_threads = len((await response.json())["items"])
                 reads = [
                     await _timed_gets(http, url, headers, samples)
                     for url, headers in ((thread, {}), (board, {}), (inbox, reader_headers), (queue, moderator_headers))
@@ -174,6 +185,7 @@ async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, ra
                         seed_s=round(seed_s, 1),
                         thread_page_p50_ms=round(reads[0], 1),
                         board_page_p50_ms=round(reads[1], 1),
+                        board_page_threads=board_page_threads,
                         inbox_page_p50_ms=round(reads[2], 1),
                         queue_page_p50_ms=round(reads[3], 1),
                         submit_to_visible_p50_ms=round(_p(to_visible, 0.5), 1),
@@ -186,6 +198,8 @@ async def _bench(base: Settings, sizes: list[int], samples: int, submit: int, ra
                 _print_row(figures[-1], header=len(figures) == 1)
     finally:
         group.stop()
+        if not keep:
+            await remove_isolated(settings)
     print(json.dumps({"bench": "scale", "rate": rate, "samples": samples, "sizes": [asdict(f) for f in figures]}))
     return 0
 
@@ -209,11 +223,12 @@ async def _a_seeded_thread(settings: Any) -> str:
 def _print_row(f: SizeFigures, *, header: bool) -> None:
     if header:
         print(
-            f"{'posts':>9} {'seed s':>7} {'thread ms':>10} {'board ms':>9} {'inbox ms':>9} {'queue ms':>9}"
+            f"{'posts':>9} {'seed s':>7} {'thread ms':>10} {'board ms (threads)':>19} {'inbox ms':>9} {'queue ms':>9}"
             f" {'submit->visible p50/p99 ms':>27} {'verdict->visible p50 ms':>24}"
         )
     print(
-        f"{f.posts:>9} {f.seed_s:>7.1f} {f.thread_page_p50_ms:>10.1f} {f.board_page_p50_ms:>9.1f}"
+        f"{f.posts:>9} {f.seed_s:>7.1f} {f.thread_page_p50_ms:>10.1f}"
+        f" {f.board_page_p50_ms:>13.1f} ({f.board_page_threads:>3})"
         f" {f.inbox_page_p50_ms:>9.1f} {f.queue_page_p50_ms:>9.1f}"
         f" {f.submit_to_visible_p50_ms:>13.1f} / {f.submit_to_visible_p99_ms:<8.1f}"
         f" {f.verdict_to_visible_p50_ms:>15.1f}  ({f.visible}/{f.submitted} visible)",
