@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from tests.harness import RunningServices, StackUnderTest, start_services, start_stack
+from tools.process_group import remove_isolated
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ async def services(stack: StackUnderTest, tmp_path_factory: pytest.TempPathFacto
         yield running
     finally:
         running.stop()
+        # A long-lived local stack would otherwise keep every run's topics and databases.
+        await remove_isolated(running.settings)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

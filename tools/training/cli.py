@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     everything = list(range(len(data.posts)))
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, everything, config, data.weakly_labeled)
-    version = model_version(date.today(), chosen)
+    version = model_version(date.today(), chosen, data.posts)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
     head = head_of(fitted, thresholds, version)

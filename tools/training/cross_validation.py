@@ -8,6 +8,8 @@ test set never is.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,6 +126,14 @@ def out_of_fold_scores(
     return scores
 
 
-def model_version(trained_on: date, top_layers: int) -> str:
+def model_version(trained_on: date, top_layers: int, posts: Sequence[LabeledPost] = ()) -> str:
+    """Names the model in every verdict and audit entry. Two models trained on one day on different
+    data must not share a name, so the name ends with a short fingerprint of what they learned from."""
     tuned = f"ft{top_layers}" if top_layers else "frozen"
-    return f"minilm-l6-v2-{tuned}+heads-{trained_on.isoformat()}"
+    version = f"minilm-l6-v2-{tuned}+heads-{trained_on.isoformat()}"
+    if posts:
+        digest = hashlib.sha256()
+        for post in sorted(posts, key=lambda p: p.id):
+            digest.update(json.dumps([post.id, post.text, post.risk, list(post.categories)]).encode("utf-8"))
+        version += f"-{digest.hexdigest()[:6]}"
+    return version

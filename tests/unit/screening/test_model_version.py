@@ -1,0 +1,24 @@
+"""A model's name tells apart models trained on the same day from different data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.moderation.screening.data import LabeledPost
+from tools.training.cross_validation import model_version
+
+DAY = date(2026, 12, 3)
+POSTS = [LabeledPost("a", "first post", "corpus:x", "none"), LabeledPost("b", "second post", "corpus:x", "high")]
+
+
+def test_same_data_same_name_whatever_the_order() -> None:
+    assert model_version(DAY, 6, POSTS) == model_version(DAY, 6, list(reversed(POSTS)))
+    assert model_version(DAY, 6, POSTS).startswith("minilm-l6-v2-ft6+heads-2026-12-03-")
+
+
+def test_a_relabelled_or_added_post_changes_the_name() -> None:
+    relabelled = [POSTS[0], LabeledPost("b", "second post", "corpus:x", "imminent")]
+    added = [*POSTS, LabeledPost("c", "third post", "corpus:y", "none")]
+    names = {model_version(DAY, 6, POSTS), model_version(DAY, 6, relabelled), model_version(DAY, 6, added)}
+    assert len(names) == 3
+    assert model_version(DAY, 0, POSTS) != model_version(DAY, 6, POSTS)
