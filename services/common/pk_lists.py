@@ -73,15 +73,11 @@ class PkList:
         head = await self.collection.find_one({"_id": key})
         return None if head is None else int(head["n"])
 
-    async def _buckets(self, key: str, numbers: range) -> list[dict[str, Any]]:
-        """The entries of these buckets, by position: one `{_id: {$in: [...]}}` read (an `_id`
-        index hit on MongoDB and on Haven's FerretDB build), or `{_id: value}` for one bucket."""
+    async def buckets(self, key: str, numbers: range) -> list[dict[str, Any]]:
+        """The entries of these buckets, by position, in one `{_id: {$in: [...]}}` read (an `_id`
+        index hit on MongoDB and on Haven's FerretDB build)."""
         ids = [f"{key}/{number}" for number in numbers]
-        if len(ids) == 1:
-            doc = await self.collection.find_one({"_id": ids[0]})
-            docs = [doc] if doc else []
-        else:
-            docs = await self.collection.find({"_id": {"$in": ids}}).to_list(None)
+        docs = await self.collection.find({"_id": {"$in": ids}}).to_list(None)
         return sorted((entry for doc in docs for entry in doc["e"]), key=lambda e: e["i"])
 
     async def forward(
@@ -94,7 +90,7 @@ class PkList:
             return [], length - 1
         first = start // BUCKET
         last = min((length - 1) // BUCKET, first + max_buckets - 1)
-        entries = [e for e in await self._buckets(key, range(first, last + 1)) if start <= e["i"] < length]
+        entries = [e for e in await self.buckets(key, range(first, last + 1)) if start <= e["i"] < length]
         return entries, min(length - 1, (last + 1) * BUCKET - 1)
 
     async def backward(self, key: str, before: int, max_buckets: int = 2) -> tuple[list[dict[str, Any]], int]:
@@ -104,7 +100,7 @@ class PkList:
             return [], 0
         last = (before - 1) // BUCKET
         first = max(0, last - max_buckets + 1)
-        entries = [e for e in reversed(await self._buckets(key, range(first, last + 1))) if e["i"] < before]
+        entries = [e for e in reversed(await self.buckets(key, range(first, last + 1))) if e["i"] < before]
         return entries, first * BUCKET
 
     async def extend(self, key: str, entries: list[dict[str, Any]]) -> int:

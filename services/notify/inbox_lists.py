@@ -48,8 +48,7 @@ class InboxLists:
         await asyncio.gather(*(self.lists.append_many(r, entries) for r, entries in by_recipient.items()))
 
     async def _bucket(self, key: str, number: int) -> list[dict[str, Any]]:
-        doc = await self.lists.collection.find_one({"_id": f"{key}/{number}"})
-        return doc["e"] if doc else []
+        return await self.lists.buckets(key, range(number, number + 1))
 
     async def _first_bucket_past(self, key: str, buckets: int, event_key: str) -> int:
         """The first bucket holding an entry with a key above `event_key` (`buckets` if none)."""
