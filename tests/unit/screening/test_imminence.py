@@ -107,3 +107,47 @@ def test_the_present_emergencies_the_guide_names_are_signs_of_now(text: str) -> 
 
 def test_today_alone_is_not_a_sign_of_now() -> None:
     assert signs_of_now("today is ninety days and i finally told my mom about the attempt years ago") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's breathing really slow and making this gurgling sound",
+        "her lips are going blue and she went limp",
+        "keep nodding off, cant keep my eyes open",
+        "cut too deep and it won't stop bleeding",
+        "he pulled a knife and i'm locked in the bathroom",
+        "swallowed the lot about 20 minutes ago",
+        "seeing bugs crawling on the ceiling, day 2 off the bottle",
+        "should i be calling an ambulance?? she took something",
+        "bye everyone, thank you for trying",
+    ],
+)
+def test_the_emergencies_now_the_notes_name_are_signs_of_now(text: str) -> None:
+    assert signs_of_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "respira muy lento y tiene las pupilas chiquitas",
+        "me estoy quedando dormida y me cuesta respirar",
+        "sacó el cuchillo y estoy encerrada en el baño",
+        "me tomé las pastillas hace media hora",
+        "me duele el pecho desde que fumé",
+    ],
+)
+def test_spanish_posts_have_the_same_emergencies_now(text: str) -> None:
+    assert signs_of_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "five years ago i took a bottle of pills, today i chair the tuesday meeting",
+        "as a kid i hid in the bathroom whenever dad was drinking",
+        "hace cinco años me tomé un frasco entero; hoy celebro con mi familia",
+    ],
+)
+def test_history_told_as_history_has_no_sign_of_now(text: str) -> None:
+    assert signs_of_now(text) == []
