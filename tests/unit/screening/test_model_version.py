@@ -22,3 +22,9 @@ def test_a_relabelled_or_added_post_changes_the_name() -> None:
     names = {model_version(DAY, 6, POSTS), model_version(DAY, 6, relabelled), model_version(DAY, 6, added)}
     assert len(names) == 3
     assert model_version(DAY, 0, POSTS) != model_version(DAY, 6, POSTS)
+
+
+def test_the_name_says_which_encoder_was_fine_tuned() -> None:
+    from services.moderation.screening.encoder import MULTILINGUAL_E5
+
+    assert model_version(DAY, 6, POSTS, encoder=MULTILINGUAL_E5).startswith("me5-small-q4-ft6+heads-2026-12-03-")
