@@ -12,6 +12,7 @@ from aiokafka.structs import ConsumerRecord
 
 from streams.events import DeadLetter, Event
 from streams.kafka_security import aiokafka_security
+from streams.producer import RenewingProducer
 from streams.serialization import encode
 from streams.settings import Settings
 from streams.topics import topic_specs
@@ -34,17 +35,22 @@ class TopicBootstrapError(RuntimeError):
     pass
 
 
-def create_producer(settings: Settings, *, client_id: str) -> AIOKafkaProducer:
-    """An idempotent producer: acks from every in-sync replica, no duplicates on retry."""
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=client_id,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=0,
-        request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
-        **aiokafka_security(settings),
-    )
+def create_producer(settings: Settings, *, client_id: str) -> RenewingProducer:
+    """An idempotent producer: acks from every in-sync replica, no duplicates on retry, and a
+    fresh producer id when the broker has lost its sequence (`streams.producer`)."""
+
+    def make() -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id=client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=0,
+            request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
+            **aiokafka_security(settings),
+        )
+
+    return RenewingProducer(make)
 
 
 def create_consumer(
@@ -74,7 +80,7 @@ def create_consumer(
     )
 
 
-async def send_event(producer: AIOKafkaProducer, topic: str, key: str, event: Event) -> None:
+async def send_event(producer: RenewingProducer, topic: str, key: str, event: Event) -> None:
     """Send and wait for the broker's acknowledgement (acks=all): durable when this returns.
 
     The message carries the current trace context: a dead letter stays in its event's trace.
@@ -83,7 +89,7 @@ async def send_event(producer: AIOKafkaProducer, topic: str, key: str, event: Ev
 
 
 async def send_dead_letter(
-    producer: AIOKafkaProducer, topic: str, consumer: str, record: ConsumerRecord, reason: str
+    producer: RenewingProducer, topic: str, consumer: str, record: ConsumerRecord, reason: str
 ) -> None:
     letter = DeadLetter(
         consumer=consumer,

@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
@@ -38,6 +37,7 @@ from streams.events import (
     PostSubmitted,
 )
 from streams.kafka import PUBLISH_TIMEOUT_S
+from streams.producer import RenewingProducer
 from streams.serialization import encode
 from streams.topics import Topics
 from streams.trace_context import TRACER_NAME, kafka_headers
@@ -79,7 +79,7 @@ class EventPublisher:
 
     def __init__(
         self,
-        producer: AIOKafkaProducer,
+        producer: RenewingProducer,
         topics: Topics,
         *,
         timeout_s: float = PUBLISH_TIMEOUT_S,

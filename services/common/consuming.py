@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from opentelemetry.trace import Span, Tracer
@@ -38,6 +38,7 @@ from services.common.health import metrics_registry_key, readiness_checks_key
 from services.common.tracing import consumer_span, failed
 from streams.events import Event
 from streams.kafka import send_dead_letter
+from streams.producer import RenewingProducer
 from streams.serialization import UndecodableEvent, decode
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class EventConsumerLoop(Generic[E]):
         *,
         name: str,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
+        producer: RenewingProducer,
         dead_letter_topic: str,
         decoders: dict[str, type[Event]],
         handle: Callable[[str, Event], Awaitable[None]],

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
@@ -29,6 +28,7 @@ from services.common.problems import Problem
 from services.common.tokens import ExpiringHashes, bearer_token, hash_token
 from streams.events import Event, IdentityChanged
 from streams.kafka import create_consumer
+from streams.producer import RenewingProducer
 from streams.serialization import UndecodableEvent, decode
 from streams.settings import Settings
 from streams.topics import Topics
@@ -208,7 +208,7 @@ def identities_context(
     settings: Settings,
     service: str,
     cache_key: web.AppKey[IdentityCache],
-    producer_key: web.AppKey[AIOKafkaProducer],
+    producer_key: web.AppKey[RenewingProducer],
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup context that keeps the app's IdentityCache in step with the topic."""
     topics = Topics(settings.topic_prefix)

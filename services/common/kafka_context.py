@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 
 from streams.kafka import create_producer, ensure_topics, kafka_ready
+from streams.producer import RenewingProducer
 from streams.settings import Settings
 
 
 def kafka_producer_context(
     settings: Settings,
     client_id: str,
-    producer_key: web.AppKey[AIOKafkaProducer],
+    producer_key: web.AppKey[RenewingProducer],
     checks: dict[str, Callable[[], Awaitable[str | None]]],
-    on_started: Callable[[web.Application, AIOKafkaProducer], None] | None = None,
+    on_started: Callable[[web.Application, RenewingProducer], None] | None = None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """Create missing topics, run one idempotent producer for the app, and report Kafka readiness."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
@@ -39,6 +38,7 @@ from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
 from streams.events import Event
 from streams.kafka import create_consumer
+from streams.producer import RenewingProducer
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -101,7 +101,7 @@ def create_app(
             yield
         await consumer.stop()
 
-    def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
+    def attach_publisher(app: web.Application, producer: RenewingProducer) -> None:
         app[publisher_key] = ForumPublisher(producer, Topics(settings.topic_prefix))
 
     kafka = kafka_producer_context(settings, "forum", producer_key, checks, on_started=attach_publisher)

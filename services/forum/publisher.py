@@ -5,9 +5,8 @@ Topics and keys come from the one table in `streams/publishing.py`.
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
-
 from streams.events import IdentityChanged, Notification, PostDeleted, PostReported, PostSubmitted
+from streams.producer import RenewingProducer
 from streams.publishing import EventPublisher, EventsUnavailable
 from streams.topics import Topics
 
@@ -15,7 +14,7 @@ __all__ = ["EventsUnavailable", "ForumPublisher"]
 
 
 class ForumPublisher:
-    def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
+    def __init__(self, producer: RenewingProducer, topics: Topics) -> None:
         self._events = EventPublisher(producer, topics)
 
     async def identity_changed(self, event: IdentityChanged) -> None:

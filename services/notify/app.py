@@ -11,7 +11,6 @@ import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
@@ -31,11 +30,12 @@ from services.notify.openapi import notify_openapi
 from services.notify.store import Inbox, StoredBatch
 from streams.events import Event, Notification
 from streams.kafka import create_consumer
+from streams.producer import RenewingProducer
 from streams.settings import Settings
 from streams.topics import Topics
 
 MAX_REQUEST_BYTES = 64 * 1024
-producer_key = web.AppKey("producer", AIOKafkaProducer)
+producer_key = web.AppKey("producer", RenewingProducer)
 
 
 def default_instance_name(settings: Settings) -> str:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
@@ -41,6 +40,7 @@ from services.moderation.resources import ResourceDirectory
 from streams.events import Event, PostDeleted, PostReported, PostScreened
 from streams.kafka import create_consumer
 from streams.lag import LagProbe
+from streams.producer import RenewingProducer
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -147,7 +147,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             yield
         await probe.stop()
 
-    def attach_publisher(app: web.Application, producer: AIOKafkaProducer) -> None:
+    def attach_publisher(app: web.Application, producer: RenewingProducer) -> None:
         app[publisher_key] = ModerationPublisher(producer, topics)
 
     app.cleanup_ctx.extend(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.tokens import hash_token, new_token
 from streams.events import IdentityChanged, new_id, utc_now
+from streams.producer import RenewingProducer
 from streams.publishing import EventPublisher
 from streams.topics import Topics
 
@@ -29,7 +29,7 @@ class NewModerator:
 
 
 class Moderators:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], producer: AIOKafkaProducer, topics: Topics) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], producer: RenewingProducer, topics: Topics) -> None:
         self._accounts = db["moderators"]
         self._events = EventPublisher(producer, topics)
 

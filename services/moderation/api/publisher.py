@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from services.common.identities import Identity
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
 from streams.events import Decision, ModerationDecided, Notification
+from streams.producer import RenewingProducer
 from streams.publishing import EventPublisher
 from streams.topics import Topics
 
 
 class ModerationPublisher:
-    def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
+    def __init__(self, producer: RenewingProducer, topics: Topics) -> None:
         self._events = EventPublisher(producer, topics)
 
     async def _notify(self, notification: Notification) -> None:

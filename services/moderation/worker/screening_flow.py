@@ -13,7 +13,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import Tracer
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -22,6 +21,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput, fail_closed_verdict
 from services.moderation.screening.policy import Policy
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
+from streams.producer import RenewingProducer
 from streams.publishing import EventPublisher, PendingSend, all_delivered
 from streams.topics import Topics
 
@@ -40,7 +40,7 @@ class ScreeningFlow:
     executor: Executor
     policy: Policy
     directory: ResourceDirectory
-    producer: AIOKafkaProducer
+    producer: RenewingProducer
     topics: Topics
     #: One document per screened revision: redelivered posts are not screened or emitted twice.
     screenings: AsyncCollection[dict[str, Any]]
