@@ -207,7 +207,6 @@ class Encoder:
     @classmethod
     def load(
         cls,
-        model_dir: Path | None = None,
         *,
         base: str = MINILM,
         threads: int = 2,
@@ -220,7 +219,7 @@ class Encoder:
 
         torch.set_num_threads(threads)
         if base == MINILM:
-            tokenizer, model = _minilm(model_dir or package_model_dir())
+            tokenizer, model = _minilm(package_model_dir())
         elif base == MULTILINGUAL_E5:
             tokenizer, model = _multilingual_e5()
         else:

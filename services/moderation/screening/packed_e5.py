@@ -30,6 +30,7 @@ _MAGIC = b"E5S1"
 _BLOCK = 32
 _BLOCK_BYTES = 2 + _BLOCK // 2
 _BLOCKS_AT_ONCE = 1 << 16
+_SPACES = re.compile(" {2,}")
 
 
 class PackedModelError(Exception):
@@ -235,7 +236,7 @@ class PackedTokenizer:
         vocabulary = [(piece, float(score)) for piece, score in zip(packed.pieces, packed.scores, strict=True)]
         self._tokenizer = Tokenizer(models.Unigram(vocabulary, unk_id=packed.unk_id, byte_fallback=False))
         self._tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-        self._normalization = str.maketrans(packed.normalization)
+        self._normalization = packed.normalization
         self.cls_token_id = packed.bos_id
         self.sep_token_id = packed.eos_id
         self.pad_token_id = packed.pad_id
@@ -251,6 +252,3 @@ class PackedTokenizer:
             raise ValueError("the encoder adds special tokens and cuts windows itself")
         encoded = self._tokenizer.encode_batch([self.normalize(t) for t in texts], add_special_tokens=False)
         return {"input_ids": [e.ids for e in encoded]}
-
-
-_SPACES = re.compile(" {2,}")
