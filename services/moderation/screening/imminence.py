@@ -5,8 +5,10 @@ The imminence head is a model's guess. On its own it must never page moderators 
 text that says now: a rule signal of high or imminent danger, or one of the signs below. They are
 the labelling guide's definition of imminent (happening now, tonight, means in hand, an act
 underway, a goodbye) and the present emergencies its imminent codes and the crisis-signals notes
-name (overdose signs, bleeding that will not stop, withdrawal and medical emergencies, a weapon
-out, someone hiding from an attacker), written as general words, not as phrases of any post.
+name (overdose signs, someone passed out, bleeding that will not stop or vomited blood,
+withdrawal and medical emergencies, a weapon out, someone waiting outside or hiding from an
+attacker), written as general words, not as phrases of any post. Words that everyday posts use
+for history or feelings ("snores", "heart racing", "blacked out a million times") are left out.
 "Today" was left out: it would page milestone posts (measured on out-of-fold scores).
 Without support, a post the model finds imminent is still held (hold), never published.
 """
@@ -31,6 +33,7 @@ _NOW = _any_of(
     (
         r"(?:already|just) (?:took|taken|swallowed|cut|did it|done it|started)",
         r"took (?:them )?all|took everything|took the whole",
+        r"(?:already |starting to |is |it'?s |they'?re )?kicking in",
     ),
     # Means in hand, at the place.
     (
@@ -43,6 +46,7 @@ _NOW = _any_of(
         r"(?:last|final) (?:post|message|time|night)|goodbye|farewell|saying bye",
         r"bye (?:guys|all|everyone|everybody|y'?all)",
         r"tell my (?:kids|mom|dad|family|wife|husband|son|daughter)",
+        r"(?:won'?t|will not|not (?:going to|gonna)) be (?:here|around|alive) (?:tomorrow|in the morning|by morning)",
     ),
     # Overdose signs: cannot be woken, slow or shallow breathing, gurgling or snoring, blue or
     # grey lips, pinpoint pupils, limp, nodding off.
@@ -50,7 +54,10 @@ _NOW = _any_of(
         r"(?:won'?t|can'?t|cannot|not) (?:wake|breathe|breathing|stop (?:shaking|bleeding|seizing))|unresponsive",
         r"not (?:answering|responding)",
         r"(?:breathing|breath|breaths) (?:is |are |really |so |very |feels |getting )*(?:slow|shallow)",
-        r"(?:slow|shallow) breath|gurgl|snoring",
+        r"(?:slow|shallow) breath|gurgl|snoring|snore (?:noise|sound)",
+        r"(?:ain'?t|aint|isn'?t|not) breathing (?:right|properly|normal)",
+        r"(?:just|has|have|he'?s|she'?s|they'?ve) (?:passed|blacked) out|blacking out",
+        r"(?:passed|blacked) out (?:on the floor|for a (?:bit|minute|second))|(?:nobody|no one) can wake",
         r"(?:lips|fingertips|fingers|face) (?:are |is |look |looks |going |turning |gone )?(?:blue|grey|gray|purple)",
         r"(?:blue|grey|gray) lips|pinpoint pupils|pupils (?:are )?(?:tiny|pinned|pinpoint)",
         r"(?:went|gone|is|he'?s|she'?s) limp|nodding off|drifting off",
@@ -60,12 +67,15 @@ _NOW = _any_of(
     (
         r"(?:won'?t|wont|not|isn'?t|doesn'?t) stop(?:ping)? bleeding",
         r"(?:bleeding|blood) (?:won'?t|wont|will not|isn'?t|is not|not) stop|bleeding through|blood everywhere",
+        r"(?:blood|bleeding) (?:is |'s )?(?:all over|soak(?:ing|in)? (?:through|thru))|(?:bleeding|soaked|soaking) thru",
+        r"vomit(?:ed|ing)? blood|(?:throwing|threw) up blood|coughing (?:up )?blood",
     ),
     # Withdrawal and medical emergencies now.
     (
         r"seizing|seizure|convulsing|having a fit|hallucinating|seeing things|hearing things",
         r"delirium|\bdts\b|(?:bugs|ants|spiders) (?:on|all over|crawling)",
         r"chest pain|(?:hard|struggling|can'?t) to breathe",
+        r"can'?t stop (?:sweating|throwing up|vomiting|shaking)|burning up",
     ),
     # Danger from another person now: a weapon out, someone hiding from an attacker.
     (
@@ -74,6 +84,9 @@ _NOW = _any_of(
         r"pulled (?:a|the|his|her) (?:gun|knife)|loading (?:the|his|a) gun",
         r"locked (?:myself |ourselves |us )?in (?:the |my |a )?(?:bathroom|bedroom|room|closet|car)",
         r"(?:kicking|banging|pounding) (?:on )?(?:the|my) door",
+        r"(?:parked|waiting|standing|sitting) outside (?:his|her|their|my ex'?s) (?:house|place|flat|apartment|door|work)",
+        r"(?:hiding|locked) in the (?:bathroom|closet|bedroom|basement)",
+        r"(?:has|got|grabbed|holding) (?:a|the|his|her) (?:knife|gun|machete|bat|hammer) (?:and|to|at|in)",
     ),
     # Someone calling for emergency help.
     (r"call(?:ed|ing)? (?:an )?(?:ambulance|911|999)",),
@@ -85,11 +98,12 @@ _AHORA = _any_of(
     (
         r"esta noche|ahora\b|ahorita|en este (?:momento|instante)|esta (?:mañana|tarde)",
         r"en (?:unas|pocas|un par de) horas|en una hora",
-        r"hace (?:unos |como )?(?:\d+|cinco|diez|quince|veinte|treinta) min|hace (?:media|una) hora",
+        r"hace (?:unos |como )?(?:\d+|cinco|diez|quince|veinte|treinta) min|hace (?:media|una) hora|hace un rato",
     ),
     (
         r"(?:ya|acabo de) (?:me )?(?:tom[eé]|tomar|tragu[eé]|tragar|cort[eé]|cortar|lo hice|hacerlo|empec[eé])",
         r"me (?:las |los )?tom[eé] tod",
+        r"(?:ya )?(?:me )?est[aá](?:n)? haciendo efecto",
     ),
     (
         r"(?:delante|enfrente) de m[ií]|(?:en|sobre) la (?:mesa|cama|encimera)",
@@ -99,6 +113,7 @@ _AHORA = _any_of(
     (
         r"(?:mi|el|la|su|este|esta|un|una) [uú]ltim[oa] (?:mensaje|post|publicaci[oó]n|vez|noche)",
         r"adi[oó]s|me despido|despedida|despidi[eé]ndose|se (?:est[aá] )?despid|d[ií]ganle a mis",
+        r"no (?:voy a|creo que vaya a) (?:estar|seguir) (?:aqu[ií] |viv[oa] )?(?:mañana|ma[nñ]ana)",
     ),
     (
         r"no (?:se )?despierta|no (?:lo|la) (?:puedo|podemos) despertar|no (?:puedo )?respir(?:o|a|ar)\b",
@@ -109,15 +124,19 @@ _AHORA = _any_of(
         r"me estoy quedando dormid",
     ),
     (
-        r"no (?:para|deja) de (?:sangrar|temblar|convulsionar)",
+        r"no (?:para|deja) de (?:sangrar|temblar|convulsionar|salir sangre|vomitar)",
+        r"vomit(?:[eé]|ando|o) sangre|sangre por todo",
         r"no se detiene la sangre|la sangre no (?:para|se detiene)|sangre por todos lados",
     ),
     (
         r"convulsi|alucinaciones|veo cosas|(?:oigo|escucho) voces|delirium|bichos",
         r"dolor (?:en el|de) pecho|me duele (?:mucho )?el pecho",
+        r"(?:el )?coraz[oó]n (?:me )?(?:late|va|est[aá]) (?:muy |demasiado |a mil|rapid|r[aá]pid|acelerad)",
+        r"se desmay[oó]|me desmay[eé]|perdi[oó] el conocimiento",
     ),
     (
-        r"est[aá] afuera",
+        r"est[aá] afuera|(?:afuera|fuera) de (?:la|mi|su) casa (?:con|gritando)",
+        r"escondid[oa]s? en (?:el|mi) (?:baño|cuarto|clóset|closet)",
         r"sac[oó] (?:la|el|una|un) (?:pistola|cuchillo|arma|navaja)",
         r"tiene (?:la|el|una|un) (?:pistola|cuchillo|arma|navaja) en la mano",
         r"encerrad[oa]s? en (?:el|mi) (?:baño|cuarto|carro|coche)|(?:golpeando|pateando) la puerta",

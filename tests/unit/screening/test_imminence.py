@@ -151,3 +151,49 @@ def test_spanish_posts_have_the_same_emergencies_now(text: str) -> None:
 )
 def test_history_told_as_history_has_no_sign_of_now(text: str) -> None:
     assert signs_of_now(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend just passed out at the party and her breathing sounds wrong",
+        "he aint breathing right and makes this snore noise",
+        "blood is soaking through the towel",
+        "been throwing up blood for an hour",
+        "cant stop throwing up, day 2 off the pills",
+        "the pills are already kicking in",
+        "i won't be here tomorrow, sorry",
+        "he's parked outside her house with a bat in the car",
+        "we are hiding in the bathroom, he has a knife and is yelling",
+    ],
+)
+def test_an_act_underway_and_its_body_signs_are_signs_of_now(text: str) -> None:
+    assert signs_of_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no deja de salir sangre del corte",
+        "me las tomé hace un rato y ya están haciendo efecto",
+        "no voy a estar aquí mañana",
+        "estoy vomitando sangre",
+        "está afuera de la casa gritando",
+    ],
+)
+def test_spanish_acts_underway_are_signs_of_now(text: str) -> None:
+    assert signs_of_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my sponsor snores like a leaf blower on retreat weekends",
+        "heart racing and can't stop pacing, ten days off weed, not in danger",
+        "I've blacked out a million times back when I drank",
+        "fell out with my sister over christmas plans",
+        "as a kid I got hit every time dad passed out drunk on the couch",
+    ],
+)
+def test_everyday_uses_of_those_words_are_not_signs_of_now(text: str) -> None:
+    assert signs_of_now(text) == []
