@@ -224,6 +224,7 @@ RULES: tuple[Rule, ...] = (
             r"i'?ve (?:written|left) (?:a|my) note|gave away (?:my|all my) (?:stuff|things|dog|cat))"
         ),
         escalation="plan",
+        holds=False,
     ),
     Rule(
         "plan_means",
@@ -365,6 +366,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)"
         ),
         escalation="plan",
+        holds=False,
     ),
     Rule(
         "passive_ideation",
@@ -522,7 +524,7 @@ RULES: tuple[Rule, ...] = (
         first_person=False,
         holds=False,
     ),
-    Rule("es_abuse", "abuso (es)", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b")),
+    Rule("es_abuse", "abuso (es)", "abuse", "high", _rx(r"\bme (?:pega|golpea|amenaza)\b"), holds=False),
     Rule(
         "es_self_harm",
         "autolesión (es)",
