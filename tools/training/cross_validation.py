@@ -17,7 +17,13 @@ from datetime import date
 
 import numpy as np
 
-from services.moderation.screening.data import LabeledPost, is_labeled, subreddit, training_targets
+from services.moderation.screening.data import (
+    LabeledPost,
+    is_labeled,
+    reddit_read_by_training,
+    subreddit,
+    training_targets,
+)
 from services.moderation.screening.encoder import MINILM, MULTILINGUAL_E5, Encoder
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 from tools.training.finetune import (
@@ -34,10 +40,6 @@ log = logging.getLogger(__name__)
 SEED = 20261202
 #: Reddit posts are labeled only by where they were written: they weigh less than hand labels.
 REDDIT_WEIGHT = 0.5
-#: Reddit posts per everyday community (of 160) kept for training: eight communities of ordinary
-#: text teach "not crisis" with far fewer posts, and each Reddit post costs several forum posts
-#: of compute. r/suicidewatch, r/addiction and r/alcoholism are kept whole.
-EVERYDAY_PER_SUBREDDIT = 60
 #: Training and cross-validation read a Reddit post's first characters only (about three
 #: windows); the screener at run time reads every window of every post.
 REDDIT_CHARS = 2400
@@ -52,28 +54,10 @@ class TrainingSet:
 
     @classmethod
     def of(cls, posts: Sequence[LabeledPost]) -> TrainingSet:
-        import random
-
-        from services.moderation.screening.data import EVERYDAY_SUBREDDITS
-
-        rng = random.Random(SEED)
-        kept = []
-        everyday: dict[str, list[LabeledPost]] = {}
-        for p in posts:
-            if training_targets(p) is None:
-                continue
-            if is_labeled(p):
-                kept.append(p)
-                continue
-            p = LabeledPost(p.id, p.text[:REDDIT_CHARS], p.source, p.risk, p.categories)
-            if subreddit(p) in EVERYDAY_SUBREDDITS:
-                everyday.setdefault(str(subreddit(p)), []).append(p)
-            else:
-                kept.append(p)
-        for name in sorted(everyday):
-            group = everyday[name]
-            rng.shuffle(group)
-            kept.extend(group[:EVERYDAY_PER_SUBREDDIT])
+        """Hand-labeled posts first, then the Reddit posts training reads, each cut to `REDDIT_CHARS`."""
+        reddit = reddit_read_by_training([p for p in posts if not is_labeled(p)], SEED)
+        kept = [p for p in posts if is_labeled(p)]
+        kept += [LabeledPost(p.id, p.text[:REDDIT_CHARS], p.source, p.risk, p.categories) for p in reddit]
         targets, mask = targets_matrix([training_targets(p) for p in kept])
         weights = np.array([1.0 if is_labeled(p) else REDDIT_WEIGHT for p in kept], dtype=np.float32)
         return cls(kept, targets, mask, weights)

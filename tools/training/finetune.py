@@ -1,7 +1,8 @@
 """Fine-tuning the encoder's top layers together with the screening heads, on CPU, seeded.
 
-The layers below the trainable ones stay frozen (with `top_layers=6`, the default since
-2026-12-02, only the word embeddings). Their output for every training window is computed once
+The layers below the trainable ones stay frozen (with `top_layers=6`: the lower six of
+multilingual-e5-small's twelve, or only the word embeddings of six-layer MiniLM). Their output
+for every training window is computed once
 and kept (float16) in memory, so each epoch, and each cross-validation fold, only
 runs the trainable top layers forward and backward. With `top_layers=0` the encoder is frozen
 and only the heads are trained (the old design, kept as the baseline the choice is measured
@@ -76,7 +77,8 @@ def lower_states(
     encoder: Encoder, texts: Sequence[str], top_layers: Sequence[int], batch_size: int = 32
 ) -> dict[int, LowerStates]:
     """Run the frozen lower layers once over every window of every text, keeping the states
-    below each of the `top_layers` choices (one pass serves all of them)."""
+    below each of the `top_layers` choices (one pass serves all of them). The pass stops at the
+    deepest split: the layers above it are trained, so running them here would be wasted."""
     import torch
 
     windows = encoder.windows(texts)
@@ -88,9 +90,9 @@ def lower_states(
         for offset in range(0, len(order), batch_size):
             chunk = order[offset : offset + batch_size]
             ids, mask = encoder.pad([windows.input_ids[i] for i in chunk])
-            out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+            below = _states_below(model, ids, mask, max(splits.values()))
             for k, split in splits.items():
-                hidden = out.hidden_states[split]
+                hidden = below[split]
                 for row, index in enumerate(chunk):
                     states[k][index] = hidden[row, : int(mask[row].sum())].to(torch.float16).clone()
     owner = np.asarray(windows.owner)
@@ -102,6 +104,22 @@ def lower_states(
             first[post] = index
     # Every window was in exactly one chunk above, so no slot is left None.
     return {k: LowerStates(cast("list[torch.Tensor]", states[k]), owner, first, split) for k, split in splits.items()}
+
+
+def _states_below(model: Any, ids: torch.Tensor, mask: torch.Tensor, deepest: int) -> list[torch.Tensor]:
+    """The embeddings' output and each layer's output up to layer `deepest`, as the whole
+    model's `hidden_states` would give them."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    hidden = model.embeddings(input_ids=ids)
+    states = [hidden]
+    if deepest:
+        attention = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
+        for layer in model.encoder.layer[:deepest]:
+            out = layer(hidden, attention_mask=attention)
+            hidden = out[0] if isinstance(out, tuple) else out
+            states.append(hidden)
+    return states
 
 
 class _TopModel:

@@ -1,8 +1,9 @@
-"""`haven screen [FILE]` and `haven screen --eval FILE`.
+"""`haven screen [FILE]`, `haven screen --eval FILE` and `haven screen --reddit-unseen [CSV]`.
 
 Screening reads JSON lines {"id", "text"} and writes one verdict per line to stdout, and nothing
 else there: logs go to stderr. `--eval` reads labeled lines and prints the screener and the
-watched-words baseline side by side.
+watched-words baseline side by side. `--reddit-unseen` screens the Reddit posts the model's
+training never read and prints how many each community would have held.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ from pathlib import Path
 from typing import TextIO
 
 BATCH = 32
+#: Stands for shared/data/rmhd_subreddits.csv when `--reddit-unseen` is given no file.
+DEFAULT_REDDIT = Path("-")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", type=Path, help="JSON lines to screen (default: stdin)")
     parser.add_argument("--eval", dest="eval_file", type=Path, help="labeled JSON lines to evaluate")
+    parser.add_argument(
+        "--reddit-unseen",
+        dest="reddit_file",
+        nargs="?",
+        const=DEFAULT_REDDIT,
+        type=Path,
+        help="screen the posts of rmhd_subreddits.csv (default: shared/data's) that the model's training never "
+        "read, and print each community's held rate",
+    )
     parser.add_argument(
         "--baseline", type=Path, default=None, help="watched-words file (default: shared/data/watched_words.txt)"
     )
@@ -35,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.eval_file:
         return _evaluate(screener, args.eval_file, args.baseline)
+    if args.reddit_file:
+        return _reddit_unseen(screener, args.reddit_file, args.settings.screener_model, sys.stdout)
     if args.file:
         with args.file.open(encoding="utf-8") as source:
             return _screen_lines(screener, source, sys.stdout)
@@ -125,3 +139,72 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
         "Its cross-validated figures come from haven train-screener --dry-run."
     )
     return 0
+
+
+def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
+    from services.moderation.screening import ScreeningInput
+    from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_never_read_by_training
+    from services.moderation.screening.screener import configured_model_dir
+
+    if path == DEFAULT_REDDIT:
+        path = default_data_dir() / "rmhd_subreddits.csv"
+    seed = json.loads((configured_model_dir(configured_model) / "head.json").read_text(encoding="utf-8")).get("seed")
+    if not isinstance(seed, int):
+        print("haven screen: the model's head.json records no training seed", file=sys.stderr)
+        return 1
+    try:
+        posts = reddit_never_read_by_training(read_rmhd(path), seed)
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    counts = count_holds_by_community(screener, posts, ScreeningInput)
+    out.write(format_holds_by_community(counts, screener.model_version, len(posts)))
+    return 0
+
+
+def count_holds_by_community(screener, posts, make_input) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]  # the screener and its input type are loaded lazily
+    from services.moderation.screening.data import subreddit
+
+    counts: dict[str, dict[str, int]] = {}
+    for offset in range(0, len(posts), BATCH):
+        chunk = posts[offset : offset + BATCH]
+        verdicts = screener.screen_batch([make_input(id=p.id, text=p.text) for p in chunk])
+        for post, verdict in zip(chunk, verdicts, strict=True):
+            row = counts.setdefault(str(subreddit(post)), {"posts": 0, "held": 0, "urgent": 0, "resources": 0})
+            row["posts"] += 1
+            row["held"] += verdict.action in ("hold", "hold_urgent")
+            row["urgent"] += verdict.action == "hold_urgent"
+            row["resources"] += verdict.action == "publish_with_resources"
+    return counts
+
+
+def format_holds_by_community(counts: dict[str, dict[str, int]], model_version: str, total: int) -> str:
+    """A table by community, everyday communities (where a hold is a false hold) first, then one JSON line."""
+    from services.moderation.screening.data import EVERYDAY_SUBREDDITS
+
+    everyday = sorted(name for name in counts if name in EVERYDAY_SUBREDDITS)
+    others = sorted((name for name in counts if name not in EVERYDAY_SUBREDDITS), key=str.lower)
+    summed = {key: sum(counts[name][key] for name in everyday) for key in ("posts", "held", "urgent", "resources")}
+    lines = [
+        f"haven screen --reddit-unseen: {total} Reddit posts the training of {model_version} never read",
+        f"{'community':<24}{'posts':>6}{'held':>6}{'rate':>7}{'urgent':>8}{'resources':>11}",
+    ]
+
+    def line(name: str, row: dict[str, int]) -> str:
+        rate = row["held"] / row["posts"] if row["posts"] else 0.0
+        return f"{name:<24}{row['posts']:>6}{row['held']:>6}{rate:>7.3f}{row['urgent']:>8}{row['resources']:>11}"
+
+    if everyday:
+        lines.append(line("everyday, together", summed))
+        lines.extend(line(f"  {name}", counts[name]) for name in everyday)
+    if others:
+        lines.append("communities training has no label for (a hold there is not known to be wrong):")
+        lines.extend(line(f"  {name}", counts[name]) for name in others)
+    summary = {
+        "model_version": model_version,
+        "everyday_held": round(summed["held"] / summed["posts"], 4) if summed["posts"] else None,
+        "everyday_urgent": summed["urgent"],
+        "by_community": counts,
+    }
+    lines.append(json.dumps(summary, sort_keys=True))
+    return "\n".join(lines) + "\n"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import json
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +96,40 @@ def read_rmhd(path: Path) -> list[LabeledPost]:
 
 def subreddit(post: LabeledPost) -> str | None:
     return post.source.split(":", 1)[1] if post.source.startswith("rmhd:") else None
+
+
+#: Reddit posts per everyday community (of 160) that training reads: eight communities of ordinary
+#: text teach "not crisis" with far fewer posts, and each Reddit post costs several forum posts of
+#: compute. r/suicidewatch, r/addiction and r/alcoholism are read whole.
+EVERYDAY_PER_SUBREDDIT = 60
+
+
+def reddit_read_by_training(reddit: Sequence[LabeledPost], seed: int) -> list[LabeledPost]:
+    """The Reddit posts training reads, in the order it reads them: every post of a community it
+    has targets for, except that each everyday community gives only `EVERYDAY_PER_SUBREDDIT` of
+    a seeded shuffle. The rest (`reddit_never_read_by_training`) are checks no model has seen."""
+    rng = random.Random(seed)
+    read: list[LabeledPost] = []
+    everyday: dict[str, list[LabeledPost]] = {}
+    for post in reddit:
+        name = subreddit(post)
+        if name is None or training_targets(post) is None:
+            continue
+        if name in EVERYDAY_SUBREDDITS:
+            everyday.setdefault(name, []).append(post)
+        else:
+            read.append(post)
+    for name in sorted(everyday):
+        group = everyday[name]
+        rng.shuffle(group)
+        read.extend(group[:EVERYDAY_PER_SUBREDDIT])
+    return read
+
+
+def reddit_never_read_by_training(reddit: Sequence[LabeledPost], seed: int) -> list[LabeledPost]:
+    """The Reddit posts no model trained with `seed` has seen, in file order."""
+    read = {post.id for post in reddit_read_by_training(reddit, seed)}
+    return [post for post in reddit if post.id not in read]
 
 
 def training_targets(post: LabeledPost) -> dict[str, float] | None:

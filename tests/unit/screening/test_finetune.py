@@ -49,3 +49,21 @@ def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(encoder: 
     assert set(fitted.top_state) and all(
         name.startswith(("encoder.layer.4.", "encoder.layer.5.")) for name in fitted.top_state
     )
+
+
+def test_lower_states_are_the_whole_models_hidden_states_at_each_split(encoder: Encoder) -> None:
+    import torch
+
+    texts = [*DANGER, *SAFE]
+    lowers = lower_states(encoder, texts, [0, 2, 6])
+    windows = encoder.windows(texts)
+    ids, mask = encoder.pad(windows.input_ids)
+    with torch.inference_mode():
+        full = encoder.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+
+    for top_layers, lower in lowers.items():
+        split = encoder.model.config.num_hidden_layers - top_layers
+        assert lower.split_layer == split
+        for row, state in enumerate(lower.states):
+            expected = full[split][row, : int(mask[row].sum())].to(torch.float16)
+            assert torch.equal(state, expected)
