@@ -142,6 +142,8 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
 
 
 def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
+    import csv
+
     from services.moderation.screening import ScreeningInput
     from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_never_read_by_training
     from services.moderation.screening.screener import configured_model_dir
@@ -154,7 +156,7 @@ def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: Tex
         return 1
     try:
         posts = reddit_never_read_by_training(read_rmhd(path), seed)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, csv.Error) as exc:
         print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
         return 1
     counts = count_holds_by_community(screener, posts, ScreeningInput)

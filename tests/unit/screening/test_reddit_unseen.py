@@ -83,3 +83,26 @@ def test_holds_are_counted_by_community_with_everyday_ones_summed_apart() -> Non
     assert summary["everyday_urgent"] == 20
     assert summary["by_community"]["depression"]["held"] == 20
     assert "everyday, together" in table
+
+
+def test_a_model_without_a_training_seed_or_an_unreadable_file_is_refused_plainly(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures
+    import io
+    from pathlib import Path
+
+    from services.moderation.screening.cli_screen import _reddit_unseen
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "head.json").write_text(json.dumps({"version": "v"}))
+    out = io.StringIO()
+    assert _reddit_unseen(_HoldsWhatSaysDanger(), Path("-"), model, out) == 1
+    assert "records no training seed" in capsys.readouterr().err
+
+    (model / "head.json").write_text(json.dumps({"version": "v", "seed": SEED}))
+    assert _reddit_unseen(_HoldsWhatSaysDanger(), tmp_path / "missing.csv", model, out) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+    (tmp_path / "wrong.csv").write_text("name,body\nx,y\n")
+    assert _reddit_unseen(_HoldsWhatSaysDanger(), tmp_path / "wrong.csv", model, out) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert out.getvalue() == ""
