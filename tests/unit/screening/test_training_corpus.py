@@ -16,6 +16,7 @@ from streams.events import CATEGORIES
 REPO = Path(__file__).resolve().parents[3]
 GUIDE = REPO / "docs" / "screening" / "labelling-guide.md"
 BLIND_SET = REPO / "tests" / "data" / "screening_blind.jsonl"
+LONG_CHECK_SET = REPO / "tests" / "data" / "screening_long.jsonl"
 LEVEL = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
 VOICES = {"plain", "lowercase", "typo", "slang", "emoji", "formal", "one-liner", "long", "mixed-recovery"}
 KEYS = {"id", "text", "risk", "categories", "language", "taxonomy", "voice"}
@@ -85,11 +86,11 @@ def test_the_corpus_is_big_enough_and_balanced_as_the_issue_asks() -> None:
         assert present == set(LEVEL), f"{language}: every level is written"
 
 
-def test_no_corpus_post_is_also_in_the_blind_or_dev_set() -> None:
+def test_no_corpus_post_is_also_in_a_check_set() -> None:
     corpus = {normalized(str(row["text"])) for _, row in corpus_rows()}
-    measured = [BLIND_SET, default_data_dir() / "screening_dev.jsonl"]
-    if not measured[1].exists():
-        pytest.fail(f"the dev set is missing: {measured[1]} (the shared folder sits beside the clone)")
+    measured = [BLIND_SET, LONG_CHECK_SET, default_data_dir() / "screening_dev.jsonl"]
+    if not measured[-1].exists():
+        pytest.fail(f"the dev set is missing: {measured[-1]} (the shared folder sits beside the clone)")
     overlap = [
         json.loads(line)["id"]
         for path in measured
