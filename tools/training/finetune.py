@@ -109,17 +109,24 @@ def lower_states(
 def _states_below(model: Any, ids: torch.Tensor, mask: torch.Tensor, deepest: int) -> list[torch.Tensor]:
     """The embeddings' output and each layer's output up to layer `deepest`, as the whole
     model's `hidden_states` would give them."""
+    hidden = model.embeddings(input_ids=ids)
+    return [hidden, *_through_layers(model.encoder.layer[:deepest], model.config, hidden, mask)]
+
+
+def _through_layers(
+    layers: torch.nn.ModuleList, config: Any, hidden: torch.Tensor, mask: torch.Tensor
+) -> list[torch.Tensor]:
+    """Each encoder layer's output in turn, the first layer reading `hidden`."""
     from transformers.masking_utils import create_bidirectional_mask
 
-    hidden = model.embeddings(input_ids=ids)
-    states = [hidden]
-    if deepest:
-        attention = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
-        for layer in model.encoder.layer[:deepest]:
+    outputs: list[torch.Tensor] = []
+    if len(layers):
+        attention = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=mask)
+        for layer in layers:
             out = layer(hidden, attention_mask=attention)
             hidden = out[0] if isinstance(out, tuple) else out
-            states.append(hidden)
-    return states
+            outputs.append(hidden)
+    return outputs
 
 
 class _TopModel:
@@ -157,13 +164,10 @@ class _TopModel:
 
     def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         import torch
-        from transformers.masking_utils import create_bidirectional_mask
 
-        if len(self.layers):
-            attention = create_bidirectional_mask(config=self.model_config, inputs_embeds=hidden, attention_mask=mask)
-            for layer in self.layers:
-                out = layer(hidden, attention_mask=attention)
-                hidden = out[0] if isinstance(out, tuple) else out
+        outputs = _through_layers(self.layers, self.model_config, hidden, mask)
+        if outputs:
+            hidden = outputs[-1]
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=1)

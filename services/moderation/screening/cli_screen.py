@@ -144,7 +144,6 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
 def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
     import csv
 
-    from services.moderation.screening import ScreeningInput
     from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_never_read_by_training
     from services.moderation.screening.screener import configured_model_dir
 
@@ -159,18 +158,19 @@ def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: Tex
     except (OSError, KeyError, ValueError, csv.Error) as exc:
         print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
         return 1
-    counts = count_holds_by_community(screener, posts, ScreeningInput)
+    counts = count_holds_by_community(screener, posts)
     out.write(format_holds_by_community(counts, screener.model_version, len(posts)))
     return 0
 
 
-def count_holds_by_community(screener, posts, make_input) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]  # the screener and its input type are loaded lazily
+def count_holds_by_community(screener, posts) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
+    from services.moderation.screening import ScreeningInput
     from services.moderation.screening.data import subreddit
 
     counts: dict[str, dict[str, int]] = {}
     for offset in range(0, len(posts), BATCH):
         chunk = posts[offset : offset + BATCH]
-        verdicts = screener.screen_batch([make_input(id=p.id, text=p.text) for p in chunk])
+        verdicts = screener.screen_batch([ScreeningInput(id=p.id, text=p.text) for p in chunk])
         for post, verdict in zip(chunk, verdicts, strict=True):
             row = counts.setdefault(str(subreddit(post)), {"posts": 0, "held": 0, "urgent": 0, "resources": 0})
             row["posts"] += 1

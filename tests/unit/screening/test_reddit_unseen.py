@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from services.moderation.screening import ScreeningInput
 from services.moderation.screening.cli_screen import count_holds_by_community, format_holds_by_community
 from services.moderation.screening.data import (
     EVERYDAY_PER_SUBREDDIT,
@@ -50,16 +51,10 @@ class _Verdict:
     action: str
 
 
-@dataclass
-class _Input:
-    id: str
-    text: str
-
-
 class _HoldsWhatSaysDanger:
     model_version = "test-model"
 
-    def screen_batch(self, items: list[_Input]) -> list[_Verdict]:
+    def screen_batch(self, items: list[ScreeningInput]) -> list[_Verdict]:
         actions = {"danger": "hold", "now": "hold_urgent", "sad": "publish_with_resources"}
         return [_Verdict(next((a for word, a in actions.items() if word in item.text), "publish")) for item in items]
 
@@ -73,7 +68,7 @@ def test_holds_are_counted_by_community_with_everyday_ones_summed_apart() -> Non
         LabeledPost("e", "danger", "rmhd:depression"),
     ] * 20  # more than one batch
 
-    counts = count_holds_by_community(_HoldsWhatSaysDanger(), posts, _Input)
+    counts = count_holds_by_community(_HoldsWhatSaysDanger(), posts)
     table = format_holds_by_community(counts, "test-model", len(posts))
     summary = json.loads(table.splitlines()[-1])
 
