@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Span discounts (log-odds) tried on out-of-fold scores for a model trained with the span loss.
+SPAN_DISCOUNTS = (0.0, 0.5, 1.0, 1.5, 2.0)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -65,6 +68,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=MULTILINGUAL_E5,
         help="base encoder to fine-tune (both load offline from a PyPI package; the shipped model's is the default)",
     )
+    parser.add_argument(
+        "--span-weight",
+        type=float,
+        default=0.0,
+        help="weight of the span loss: the worst 32-token span of a post must carry its label, and the span "
+        "discount is chosen by cross-validation (tried 2026-12-03 at 1.0 and rejected, see MODEL_CARD.md; the "
+        "default 0 trains the whole-window mean only, as the shipped model was)",
+    )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
         "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
@@ -84,13 +95,14 @@ def run(args: argparse.Namespace) -> int:
         read_rmhd,
     )
     from services.moderation.screening.encoder import DELTA_FILE, Encoder, choose_precision, save_delta
+    from services.moderation.screening.head import combine_parts
     from services.moderation.screening.screener import MODEL_DIR
     from tools.training.cross_validation import (
         SEED,
         TrainingSet,
         head_of,
         model_version,
-        out_of_fold_scores,
+        out_of_fold_parts,
     )
     from tools.training.finetune import FinetuneConfig, lower_states, train
 
@@ -115,7 +127,12 @@ def run(args: argparse.Namespace) -> int:
     )
     for top_layers in candidates:
         config = FinetuneConfig(
-            top_layers=top_layers, epochs=args.epochs, seed=SEED, precision=precision, corpus_tokens=args.corpus_tokens
+            top_layers=top_layers,
+            epochs=args.epochs,
+            seed=SEED,
+            precision=precision,
+            corpus_tokens=args.corpus_tokens,
+            span_weight=args.span_weight,
         )
         lower = lowers[top_layers]
         print(
@@ -123,23 +140,37 @@ def run(args: argparse.Namespace) -> int:
             f"({time.monotonic() - started:.0f} s so far)",
             file=sys.stderr,
         )
-        oof = out_of_fold_scores(encoder, lower, data, config, args.folds)
+        parts = out_of_fold_parts(encoder, lower, data, config, args.folds)
         if args.save_oof:
             import numpy as np
 
             target = args.save_oof.with_name(f"{args.save_oof.stem}-top{top_layers}.npz")
-            np.savez_compressed(target, scores=oof, ids=np.array([p.id for p in data.posts]))
-        objective = Objective(data.posts, oof)
-        best = objective.best()
+            np.savez_compressed(
+                target,
+                scores=combine_parts(parts, None),
+                parts=parts,
+                ids=np.array([p.id for p in data.posts]),
+            )
+        # The span discount, like the thresholds, is chosen on out-of-fold scores.
+        by_discount = {}
+        for discount in (None, *SPAN_DISCOUNTS) if config.span_weight else (None,):
+            objective = Objective(data.posts, combine_parts(parts, discount))
+            best = objective.best()
+            by_discount[discount] = (objective.loss(best), best, objective)
+            if config.span_weight:
+                print(f"span discount {discount}: objective {objective.loss(best):.4f}", file=sys.stderr)
+        span_discount = min(by_discount, key=lambda d: by_discount[d][0])
+        loss, best, objective = by_discount[span_discount]
         report = objective.report(best)
-        results[top_layers] = (objective.loss(best), best, report, config, lower)
+        results[top_layers] = (loss, best, report, config, lower, span_discount)
         print(
-            f"top layers {top_layers}: objective {objective.loss(best):.4f}, thresholds {best.as_dict()}",
+            f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
+            f"span discount {span_discount}",
             file=sys.stderr,
         )
-        print(json.dumps({"top_layers": top_layers, **report}, indent=2))
+        print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))
     chosen = min(results, key=lambda k: results[k][0])
-    loss, thresholds, report, config, lower = results[chosen]
+    loss, thresholds, report, config, lower, span_discount = results[chosen]
     comparison = {str(k): round(v[0], 4) for k, v in results.items()}
     print(
         f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
@@ -149,10 +180,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     everything = list(range(len(data.posts)))
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, everything, config, data.weakly_labeled)
-    version = model_version(date.today(), chosen, data.posts, encoder=args.encoder)
+    recipe = {
+        "epochs": config.epochs,
+        "seed": config.seed,
+        "precision": config.precision,
+        "corpus_tokens": config.corpus_tokens,
+        "span_weight": config.span_weight,
+        "span_discount": span_discount,
+        "thresholds": thresholds.as_dict(),
+    }
+    version = model_version(date.today(), chosen, data.posts, encoder=args.encoder, recipe=recipe)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
-    head = head_of(fitted, thresholds, version, encoder=args.encoder)
+    head = head_of(fitted, thresholds, version, encoder=args.encoder, span_discount=span_discount)
     delta = out / DELTA_FILE
     if head.needs_delta:
         save_delta(fitted.top_state, delta, base=args.encoder)
@@ -168,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
             "epochs": config.epochs,
             "precision": config.precision,
             "corpus_tokens": config.corpus_tokens,
+            "span_weight": config.span_weight,
             "objective_by_top_layers": comparison,
             "training_data": counts,
             "cross_validated": report,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +25,7 @@ from services.moderation.screening.data import (
     training_targets,
 )
 from services.moderation.screening.encoder import MINILM, MULTILINGUAL_E5, Encoder
-from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
+from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds, combine_parts
 from tools.training.finetune import (
     FinetuneConfig,
     Finetuned,
@@ -70,58 +70,97 @@ class TrainingSet:
         return [f"{p.risk}" if is_labeled(p) else f"reddit:{subreddit(p)}" for p in self.posts]
 
 
-def head_of(fitted: Finetuned, thresholds: Thresholds, version: str, encoder: str = MINILM) -> Head:
-    return Head(fitted.weights, fitted.bias, thresholds, version, needs_delta=bool(fitted.top_state), encoder=encoder)
+def head_of(
+    fitted: Finetuned, thresholds: Thresholds, version: str, encoder: str = MINILM, span_discount: float | None = None
+) -> Head:
+    return Head(
+        fitted.weights,
+        fitted.bias,
+        thresholds,
+        version,
+        needs_delta=bool(fitted.top_state),
+        encoder=encoder,
+        span_discount=span_discount,
+    )
 
 
-def post_scores(
+def post_parts(
     encoder: Encoder, lower: LowerStates, fitted: Finetuned, posts: Sequence[int], precision: str = "fp32"
 ) -> np.ndarray:
-    """Per-head probabilities of `posts`, computed as at run time (whole-post mean, worst window)."""
+    """Per-head logits of `posts`' parts (posts, 3, heads) as at run time: whole-post mean,
+    worst window, worst span (`head.combine_parts` turns them into scores)."""
     wanted = set(posts)
     windows = [w for w, owner in enumerate(lower.owner) if int(owner) in wanted]
-    vectors = window_embeddings(encoder, lower, fitted, windows, precision=precision)
+    vectors, spans = window_embeddings(encoder, lower, fitted, windows, precision=precision)
     head = head_of(fitted, Thresholds(0.5, 0.5, 0.5, 0.5), "cv")
     by_post: dict[int, list[int]] = {}
     for row, w in enumerate(windows):
         by_post.setdefault(int(lower.owner[w]), []).append(row)
-    out = np.zeros((len(posts), len(HEAD_NAMES)))
+    out = np.zeros((len(posts), 3, len(HEAD_NAMES)))
     for i, post in enumerate(posts):
         rows = vectors[by_post[post]]
         mean = rows.mean(axis=0)
         mean /= max(float(np.linalg.norm(mean)), 1e-9)
-        out[i] = head.post_scores(mean, rows)
+        out[i] = head.post_logits(mean, rows, np.concatenate([spans[r] for r in by_post[post]]))
     return out
 
 
-def out_of_fold_scores(
+def post_scores(
+    encoder: Encoder,
+    lower: LowerStates,
+    fitted: Finetuned,
+    posts: Sequence[int],
+    precision: str = "fp32",
+    span_discount: float | None = None,
+) -> np.ndarray:
+    """Per-head probabilities of `posts`, computed as at run time."""
+    return combine_parts(post_parts(encoder, lower, fitted, posts, precision), span_discount)
+
+
+def out_of_fold_parts(
     encoder: Encoder, lower: LowerStates, data: TrainingSet, config: FinetuneConfig, folds: int
 ) -> np.ndarray:
+    """Each post's parts (`post_parts`) from the fold's model that never saw it."""
     from sklearn.model_selection import StratifiedKFold
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    scores = np.zeros((len(data.posts), len(HEAD_NAMES)))
+    parts = np.zeros((len(data.posts), 3, len(HEAD_NAMES)))
     for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(data.posts)), data.strata()), start=1):
         log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
         fitted = train(
             encoder, lower, data.targets, data.mask, data.weights, train_idx.tolist(), config, data.weakly_labeled
         )
-        scores[test_idx] = post_scores(encoder, lower, fitted, test_idx.tolist(), config.precision)
-    return scores
+        parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)
+    return parts
+
+
+def out_of_fold_scores(
+    encoder: Encoder, lower: LowerStates, data: TrainingSet, config: FinetuneConfig, folds: int
+) -> np.ndarray:
+    return combine_parts(out_of_fold_parts(encoder, lower, data, config, folds), None)
 
 
 #: How a model's version names its base encoder.
 ENCODER_TAGS = {MINILM: "minilm-l6-v2", MULTILINGUAL_E5: "me5-small-q4"}
 
 
-def model_version(trained_on: date, top_layers: int, posts: Sequence[LabeledPost] = (), encoder: str = MINILM) -> str:
+def model_version(
+    trained_on: date,
+    top_layers: int,
+    posts: Sequence[LabeledPost] = (),
+    encoder: str = MINILM,
+    recipe: Mapping[str, object] | None = None,
+) -> str:
     """Names the model in every verdict and audit entry. Two models trained on one day on different
-    data must not share a name, so the name ends with a short fingerprint of what they learned from."""
+    data, or by a different recipe (epochs, arithmetic, span loss, ...), must not share a name, so
+    the name ends with a short fingerprint of what they learned from and how."""
     tuned = f"ft{top_layers}" if top_layers else "frozen"
     version = f"{ENCODER_TAGS[encoder]}-{tuned}+heads-{trained_on.isoformat()}"
-    if posts:
+    if posts or recipe:
         digest = hashlib.sha256()
         for post in sorted(posts, key=lambda p: p.id):
             digest.update(json.dumps([post.id, post.text, post.risk, list(post.categories)]).encode("utf-8"))
+        if recipe:
+            digest.update(json.dumps(recipe, sort_keys=True).encode("utf-8"))
         version += f"-{digest.hexdigest()[:6]}"
     return version

@@ -25,6 +25,7 @@ import numpy as np
 
 from services.moderation.screening.encoder import Encoder, arithmetic
 from services.moderation.screening.head import HEAD_NAMES
+from services.moderation.screening.spans import span_vectors
 
 if TYPE_CHECKING:
     import torch
@@ -52,6 +53,10 @@ class FinetuneConfig:
     corpus_tokens: int = 256
     #: "bf16" runs the top layers under bfloat16 autocast (weights and optimizer stay float32).
     precision: str = "fp32"
+    #: Weight of the span loss: the worst span of a post (spans.py) must carry the post's label,
+    #: so a crisis sentence inside an ordinary post is found and no span of a safe post looks like
+    #: one (a multiple-instance objective). 0 trains the whole-window mean alone.
+    span_weight: float = 0.0
 
 
 @dataclass
@@ -162,19 +167,29 @@ class _TopModel:
         self.layers.train(mode)
         self.head.train(mode)
 
-    def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def top_states(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        outputs = _through_layers(self.layers, self.model_config, hidden, mask)
+        return outputs[-1] if outputs else hidden
+
+    @staticmethod
+    def mean_pooled(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         import torch
 
-        outputs = _through_layers(self.layers, self.model_config, hidden, mask)
-        if outputs:
-            hidden = outputs[-1]
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=1)
 
-    def logits(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.head(self.pooled(hidden, mask) * LOGIT_SCALE)
-        return logits
+    def logits(
+        self, hidden: torch.Tensor, mask: torch.Tensor, spans: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Each head's logit on the window's mean and, if asked, on its worst span."""
+        states = self.top_states(hidden, mask)
+        whole: torch.Tensor = self.head(self.mean_pooled(states, mask) * LOGIT_SCALE)
+        if not spans:
+            return whole, None
+        vectors, real = span_vectors(states.float(), mask)
+        by_span = self.head(vectors * LOGIT_SCALE).masked_fill(~real.unsqueeze(-1), float("-inf"))
+        return whole, by_span.max(dim=1).values
 
 
 def _batch(
@@ -252,8 +267,11 @@ def train(
         for batch in _length_batches(lengths, local, config.batch_size, rng):
             hidden, mask = _batch(lower.states, [first[i] for i in batch], [limits[i] for i in batch])
             with arithmetic(config.precision):
-                logits = top.logits(hidden, mask).float()
-            per = loss_fn(logits, y[batch]) * m[batch]
+                whole, worst_span = top.logits(hidden, mask, spans=bool(config.span_weight))
+            per = loss_fn(whole.float(), y[batch])
+            if worst_span is not None:
+                per = per + config.span_weight * loss_fn(worst_span.float(), y[batch])
+            per = per * m[batch]
             loss = (per.sum(1) * w[batch]).sum() / (m[batch].sum(1) * w[batch]).sum().clamp(min=1.0)
             optimizer.zero_grad()
             loss.backward()
@@ -279,8 +297,9 @@ def window_embeddings(
     windows: Sequence[int],
     batch_size: int = 32,
     precision: str = "fp32",
-) -> np.ndarray:
-    """Unit-length embeddings of the given windows through the fitted top layers."""
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unit-length embeddings of the given windows through the fitted top layers, and each
+    window's span vectors (spans.py), as the screener computes them at run time."""
     import torch
 
     config = FinetuneConfig(top_layers=encoder.model.config.num_hidden_layers - lower.split_layer)
@@ -294,16 +313,20 @@ def window_embeddings(
     top.train(False)
     order = sorted(windows, key=lambda i: lower.states[i].shape[0])
     out = np.zeros((len(windows), encoder.model.config.hidden_size), dtype=np.float32)
+    spans: list[np.ndarray] = [out[:0]] * len(windows)
     position = {w: n for n, w in enumerate(windows)}
     with torch.inference_mode():
         for offset in range(0, len(order), batch_size):
             chunk = order[offset : offset + batch_size]
             hidden, mask = _batch(lower.states, chunk, None)
             with arithmetic(precision):
-                pooled = top.pooled(hidden, mask).float().numpy()
+                states = top.top_states(hidden, mask)
+                pooled = top.mean_pooled(states, mask).float().numpy()
+            vectors, real = span_vectors(states.float(), mask)
             for row, index in enumerate(chunk):
                 out[position[index]] = pooled[row]
-    return out
+                spans[position[index]] = vectors[row][real[row]].numpy()
+    return out, spans
 
 
 def targets_matrix(rows: Sequence[dict[str, float] | None]) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from services.moderation.screening.spans import span_vectors
+
 if TYPE_CHECKING:
     import torch
 
@@ -252,13 +254,26 @@ class Encoder:
 
     def embed_windows(self, windows: Windows, batch_size: int = MICRO_BATCH) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings, one row per window (length-bucketed batches)."""
+        return self.embed_windows_and_spans(windows, batch_size, spans=False)[0]
+
+    def embed_windows_and_spans(
+        self, windows: Windows, batch_size: int = MICRO_BATCH, *, spans: bool = True
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """As `embed_windows`, and each window's span vectors (spans.py), one array per window
+        (empty when `spans` is false)."""
         import torch
 
         out = np.zeros((len(windows.input_ids), self._model.config.hidden_size), dtype=np.float32)
+        span_rows: list[np.ndarray] = [np.zeros((0, out.shape[1]), dtype=np.float32)] * len(out)
         with torch.inference_mode():
             for chunk in length_batches([len(ids) for ids in windows.input_ids], batch_size):
-                out[chunk] = self._forward([windows.input_ids[i] for i in chunk], self.precision)
-        return out
+                pooled, chunk_spans = self._forward_with_spans(
+                    [windows.input_ids[i] for i in chunk], self.precision, spans=spans
+                )
+                out[chunk] = pooled
+                for index, rows in zip(chunk, chunk_spans, strict=False):
+                    span_rows[index] = rows
+        return out, span_rows
 
     def pad(self, batch: list[list[int]]):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         import torch
@@ -272,6 +287,11 @@ class Encoder:
         return ids, mask
 
     def _forward(self, batch: list[list[int]], precision: str = "fp32"):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
+        return self._forward_with_spans(batch, precision, spans=False)[0]
+
+    def _forward_with_spans(
+        self, batch: list[list[int]], precision: str = "fp32", *, spans: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         import torch
 
         ids, mask = self.pad(batch)
@@ -282,7 +302,10 @@ class Encoder:
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, dim=1)
-        return pooled.numpy()
+        if not spans:
+            return pooled.numpy(), []
+        vectors, real = span_vectors(hidden, mask)
+        return pooled.numpy(), [vectors[row][real[row]].numpy() for row in range(len(batch))]
 
     def probe_bf16(self, rounds: int = 3) -> tuple[float, float]:
         """float32's time over bfloat16's on a probe batch like production's (32 windows of 64

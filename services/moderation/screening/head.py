@@ -25,6 +25,20 @@ META_FILE = "head.json"
 WINDOW_LOGIT_DISCOUNT = 1.5
 
 
+def combine_parts(parts: np.ndarray, span_discount: float | None) -> np.ndarray:
+    """Probabilities from post parts (..., 3, heads) as `Head.post_logits` gives them.
+
+    The worst window counts, so a crisis passage inside a long post is not averaged away; a
+    window must be clearly more alarming than the whole post to raise it, because a single window
+    of a long, ordinary post is noisier than the whole. The worst span counts for a head trained
+    to give a safe post no alarming span.
+    """
+    logits = np.maximum(parts[..., 0, :], parts[..., 1, :] - WINDOW_LOGIT_DISCOUNT)
+    if span_discount is not None:
+        logits = np.maximum(logits, parts[..., 2, :] - span_discount)
+    return _sigmoid(logits)
+
+
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
     probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
     return probabilities
@@ -55,21 +69,29 @@ class Head:
     needs_delta: bool = False
     #: The base encoder it was trained on (`encoder.BASE_ENCODERS`).
     encoder: str = MINILM
+    #: For a head trained on spans (spans.py): how far below the worst span's logit the post's
+    #: logit may sit. None: spans are not read.
+    span_discount: float | None = None
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Per-head probabilities, one row per input vector."""
         return _sigmoid(vectors @ self.weights.T + self.bias)
 
-    def post_scores(self, mean: np.ndarray, windows: np.ndarray) -> np.ndarray:
-        """Per-head probabilities of one post, from its whole-post mean and each of its windows.
-
-        The worst window counts, so a crisis passage inside a long post is not averaged away;
-        a window must be clearly more alarming than the whole post to raise it, because a single
-        window of a long, ordinary post is noisier than the whole.
-        """
+    def post_logits(self, mean: np.ndarray, windows: np.ndarray, spans: np.ndarray | None = None) -> np.ndarray:
+        """Per-head logits of one post's parts, (3, heads): its whole-post mean, its worst window
+        and its worst span (-inf without spans)."""
         whole = mean @ self.weights.T + self.bias
-        worst_window = (windows @ self.weights.T + self.bias).max(axis=0) - WINDOW_LOGIT_DISCOUNT
-        return _sigmoid(np.maximum(whole, worst_window))
+        worst_window = (windows @ self.weights.T + self.bias).max(axis=0)
+        if spans is None or not len(spans):
+            worst_span = np.full_like(whole, -np.inf)
+        else:
+            worst_span = (spans @ self.weights.T + self.bias).max(axis=0)
+        return np.stack([whole, worst_window, worst_span])
+
+    def post_scores(self, mean: np.ndarray, windows: np.ndarray, spans: np.ndarray | None = None) -> np.ndarray:
+        """Per-head probabilities of one post, from its whole-post mean, each of its windows and,
+        for a head trained on spans, each span of its windows."""
+        return combine_parts(self.post_logits(mean, windows, spans), self.span_discount)
 
     def save(self, directory: Path, metadata: dict[str, object]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -82,6 +104,7 @@ class Head:
             "thresholds": self.thresholds.as_dict(),
             "encoder_delta": self.needs_delta,
             "encoder": self.encoder,
+            **({} if self.span_discount is None else {"span_logit_discount": self.span_discount}),
             **metadata,
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -109,4 +132,13 @@ class Head:
             meta["version"],
             bool(meta.get("encoder_delta", False)),
             str(meta.get("encoder", MINILM)),
+            _optional_float(meta.get("span_logit_discount")),
         )
+
+
+def _optional_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise HeadLoadError(f"span_logit_discount must be a number, not {value!r}")
+    return float(value)

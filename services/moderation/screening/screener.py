@@ -180,14 +180,16 @@ class Screener:
 
     def post_scores(self, texts: Sequence[str]) -> list[PostScores]:
         windows = self._encoder.windows(texts)
-        vectors = self._encoder.embed_windows(windows)
+        vectors, spans = self._encoder.embed_windows_and_spans(windows, spans=self._head.span_discount is not None)
         owner = np.asarray(windows.owner)
         results = []
         for index in range(len(texts)):
-            rows = vectors[owner == index]
+            mine = np.flatnonzero(owner == index)
+            rows = vectors[mine]
             mean = rows.mean(axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-9)
-            scores = self._head.post_scores(mean, rows)
+            post_spans = np.concatenate([spans[w] for w in mine]) if spans else None
+            scores = self._head.post_scores(mean, rows, post_spans)
             results.append(PostScores(dict(zip(HEAD_NAMES, scores.tolist(), strict=True))))
         return results
 

@@ -3,13 +3,16 @@ float32 model on disk (only the arithmetic of the forward and backward passes ch
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from services.moderation.screening.data import LabeledPost
-from services.moderation.screening.encoder import Encoder
-from services.moderation.screening.head import HEAD_NAMES
-from tools.training.cross_validation import TrainingSet, post_scores
+from services.moderation.screening.encoder import DELTA_FILE, Encoder, save_delta
+from services.moderation.screening.head import HEAD_NAMES, Thresholds
+from services.moderation.screening.screener import Screener
+from tools.training.cross_validation import TrainingSet, head_of, post_scores
 from tools.training.finetune import FinetuneConfig, lower_states, train
 
 DANGER = [
@@ -67,3 +70,32 @@ def test_lower_states_are_the_whole_models_hidden_states_at_each_split(encoder: 
         for row, state in enumerate(lower.states):
             expected = full[split][row, : int(mask[row].sum())].to(torch.float16)
             assert torch.equal(state, expected)
+
+
+def test_a_span_trained_model_scores_at_run_time_as_cross_validation_scored_it(
+    encoder: Encoder, tmp_path: Path
+) -> None:
+    """The out-of-fold figures that choose a model are only worth something if the screener,
+    loading the saved files, computes the same scores, spans and all, for short and long posts."""
+    long_post = " ".join(SAFE * 12) + " " + DANGER[0] + " " + " ".join(SAFE * 6)
+    posts = [LabeledPost(f"d{i}", text, "corpus:test", "imminent", ("suicide",)) for i, text in enumerate(DANGER)] + [
+        LabeledPost(f"s{i}", text, "corpus:test", "none", ()) for i, text in enumerate([*SAFE, long_post])
+    ]
+    data = TrainingSet.of(posts)
+    texts = [p.text for p in data.posts]
+    lower = lower_states(encoder, texts, [2])[2]
+    assert (lower.owner == len(posts) - 1).sum() > 1, "the long post must span several windows"
+    config = FinetuneConfig(top_layers=2, epochs=2, batch_size=4, span_weight=1.0)
+    fitted = train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(posts))), config)
+    expected = post_scores(encoder, lower, fitted, list(range(len(posts))), "fp32", span_discount=0.5)
+
+    save_delta(fitted.top_state, tmp_path / DELTA_FILE)
+    run_time = Encoder.load(threads=1, delta=tmp_path / DELTA_FILE, precision="fp32")
+    head = head_of(fitted, Thresholds(0.5, 0.5, 0.5, 0.5), "test", span_discount=0.5)
+    screened = Screener(run_time, head).post_scores(texts)
+
+    got = np.array([[scores[name] for name in HEAD_NAMES] for scores in screened])
+    # The saved layers are float16, so the two agree closely, not bit for bit.
+    assert np.abs(got - expected).max() < 0.01
+    without_spans = post_scores(encoder, lower, fitted, list(range(len(posts))), "fp32", span_discount=None)
+    assert not np.allclose(without_spans, expected), "the spans must have been read"

@@ -28,3 +28,14 @@ def test_the_name_says_which_encoder_was_fine_tuned() -> None:
     from services.moderation.screening.encoder import MULTILINGUAL_E5
 
     assert model_version(DAY, 6, POSTS, encoder=MULTILINGUAL_E5).startswith("me5-small-q4-ft6+heads-2026-12-03-")
+
+
+def test_the_same_data_trained_by_another_recipe_gets_another_name() -> None:
+    shipped = {"epochs": 3, "precision": "bf16", "span_weight": 0.0}
+    assert model_version(DAY, 6, POSTS, recipe=shipped) == model_version(DAY, 6, POSTS, recipe=dict(shipped))
+    assert model_version(DAY, 6, POSTS, recipe=shipped) != model_version(
+        DAY, 6, POSTS, recipe={**shipped, "span_weight": 1.0}
+    )
+    assert model_version(DAY, 6, POSTS, recipe=shipped) != model_version(
+        DAY, 6, POSTS, recipe={**shipped, "precision": "fp32"}
+    )
