@@ -260,7 +260,7 @@ class Encoder:
         self, windows: Windows, batch_size: int = MICRO_BATCH, *, spans: bool = True
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """As `embed_windows`, and each window's span vectors (spans.py), one array per window
-        (empty when `spans` is false)."""
+        (no arrays at all when `spans` is false)."""
         import torch
 
         out = np.zeros((len(windows.input_ids), self._model.config.hidden_size), dtype=np.float32)
@@ -273,7 +273,7 @@ class Encoder:
                 out[chunk] = pooled
                 for index, rows in zip(chunk, chunk_spans, strict=False):
                     span_rows[index] = rows
-        return out, span_rows
+        return out, span_rows if spans else []
 
     def pad(self, batch: list[list[int]]):  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         import torch
