@@ -15,6 +15,7 @@ take nearly all of it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import logging
@@ -180,15 +181,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     everything = list(range(len(data.posts)))
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, everything, config, data.weakly_labeled)
-    recipe = {
-        "epochs": config.epochs,
-        "seed": config.seed,
-        "precision": config.precision,
-        "corpus_tokens": config.corpus_tokens,
-        "span_weight": config.span_weight,
-        "span_discount": span_discount,
-        "thresholds": thresholds.as_dict(),
-    }
+    recipe = {**dataclasses.asdict(config), "span_discount": span_discount, "thresholds": thresholds.as_dict()}
     version = model_version(date.today(), chosen, data.posts, encoder=args.encoder, recipe=recipe)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)

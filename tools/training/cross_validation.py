@@ -134,12 +134,6 @@ def out_of_fold_parts(
     return parts
 
 
-def out_of_fold_scores(
-    encoder: Encoder, lower: LowerStates, data: TrainingSet, config: FinetuneConfig, folds: int
-) -> np.ndarray:
-    return combine_parts(out_of_fold_parts(encoder, lower, data, config, folds), None)
-
-
 #: How a model's version names its base encoder.
 ENCODER_TAGS = {MINILM: "minilm-l6-v2", MULTILINGUAL_E5: "me5-small-q4"}
 
