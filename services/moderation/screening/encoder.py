@@ -11,7 +11,8 @@ float16): they are laid over the package's weights at load time.
 
 Inference runs the windows sorted by length in small batches that are cut when lengths differ
 too much, so one long post does not pad many short ones. The number format is chosen once at
-start: bfloat16 autocast on CPUs with AMX (cosine to float32 >= 0.9999), else float32.
+start (choose_precision): bfloat16 autocast where it is measured faster and faithful, else
+float32; int8 (int8.py) only when configured.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ class Encoder:
         self._model = model
         self.threads = threads
         self.precision = precision
-        #: The model production inference runs (a dynamically quantized copy for "int8").
+        #: The model production inference runs (for "int8", a copy whose layers compute in int8: int8.py).
         self._fast = _quantized(model) if precision == "int8" else model
         self.cls_id = tokenizer.cls_token_id
         self.sep_id = tokenizer.sep_token_id
@@ -341,19 +342,9 @@ class Encoder:
 
 
 def _quantized(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy of `model` with int8 weights (per output channel) in its linear layers."""
-    import copy
-    import warnings
+    from services.moderation.screening.int8 import quantized_copy
 
-    import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantized: torch.nn.Module = quantize_dynamic(  # type: ignore[no-untyped-call]  # torch leaves it unannotated
-            copy.deepcopy(model), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
-        )
-        return quantized
+    return quantized_copy(model)
 
 
 def apply_delta(model, path: Path, base: str = MINILM) -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
