@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 SPAN_DISCOUNTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
+def _window_tokens(value: str) -> int:
+    """A count of tokens that training reads of a window: at least 8, at most the window's 256."""
+    try:
+        tokens = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 8 <= tokens <= 256:
+        raise argparse.ArgumentTypeError(f"{tokens} is outside 8..256 (a window is 256 tokens)")
+    return tokens
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)"
@@ -47,7 +58,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-layers", type=int, default=1, help="encoder layers to fine-tune when --compare is empty")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument(
-        "--corpus-tokens", type=int, default=256, help="tokens of a hand-labelled post that training reads (<= 256)"
+        "--corpus-tokens",
+        type=_window_tokens,
+        default=256,
+        help="tokens of a hand-labelled post that training reads (<= 256)",
+    )
+    parser.add_argument(
+        "--reddit-tokens", type=_window_tokens, default=128, help="tokens of a Reddit post that training reads (<= 256)"
     )
     parser.add_argument(
         "--compare",
@@ -133,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             seed=SEED,
             precision=precision,
             corpus_tokens=args.corpus_tokens,
+            reddit_tokens=args.reddit_tokens,
             span_weight=args.span_weight,
         )
         lower = lowers[top_layers]
@@ -201,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
             "epochs": config.epochs,
             "precision": config.precision,
             "corpus_tokens": config.corpus_tokens,
+            "reddit_tokens": config.reddit_tokens,
             "span_weight": config.span_weight,
             "objective_by_top_layers": comparison,
             "training_data": counts,

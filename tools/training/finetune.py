@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Tokens of a Reddit post's first window that training reads (scoring reads every window in
-#: full): weak labels by subreddit, on long posts, are worth less compute than forum posts.
-REDDIT_TRAIN_TOKENS = 128
 #: The fixed scale between the unit-length pooled vector and the heads' logits; folded into the
 #: saved head weights, so run time sees an ordinary linear head on normalized embeddings.
 LOGIT_SCALE = 20.0
@@ -51,6 +48,9 @@ class FinetuneConfig:
     seed: int = 20261202
     #: Tokens of a hand-labelled post's first window that training reads (a window is 256).
     corpus_tokens: int = 256
+    #: Tokens of a Reddit post's first window that training reads (scoring reads every window in
+    #: full): weak labels by subreddit, on long posts, are worth less compute than forum posts.
+    reddit_tokens: int = 128
     #: "bf16" runs the top layers under bfloat16 autocast (weights and optimizer stay float32).
     precision: str = "fp32"
     #: Weight of the span loss: the worst span of a post (spans.py) must carry the post's label,
@@ -234,7 +234,7 @@ def train(
     weakly_labeled: np.ndarray | None = None,
 ) -> Finetuned:
     """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`).
-    A weakly labeled post (Reddit) is read to `REDDIT_TRAIN_TOKENS`, a hand-labelled one to
+    A weakly labeled post (Reddit) is read to `config.reddit_tokens`, a hand-labelled one to
     `config.corpus_tokens`."""
     import torch
 
@@ -244,7 +244,7 @@ def train(
     optimizer = torch.optim.AdamW(top.parameters_groups())
     first = [int(lower.first_window[p]) for p in train_posts]
     weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
-    limits = [REDDIT_TRAIN_TOKENS if weak[p] else config.corpus_tokens for p in train_posts]
+    limits = [config.reddit_tokens if weak[p] else config.corpus_tokens for p in train_posts]
     lengths = [min(limit, lower.states[w].shape[0]) for limit, w in zip(limits, first, strict=True)]
     local = list(range(len(train_posts)))
     steps_per_epoch = math.ceil(len(local) / config.batch_size)

@@ -33,17 +33,24 @@ def _as_rows(x: torch.Tensor, features: int) -> torch.Tensor:
 
 
 class RowQuantizer:
-    """Quantizes an input once for all the layers that read that same tensor, one after another."""
+    """Quantizes an input once for the `readers` layers that read that same tensor in turn, and
+    lets it go after the last of them, so no batch's activations outlive its forward pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, readers: int) -> None:
+        self._readers = readers
+        self._reads = 0
         self._input: torch.Tensor | None = None
         self._quantized: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __call__(self, x: torch.Tensor, features: int) -> tuple[torch.Tensor, torch.Tensor]:
-        # Identity, not equality: the cached tensor is held here, so its id cannot be reused.
+        # Identity, not equality: while cached, the input is held here, so its id cannot be reused.
         if self._input is not x or self._quantized is None:
-            self._input, self._quantized = x, quantize_rows(_as_rows(x, features))
-        return self._quantized
+            self._input, self._quantized, self._reads = x, quantize_rows(_as_rows(x, features)), 0
+        quantized = self._quantized
+        self._reads += 1
+        if self._reads >= self._readers:
+            self._input = self._quantized = None
+        return quantized
 
 
 class Int8Linear(torch.nn.Module):
@@ -94,7 +101,7 @@ def quantized_copy(model: torch.nn.Module) -> torch.nn.Module:
         if not name.startswith("encoder.layer."):
             continue
         linears = {child: layer for child, layer in module.named_children() if isinstance(layer, torch.nn.Linear)}
-        shared = RowQuantizer() if {"query", "key", "value"} <= linears.keys() else None
+        shared = RowQuantizer(readers=3) if {"query", "key", "value"} <= linears.keys() else None
         for child, linear in linears.items():
             setattr(module, child, Int8Linear(linear, shared if child in ("query", "key", "value") else None))
     return quantized

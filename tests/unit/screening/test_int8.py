@@ -52,14 +52,15 @@ def test_query_key_and_value_quantize_their_common_input_once(monkeypatch: pytes
         return real(rows)
 
     monkeypatch.setattr(int8_module, "quantize_rows", counting)
-    shared = RowQuantizer()
+    shared = RowQuantizer(readers=3)
     query, key, value = (Int8Linear(_linear(384, 384), shared) for _ in range(3))
     x = torch.randn(2, 10, 384)
     with torch.inference_mode():
         query(x), key(x), value(x)
         assert len(calls) == 1
-        query(x.clone())
-    assert len(calls) == 2, "a new tensor is quantized anew"
+        assert shared._input is None, "the input is let go after its last reader"
+        query(x)
+    assert len(calls) == 2, "the next forward pass quantizes anew"
 
 
 def test_the_quantized_encoder_keeps_embeddings_close_and_leaves_the_original_alone(screener: Screener) -> None:
