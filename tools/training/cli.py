@@ -49,6 +49,17 @@ def _window_tokens(value: str) -> int:
     return tokens
 
 
+def _dropout(value: str) -> float:
+    """A dropout probability: at least 0, below 1."""
+    try:
+        probability = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 <= probability < 1.0:
+        raise argparse.ArgumentTypeError(f"{probability} is outside [0, 1)")
+    return probability
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)"
@@ -65,6 +76,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--reddit-tokens", type=_window_tokens, default=128, help="tokens of a Reddit post that training reads (<= 256)"
+    )
+    parser.add_argument(
+        "--attention-dropout",
+        type=_dropout,
+        default=0.1,
+        help="dropout on the fine-tuned layers' attention (default 0.1, the shipped recipe; 0 lets PyTorch "
+        "use its fused CPU attention, about a quarter faster per epoch)",
     )
     parser.add_argument(
         "--compare",
@@ -151,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
             precision=precision,
             corpus_tokens=args.corpus_tokens,
             reddit_tokens=args.reddit_tokens,
+            attention_dropout=args.attention_dropout,
             span_weight=args.span_weight,
         )
         lower = lowers[top_layers]
@@ -220,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
             "precision": config.precision,
             "corpus_tokens": config.corpus_tokens,
             "reddit_tokens": config.reddit_tokens,
+            "attention_dropout": config.attention_dropout,
             "span_weight": config.span_weight,
             "objective_by_top_layers": comparison,
             "training_data": counts,

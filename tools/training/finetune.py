@@ -57,6 +57,10 @@ class FinetuneConfig:
     #: so a crisis sentence inside an ordinary post is found and no span of a safe post looks like
     #: one (a multiple-instance objective). 0 trains the whole-window mean alone.
     span_weight: float = 0.0
+    #: Dropout on the fine-tuned layers' attention probabilities. 0.1 is BERT's and the shipped
+    #: recipe's; at 0 PyTorch runs its fused CPU attention instead of an unfused softmax plus a
+    #: single-threaded mask draw, and an epoch takes about a quarter less time.
+    attention_dropout: float = 0.1
 
 
 @dataclass
@@ -149,6 +153,8 @@ class _TopModel:
         self.layers = torch.nn.ModuleList(
             [copy.deepcopy(base.encoder.layer[i]) for i in range(split, base.config.num_hidden_layers)]
         )
+        for layer in self.layers:
+            layer.attention.self.dropout.p = config.attention_dropout
         self.head = torch.nn.Linear(base.config.hidden_size, len(HEAD_NAMES))
         torch.nn.init.normal_(self.head.weight, std=0.02)
         torch.nn.init.zeros_(self.head.bias)

@@ -13,7 +13,7 @@ from services.moderation.screening.encoder import DELTA_FILE, Encoder, save_delt
 from services.moderation.screening.head import HEAD_NAMES, Thresholds
 from services.moderation.screening.screener import Screener
 from tools.training.cross_validation import TrainingSet, head_of, post_scores
-from tools.training.finetune import FinetuneConfig, lower_states, train
+from tools.training.finetune import FinetuneConfig, _TopModel, lower_states, train
 
 DANGER = [
     "i took every pill in the bottle an hour ago and my chest feels slow",
@@ -34,14 +34,20 @@ def encoder() -> Encoder:
     return Encoder.load(threads=1, precision="fp32")
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(encoder: Encoder, precision: str) -> None:
+@pytest.mark.parametrize(
+    ("precision", "attention_dropout"), [("fp32", 0.1), ("bf16", 0.1), ("fp32", 0.0)], ids=["fp32", "bf16", "fused"]
+)
+def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(
+    encoder: Encoder, precision: str, attention_dropout: float
+) -> None:
     posts = [LabeledPost(f"d{i}", text, "corpus:test", "imminent", ("suicide",)) for i, text in enumerate(DANGER)] + [
         LabeledPost(f"s{i}", text, "corpus:test", "none", ()) for i, text in enumerate(SAFE)
     ]
     data = TrainingSet.of(posts)
     lower = lower_states(encoder, [p.text for p in data.posts], [2])[2]
-    config = FinetuneConfig(top_layers=2, epochs=6, batch_size=4, head_lr=1e-2, precision=precision)
+    config = FinetuneConfig(
+        top_layers=2, epochs=6, batch_size=4, head_lr=1e-2, precision=precision, attention_dropout=attention_dropout
+    )
 
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(posts))), config)
     scores = post_scores(encoder, lower, fitted, list(range(len(posts))), precision)
@@ -52,6 +58,14 @@ def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(encoder: 
     assert set(fitted.top_state) and all(
         name.startswith(("encoder.layer.4.", "encoder.layer.5.")) for name in fitted.top_state
     )
+
+
+def test_attention_dropout_is_set_on_the_trained_copies_only(encoder: Encoder) -> None:
+    top = _TopModel(encoder, split=4, config=FinetuneConfig(top_layers=2, attention_dropout=0.0))
+
+    assert [layer.attention.self.dropout.p for layer in top.layers] == [0.0, 0.0]
+    assert [layer.attention.output.dropout.p for layer in top.layers] == [0.1, 0.1], "hidden dropout stays"
+    assert all(layer.attention.self.dropout.p == 0.1 for layer in encoder.model.encoder.layer)
 
 
 def test_lower_states_are_the_whole_models_hidden_states_at_each_split(encoder: Encoder) -> None:
