@@ -154,7 +154,8 @@ class _TopModel:
             [copy.deepcopy(base.encoder.layer[i]) for i in range(split, base.config.num_hidden_layers)]
         )
         for layer in self.layers:
-            layer.attention.self.dropout.p = config.attention_dropout
+            attention: Any = layer.attention  # a BertAttention; torch types submodules loosely
+            attention.self.dropout.p = config.attention_dropout
         self.head = torch.nn.Linear(base.config.hidden_size, len(HEAD_NAMES))
         torch.nn.init.normal_(self.head.weight, std=0.02)
         torch.nn.init.zeros_(self.head.bias)
