@@ -60,6 +60,22 @@ def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(
     )
 
 
+def test_a_training_seed_is_one_reproducible_draw_of_the_recipe(encoder: Encoder) -> None:
+    posts = [LabeledPost(f"d{i}", text, "corpus:test", "high", ("suicide",)) for i, text in enumerate(DANGER)] + [
+        LabeledPost(f"s{i}", text, "corpus:test", "none", ()) for i, text in enumerate(SAFE)
+    ]
+    data = TrainingSet.of(posts)
+    lower = lower_states(encoder, [p.text for p in data.posts], [1])[1]
+
+    def head_weights(seed: int) -> np.ndarray:
+        config = FinetuneConfig(top_layers=1, epochs=1, batch_size=4, seed=seed)
+        return train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(posts))), config).weights
+
+    first = head_weights(1)
+    assert np.array_equal(first, head_weights(1))
+    assert not np.allclose(first, head_weights(2))
+
+
 def test_attention_dropout_is_set_on_the_trained_copies_only(encoder: Encoder) -> None:
     top = _TopModel(encoder, split=4, config=FinetuneConfig(top_layers=2, attention_dropout=0.0))
 

@@ -27,6 +27,7 @@ def test_token_counts_default_to_the_shipped_recipe_and_accept_a_full_window() -
     [
         *[("--reddit-tokens", v) for v in ("0", "257", "-5", "many")],
         *[("--attention-dropout", v) for v in ("1", "-0.1", "1.5", "some")],
+        *[("--seed", v) for v in ("-1", "4294967296", "1.5", "lucky")],
     ],
 )
 def test_values_the_recipe_cannot_use_are_refused_naming_the_flag(
@@ -41,3 +42,8 @@ def test_values_the_recipe_cannot_use_are_refused_naming_the_flag(
 def test_attention_dropout_defaults_to_the_shipped_recipe_and_can_be_turned_off() -> None:
     assert _parser().parse_args([]).attention_dropout == 0.1
     assert _parser().parse_args(["--attention-dropout", "0"]).attention_dropout == 0.0
+
+
+def test_the_training_seed_defaults_to_the_shipped_recipes_and_can_be_drawn_again() -> None:
+    assert _parser().parse_args([]).seed is None, "None trains with the data seed, as the shipped model was"
+    assert _parser().parse_args(["--seed", "7"]).seed == 7
