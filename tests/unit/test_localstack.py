@@ -20,7 +20,7 @@ from tools.localstack.components import (
     new_cluster_id,
     render_server_properties,
 )
-from tools.localstack.processes import port_in_use, running_pid
+from tools.localstack.processes import port_in_use, running_pid, stop_process
 
 
 def test_addresses_come_from_the_settings() -> None:
@@ -109,3 +109,24 @@ def test_stack_status_reports_down_components_with_a_nonzero_exit(tmp_path: Path
     )
     assert result.returncode == 3
     assert "kafka" in result.stdout and "down" in result.stdout
+
+
+def test_a_frozen_process_is_woken_to_shut_down_cleanly(tmp_path: Path) -> None:
+    """A fault drill interrupted mid-way leaves a database SIGSTOPped; `stack down` must still let it
+    run its SIGTERM handler (FerretDB and Kafka flush there) rather than only SIGKILL it."""
+    import signal
+
+    said_goodbye = tmp_path / "goodbye"
+    script = (
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *_: (open({str(said_goodbye)!r}, 'w').close(), sys.exit(0)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    os.kill(process.pid, signal.SIGSTOP)
+
+    stop_process(process.pid, timeout_s=30)
+
+    assert said_goodbye.exists(), "the process was killed without running its SIGTERM handler"

@@ -70,8 +70,11 @@ def exited(pid: int) -> bool:
 
 
 def stop_process(pid: int, *, timeout_s: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout_s`. A process left frozen (SIGSTOP, as the fault
+    drills do) is woken so that it shuts down cleanly instead of waiting for the SIGKILL."""
     try:
         os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout_s
