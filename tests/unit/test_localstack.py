@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -114,8 +115,6 @@ def test_stack_status_reports_down_components_with_a_nonzero_exit(tmp_path: Path
 def test_a_frozen_process_is_woken_to_shut_down_cleanly(tmp_path: Path) -> None:
     """A fault drill interrupted mid-way leaves a database SIGSTOPped; `stack down` must still let it
     run its SIGTERM handler (FerretDB and Kafka flush there) rather than only SIGKILL it."""
-    import signal
-
     said_goodbye = tmp_path / "goodbye"
     script = (
         "import signal, sys, time\n"

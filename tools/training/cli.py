@@ -21,6 +21,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,15 +39,25 @@ log = logging.getLogger(__name__)
 SPAN_DISCOUNTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
-def _window_tokens(value: str) -> int:
-    """A count of tokens that training reads of a window: at least 8, at most the window's 256."""
-    try:
-        tokens = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 8 <= tokens <= 256:
-        raise argparse.ArgumentTypeError(f"{tokens} is outside 8..256 (a window is 256 tokens)")
-    return tokens
+def _whole_number_in(low: int, high: int, why: str) -> Callable[[str], int]:
+    """An argparse type for a whole number in low..high (both included); `why` ends the refusal."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{number} is outside {low}..{high} ({why})")
+        return number
+
+    return parse
+
+
+#: Tokens of a window that training reads: at least 8, at most the window's 256.
+_window_tokens = _whole_number_in(8, 256, "a window is 256 tokens")
+#: A training seed that torch and random both accept.
+_seed = _whole_number_in(0, 2**32 - 1, "a 32-bit seed")
 
 
 def _dropout(value: str) -> float:
@@ -58,17 +69,6 @@ def _dropout(value: str) -> float:
     if not 0.0 <= probability < 1.0:
         raise argparse.ArgumentTypeError(f"{probability} is outside [0, 1)")
     return probability
-
-
-def _seed(value: str) -> int:
-    """A training seed: a whole number that torch and random both accept."""
-    try:
-        seed = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 0 <= seed < 2**32:
-        raise argparse.ArgumentTypeError(f"{seed} is outside 0..2**32-1")
-    return seed
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -180,11 +180,12 @@ def run(args: argparse.Namespace) -> int:
         f"({time.monotonic() - started:.0f} s so far)",
         file=sys.stderr,
     )
+    training_seed = SEED if args.seed is None else args.seed
     for top_layers in candidates:
         config = FinetuneConfig(
             top_layers=top_layers,
             epochs=args.epochs,
-            seed=SEED if args.seed is None else args.seed,
+            seed=training_seed,
             precision=precision,
             corpus_tokens=args.corpus_tokens,
             reddit_tokens=args.reddit_tokens,
