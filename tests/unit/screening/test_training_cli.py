@@ -1,13 +1,16 @@
 """haven train-screener refuses token counts a window cannot hold and dropout it cannot use, with a
-clear message."""
+clear message, and with no flags trains the recipe the shipped model records."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
+from services.moderation.screening.screener import MODEL_DIR
 from tools.training.cli import configure
+from tools.training.cross_validation import SEED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +45,25 @@ def test_values_the_recipe_cannot_use_are_refused_naming_the_flag(
 def test_attention_dropout_defaults_to_the_shipped_recipe_and_can_be_turned_off() -> None:
     assert _parser().parse_args([]).attention_dropout == 0.1
     assert _parser().parse_args(["--attention-dropout", "0"]).attention_dropout == 0.0
+
+
+def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
+    """`haven train-screener` with no flags must retrain the model that ships (on 2026-12-04 it
+    rewrote its files bit for bit), so a default cannot move without a model trained by it."""
+    shipped = json.loads((MODEL_DIR / "head.json").read_text())
+    defaults = _parser().parse_args([])
+    recipe = {
+        "encoder": defaults.encoder,
+        "folds": defaults.folds,
+        "epochs": defaults.epochs,
+        "corpus_tokens": defaults.corpus_tokens,
+        "reddit_tokens": defaults.reddit_tokens,
+        "attention_dropout": defaults.attention_dropout,
+        "span_weight": defaults.span_weight,
+        "training_seed": SEED if defaults.seed is None else defaults.seed,
+    }
+    assert {key: shipped[key] for key in recipe} == recipe
+    assert str(shipped["top_layers"]) in defaults.compare.split(",")
 
 
 def test_the_training_seed_defaults_to_the_shipped_recipes_and_can_be_drawn_again() -> None:
