@@ -91,9 +91,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--attention-dropout",
         type=_dropout,
-        default=0.1,
-        help="dropout on the fine-tuned layers' attention (default 0.1, the shipped recipe; 0 lets PyTorch "
-        "use its fused CPU attention, about a quarter faster per epoch)",
+        default=None,
+        help="dropout on the fine-tuned layers' attention (default: 0.1 under bfloat16, the shipped recipe; 0 "
+        "in float32, where it lets PyTorch use its fused CPU attention, about a quarter faster per epoch)",
     )
     parser.add_argument(
         "--seed",
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         model_version,
         out_of_fold_parts,
     )
-    from tools.training.finetune import FinetuneConfig, lower_states, train
+    from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states, train
 
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     encoder = Encoder.load(base=args.encoder, threads=2, precision="fp32")
     print(f"base encoder: {args.encoder}", file=sys.stderr)
     precision = choose_precision(None if args.precision == "auto" else args.precision, encoder.probe_bf16)
-    print(f"fine-tuning arithmetic: {precision}", file=sys.stderr)
+    attention_dropout = attention_dropout_for(precision) if args.attention_dropout is None else args.attention_dropout
+    print(f"fine-tuning arithmetic: {precision}, attention dropout {attention_dropout}", file=sys.stderr)
     texts = [p.text for p in data.posts]
     candidates = [int(c) for c in args.compare.split(",") if c.strip()] or [args.top_layers]
     results = {}
@@ -189,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
             precision=precision,
             corpus_tokens=args.corpus_tokens,
             reddit_tokens=args.reddit_tokens,
-            attention_dropout=args.attention_dropout,
+            attention_dropout=attention_dropout,
             span_weight=args.span_weight,
         )
         lower = lowers[top_layers]

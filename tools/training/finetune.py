@@ -63,6 +63,15 @@ class FinetuneConfig:
     attention_dropout: float = 0.1
 
 
+def attention_dropout_for(precision: str) -> float:
+    """The recipe's attention dropout in the arithmetic training runs in. Under bfloat16 it is
+    0.1, the shipped model's (dropping it saved nothing there). In float32, the arithmetic of CPUs
+    whose bfloat16 is not faster, it is 0: PyTorch then takes its fused CPU attention and the
+    default run fits in 30 minutes on two cores, and three training draws of each recipe fell
+    within one another's spread (training/pending/README.md, 2026-12-04)."""
+    return 0.1 if precision == "bf16" else 0.0
+
+
 @dataclass
 class LowerStates:
     """Frozen lower-layer output for each window: a float16 tensor (tokens, hidden) per window."""
@@ -352,6 +361,7 @@ __all__ = [
     "FinetuneConfig",
     "Finetuned",
     "LowerStates",
+    "attention_dropout_for",
     "lower_states",
     "targets_matrix",
     "train",

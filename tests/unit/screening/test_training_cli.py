@@ -11,6 +11,7 @@ import pytest
 from services.moderation.screening.screener import MODEL_DIR
 from tools.training.cli import configure
 from tools.training.cross_validation import SEED
+from tools.training.finetune import attention_dropout_for
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,9 +43,12 @@ def test_values_the_recipe_cannot_use_are_refused_naming_the_flag(
     assert flag in capsys.readouterr().err
 
 
-def test_attention_dropout_defaults_to_the_shipped_recipe_and_can_be_turned_off() -> None:
-    assert _parser().parse_args([]).attention_dropout == 0.1
+def test_attention_dropout_follows_the_arithmetic_unless_given() -> None:
+    assert _parser().parse_args([]).attention_dropout is None, "None: chosen by the arithmetic training runs in"
+    assert attention_dropout_for("bf16") == 0.1, "the shipped model's, trained under bfloat16"
+    assert attention_dropout_for("fp32") == 0.0, "float32 takes PyTorch's fused attention to fit 30 minutes"
     assert _parser().parse_args(["--attention-dropout", "0"]).attention_dropout == 0.0
+    assert _parser().parse_args(["--attention-dropout", "0.1"]).attention_dropout == 0.1
 
 
 def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
@@ -58,7 +62,9 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
         "epochs": defaults.epochs,
         "corpus_tokens": defaults.corpus_tokens,
         "reddit_tokens": defaults.reddit_tokens,
-        "attention_dropout": defaults.attention_dropout,
+        "attention_dropout": attention_dropout_for(shipped["precision"])
+        if defaults.attention_dropout is None
+        else defaults.attention_dropout,
         "span_weight": defaults.span_weight,
         "training_seed": SEED if defaults.seed is None else defaults.seed,
     }
