@@ -7,7 +7,8 @@ recovery communities as no crisis). The dev set is a check (`haven screen --eval
 read here; the blind test set is never read by training.
 
 Every figure printed comes from out-of-fold predictions. The thresholds are chosen on those
-predictions, then the final model is fit on all the data. Seeded; under 30 minutes on two
+predictions, then the final model is fit on all the data; the nested figures choose them on the
+other folds' posts instead, so no post is decided by thresholds fitted to it. Seeded; under 30 minutes on two
 cores with the defaults (the encoder's top six layers fine-tuned; the k folds and the final fit
 take nearly all of it).
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import json
 import logging
 import sys
@@ -24,14 +24,8 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from services.moderation.screening.encoder import BASE_ENCODERS, MULTILINGUAL_E5
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from services.moderation.screening.head import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +149,13 @@ def run(args: argparse.Namespace) -> int:
     from tools.training.cross_validation import (
         SEED,
         TrainingSet,
+        fold_splits,
         head_of,
         model_version,
         out_of_fold_parts,
     )
     from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states, train
+    from tools.training.objective import Objective
 
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
@@ -220,11 +216,13 @@ def run(args: argparse.Namespace) -> int:
                 print(f"span discount {discount}: objective {objective.loss(best):.4f}", file=sys.stderr)
         span_discount = min(by_discount, key=lambda d: by_discount[d][0])
         loss, best, objective = by_discount[span_discount]
-        report = objective.report(best)
+        nested = objective.nested(fold_splits(data, args.folds))
+        report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
         results[top_layers] = (loss, best, report, config, lower, span_discount)
         print(
             f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
-            f"span discount {span_discount}",
+            f"span discount {span_discount}; nested (thresholds chosen on the other folds): objective "
+            f"{nested.objective:.4f}",
             file=sys.stderr,
         )
         print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))
@@ -287,139 +285,3 @@ def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]  # nump
         "reddit": len(posts) - len(labeled),
         "reddit_by_subreddit": dict(sorted(Counter(subreddit(p) for p in posts if not is_labeled(p)).items())),
     }
-
-
-class Objective:
-    """Levels and verdict figures from out-of-fold scores, as `decide` would give them."""
-
-    def __init__(self, posts, oof) -> None:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
-        import numpy as np
-
-        from services.moderation.screening.data import (
-            CRISIS_SUBREDDIT,
-            EVERYDAY_SUBREDDITS,
-            RECOVERY_SUBREDDITS,
-            is_labeled,
-            subreddit,
-        )
-        from services.moderation.screening.head import HEAD_NAMES
-        from services.moderation.screening.imminence import signs_of_now
-        from services.moderation.screening.rules import RISK_ORDER, apply_rules
-        from services.moderation.screening.screener import MIN_WORDS_FOR_MODEL_HOLD
-
-        self.posts = posts
-        self.oof = oof
-        self.col = {name: i for i, name in enumerate(HEAD_NAMES)}
-        findings = [apply_rules(p.text) for p in posts]
-        self.findings = findings
-        self.rule_floor = np.array([max([RISK_ORDER[s.floor] for s in f.signals], default=0) for f in findings])
-        self.rule_support = np.array([max([RISK_ORDER[s.risk] for s in f.signals], default=0) for f in findings])
-        self.only_dismissed = np.array([bool(f.dismissed) and not f.signals for f in findings])
-        self.too_short = np.array([len(p.text.split()) < MIN_WORDS_FOR_MODEL_HOLD for p in posts])
-        self.now = np.array([bool(signs_of_now(p.text)) for p in posts])
-        self.labeled = np.array([is_labeled(p) for p in posts])
-        self.level_true = np.array([RISK_ORDER[p.risk] if is_labeled(p) else -1 for p in posts])
-        subs = [subreddit(p) for p in posts]
-        self.watch = np.array([s == CRISIS_SUBREDDIT for s in subs])
-        self.everyday = np.array([s in EVERYDAY_SUBREDDITS for s in subs])
-        self.recovery = np.array([s in RECOVERY_SUBREDDITS for s in subs])
-
-    def levels(self, t: Thresholds) -> np.ndarray:
-        import numpy as np
-
-        crisis, imminent, concern = (self.oof[:, self.col[h]] for h in ("crisis", "imminent", "concern"))
-        level = np.where(concern >= t.concern, 1, 0)
-        model_imminent = (imminent >= t.imminent) & ((self.rule_support >= 2) | self.now)
-        level = np.where(crisis >= t.high, np.where(model_imminent, 3, 2), level)
-        level = np.where(self.only_dismissed & (level >= 2), 1, level)
-        level = np.where(self.too_short & (level >= 2), 1, level)
-        floored: np.ndarray = np.maximum(level, self.rule_floor)
-        return floored
-
-    def figures(self, t) -> dict[str, float]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
-
-        level = self.levels(t)
-        truth = self.level_true
-        lab = self.labeled
-
-        def rate(mask) -> float:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
-            return float(mask.mean()) if mask.size else float("nan")
-
-        return {
-            "recall_high_or_imminent": rate(level[lab & (truth >= 2)] >= 2),
-            "false_hold_rate": rate(level[lab & (truth <= 1)] >= 2),
-            "imminent_as_urgent": rate(level[lab & (truth == 3)] == 3),
-            "benign_paged_urgent": rate(level[lab & (truth <= 1)] == 3),
-            "none_given_resources": rate(level[lab & (truth == 0)] >= 1),
-            "concern_missed": rate(level[lab & (truth == 1)] == 0),
-            "suicidewatch_held": rate(level[self.watch] >= 2),
-            "everyday_held": rate(level[self.everyday] >= 2),
-            "recovery_held": rate(level[self.recovery] >= 2),
-            "everyday_urgent": rate(level[self.everyday] == 3),
-        }
-
-    def loss(self, t) -> float:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
-        import math
-
-        f = {k: (0.0 if math.isnan(v) else v) for k, v in self.figures(t).items()}
-        # Targets as soft constraints: missing one costs far more than any gain elsewhere.
-        penalty = 50 * max(0, 0.95 - f["recall_high_or_imminent"]) + 50 * max(0, f["false_hold_rate"] - 0.05)
-        penalty += 50 * max(0, f["benign_paged_urgent"] - 0.01) + 20 * max(0, 0.75 - f["suicidewatch_held"])
-        penalty += 50 * max(0, f["everyday_held"] - 0.015) + 20 * max(0, f["recovery_held"] - 0.05)
-        score = (1 - f["recall_high_or_imminent"]) + f["false_hold_rate"] + 0.5 * (1 - f["imminent_as_urgent"])
-        score += (
-            2 * f["benign_paged_urgent"] + f["everyday_held"] + f["recovery_held"] + 0.2 * (1 - f["suicidewatch_held"])
-        )
-        score += 0.2 * f["none_given_resources"] + 0.2 * f["concern_missed"]
-        return penalty + score
-
-    def best(self) -> Thresholds:
-        import numpy as np
-
-        from services.moderation.screening.head import Thresholds
-
-        grid = itertools.product(
-            np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.96, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
-        )
-        return min((Thresholds(*(round(float(v), 3) for v in combo)) for combo in grid), key=self.loss)
-
-    def report(self, t) -> dict[str, object]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
-        from streams.events import CATEGORIES
-
-        figures = {k: round(v, 3) for k, v in self.figures(t).items()}
-        level = self.levels(t)
-        category_recall = {}
-        for c in CATEGORIES:
-            relevant = [
-                i for i, p in enumerate(self.posts) if self.labeled[i] and p.risk != "none" and c in p.categories
-            ]
-            hit = sum(
-                1
-                for i in relevant
-                if level[i] >= 1
-                and (self.oof[i, self.col[c]] >= t.category or any(s.category == c for s in self.findings[i].signals))
-            )
-            category_recall[c] = f"{hit}/{len(relevant)}"
-        return {
-            "thresholds": t.as_dict(),
-            "corpus_and_reddit_out_of_fold": figures,
-            "category_recall": category_recall,
-            "rules": self.rule_precision(),
-        }
-
-    def rule_precision(self) -> dict[str, str]:
-        """Per rule: how often it fired on labeled posts at or above its level, and on everyday Reddit."""
-        from collections import defaultdict
-
-        from services.moderation.screening.rules import RISK_ORDER
-
-        fired: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for i, found in enumerate(self.findings):
-            for signal in found.signals:
-                name = signal.rule.label if signal.rule.holds else f"{signal.rule.label} (does not hold alone)"
-                if self.labeled[i]:
-                    fired[name][0] += 1
-                    fired[name][1] += int(self.level_true[i] >= min(RISK_ORDER[signal.risk], 2))
-                elif self.everyday[i]:
-                    fired[name][2] += 1
-        return {k: f"{v[1]}/{v[0]} correct on the corpus, {v[2]} on everyday Reddit" for k, v in sorted(fired.items())}

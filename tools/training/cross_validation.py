@@ -117,15 +117,20 @@ def post_scores(
     return combine_parts(post_parts(encoder, lower, fitted, posts, precision), span_discount)
 
 
+def fold_splits(data: TrainingSet, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The k folds (training posts, held-out posts), stratified by level and subreddit, seeded."""
+    from sklearn.model_selection import StratifiedKFold
+
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    return list(splitter.split(np.zeros(len(data.posts)), data.strata()))
+
+
 def out_of_fold_parts(
     encoder: Encoder, lower: LowerStates, data: TrainingSet, config: FinetuneConfig, folds: int
 ) -> np.ndarray:
     """Each post's parts (`post_parts`) from the fold's model that never saw it."""
-    from sklearn.model_selection import StratifiedKFold
-
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     parts = np.zeros((len(data.posts), 3, len(HEAD_NAMES)))
-    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(data.posts)), data.strata()), start=1):
+    for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds), start=1):
         log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
         fitted = train(
             encoder, lower, data.targets, data.mask, data.weights, train_idx.tolist(), config, data.weakly_labeled

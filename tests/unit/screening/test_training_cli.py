@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
 from services.moderation.screening.screener import MODEL_DIR
-from tools.training.cli import configure
+from tools.training.cli import configure, run
 from tools.training.cross_validation import SEED
 from tools.training.finetune import attention_dropout_for
 
@@ -75,3 +76,31 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
 def test_the_training_seed_defaults_to_the_shipped_recipes_and_can_be_drawn_again() -> None:
     assert _parser().parse_args([]).seed is None, "None trains with the data seed, as the shipped model was"
     assert _parser().parse_args(["--seed", "7"]).seed == 7
+
+
+def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: Path) -> None:
+    """The whole command, end to end on 90 corpus posts and one epoch: cross-validation, the
+    nested figures, the final fit, the files, and a screener that reads them."""
+    from services.moderation.screening import Screener
+    from services.moderation.screening.data import default_corpus_dir
+    from services.moderation.screening.screener import ScreeningInput
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = (default_corpus_dir() / "part-a.jsonl").read_text().splitlines()
+    (corpus / "part-a.jsonl").write_text("\n".join(rows[::11][:90]) + "\n")
+    out = tmp_path / "model"
+    args = _parser().parse_args(["--corpus", str(corpus), "--no-reddit", "--epochs", "1", "--out", str(out)])
+
+    assert run(args) == 0
+
+    head = json.loads((out / "head.json").read_text())
+    assert head["training_data"]["corpus"] == 90
+    assert head["attention_dropout"] == attention_dropout_for(head["precision"])
+    nested = head["cross_validated"]["nested_out_of_fold"]
+    assert len(nested["thresholds_by_fold"]) == 3
+    assert 0.0 <= nested["figures"]["recall_high_or_imminent"] <= 1.0
+    [verdict] = Screener.load(out, threads=2).screen_batch(
+        [ScreeningInput(id="p1", text="i took all my pills an hour ago and i cant stay awake")]
+    )
+    assert verdict.model_version == head["version"]
