@@ -29,6 +29,10 @@ from services.moderation.screening.encoder import BASE_ENCODERS, MULTILINGUAL_E5
 
 log = logging.getLogger(__name__)
 
+#: The pool of composed posts is this many times the number one fit uses: a fit may use only those
+#: built from its own training posts, about a fifth of the pool with three folds.
+COMPOSED_POOL_PER_FIT = 5
+
 #: Span discounts (log-odds) tried on out-of-fold scores for a model trained with the span loss.
 SPAN_DISCOUNTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
@@ -125,6 +129,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "discount is chosen by cross-validation (tried 2026-12-03 at 1.0 and rejected, see MODEL_CARD.md; the "
         "default 0 trains the whole-window mean only, as the shipped model was)",
     )
+    parser.add_argument(
+        "--composites",
+        type=_whole_number_in(0, 5000, "a fit trains on at most 5000 composed posts"),
+        default=0,
+        help="each fit also trains on up to N long posts composed from its own training posts (a corpus post "
+        "among short ordinary ones, labeled as it; tools/training/composites.py). Default 0, the shipped recipe",
+    )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
         "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
@@ -146,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     from services.moderation.screening.encoder import DELTA_FILE, Encoder, choose_precision, save_delta
     from services.moderation.screening.head import combine_parts
     from services.moderation.screening.screener import MODEL_DIR
+    from tools.training.composites import compose, usable
     from tools.training.cross_validation import (
         SEED,
         TrainingSet,
@@ -168,7 +180,16 @@ def run(args: argparse.Namespace) -> int:
     precision = choose_precision(None if args.precision == "auto" else args.precision, encoder.probe_bf16)
     attention_dropout = attention_dropout_for(precision) if args.attention_dropout is None else args.attention_dropout
     print(f"fine-tuning arithmetic: {precision}, attention dropout {attention_dropout}", file=sys.stderr)
-    texts = [p.text for p in data.posts]
+    composed = []
+    if args.composites:
+        composed = compose(
+            data.posts,
+            COMPOSED_POOL_PER_FIT * args.composites,
+            SEED,
+            fits=lambda text: len(encoder.windows([text]).input_ids) == 1,
+        )
+        print(f"composed posts: {len(composed)} in the pool, up to {args.composites} per fit", file=sys.stderr)
+    texts = [p.text for p in data.posts] + [c.text for c in composed]
     candidates = [int(c) for c in args.compare.split(",") if c.strip()] or [args.top_layers]
     results = {}
     lowers = lower_states(encoder, texts, candidates)
@@ -191,11 +212,11 @@ def run(args: argparse.Namespace) -> int:
         )
         lower = lowers[top_layers]
         print(
-            f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(texts)} posts "
+            f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(data.posts)} posts "
             f"({time.monotonic() - started:.0f} s so far)",
             file=sys.stderr,
         )
-        parts = out_of_fold_parts(encoder, lower, data, config, args.folds)
+        parts = out_of_fold_parts(encoder, lower, data, config, args.folds, composed, args.composites)
         if args.save_oof:
             import numpy as np
 
@@ -236,8 +257,21 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     everything = list(range(len(data.posts)))
-    fitted = train(encoder, lower, data.targets, data.mask, data.weights, everything, config, data.weakly_labeled)
+    everything += [len(data.posts) + n for n in usable(composed, everything, args.composites, SEED)]
+    augmented = data.with_composed(composed)
+    fitted = train(
+        encoder,
+        lower,
+        augmented.targets,
+        augmented.mask,
+        augmented.weights,
+        everything,
+        config,
+        augmented.weakly_labeled,
+    )
     recipe = {**dataclasses.asdict(config), "span_discount": span_discount, "thresholds": thresholds.as_dict()}
+    if args.composites:
+        recipe["composites"] = args.composites
     version = model_version(date.today(), chosen, data.posts, encoder=args.encoder, recipe=recipe)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -262,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
             "reddit_tokens": config.reddit_tokens,
             "attention_dropout": config.attention_dropout,
             "span_weight": config.span_weight,
+            **({"composites": args.composites} if args.composites else {}),
             "objective_by_top_layers": comparison,
             "training_data": counts,
             "cross_validated": report,

@@ -26,6 +26,7 @@ from services.moderation.screening.data import (
 )
 from services.moderation.screening.encoder import MINILM, MULTILINGUAL_E5, Encoder
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds, combine_parts
+from tools.training.composites import Composed, usable
 from tools.training.finetune import (
     FinetuneConfig,
     Finetuned,
@@ -61,6 +62,23 @@ class TrainingSet:
         targets, mask = targets_matrix([training_targets(p) for p in kept])
         weights = np.array([1.0 if is_labeled(p) else REDDIT_WEIGHT for p in kept], dtype=np.float32)
         return cls(kept, targets, mask, weights)
+
+    def with_composed(self, composed: Sequence[Composed]) -> TrainingSet:
+        """These posts followed by the composed ones, each labeled as its core (training only:
+        folds and figures are of `self`'s posts)."""
+        if not composed:
+            return self
+        cores = [c.core for c in composed]
+        extra = [
+            LabeledPost(f"composed-{n}", c.text, "corpus:composed", core.risk, core.categories, core.language)
+            for n, (c, core) in enumerate(zip(composed, (self.posts[i] for i in cores), strict=True))
+        ]
+        return TrainingSet(
+            self.posts + extra,
+            np.vstack([self.targets, self.targets[cores]]),
+            np.vstack([self.mask, self.mask[cores]]),
+            np.concatenate([self.weights, self.weights[cores]]),
+        )
 
     @property
     def weakly_labeled(self) -> np.ndarray:
@@ -126,14 +144,30 @@ def fold_splits(data: TrainingSet, folds: int) -> list[tuple[np.ndarray, np.ndar
 
 
 def out_of_fold_parts(
-    encoder: Encoder, lower: LowerStates, data: TrainingSet, config: FinetuneConfig, folds: int
+    encoder: Encoder,
+    lower: LowerStates,
+    data: TrainingSet,
+    config: FinetuneConfig,
+    folds: int,
+    composed: Sequence[Composed] = (),
+    composed_per_fit: int = 0,
 ) -> np.ndarray:
-    """Each post's parts (`post_parts`) from the fold's model that never saw it."""
+    """Each post's parts (`post_parts`) from the fold's model that never saw it. `lower` covers
+    the posts, then the composed posts (`composites.py`) a fold may also train on."""
     parts = np.zeros((len(data.posts), 3, len(HEAD_NAMES)))
+    augmented = data.with_composed(composed)
     for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds), start=1):
-        log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
+        extra = [len(data.posts) + n for n in usable(composed, train_idx.tolist(), composed_per_fit, SEED + fold)]
+        log.info("fold %d/%d: training on %d posts (%d composed)", fold, folds, len(train_idx), len(extra))
         fitted = train(
-            encoder, lower, data.targets, data.mask, data.weights, train_idx.tolist(), config, data.weakly_labeled
+            encoder,
+            lower,
+            augmented.targets,
+            augmented.mask,
+            augmented.weights,
+            train_idx.tolist() + extra,
+            config,
+            augmented.weakly_labeled,
         )
         parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)
     return parts

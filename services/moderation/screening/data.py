@@ -44,6 +44,7 @@ class LabeledPost:
     source: str  # "dev", "corpus:<part>" or "rmhd:<subreddit>"
     risk: str | None = None  # None when only weakly labeled
     categories: tuple[str, ...] = field(default_factory=tuple)
+    language: str | None = None  # "en" or "es" where the corpus says
 
 
 def default_data_dir() -> Path:
@@ -80,7 +81,10 @@ def read_corpus(directory: Path) -> list[LabeledPost]:
                 if not isinstance(row.get("text"), str) or not row["text"].strip():
                     continue
                 categories = tuple(c for c in row.get("categories", []) if c in CATEGORIES)
-                posts.append(LabeledPost(str(row["id"]), row["text"], f"corpus:{path.stem}", row["risk"], categories))
+                language = row.get("language") if isinstance(row.get("language"), str) else None
+                posts.append(
+                    LabeledPost(str(row["id"]), row["text"], f"corpus:{path.stem}", row["risk"], categories, language)
+                )
     return posts
 
 
