@@ -79,8 +79,8 @@ def test_the_training_seed_defaults_to_the_shipped_recipes_and_can_be_drawn_agai
 
 
 def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: Path) -> None:
-    """The whole command, end to end on 90 corpus posts and one epoch: cross-validation, the
-    nested figures, the final fit, the files, and a screener that reads them."""
+    """The whole command, end to end on 90 corpus posts and one epoch: composed posts,
+    cross-validation, the nested figures, the final fit, the files, and a screener that reads them."""
     from services.moderation.screening import Screener
     from services.moderation.screening.data import default_corpus_dir
     from services.moderation.screening.screener import ScreeningInput
@@ -90,12 +90,15 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
     rows = (default_corpus_dir() / "part-a.jsonl").read_text().splitlines()
     (corpus / "part-a.jsonl").write_text("\n".join(rows[::11][:90]) + "\n")
     out = tmp_path / "model"
-    args = _parser().parse_args(["--corpus", str(corpus), "--no-reddit", "--epochs", "1", "--out", str(out)])
+    args = _parser().parse_args(
+        ["--corpus", str(corpus), "--no-reddit", "--epochs", "1", "--composites", "10", "--out", str(out)]
+    )
 
     assert run(args) == 0
 
     head = json.loads((out / "head.json").read_text())
-    assert head["training_data"]["corpus"] == 90
+    assert head["training_data"]["corpus"] == 90, "composed posts train, but are not counted as data"
+    assert head["composites"] == 10
     assert head["attention_dropout"] == attention_dropout_for(head["precision"])
     nested = head["cross_validated"]["nested_out_of_fold"]
     assert len(nested["thresholds_by_fold"]) == 3
