@@ -157,16 +157,17 @@ def run(args: argparse.Namespace) -> int:
     from services.moderation.screening.encoder import DELTA_FILE, Encoder, choose_precision, save_delta
     from services.moderation.screening.head import combine_parts
     from services.moderation.screening.screener import MODEL_DIR
-    from tools.training.composites import compose, usable
+    from tools.training.composites import compose
     from tools.training.cross_validation import (
         SEED,
         TrainingSet,
+        fit,
         fold_splits,
         head_of,
         model_version,
         out_of_fold_parts,
     )
-    from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states, train
+    from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states
     from tools.training.objective import Objective
 
     started = time.monotonic()
@@ -256,19 +257,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return 0
-    everything = list(range(len(data.posts)))
-    everything += [len(data.posts) + n for n in usable(composed, everything, args.composites, SEED)]
-    augmented = data.with_composed(composed)
-    fitted = train(
-        encoder,
-        lower,
-        augmented.targets,
-        augmented.mask,
-        augmented.weights,
-        everything,
-        config,
-        augmented.weakly_labeled,
-    )
+    fitted = fit(encoder, lower, data, range(len(data.posts)), config, composed, args.composites)
     recipe = {**dataclasses.asdict(config), "span_discount": span_discount, "thresholds": thresholds.as_dict()}
     if args.composites:
         recipe["composites"] = args.composites

@@ -143,6 +143,33 @@ def fold_splits(data: TrainingSet, folds: int) -> list[tuple[np.ndarray, np.ndar
     return list(splitter.split(np.zeros(len(data.posts)), data.strata()))
 
 
+def fit(
+    encoder: Encoder,
+    lower: LowerStates,
+    data: TrainingSet,
+    posts: Sequence[int],
+    config: FinetuneConfig,
+    composed: Sequence[Composed] = (),
+    composed_per_fit: int = 0,
+    seed: int = SEED,
+) -> Finetuned:
+    """Train on `posts` and on up to `composed_per_fit` composed posts built only from them."""
+    extra = [len(data.posts) + n for n in usable(composed, posts, composed_per_fit, seed)]
+    if extra:
+        log.info("also training on %d composed posts", len(extra))
+    augmented = data.with_composed(composed)
+    return train(
+        encoder,
+        lower,
+        augmented.targets,
+        augmented.mask,
+        augmented.weights,
+        [*posts, *extra],
+        config,
+        augmented.weakly_labeled,
+    )
+
+
 def out_of_fold_parts(
     encoder: Encoder,
     lower: LowerStates,
@@ -155,20 +182,9 @@ def out_of_fold_parts(
     """Each post's parts (`post_parts`) from the fold's model that never saw it. `lower` covers
     the posts, then the composed posts (`composites.py`) a fold may also train on."""
     parts = np.zeros((len(data.posts), 3, len(HEAD_NAMES)))
-    augmented = data.with_composed(composed)
     for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds), start=1):
-        extra = [len(data.posts) + n for n in usable(composed, train_idx.tolist(), composed_per_fit, SEED + fold)]
-        log.info("fold %d/%d: training on %d posts (%d composed)", fold, folds, len(train_idx), len(extra))
-        fitted = train(
-            encoder,
-            lower,
-            augmented.targets,
-            augmented.mask,
-            augmented.weights,
-            train_idx.tolist() + extra,
-            config,
-            augmented.weakly_labeled,
-        )
+        log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
+        fitted = fit(encoder, lower, data, train_idx.tolist(), config, composed, composed_per_fit, SEED + fold)
         parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)
     return parts
 
