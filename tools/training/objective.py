@@ -10,6 +10,7 @@ and scores each fold with thresholds that never saw it.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections import defaultdict
@@ -74,8 +75,16 @@ class Objective:
         self.recovery = np.array([s in RECOVERY_SUBREDDITS for s in subs])
 
     def restricted(self, indices: Sequence[int]) -> Objective:
-        """The same objective over some of the posts (their rules are not matched again)."""
-        return Objective([self.posts[i] for i in indices], self.oof[list(indices)], [self.findings[i] for i in indices])
+        """The same objective over some of the posts: every per-post field is sliced, so no rule
+        or sign of now is matched again."""
+        chosen = list(indices)
+        part = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(part, name, value[chosen])
+            elif isinstance(value, list):
+                setattr(part, name, [value[i] for i in chosen])
+        return part
 
     def levels(self, t: Thresholds) -> np.ndarray:
         crisis, imminent, concern = (self.oof[:, self.col[h]] for h in ("crisis", "imminent", "concern"))
