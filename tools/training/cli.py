@@ -94,6 +94,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "in float32, where it lets PyTorch use its fused CPU attention, about a quarter faster per epoch)",
     )
     parser.add_argument(
+        "--dropout-masks",
+        choices=("torch", "words"),
+        default="torch",
+        help="how dropout masks are drawn: torch (PyTorch's dropout, the shipped recipe) or words (16-bit "
+        "words cut from 64-bit draws: the same probabilities, a different random stream, masks about four "
+        "times faster to draw)",
+    )
+    parser.add_argument(
         "--seed",
         type=_seed,
         default=None,
@@ -209,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
             corpus_tokens=args.corpus_tokens,
             reddit_tokens=args.reddit_tokens,
             attention_dropout=attention_dropout,
+            dropout_masks=args.dropout_masks,
             span_weight=args.span_weight,
         )
         lower = lowers[top_layers]
@@ -284,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
             "corpus_tokens": config.corpus_tokens,
             "reddit_tokens": config.reddit_tokens,
             "attention_dropout": config.attention_dropout,
+            "dropout_masks": config.dropout_masks,
             "span_weight": config.span_weight,
             **({"composites": args.composites} if args.composites else {}),
             "objective_by_top_layers": comparison,

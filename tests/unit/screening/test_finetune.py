@@ -35,10 +35,12 @@ def encoder() -> Encoder:
 
 
 @pytest.mark.parametrize(
-    ("precision", "attention_dropout"), [("fp32", 0.1), ("bf16", 0.1), ("fp32", 0.0)], ids=["fp32", "bf16", "fused"]
+    ("precision", "attention_dropout", "dropout_masks"),
+    [("fp32", 0.1, "torch"), ("bf16", 0.1, "torch"), ("fp32", 0.0, "torch"), ("bf16", 0.1, "words")],
+    ids=["fp32", "bf16", "fused", "word-masks"],
 )
 def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(
-    encoder: Encoder, precision: str, attention_dropout: float
+    encoder: Encoder, precision: str, attention_dropout: float, dropout_masks: str
 ) -> None:
     posts = [LabeledPost(f"d{i}", text, "corpus:test", "imminent", ("suicide",)) for i, text in enumerate(DANGER)] + [
         LabeledPost(f"s{i}", text, "corpus:test", "none", ()) for i, text in enumerate(SAFE)
@@ -46,7 +48,13 @@ def test_fine_tuning_separates_danger_from_safety_on_what_it_was_shown(
     data = TrainingSet.of(posts)
     lower = lower_states(encoder, [p.text for p in data.posts], [2])[2]
     config = FinetuneConfig(
-        top_layers=2, epochs=6, batch_size=4, head_lr=1e-2, precision=precision, attention_dropout=attention_dropout
+        top_layers=2,
+        epochs=6,
+        batch_size=4,
+        head_lr=1e-2,
+        precision=precision,
+        attention_dropout=attention_dropout,
+        dropout_masks=dropout_masks,
     )
 
     fitted = train(encoder, lower, data.targets, data.mask, data.weights, list(range(len(posts))), config)
