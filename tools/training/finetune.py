@@ -62,10 +62,10 @@ class FinetuneConfig:
     #: recipe's; at 0 PyTorch runs its fused CPU attention instead of an unfused softmax plus a
     #: single-threaded mask draw, and an epoch takes about a quarter less time.
     attention_dropout: float = 0.1
-    #: How dropout masks are drawn: "torch" (PyTorch's own dropout, as the shipped model was
-    #: trained) or "words" (16-bit words cut from 64-bit draws, about four times faster to draw;
-    #: dropout.py). The same probabilities either way, but a different random stream.
-    dropout_masks: str = "torch"
+    #: How dropout masks are drawn: "words" (16-bit words cut from 64-bit draws, about four times
+    #: faster to draw; dropout.py; the shipped model's since 2026-12-04) or "torch" (PyTorch's own
+    #: dropout, as the models before it were trained). The same probabilities, different streams.
+    dropout_masks: str = "words"
 
 
 def attention_dropout_for(precision: str) -> float:

@@ -67,6 +67,7 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
         if defaults.attention_dropout is None
         else defaults.attention_dropout,
         "span_weight": defaults.span_weight,
+        "dropout_masks": defaults.dropout_masks,
         "training_seed": SEED if defaults.seed is None else defaults.seed,
     }
     assert {key: shipped[key] for key in recipe} == recipe
