@@ -11,10 +11,12 @@ off (evaluation, scoring) the layers run PyTorch's own attention, so their outpu
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+import math
+from typing import Any
 
-if TYPE_CHECKING:
-    import torch
+import torch
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 #: The name the masked attention is registered under with transformers.
 ATTENTION_NAME = "haven_masked_dropout"
@@ -24,11 +26,7 @@ _WORDS = 1 << 16
 
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float) -> torch.Tensor:
     """A boolean mask of `shape`; each element is False (dropped) with probability p."""
-    import torch
-
-    count = 1
-    for size in shape:
-        count *= size
+    count = math.prod(shape)
     draws = torch.randint(-(2**63), 2**63 - 1, ((count + 3) // 4,), dtype=torch.int64)
     words = draws.view(torch.int16)[:count].view(shape)
     return words >= round(p * _WORDS) - _WORDS // 2
@@ -41,21 +39,18 @@ def inverted_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     return x.masked_fill(~keep_mask(x.shape, p), 0.0) * (1.0 / (1.0 - p))
 
 
-def _module() -> type:
-    import torch
+class MaskDropout(torch.nn.Module):
+    """`torch.nn.Dropout` with masks from `keep_mask`."""
 
-    class MaskDropout(torch.nn.Module):
-        def __init__(self, p: float) -> None:
-            super().__init__()
-            self.p = p
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return inverted_dropout(x, self.p, self.training)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return inverted_dropout(x, self.p, self.training)
 
-        def extra_repr(self) -> str:
-            return f"p={self.p}"
-
-    return MaskDropout
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 def masked_attention(
@@ -70,9 +65,6 @@ def masked_attention(
 ) -> tuple[torch.Tensor, None]:
     """Self-attention with `dropout` applied to the attention probabilities through `keep_mask`.
     Without dropout it is PyTorch's scaled dot-product attention, as transformers runs it."""
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     if dropout == 0.0:
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=0.0, scaling=scaling, **kwargs)
     scale = query.size(-1) ** -0.5 if scaling is None else scaling
@@ -90,17 +82,14 @@ def masked_attention(
 def use_mask_dropout(layers: Any) -> None:
     """Make these encoder layers (BERT-style, as transformers builds them) draw their dropout
     masks with `keep_mask`, at the probabilities they already have."""
-    from transformers import AttentionInterface
-
     AttentionInterface.register(ATTENTION_NAME, masked_attention)
-    mask_dropout = _module()
     for layer in layers:
         attention = layer.attention
         own_config = copy.copy(attention.self.config)
         own_config._attn_implementation = ATTENTION_NAME
         attention.self.config = own_config
-        attention.output.dropout = mask_dropout(attention.output.dropout.p)
-        layer.output.dropout = mask_dropout(layer.output.dropout.p)
+        attention.output.dropout = MaskDropout(attention.output.dropout.p)
+        layer.output.dropout = MaskDropout(layer.output.dropout.p)
 
 
-__all__ = ["ATTENTION_NAME", "inverted_dropout", "keep_mask", "masked_attention", "use_mask_dropout"]
+__all__ = ["ATTENTION_NAME", "MaskDropout", "inverted_dropout", "keep_mask", "masked_attention", "use_mask_dropout"]

@@ -170,8 +170,6 @@ class _TopModel:
         for layer in self.layers:
             attention: Any = layer.attention  # a BertAttention; torch types submodules loosely
             attention.self.dropout.p = config.attention_dropout
-        if config.dropout_masks == "words":
-            use_mask_dropout(self.layers)
         self.head = torch.nn.Linear(base.config.hidden_size, len(HEAD_NAMES))
         torch.nn.init.normal_(self.head.weight, std=0.02)
         torch.nn.init.zeros_(self.head.bias)
@@ -264,6 +262,8 @@ def train(
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     top = _TopModel(encoder, lower.split_layer, config)
+    if config.dropout_masks == "words":
+        use_mask_dropout(top.layers)
     optimizer = torch.optim.AdamW(top.parameters_groups())
     first = [int(lower.first_window[p]) for p in train_posts]
     weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
