@@ -366,7 +366,6 @@ RULES: tuple[Rule, ...] = (
             r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)"
         ),
         escalation="plan",
-        holds=False,
     ),
     Rule(
         "passive_ideation",

@@ -17,7 +17,10 @@ REPO = Path(__file__).resolve().parents[3]
 GUIDE = REPO / "docs" / "screening" / "labelling-guide.md"
 BLIND_SET = REPO / "tests" / "data" / "screening_blind.jsonl"
 LONG_CHECK_SET = REPO / "tests" / "data" / "screening_long.jsonl"
-THANKS_CHECK_SETS = [REPO / "tests" / "data" / name for name in ("screening_thanks.jsonl", "screening_thanks_b.jsonl", "screening_thanks_c.jsonl")]
+THANKS_CHECK_SETS = [
+    REPO / "tests" / "data" / name
+    for name in ("screening_thanks.jsonl", "screening_thanks_b.jsonl", "screening_thanks_c.jsonl")
+]
 LEVEL = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
 VOICES = {"plain", "lowercase", "typo", "slang", "emoji", "formal", "one-liner", "long", "mixed-recovery"}
 KEYS = {"id", "text", "risk", "categories", "language", "taxonomy", "voice"}
