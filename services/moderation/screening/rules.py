@@ -52,6 +52,10 @@ class Rule:
     #: corpus (`tests/unit/screening/test_rule_precision.py`) is still shown to moderators and still
     #: supports the model's imminence, but by itself it raises the post to concern only.
     holds: bool = True
+    #: Why a rule that is precise on the corpus still does not hold alone: a kind of safe post,
+    #: common on a recovery forum, that it alone would page (a test shows one). Corpus precision
+    #: is necessary for holding alone, not sufficient: the corpus is written, not sampled.
+    silenced_for: str = ""
 
 
 @dataclass(frozen=True)
@@ -366,6 +370,8 @@ RULES: tuple[Rule, ...] = (
             r"(?:this|it) (?:isn'?t|is not) (?:anyone'?s|anybody'?s|your) fault|just want(?:ed)? (?:someone|somebody|you (?:all|guys)|y'?all) to know\b)"
         ),
         escalation="plan",
+        holds=False,
+        silenced_for="step-nine amends letters ('wrote a letter to my daughter apologizing')",
     ),
     Rule(
         "passive_ideation",

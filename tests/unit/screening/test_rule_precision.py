@@ -46,11 +46,21 @@ def test_a_rule_marked_not_to_hold_is_in_fact_imprecise(severe_matches: dict[str
     precise_but_silenced = {
         rule.name: f"{right}/{n}"
         for rule in RULES
-        if not rule.holds
+        if not rule.holds and not rule.silenced_for
         for n, right in [severe_matches.get(rule.name, (0, 0))]
         if n >= MIN_MATCHES and right / n >= PRECISION_TO_HOLD
     }
     assert precise_but_silenced == {}
+
+
+def test_a_rule_silenced_for_a_safe_kind_of_post_would_page_that_post_alone() -> None:
+    """A precise rule kept from holding alone names the safe posts it would page; this checks the
+    claim, so a reason cannot outlive the rule it excuses."""
+    amends = "Wrote a letter to my daughter apologizing for the years I missed. Step 9. Mailing it tomorrow."
+    signals = [s for s in apply_rules(amends).signals if s.rule.name == "preparation"]
+    assert [s.risk for s in signals] == ["imminent"], "the rule matches the amends letter at imminent"
+    assert signals[0].floor == "concern", "so alone it gives resources, and the model decides"
+    assert all(rule.name == "preparation" for rule in RULES if rule.silenced_for)
 
 
 HEAD = Head(
