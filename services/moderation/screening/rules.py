@@ -189,12 +189,24 @@ RULES: tuple[Rule, ...] = (
         "suicide",
         "high",
         _rx(
-            r"\b(?:i (?:have|'?ve got|already have) (?:a|the) (?:plan|method)\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
+            r"\b(?:i (?:have|'?ve got|already have) (?:a|the) method\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
             r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
             r"(?:i )?need (?:to get )?a gun\b(?P<veto1> (?:safe|case|license|licence|permit|for (?:hunting|the range)))?|"
             r"lethal dose)"
         ),
         escalation="plan",
+    ),
+    Rule(
+        # Apart from "method": on a recovery forum most plans are for the holidays, a relapse or a
+        # hard date, so whether "I have a plan" alone holds a post is measured on its own (it
+        # does not: 4 of 13 on the corpus). With intent it still makes the post imminent.
+        "stated_plan",
+        "stated plan",
+        "suicide",
+        "high",
+        _rx(r"\bi (?:have|'?ve got|already have) (?:a|the) plan\b"),
+        escalation="plan",
+        holds=False,
     ),
     Rule(
         "someone_suicidal",

@@ -21,7 +21,7 @@ def test_each_composed_post_is_its_core_among_short_ordinary_posts_of_its_langua
     posts = read_corpus(default_corpus_dir())
     composed = compose(posts, 200, seed=5, fits=_within_words(150))
 
-    assert len(composed) >= 190
+    assert len(composed) >= 180, "most cores fit one window with at least two fillers"
     for post in composed:
         assert post.core in post.sources and 3 <= len(post.sources) <= 5
         assert post.text == " ".join(posts[i].text.strip() for i in post.sources)

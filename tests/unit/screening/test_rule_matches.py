@@ -31,7 +31,7 @@ def _quotes_exactly_its_words(verdict_reasons: list[str], match: RuleMatch) -> b
 
 
 def test_every_rule_is_a_record_with_its_own_name_and_a_label_for_moderators() -> None:
-    assert len({rule.name for rule in RULES}) == len(RULES) == 33
+    assert len({rule.name for rule in RULES}) == len(RULES) == 34
     assert all(rule.label and rule.label == rule.label.strip() for rule in RULES)
     by_name = {rule.name: rule for rule in RULES}
     assert (by_name["plan_means"].label, by_name["plan_means"].category, by_name["plan_means"].risk) == (
@@ -53,6 +53,7 @@ def test_every_rule_is_a_record_with_its_own_name_and_a_label_for_moderators() -
         "es_plan",
         "preparation",
         "method",
+        "stated_plan",
     }
     assert {r.name for r in RULES if r.everyday_words} == {"intent", "violence", "wish_to_die"}
     assert [r.name for r in RULES if not r.negation_sets_aside] == ["passive_ideation"]

@@ -17,9 +17,14 @@ REPO = Path(__file__).resolve().parents[3]
 GUIDE = REPO / "docs" / "screening" / "labelling-guide.md"
 BLIND_SET = REPO / "tests" / "data" / "screening_blind.jsonl"
 LONG_CHECK_SET = REPO / "tests" / "data" / "screening_long.jsonl"
-THANKS_CHECK_SETS = [
+FROZEN_CHECK_SETS = [
     REPO / "tests" / "data" / name
-    for name in ("screening_thanks.jsonl", "screening_thanks_b.jsonl", "screening_thanks_c.jsonl")
+    for name in (
+        "screening_thanks.jsonl",
+        "screening_thanks_b.jsonl",
+        "screening_thanks_c.jsonl",
+        "screening_everyday.jsonl",
+    )
 ]
 LEVEL = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
 VOICES = {"plain", "lowercase", "typo", "slang", "emoji", "formal", "one-liner", "long", "mixed-recovery"}
@@ -92,7 +97,7 @@ def test_the_corpus_is_big_enough_and_balanced_as_the_issue_asks() -> None:
 
 def test_no_corpus_post_is_also_in_a_check_set() -> None:
     corpus = {normalized(str(row["text"])) for _, row in corpus_rows()}
-    measured = [BLIND_SET, LONG_CHECK_SET, *THANKS_CHECK_SETS, default_data_dir() / "screening_dev.jsonl"]
+    measured = [BLIND_SET, LONG_CHECK_SET, *FROZEN_CHECK_SETS, default_data_dir() / "screening_dev.jsonl"]
     if not measured[-1].exists():
         pytest.fail(f"the dev set is missing: {measured[-1]} (the shared folder sits beside the clone)")
     overlap = [
