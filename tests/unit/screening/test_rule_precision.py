@@ -78,6 +78,8 @@ def test_a_stated_plan_alone_does_not_hold_because_most_plans_on_a_recovery_foru
     assert not rule.holds
     holiday = "First sober Christmas coming up. Nervous but I have a plan: meetings on the 24th and 25th."
     assert [s.floor for s in apply_rules(holiday).signals] == ["concern"]
+    with_intent = apply_rules("I want to die and I have a plan.").signals
+    assert {(s.rule.name, s.risk) for s in with_intent} == {("wish_to_die", "imminent"), ("stated_plan", "imminent")}
 
 
 HEAD = Head(
