@@ -137,6 +137,9 @@ _SUICIDE_CORE = (
     r"sewerslide|ctb\b|catch the bus|kms\b|kys\b"
 )
 
+#: "I have a", as "method or plan" and "stated plan" both read it.
+_I_HAVE = r"i (?:have|'?ve got|already have) (?:a|the)"
+
 RULES: tuple[Rule, ...] = (
     # Suicide
     Rule(
@@ -189,7 +192,7 @@ RULES: tuple[Rule, ...] = (
         "suicide",
         "high",
         _rx(
-            r"\b(?:i (?:have|'?ve got|already have) (?:a|the) method\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
+            rf"\b(?:{_I_HAVE} method\b|(?:suicide|goodbye) note|leav(?:e|ing) a note|"
             r"does (?:hanging|dying|drowning|jumping|overdosing|bleeding out) hurt|painless(?:est)? (?:way|method)s?|"
             r"(?:i )?need (?:to get )?a gun\b(?P<veto1> (?:safe|case|license|licence|permit|for (?:hunting|the range)))?|"
             r"lethal dose)"
@@ -204,7 +207,7 @@ RULES: tuple[Rule, ...] = (
         "stated plan",
         "suicide",
         "high",
-        _rx(r"\bi (?:have|'?ve got|already have) (?:a|the) plan\b"),
+        _rx(rf"\b{_I_HAVE} plan\b"),
         escalation="plan",
         holds=False,
     ),

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from services.moderation.screening.data import default_corpus_dir, read_corpus
+from services.moderation.screening.data import LabeledPost, default_corpus_dir, read_corpus
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
 from services.moderation.screening.rules import RISK_ORDER, RULES, RuleFindings, Signal, apply_rules
 from services.moderation.screening.screener import PostScores, decide
@@ -19,16 +19,20 @@ PRECISION_TO_HOLD = 0.85
 MIN_MATCHES = 5
 
 
-@pytest.fixture(scope="module")
-def severe_matches() -> dict[str, tuple[int, int]]:
+def _severe_counts(posts: list[LabeledPost]) -> dict[str, tuple[int, int]]:
     """Per rule: (matches that call the post high or imminent, how many of those posts are)."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for post in read_corpus(default_corpus_dir()):
+    for post in posts:
         for signal in apply_rules(post.text).signals:
             if RISK_ORDER[signal.risk] >= RISK_ORDER["high"]:
                 counts[signal.rule.name][0] += 1
                 counts[signal.rule.name][1] += RISK_ORDER[post.risk] >= RISK_ORDER["high"]
     return {name: (n, right) for name, (n, right) in counts.items()}
+
+
+@pytest.fixture(scope="module")
+def severe_matches() -> dict[str, tuple[int, int]]:
+    return _severe_counts(read_corpus(default_corpus_dir()))
 
 
 def test_every_rule_that_holds_alone_is_precise_on_the_corpus(severe_matches: dict[str, tuple[int, int]]) -> None:
@@ -67,13 +71,8 @@ def test_a_stated_plan_alone_does_not_hold_because_most_plans_on_a_recovery_foru
     """Measured on every hand-labelled post, pending ones included: the corpus alone has too few
     plans to measure, and the everyday posts that do were written to show this kind."""
     labelled = read_corpus(default_corpus_dir()) + read_corpus(default_corpus_dir().parent / "pending")
-    severe = [
-        RISK_ORDER[post.risk] >= RISK_ORDER["high"]
-        for post in labelled
-        for signal in apply_rules(post.text).signals
-        if signal.rule.name == "stated_plan" and RISK_ORDER[signal.risk] >= RISK_ORDER["high"]
-    ]
-    assert len(severe) >= MIN_MATCHES and sum(severe) / len(severe) < PRECISION_TO_HOLD
+    n, right = _severe_counts(labelled)["stated_plan"]
+    assert n >= MIN_MATCHES and right / n < PRECISION_TO_HOLD
     [rule] = [rule for rule in RULES if rule.name == "stated_plan"]
     assert not rule.holds
     holiday = "First sober Christmas coming up. Nervous but I have a plan: meetings on the 24th and 25th."
