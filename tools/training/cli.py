@@ -151,6 +151,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--save-oof", type=Path, default=None, help="also write each candidate's out-of-fold scores to this .npz"
     )
+    parser.add_argument(
+        "--fold-assignment",
+        choices=("stratified", "by-id"),  # cross_validation.FOLD_ASSIGNMENTS, not imported before it is needed
+        default="stratified",
+        help="how posts are dealt into folds: 'stratified' (the shipped model's) reshuffles every post when one "
+        "is added; 'by-id' keeps each post's fold fixed by its id, so a candidate corpus is cross-validated "
+        "post by post against a baseline run the same way",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report cross-validated metrics only; write nothing")
 
 
@@ -226,7 +234,9 @@ def run(args: argparse.Namespace) -> int:
             f"({time.monotonic() - started:.0f} s so far)",
             file=sys.stderr,
         )
-        parts = out_of_fold_parts(encoder, lower, data, config, args.folds, composed, args.composites)
+        parts = out_of_fold_parts(
+            encoder, lower, data, config, args.folds, composed, args.composites, args.fold_assignment
+        )
         if args.save_oof:
             import numpy as np
 
@@ -247,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"span discount {discount}: objective {objective.loss(best):.4f}", file=sys.stderr)
         span_discount = min(by_discount, key=lambda d: by_discount[d][0])
         loss, best, objective = by_discount[span_discount]
-        nested = objective.nested(fold_splits(data, args.folds))
+        nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment))
         report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
         results[top_layers] = (loss, best, report, config, lower, span_discount)
         print(
@@ -296,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
             "dropout_masks": config.dropout_masks,
             "span_weight": config.span_weight,
             **({"composites": args.composites} if args.composites else {}),
+            **({"fold_assignment": args.fold_assignment} if args.fold_assignment != "stratified" else {}),
             "objective_by_top_layers": comparison,
             "training_data": counts,
             "cross_validated": report,

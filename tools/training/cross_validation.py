@@ -135,12 +135,32 @@ def post_scores(
     return combine_parts(post_parts(encoder, lower, fitted, posts, precision), span_discount)
 
 
-def fold_splits(data: TrainingSet, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The k folds (training posts, held-out posts), stratified by level and subreddit, seeded."""
+#: How posts are dealt into folds. "stratified" (the shipped models'): a seeded stratified
+#: shuffle of the whole list, so adding one post can move every other post to another fold.
+#: "by-id": each post's fold follows from its id alone, so a corpus with posts added keeps every
+#: old post in its old fold, and two corpora's out-of-fold scores compare post by post.
+FOLD_ASSIGNMENTS = ("stratified", "by-id")
+
+
+def fold_splits(data: TrainingSet, folds: int, assignment: str = "stratified") -> list[tuple[np.ndarray, np.ndarray]]:
+    """The k folds (training posts, held-out posts), seeded: stratified by level and subreddit,
+    or dealt by post id (`FOLD_ASSIGNMENTS`)."""
+    if assignment == "by-id":
+        fold_of = np.array([fold_of_id(p.id, folds) for p in data.posts])
+        every = np.arange(len(data.posts))
+        return [(every[fold_of != k], every[fold_of == k]) for k in range(folds)]
+    if assignment != "stratified":
+        raise ValueError(f"fold assignment must be one of {FOLD_ASSIGNMENTS}, not {assignment!r}")
     from sklearn.model_selection import StratifiedKFold
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     return list(splitter.split(np.zeros(len(data.posts)), data.strata()))
+
+
+def fold_of_id(post_id: str, folds: int) -> int:
+    """A post's fold under "by-id": a seeded hash of its id, uniform over the folds."""
+    digest = hashlib.sha256(f"{SEED}:{post_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % folds
 
 
 def fit(
@@ -178,11 +198,12 @@ def out_of_fold_parts(
     folds: int,
     composed: Sequence[Composed] = (),
     composed_per_fit: int = 0,
+    fold_assignment: str = "stratified",
 ) -> np.ndarray:
     """Each post's parts (`post_parts`) from the fold's model that never saw it. `lower` covers
     the posts, then the composed posts (`composites.py`) a fold may also train on."""
     parts = np.zeros((len(data.posts), 3, len(HEAD_NAMES)))
-    for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds), start=1):
+    for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds, fold_assignment), start=1):
         log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
         fitted = fit(encoder, lower, data, train_idx.tolist(), config, composed, composed_per_fit, SEED + fold)
         parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)

@@ -72,6 +72,17 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
     }
     assert {key: shipped[key] for key in recipe} == recipe
     assert str(shipped["top_layers"]) in defaults.compare.split(",")
+    assert shipped.get("fold_assignment", "stratified") == defaults.fold_assignment, "thresholds come from the folds"
+
+
+def test_the_fold_assignments_offered_are_the_ones_cross_validation_knows() -> None:
+    from tools.training.cross_validation import FOLD_ASSIGNMENTS
+
+    assert {_parser().parse_args(["--fold-assignment", name]).fold_assignment for name in FOLD_ASSIGNMENTS} == set(
+        FOLD_ASSIGNMENTS
+    )
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["--fold-assignment", "random"])
 
 
 def test_the_training_seed_defaults_to_the_shipped_recipes_and_can_be_drawn_again() -> None:
