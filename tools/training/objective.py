@@ -34,6 +34,11 @@ from services.moderation.screening.screener import MIN_WORDS_FOR_MODEL_HOLD
 from streams.events import CATEGORIES
 
 
+#: The crisis scores from which the model may hold a post whose crisis words the rules all set
+#: aside; None keeps the cap (such a post gets resources, not a hold).
+DISMISSAL_OVERRIDES: tuple[float | None, ...] = (0.6, 0.7, 0.8, 0.9, 0.95, 0.99, None)
+
+
 @dataclass(frozen=True)
 class Nested:
     """Figures of levels decided, fold by fold, at thresholds chosen on the other folds."""
@@ -91,7 +96,10 @@ class Objective:
         level = np.where(concern >= t.concern, 1, 0)
         model_imminent = (imminent >= t.imminent) & ((self.rule_support >= 2) | self.now)
         level = np.where(crisis >= t.high, np.where(model_imminent, 3, 2), level)
-        level = np.where(self.only_dismissed & (level >= 2), 1, level)
+        capped = self.only_dismissed & (level >= 2)
+        if t.dismissal_override is not None:
+            capped &= crisis < t.dismissal_override
+        level = np.where(capped, 1, level)
         level = np.where(self.too_short & (level >= 2), 1, level)
         floored: np.ndarray = np.maximum(level, self.rule_floor)
         return floored
@@ -123,18 +131,27 @@ class Objective:
     def loss(self, t: Thresholds) -> float:
         return loss_of(self.figures(t))
 
-    def best(self) -> Thresholds:
+    def best(self, dismissal_overrides: Sequence[float | None] = DISMISSAL_OVERRIDES) -> Thresholds:
         grid = itertools.product(
             np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.96, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
         )
-        return min((Thresholds(*(round(float(v), 3) for v in combo)) for combo in grid), key=self.loss)
+        candidates = (
+            Thresholds(*(round(float(v), 3) for v in combo), dismissal_override=override)
+            for combo in grid
+            for override in dismissal_overrides
+        )
+        return min(candidates, key=self.loss)
 
-    def nested(self, splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> Nested:
+    def nested(
+        self,
+        splits: Sequence[tuple[np.ndarray, np.ndarray]],
+        dismissal_overrides: Sequence[float | None] = DISMISSAL_OVERRIDES,
+    ) -> Nested:
         """Each fold's posts decided at the thresholds `best` chooses on the other folds' posts."""
         level = np.full(len(self.posts), -1)
         chosen = []
         for train_idx, test_idx in splits:
-            t = self.restricted(train_idx.tolist()).best()
+            t = self.restricted(train_idx.tolist()).best(dismissal_overrides)
             level[test_idx] = self.restricted(test_idx.tolist()).levels(t)
             chosen.append(t)
         if (level < 0).any():
@@ -191,4 +208,4 @@ def loss_of(figures: dict[str, float]) -> float:
     return penalty + score
 
 
-__all__ = ["Nested", "Objective", "loss_of"]
+__all__ = ["DISMISSAL_OVERRIDES", "Nested", "Objective", "loss_of"]

@@ -54,9 +54,15 @@ class Thresholds:
     imminent: float
     concern: float
     category: float
+    #: A post whose crisis words the rules all set aside (past, negated, quoted, in support) is
+    #: held by the model only at or above this crisis score; None: never (it gets resources).
+    dismissal_override: float | None = None
 
     def as_dict(self) -> dict[str, float]:
-        return {"high": self.high, "imminent": self.imminent, "concern": self.concern, "category": self.category}
+        values = {"high": self.high, "imminent": self.imminent, "concern": self.concern, "category": self.category}
+        if self.dismissal_override is not None:
+            values["dismissal_override"] = self.dismissal_override
+        return values
 
 
 @dataclass(frozen=True)
@@ -128,12 +134,27 @@ class Head:
         return cls(
             weights,
             bias,
-            Thresholds(**meta["thresholds"]),
+            _thresholds(meta.get("thresholds")),
             meta["version"],
             bool(meta.get("encoder_delta", False)),
             str(meta.get("encoder", MINILM)),
             _optional_float(meta.get("span_logit_discount")),
         )
+
+
+def _thresholds(record: object) -> Thresholds:
+    """The thresholds of a head.json, every one a probability; the override may be absent."""
+    required = ("high", "imminent", "concern", "category")
+    if not isinstance(record, dict) or not set(required) <= set(record) <= {*required, "dismissal_override"}:
+        raise HeadLoadError(f"the head's thresholds must be {', '.join(required)} and an optional dismissal_override")
+    values = {}
+    for name, value in record.items():
+        if value is None and name == "dismissal_override":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+            raise HeadLoadError(f"threshold {name} must be a number from 0 to 1, not {value!r}")
+        values[name] = float(value)
+    return Thresholds(**values)
 
 
 def _optional_float(value: object) -> float | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from services.common.normalize import normalize_text
 from services.moderation.screening.encoder import DELTA_FILE, Encoder, EncoderLoadError
-from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError
+from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError, Thresholds
 from services.moderation.screening.imminence import signs_of_now
 from services.moderation.screening.policy import Policy
 from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
@@ -67,6 +67,13 @@ def model_risk(scores: PostScores, head: Head) -> Risk:
     return "none"
 
 
+def overrules_dismissal(scores: PostScores, thresholds: Thresholds) -> bool:
+    """Whether the model's crisis score is high enough to hold a post whose crisis words the rules
+    all set aside."""
+    override = thresholds.dismissal_override
+    return override is not None and scores["crisis"] >= override
+
+
 #: Posts shorter than this are held only on an explicit rule signal, not on the model alone.
 MIN_WORDS_FOR_MODEL_HOLD = 6
 
@@ -113,10 +120,14 @@ def decide(
             risk = "high"
             reasons.append("model imminence without a rule signal or sign of now: held, not paged")
     if findings.dismissed and not findings.signals and RISK_ORDER[risk] >= RISK_ORDER["high"]:
-        # Every explicit phrase was negated, past, quoted or said in support of someone else:
-        # the topic alone does not hold a post. Its author still gets resources.
-        risk = "concern"
-        reasons.append("crisis topic, but the context says past, negated, quoted or support: not held")
+        if overrules_dismissal(scores, head.thresholds):
+            # The rules and a confident model disagree: a person decides, as when screening fails.
+            reasons.append("crisis words set aside by their context, but the model is confident: held")
+        else:
+            # Every explicit phrase was negated, past, quoted or said in support of someone else:
+            # the topic alone does not hold a post. Its author still gets resources.
+            risk = "concern"
+            reasons.append("crisis topic, but the context says past, negated, quoted or support: not held")
     if not findings.signals and RISK_ORDER[risk] >= RISK_ORDER["high"] and word_count < MIN_WORDS_FOR_MODEL_HOLD:
         # A handful of words gives the encoder too little to go on: "Still here." alone reads like
         # a survivor's post. Without an explicit signal it gets resources, not a hold.
