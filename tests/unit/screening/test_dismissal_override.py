@@ -85,8 +85,10 @@ def test_the_objective_chooses_an_override_only_where_it_pays() -> None:
     chosen = Objective(crises + stories, np.array(rows)).best()
     assert chosen.dismissal_override is not None and 0.5 < chosen.dismissal_override <= 0.97
 
+    # Reversed, any override that would hold the stories costs more than it gains.
     rows = [[_scores(0.5)[h] for h in HEAD_NAMES]] * 20 + [[_scores(0.97)[h] for h in HEAD_NAMES]] * 20
-    assert Objective(crises + stories, np.array(rows)).best().dismissal_override is None
+    override = Objective(crises + stories, np.array(rows)).best().dismissal_override
+    assert override is None or override > 0.97
 
 
 def test_the_override_is_saved_and_loaded_with_the_head(tmp_path: Path) -> None:
