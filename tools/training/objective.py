@@ -33,7 +33,6 @@ from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_
 from services.moderation.screening.screener import MIN_WORDS_FOR_MODEL_HOLD
 from streams.events import CATEGORIES
 
-
 #: The crisis scores from which the model may hold a post whose crisis words the rules all set
 #: aside; None keeps the cap (such a post gets resources, not a hold).
 DISMISSAL_OVERRIDES: tuple[float | None, ...] = (0.6, 0.7, 0.8, 0.9, 0.95, 0.99, None)
@@ -133,12 +132,15 @@ class Objective:
 
     def best(self, dismissal_overrides: Sequence[float | None] = DISMISSAL_OVERRIDES) -> Thresholds:
         grid = itertools.product(
-            np.arange(0.30, 0.96, 0.025), np.arange(0.2, 0.96, 0.05), np.arange(0.3, 0.91, 0.1), (0.5,)
+            np.arange(0.30, 0.96, 0.025),
+            np.arange(0.2, 0.96, 0.05),
+            np.arange(0.3, 0.91, 0.1),
+            (0.5,),
+            dismissal_overrides,
         )
         candidates = (
-            Thresholds(*(round(float(v), 3) for v in combo), dismissal_override=override)
-            for combo in grid
-            for override in dismissal_overrides
+            Thresholds(round(float(h), 3), round(float(i), 3), round(float(c), 3), category, override)
+            for h, i, c, category, override in grid
         )
         return min(candidates, key=self.loss)
 

@@ -77,7 +77,9 @@ def test_the_objective_chooses_an_override_only_where_it_pays() -> None:
     # Crises told in the past tense that the model is sure of, and recovery stories it is not.
     crises = [LabeledPost(f"c{n}", f"{PAST_ATTEMPT_STILL_WISHING} ({n})", "corpus:test", "high") for n in range(20)]
     stories = [
-        LabeledPost(f"s{n}", f"I tried to kill myself three years ago. Today I have {n + 2} months clean.", "corpus:t", "none")
+        LabeledPost(
+            f"s{n}", f"I tried to kill myself three years ago. Today I have {n + 2} months clean.", "corpus:t", "none"
+        )
         for n in range(20)
     ]
     assert all(apply_rules(p.text).dismissed and not apply_rules(p.text).signals for p in crises + stories)
