@@ -7,7 +7,7 @@ layer says so in head.json (`encoder_delta`), and the screener refuses to load w
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +59,10 @@ class Thresholds:
     dismissal_override: float | None = None
 
     def as_dict(self) -> dict[str, float]:
-        values = {"high": self.high, "imminent": self.imminent, "concern": self.concern, "category": self.category}
-        if self.dismissal_override is not None:
-            values["dismissal_override"] = self.dismissal_override
-        return values
+        """The thresholds as head.json records them; an absent override is left out, so older
+        records (and the fingerprints made from them) stay as they were."""
+        values = {field.name: getattr(self, field.name) for field in fields(self)}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -144,12 +144,13 @@ class Head:
 
 def _thresholds(record: object) -> Thresholds:
     """The thresholds of a head.json, every one a probability; the override may be absent."""
-    required = ("high", "imminent", "concern", "category")
-    if not isinstance(record, dict) or not set(required) <= set(record) <= {*required, "dismissal_override"}:
-        raise HeadLoadError(f"the head's thresholds must be {', '.join(required)} and an optional dismissal_override")
+    required = [field.name for field in fields(Thresholds) if field.default is MISSING]
+    optional = [field.name for field in fields(Thresholds) if field.default is not MISSING]
+    if not isinstance(record, dict) or not set(required) <= set(record) <= {*required, *optional}:
+        raise HeadLoadError(f"the head's thresholds must be {', '.join(required)} and optionally {', '.join(optional)}")
     values = {}
     for name, value in record.items():
-        if value is None and name == "dismissal_override":
+        if value is None and name in optional:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
             raise HeadLoadError(f"threshold {name} must be a number from 0 to 1, not {value!r}")

@@ -1,17 +1,18 @@
 """When the rules set aside every crisis phrase of a post (past, negated, quoted, in support) and
 find no signal, the model alone holds it only when it is confident: at or above the head's
 dismissal override. Below that, or without an override, the author gets resources, not a hold.
-The objective thresholds are chosen by mirrors the run-time decision."""
+The objective that chooses the thresholds mirrors the run-time decision."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from services.moderation.screening.data import LabeledPost
-from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds
+from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError, Thresholds
 from services.moderation.screening.rules import RISK_ORDER, apply_rules
 from services.moderation.screening.screener import PostScores, decide
 from tools.training.objective import Objective
@@ -114,10 +115,6 @@ def test_a_head_without_an_override_keeps_its_old_thresholds_record() -> None:
     ],
 )
 def test_a_head_with_malformed_thresholds_refuses_to_load(tmp_path: Path, thresholds: object) -> None:
-    import json
-
-    from services.moderation.screening.head import HeadLoadError
-
     _head(WITH_OVERRIDE).save(tmp_path, {})
     meta = json.loads((tmp_path / "head.json").read_text())
     meta["thresholds"] = thresholds
