@@ -3,7 +3,7 @@
 Which model runs is configuration: `HAVEN_SCREENER_MODEL` names a model folder (head.json,
 head.npz and, for a fine-tuned encoder, encoder-top.safetensors); by default the one shipped in
 `model/`. Promoting a shadow candidate is setting that variable. Every verdict carries the
-model's version.
+model's version and a fingerprint of the rule lists (`rule_lists.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from services.moderation.screening.encoder import DELTA_FILE, Encoder, EncoderLo
 from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError, Thresholds
 from services.moderation.screening.imminence import signs_of_now
 from services.moderation.screening.policy import Policy
+from services.moderation.screening.rule_lists import rule_lists_fingerprint
 from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
 from streams.events import CATEGORIES, SIGNS_OF_NOW, Category, Risk, RuleMatch, Verdict
 
@@ -158,10 +159,12 @@ class Screener:
         self._encoder = encoder
         self._head = head
         self._policy = policy or Policy()
+        self._version = f"{head.version}+rules-{rule_lists_fingerprint()}"
 
     @property
     def model_version(self) -> str:
-        return self._head.version
+        """The model's version and the rule lists' fingerprint: what decided a verdict."""
+        return self._version
 
     @property
     def encoder(self) -> Encoder:

@@ -118,4 +118,4 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
     [verdict] = Screener.load(out, threads=2).screen_batch(
         [ScreeningInput(id="p1", text="i took all my pills an hour ago and i cant stay awake")]
     )
-    assert verdict.model_version == head["version"]
+    assert verdict.model_version.startswith(head["version"] + "+rules-")
