@@ -111,10 +111,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--compare",
-        default="6",
+        default="8",
         help="comma-separated top-layer counts (0: frozen encoder) compared by cross-validation; the best by "
-        "the threshold objective is trained ('' to train --top-layers only). '0,6' repeats the comparison "
-        "that chose fine-tuning (the frozen encoder lost by far); the default skips it to save training time",
+        "the threshold objective is trained ('' to train --top-layers only). The default, 8, is the shipped "
+        "recipe since 2026-12-05 (6 before); '0,8' repeats the comparison that chose fine-tuning (the frozen "
+        "encoder lost by far); the default skips it to save training time",
     )
     parser.add_argument(
         "--precision",
