@@ -69,6 +69,17 @@ def _dropout(value: str) -> float:
     return probability
 
 
+def _sample_weight(value: str) -> float:
+    """A training weight: above 0, at most 4."""
+    try:
+        weight = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < weight <= 4.0:
+        raise argparse.ArgumentTypeError(f"{weight} is outside (0, 4]")
+    return weight
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="folder with rmhd_subreddits.csv (default: shared/data)"
@@ -85,6 +96,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--reddit-tokens", type=_window_tokens, default=128, help="tokens of a Reddit post that training reads (<= 256)"
+    )
+    parser.add_argument(
+        "--reddit-weight",
+        type=_sample_weight,
+        default=None,
+        help="weight of a Reddit post (labelled by subreddit) in the loss, against 1 for a hand-labelled post "
+        "(default 0.5, the shipped recipe)",
     )
     parser.add_argument(
         "--attention-dropout",
@@ -176,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     from services.moderation.screening.screener import MODEL_DIR
     from tools.training.composites import compose
     from tools.training.cross_validation import (
+        REDDIT_WEIGHT,
         SEED,
         TrainingSet,
         fit,
@@ -190,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
     reddit = [] if args.no_reddit else read_rmhd((args.data or default_data_dir()) / "rmhd_subreddits.csv")
-    data = TrainingSet.of(corpus + reddit)
+    reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
+    data = TrainingSet.of(corpus + reddit, reddit_weight)
     counts = _counts(data.posts)
     print(f"training data: {json.dumps(counts)}", file=sys.stderr)
     encoder = Encoder.load(base=args.encoder, threads=2, precision="fp32")
@@ -281,6 +301,8 @@ def run(args: argparse.Namespace) -> int:
     recipe = {**dataclasses.asdict(config), "span_discount": span_discount, "thresholds": thresholds.as_dict()}
     if args.composites:
         recipe["composites"] = args.composites
+    if reddit_weight != REDDIT_WEIGHT:
+        recipe["reddit_weight"] = reddit_weight
     version = model_version(date.today(), chosen, data.posts, encoder=args.encoder, recipe=recipe)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -307,6 +329,7 @@ def run(args: argparse.Namespace) -> int:
             "dropout_masks": config.dropout_masks,
             "span_weight": config.span_weight,
             **({"composites": args.composites} if args.composites else {}),
+            **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
             **({"fold_assignment": args.fold_assignment} if args.fold_assignment != "stratified" else {}),
             "objective_by_top_layers": comparison,
             "training_data": counts,

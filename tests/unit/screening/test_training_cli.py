@@ -11,7 +11,7 @@ import pytest
 
 from services.moderation.screening.screener import MODEL_DIR
 from tools.training.cli import configure, run
-from tools.training.cross_validation import SEED
+from tools.training.cross_validation import REDDIT_WEIGHT, SEED
 from tools.training.finetune import attention_dropout_for
 
 
@@ -33,6 +33,7 @@ def test_token_counts_default_to_the_shipped_recipe_and_accept_a_full_window() -
         *[("--reddit-tokens", v) for v in ("0", "257", "-5", "many")],
         *[("--attention-dropout", v) for v in ("1", "-0.1", "1.5", "some")],
         *[("--seed", v) for v in ("-1", "4294967296", "1.5", "lucky")],
+        *[("--reddit-weight", v) for v in ("0", "-1", "4.5", "heavy")],
     ],
 )
 def test_values_the_recipe_cannot_use_are_refused_naming_the_flag(
@@ -73,6 +74,8 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
     assert {key: shipped[key] for key in recipe} == recipe
     assert str(shipped["top_layers"]) in defaults.compare.split(",")
     assert shipped.get("fold_assignment", "stratified") == defaults.fold_assignment, "thresholds come from the folds"
+    assert defaults.reddit_weight is None, "None: the recipe's REDDIT_WEIGHT"
+    assert shipped.get("reddit_weight", REDDIT_WEIGHT) == REDDIT_WEIGHT
 
 
 def test_the_fold_assignments_offered_are_the_ones_cross_validation_knows() -> None:
