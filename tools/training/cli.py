@@ -58,26 +58,25 @@ _window_tokens = _whole_number_in(8, 256, "a window is 256 tokens")
 _seed = _whole_number_in(0, 2**32 - 1, "a 32-bit seed")
 
 
-def _dropout(value: str) -> float:
-    """A dropout probability: at least 0, below 1."""
-    try:
-        probability = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 <= probability < 1.0:
-        raise argparse.ArgumentTypeError(f"{probability} is outside [0, 1)")
-    return probability
+def _number_in(accepts: Callable[[float], bool], interval: str) -> Callable[[str], float]:
+    """An argparse type for a number that `accepts` takes; `interval` names the range in the refusal."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not accepts(number):
+            raise argparse.ArgumentTypeError(f"{number} is outside {interval}")
+        return number
+
+    return parse
 
 
-def _sample_weight(value: str) -> float:
-    """A training weight: above 0, at most 4."""
-    try:
-        weight = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 < weight <= 4.0:
-        raise argparse.ArgumentTypeError(f"{weight} is outside (0, 4]")
-    return weight
+#: A dropout probability: at least 0, below 1.
+_dropout = _number_in(lambda p: 0.0 <= p < 1.0, "[0, 1)")
+#: A training weight: above 0, at most 4.
+_sample_weight = _number_in(lambda w: 0.0 < w <= 4.0, "(0, 4]")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -298,11 +297,17 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     fitted = fit(encoder, lower, data, range(len(data.posts)), config, composed, args.composites)
-    recipe = {**dataclasses.asdict(config), "span_discount": span_discount, "thresholds": thresholds.as_dict()}
-    if args.composites:
-        recipe["composites"] = args.composites
-    if reddit_weight != REDDIT_WEIGHT:
-        recipe["reddit_weight"] = reddit_weight
+    # Choices outside FinetuneConfig, named (in the version and head.json) only when not the recipe's.
+    beyond_config = {
+        **({"composites": args.composites} if args.composites else {}),
+        **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
+    }
+    recipe = {
+        **dataclasses.asdict(config),
+        "span_discount": span_discount,
+        "thresholds": thresholds.as_dict(),
+        **beyond_config,
+    }
     version = model_version(date.today(), chosen, data.posts, encoder=args.encoder, recipe=recipe)
     out = args.out or MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -328,8 +333,7 @@ def run(args: argparse.Namespace) -> int:
             "attention_dropout": config.attention_dropout,
             "dropout_masks": config.dropout_masks,
             "span_weight": config.span_weight,
-            **({"composites": args.composites} if args.composites else {}),
-            **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
+            **beyond_config,
             **({"fold_assignment": args.fold_assignment} if args.fold_assignment != "stratified" else {}),
             "objective_by_top_layers": comparison,
             "training_data": counts,

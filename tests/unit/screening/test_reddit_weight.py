@@ -25,8 +25,7 @@ def test_reddit_posts_weigh_the_recipes_weight_and_hand_labels_one() -> None:
 
 
 def test_a_given_reddit_weight_changes_the_reddit_posts_only() -> None:
-    weights = _weight_by_id(TrainingSet.of(POSTS, reddit_weight=1.0))
-    assert weights == {"c-1": 1.0, "c-2": 1.0, "r-1": 1.0, "r-2": 1.0}
     same = TrainingSet.of(POSTS, reddit_weight=1.0)
+    assert _weight_by_id(same) == {"c-1": 1.0, "c-2": 1.0, "r-1": 1.0, "r-2": 1.0}
     shipped = TrainingSet.of(POSTS)
     assert (same.targets == shipped.targets).all() and (same.mask == shipped.mask).all()
