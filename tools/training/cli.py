@@ -21,11 +21,16 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.moderation.screening.encoder import BASE_ENCODERS, MULTILINGUAL_E5
+
+if TYPE_CHECKING:
+    from services.moderation.screening.data import LabeledPost
+    from tools.training.finetune import LowerStates, Variants
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,8 @@ def _number_in(accepts: Callable[[float], bool], interval: str) -> Callable[[str
 
 #: A dropout probability: at least 0, below 1.
 _dropout = _number_in(lambda p: 0.0 <= p < 1.0, "[0, 1)")
+#: A probability: from 0 to 1.
+_probability = _number_in(lambda p: 0.0 <= p <= 1.0, "[0, 1]")
 #: A training weight: above 0, at most 4.
 _sample_weight = _number_in(lambda w: 0.0 < w <= 4.0, "(0, 4]")
 
@@ -162,6 +169,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="each fit also trains on up to N long posts composed from its own training posts (a corpus post "
         "among short ordinary ones, labeled as it; tools/training/composites.py). Default 0, the shipped recipe",
     )
+    parser.add_argument(
+        "--careless-voice",
+        type=_probability,
+        default=0.0,
+        help="each time a hand-labelled post comes up in training, read a careless rewrite of it instead (lower "
+        "case, no apostrophes or accents, chat spellings, slips of the finger; tools/training/careless_voice.py) "
+        "with this probability. Same labels, same number of steps. Default 0, the shipped recipe",
+    )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
         "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
@@ -227,9 +242,10 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"composed posts: {len(composed)} in the pool, up to {args.composites} per fit", file=sys.stderr)
     texts = [p.text for p in data.posts] + [c.text for c in composed]
+    rewritten = _careless_rewrites(data.posts) if args.careless_voice else {}
     candidates = [int(c) for c in args.compare.split(",") if c.strip()] or [args.top_layers]
     results = {}
-    lowers = lower_states(encoder, texts, candidates)
+    lowers = lower_states(encoder, texts + list(rewritten.values()), candidates)
     print(
         f"lower layers run once over {len(lowers[candidates[0]].states)} windows "
         f"({time.monotonic() - started:.0f} s so far)",
@@ -249,13 +265,14 @@ def run(args: argparse.Namespace) -> int:
             span_weight=args.span_weight,
         )
         lower = lowers[top_layers]
+        variants = _variants(lower, len(texts), rewritten, args.careless_voice) if rewritten else None
         print(
             f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(data.posts)} posts "
             f"({time.monotonic() - started:.0f} s so far)",
             file=sys.stderr,
         )
         parts = out_of_fold_parts(
-            encoder, lower, data, config, args.folds, composed, args.composites, args.fold_assignment
+            encoder, lower, data, config, args.folds, composed, args.composites, args.fold_assignment, variants
         )
         if args.save_oof:
             import numpy as np
@@ -279,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
         loss, best, objective = by_discount[span_discount]
         nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment))
         report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
-        results[top_layers] = (loss, best, report, config, lower, span_discount)
+        results[top_layers] = (loss, best, report, config, lower, span_discount, variants)
         print(
             f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
             f"span discount {span_discount}; nested (thresholds chosen on the other folds): objective "
@@ -288,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))
     chosen = min(results, key=lambda k: results[k][0])
-    loss, thresholds, report, config, lower, span_discount = results[chosen]
+    loss, thresholds, report, config, lower, span_discount, variants = results[chosen]
     comparison = {str(k): round(v[0], 4) for k, v in results.items()}
     print(
         f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
@@ -296,11 +313,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return 0
-    fitted = fit(encoder, lower, data, range(len(data.posts)), config, composed, args.composites)
+    fitted = fit(encoder, lower, data, range(len(data.posts)), config, composed, args.composites, SEED, variants)
     # Choices outside FinetuneConfig, named (in the version and head.json) only when not the recipe's.
     beyond_config = {
         **({"composites": args.composites} if args.composites else {}),
         **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
+        **({"careless_voice": args.careless_voice} if args.careless_voice else {}),
     }
     recipe = {
         **dataclasses.asdict(config),
@@ -343,6 +361,30 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0
+
+
+def _careless_rewrites(posts: Sequence[LabeledPost]) -> dict[int, str]:
+    """A careless rewrite of each hand-labelled post, by index, seeded (the same on every run)."""
+    import random
+
+    from services.moderation.screening.data import is_labeled
+    from tools.training.careless_voice import careless
+    from tools.training.cross_validation import SEED
+
+    rng = random.Random(SEED)
+    return {i: careless(p.text, p.language or "en", rng) for i, p in enumerate(posts) if is_labeled(p)}
+
+
+def _variants(lower: LowerStates, rewrites_from: int, rewritten: dict[int, str], rate: float) -> Variants:
+    """Where each post's rewrite starts in `lower`: the rewrites follow the first `rewrites_from` texts."""
+    import numpy as np
+
+    from tools.training.finetune import Variants
+
+    first_window = np.full(rewrites_from, -1, dtype=np.int64)
+    for n, post in enumerate(rewritten):
+        first_window[post] = lower.first_window[rewrites_from + n]
+    return Variants(first_window, rate)
 
 
 def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)

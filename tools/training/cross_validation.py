@@ -31,6 +31,7 @@ from tools.training.finetune import (
     FinetuneConfig,
     Finetuned,
     LowerStates,
+    Variants,
     targets_matrix,
     train,
     window_embeddings,
@@ -173,6 +174,7 @@ def fit(
     composed: Sequence[Composed] = (),
     composed_per_fit: int = 0,
     seed: int = SEED,
+    variants: Variants | None = None,
 ) -> Finetuned:
     """Train on `posts` and on up to `composed_per_fit` composed posts built only from them."""
     extra = [len(data.posts) + n for n in usable(composed, posts, composed_per_fit, seed)]
@@ -188,6 +190,7 @@ def fit(
         [*posts, *extra],
         config,
         augmented.weakly_labeled,
+        variants,
     )
 
 
@@ -200,13 +203,17 @@ def out_of_fold_parts(
     composed: Sequence[Composed] = (),
     composed_per_fit: int = 0,
     fold_assignment: str = "stratified",
+    variants: Variants | None = None,
 ) -> np.ndarray:
     """Each post's parts (`post_parts`) from the fold's model that never saw it. `lower` covers
-    the posts, then the composed posts (`composites.py`) a fold may also train on."""
+    the posts, then the composed posts (`composites.py`) a fold may also train on, then any
+    variants training may read in a post's place; only the posts themselves are scored."""
     parts = np.zeros((len(data.posts), 3, len(HEAD_NAMES)))
     for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds, fold_assignment), start=1):
         log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
-        fitted = fit(encoder, lower, data, train_idx.tolist(), config, composed, composed_per_fit, SEED + fold)
+        fitted = fit(
+            encoder, lower, data, train_idx.tolist(), config, composed, composed_per_fit, SEED + fold, variants
+        )
         parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)
     return parts
 

@@ -87,6 +87,16 @@ class LowerStates:
     split_layer: int  # the layers from here on are trainable
 
 
+@dataclass(frozen=True)
+class Variants:
+    """Another reading of some posts (their careless rewrites, careless_voice.py): each time post
+    p comes up in training, its variant's window `first_window[p]` is read in its place with
+    probability `rate`; -1 where a post has none. Same labels, same weight, same number of steps."""
+
+    first_window: np.ndarray  # (posts,) window index in the same LowerStates, or -1
+    rate: float
+
+
 @dataclass
 class Finetuned:
     """What fine-tuning produced: top-layer weights (empty when frozen) and the linear heads."""
@@ -253,10 +263,11 @@ def train(
     train_posts: Sequence[int],
     config: FinetuneConfig,
     weakly_labeled: np.ndarray | None = None,
+    variants: Variants | None = None,
 ) -> Finetuned:
     """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`).
     A weakly labeled post (Reddit) is read to `config.reddit_tokens`, a hand-labelled one to
-    `config.corpus_tokens`."""
+    `config.corpus_tokens`; a post with a variant is sometimes read as it (`Variants`)."""
     import torch
 
     torch.manual_seed(config.seed)
@@ -266,6 +277,9 @@ def train(
         use_mask_dropout(top.layers)
     optimizer = torch.optim.AdamW(top.parameters_groups())
     first = [int(lower.first_window[p]) for p in train_posts]
+    # Its own stream, drawn from only when there are variants: without them the recipe is unchanged.
+    reading = random.Random(config.seed + 1)
+    variant_first = [-1 if variants is None else int(variants.first_window[p]) for p in train_posts]
     weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
     limits = [config.reddit_tokens if weak[p] else config.corpus_tokens for p in train_posts]
     lengths = [min(limit, lower.states[w].shape[0]) for limit, w in zip(limits, first, strict=True)]
@@ -288,7 +302,14 @@ def train(
     for epoch in range(config.epochs):
         running = 0.0
         for batch in _length_batches(lengths, local, config.batch_size, rng):
-            hidden, mask = _batch(lower.states, [first[i] for i in batch], [limits[i] for i in batch])
+            if variants is None:
+                windows = [first[i] for i in batch]
+            else:
+                windows = [
+                    variant_first[i] if variant_first[i] >= 0 and reading.random() < variants.rate else first[i]
+                    for i in batch
+                ]
+            hidden, mask = _batch(lower.states, windows, [limits[i] for i in batch])
             with arithmetic(config.precision):
                 whole, worst_span = top.logits(hidden, mask, spans=bool(config.span_weight))
             per = loss_fn(whole.float(), y[batch])

@@ -34,6 +34,7 @@ def test_token_counts_default_to_the_shipped_recipe_and_accept_a_full_window() -
         *[("--attention-dropout", v) for v in ("1", "-0.1", "1.5", "some")],
         *[("--seed", v) for v in ("-1", "4294967296", "1.5", "lucky")],
         *[("--reddit-weight", v) for v in ("0", "-1", "4.5", "heavy")],
+        *[("--careless-voice", v) for v in ("-0.1", "1.5", "often")],
     ],
 )
 def test_values_the_recipe_cannot_use_are_refused_naming_the_flag(
@@ -76,6 +77,7 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
     assert shipped.get("fold_assignment", "stratified") == defaults.fold_assignment, "thresholds come from the folds"
     assert defaults.reddit_weight is None, "None: the recipe's REDDIT_WEIGHT"
     assert shipped.get("reddit_weight", REDDIT_WEIGHT) == REDDIT_WEIGHT
+    assert defaults.careless_voice == shipped.get("careless_voice", 0.0) == 0.0
 
 
 def test_the_fold_assignments_offered_are_the_ones_cross_validation_knows() -> None:
@@ -94,8 +96,8 @@ def test_the_training_seed_defaults_to_the_shipped_recipes_and_can_be_drawn_agai
 
 
 def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: Path) -> None:
-    """The whole command, end to end on 90 corpus posts and one epoch: composed posts,
-    cross-validation, the nested figures, the final fit, the files, and a screener that reads them."""
+    """The whole command, end to end on 90 corpus posts and one epoch: composed posts, careless
+    rewrites read in posts' places, cross-validation, the nested figures, the final fit, the files, and a screener that reads them."""
     from services.moderation.screening import Screener
     from services.moderation.screening.data import default_corpus_dir
     from services.moderation.screening.screener import ScreeningInput
@@ -106,7 +108,8 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
     (corpus / "part-a.jsonl").write_text("\n".join(rows[::11][:90]) + "\n")
     out = tmp_path / "model"
     args = _parser().parse_args(
-        ["--corpus", str(corpus), "--no-reddit", "--epochs", "1", "--composites", "10", "--out", str(out)]
+        ["--corpus", str(corpus), "--no-reddit", "--epochs", "1", "--composites", "10", "--careless-voice", "0.5"]
+        + ["--out", str(out)]
     )
 
     assert run(args) == 0
@@ -114,6 +117,7 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
     head = json.loads((out / "head.json").read_text())
     assert head["training_data"]["corpus"] == 90, "composed posts train, but are not counted as data"
     assert head["composites"] == 10
+    assert head["careless_voice"] == 0.5
     assert head["attention_dropout"] == attention_dropout_for(head["precision"])
     nested = head["cross_validated"]["nested_out_of_fold"]
     assert len(nested["thresholds_by_fold"]) == 3
