@@ -15,7 +15,7 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,12 +45,15 @@ class Nested:
     objective: float
     figures: dict[str, float]
     thresholds_by_fold: list[Thresholds]
+    #: Per voice the corpus gives (plain, lowercase, typo, ...): how typing relates to the decision.
+    by_voice: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "objective": round(self.objective, 4),
             "figures": {k: round(v, 3) for k, v in self.figures.items()},
             "thresholds_by_fold": [t.as_dict() for t in self.thresholds_by_fold],
+            "by_voice": {v: {k: round(x, 3) for k, x in f.items()} for v, f in self.by_voice.items()},
         }
 
 
@@ -159,7 +162,22 @@ class Objective:
         if (level < 0).any():
             raise ValueError("the folds must cover every post")
         figures = self.figures_of(level)
-        return Nested(loss_of(figures), figures, chosen)
+        return Nested(loss_of(figures), figures, chosen, self.by_voice(level))
+
+    def by_voice(self, level: np.ndarray) -> dict[str, dict[str, float]]:
+        """False holds and recall of the hand-labelled posts of each voice, with their counts."""
+        voices = sorted({p.voice for p, labeled in zip(self.posts, self.labeled, strict=True) if labeled and p.voice})
+        out = {}
+        for voice in voices:
+            mine = self.labeled & np.array([p.voice == voice for p in self.posts])
+            safe, crisis = mine & (self.level_true <= 1), mine & (self.level_true >= 2)
+            out[voice] = {
+                "false_hold_rate": float((level[safe] >= 2).mean()) if safe.any() else float("nan"),
+                "safe_posts": float(safe.sum()),
+                "recall_high_or_imminent": float((level[crisis] >= 2).mean()) if crisis.any() else float("nan"),
+                "crisis_posts": float(crisis.sum()),
+            }
+        return out
 
     def report(self, t: Thresholds) -> dict[str, object]:
         figures = {k: round(v, 3) for k, v in self.figures(t).items()}

@@ -45,6 +45,7 @@ class LabeledPost:
     risk: str | None = None  # None when only weakly labeled
     categories: tuple[str, ...] = field(default_factory=tuple)
     language: str | None = None  # "en" or "es" where the corpus says
+    voice: str | None = None  # how the corpus says it is typed: plain, lowercase, typo, formal, ...
 
 
 def default_data_dir() -> Path:
@@ -82,8 +83,11 @@ def read_corpus(directory: Path) -> list[LabeledPost]:
                     continue
                 categories = tuple(c for c in row.get("categories", []) if c in CATEGORIES)
                 language = row.get("language") if isinstance(row.get("language"), str) else None
+                voice = row.get("voice") if isinstance(row.get("voice"), str) else None
                 posts.append(
-                    LabeledPost(str(row["id"]), row["text"], f"corpus:{path.stem}", row["risk"], categories, language)
+                    LabeledPost(
+                        str(row["id"]), row["text"], f"corpus:{path.stem}", row["risk"], categories, language, voice
+                    )
                 )
     return posts
 

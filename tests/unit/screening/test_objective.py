@@ -72,6 +72,30 @@ def test_nested_thresholds_are_chosen_without_the_fold_they_decide() -> None:
     assert nested.objective == loss_of(nested.figures) > objective.loss(objective.best())
 
 
+def test_nested_figures_are_also_given_per_voice_of_the_hand_labelled_posts() -> None:
+    # Crisis posts score 0.9, so every fold's thresholds hold at 0.9: the lowercase safe posts,
+    # scored like them, are held, and the formal ones, scored 0.1, are not.
+    posts, rows = [], []
+    for number in range(12):
+        posts.append(LabeledPost(f"c{number}", f"{ORDINARY} [{number}]", "corpus:test", "high", voice="plain"))
+        rows.append(_scores(crisis=0.9, concern=0.9))
+        voice = "lowercase" if number % 2 == 0 else "formal"
+        posts.append(LabeledPost(f"s{number}", f"{ORDINARY} ({number})", "corpus:test", "none", voice=voice))
+        rows.append(_scores(crisis=0.9 if voice == "lowercase" else 0.1))
+    posts.append(LabeledPost("r1", ORDINARY, "rmhd:teaching"))
+    rows.append(_scores())
+    fold_of = np.arange(len(posts)) % 3
+    splits = [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(3)]
+
+    by_voice = Objective(posts, np.stack(rows)).nested(splits).by_voice
+
+    assert set(by_voice) == {"plain", "lowercase", "formal"}, "Reddit posts have no voice"
+    assert by_voice["plain"]["recall_high_or_imminent"] == 1.0 and by_voice["plain"]["crisis_posts"] == 12
+    assert by_voice["lowercase"]["false_hold_rate"] == 1.0 and by_voice["lowercase"]["safe_posts"] == 6
+    assert by_voice["formal"]["false_hold_rate"] == 0.0
+    assert np.isnan(by_voice["formal"]["recall_high_or_imminent"]), "no crisis post is formal here"
+
+
 def test_restricting_keeps_each_posts_rule_findings() -> None:
     posts = [_post(1), _post(2, "i have the pills counted out and i am going to kill myself tonight", "imminent")]
     objective = Objective(posts, np.stack([_scores(), _scores()]))
