@@ -177,6 +177,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "case, no apostrophes or accents, chat spellings, slips of the finger; tools/training/careless_voice.py) "
         "with this probability. Same labels, same number of steps. Default 0, the shipped recipe",
     )
+    parser.add_argument(
+        "--reddit-labels",
+        type=Path,
+        default=None,
+        help="a file or folder of labelling-guide labels for Reddit posts (training/reddit-labels/); those posts "
+        "train on them instead of their subreddit's label and get guide figures of their own. Default: none, "
+        "the shipped recipe",
+    )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
         "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
@@ -201,7 +209,9 @@ def run(args: argparse.Namespace) -> int:
         default_corpus_dir,
         default_data_dir,
         read_corpus,
+        read_guide_labels,
         read_rmhd,
+        with_guide_labels,
     )
     from services.moderation.screening.encoder import DELTA_FILE, Encoder, choose_precision, save_delta
     from services.moderation.screening.head import combine_parts
@@ -223,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
     reddit = [] if args.no_reddit else read_rmhd((args.data or default_data_dir()) / "rmhd_subreddits.csv")
+    if args.reddit_labels:
+        reddit = with_guide_labels(reddit, read_guide_labels(args.reddit_labels))
     reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
     data = TrainingSet.of(corpus + reddit, reddit_weight)
     counts = _counts(data.posts)
@@ -319,6 +331,7 @@ def run(args: argparse.Namespace) -> int:
         **({"composites": args.composites} if args.composites else {}),
         **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
         **({"careless_voice": args.careless_voice} if args.careless_voice else {}),
+        **({"reddit_labels": args.reddit_labels.name} if args.reddit_labels else {}),
     }
     recipe = {
         **dataclasses.asdict(config),
@@ -399,4 +412,9 @@ def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]  # nump
         "corpus_by_risk": dict(Counter(p.risk for p in labeled)),
         "reddit": len(posts) - len(labeled),
         "reddit_by_subreddit": dict(sorted(Counter(subreddit(p) for p in posts if not is_labeled(p)).items())),
+        **(
+            {"reddit_guide_labels": dict(sorted(guide.items()))}
+            if (guide := Counter(p.risk for p in posts if not is_labeled(p) and p.risk))
+            else {}
+        ),
     }

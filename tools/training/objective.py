@@ -77,6 +77,13 @@ class Objective:
             [RISK_ORDER[p.risk] if p.risk is not None and is_labeled(p) else -1 for p in self.posts]
         )
         subs = [subreddit(p) for p in self.posts]
+        # Reddit posts the labelling guide has labelled too: their own figures, beside the subreddit's.
+        self.guide_true = np.array(
+            [
+                RISK_ORDER[p.risk] if s is not None and p.risk is not None else -1
+                for p, s in zip(self.posts, subs, strict=True)
+            ]
+        )
         self.watch = np.array([s == CRISIS_SUBREDDIT for s in subs])
         self.everyday = np.array([s in EVERYDAY_SUBREDDITS for s in subs])
         self.recovery = np.array([s in RECOVERY_SUBREDDITS for s in subs])
@@ -128,6 +135,14 @@ class Objective:
             "everyday_held": rate(level[self.everyday] >= 2),
             "recovery_held": rate(level[self.recovery] >= 2),
             "everyday_urgent": rate(level[self.everyday] == 3),
+            **(
+                {
+                    "reddit_guide_recall": rate(level[self.guide_true >= 2] >= 2),
+                    "reddit_guide_false_holds": rate(level[(self.guide_true >= 0) & (self.guide_true <= 1)] >= 2),
+                }
+                if (self.guide_true >= 0).any()
+                else {}
+            ),
         }
 
     def loss(self, t: Thresholds) -> float:

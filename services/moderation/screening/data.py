@@ -8,6 +8,7 @@
   supervision: r/suicidewatch counts as suicide risk; the everyday communities and the
   addiction/alcoholism communities count as no crisis. Other mental-health communities are
   left out of training: their posts mix ideation and ordinary distress, and no label says which.
+  A Reddit post given a label by the guide (`read_guide_labels`) trains on that label instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.events import CATEGORIES
+
+RISK_LEVELS = ("none", "concern", "high", "imminent")
 
 EVERYDAY_SUBREDDITS = frozenset(
     {
@@ -77,7 +80,7 @@ def read_corpus(directory: Path) -> list[LabeledPost]:
                     row = json.loads(line)
                 except ValueError:
                     continue  # a half-written last line
-                if not isinstance(row, dict) or row.get("risk") not in ("none", "concern", "high", "imminent"):
+                if not isinstance(row, dict) or row.get("risk") not in RISK_LEVELS:
                     continue
                 if not isinstance(row.get("text"), str) or not row["text"].strip():
                     continue
@@ -100,6 +103,36 @@ def is_labeled(post: LabeledPost) -> bool:
 def read_rmhd(path: Path) -> list[LabeledPost]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [LabeledPost(r["id"], r["text"], f"rmhd:{r['subreddit']}") for r in csv.DictReader(handle)]
+
+
+def read_guide_labels(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Risk and categories given by the labelling guide to Reddit posts, by post id
+    (`training/reddit-labels/*.jsonl`); training reads them in place of the subreddit's label."""
+    labels: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for file in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
+        with file.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if row.get("risk") not in RISK_LEVELS or not isinstance(row.get("id"), str):
+                    raise ValueError(f"{file}:{number}: a guide label needs an id and a risk in {RISK_LEVELS}")
+                labels[row["id"]] = (row["risk"], tuple(c for c in row.get("categories", []) if c in CATEGORIES))
+    return labels
+
+
+def with_guide_labels(
+    posts: Sequence[LabeledPost], labels: dict[str, tuple[str, tuple[str, ...]]]
+) -> list[LabeledPost]:
+    """The Reddit posts among `posts` that have a guide label carry it (they stay Reddit posts:
+    weakly weighted, counted by subreddit); every other post is unchanged."""
+    out = []
+    for post in posts:
+        if subreddit(post) is not None and post.id in labels:
+            risk, categories = labels[post.id]
+            post = LabeledPost(post.id, post.text, post.source, risk, categories)
+        out.append(post)
+    return out
 
 
 def subreddit(post: LabeledPost) -> str | None:
@@ -142,7 +175,7 @@ def reddit_never_read_by_training(reddit: Sequence[LabeledPost], seed: int) -> l
 
 def training_targets(post: LabeledPost) -> dict[str, float] | None:
     """Binary targets per head for one post; None when the post is not used for training."""
-    if is_labeled(post):
+    if is_labeled(post) or post.risk is not None:  # hand-labelled, or a Reddit post with a guide label
         risk = post.risk or "none"
         targets = {
             "crisis": float(risk in ("high", "imminent")),
