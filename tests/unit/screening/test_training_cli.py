@@ -78,6 +78,7 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
     assert defaults.reddit_weight is None, "None: the recipe's REDDIT_WEIGHT"
     assert shipped.get("reddit_weight", REDDIT_WEIGHT) == REDDIT_WEIGHT
     assert defaults.careless_voice == shipped.get("careless_voice", 0.0) == 0.0
+    assert defaults.reddit_labels is None and "reddit_labels" not in shipped, "Reddit posts train on their subreddit"
 
 
 def test_the_fold_assignments_offered_are_the_ones_cross_validation_knows() -> None:
