@@ -182,8 +182,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="a file or folder of labelling-guide labels for Reddit posts (training/reddit-labels/); those posts "
-        "train on them instead of their subreddit's label and get guide figures of their own. Default: none, "
-        "the shipped recipe",
+        "train on them instead of their subreddit's label. Default: none, the shipped recipe (the guide figures "
+        "are reported either way, from training/reddit-labels/labels.jsonl unless this is given)",
     )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
@@ -208,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
     from services.moderation.screening.data import (
         default_corpus_dir,
         default_data_dir,
+        default_guide_labels,
         read_corpus,
         read_guide_labels,
         read_rmhd,
@@ -233,10 +234,13 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
     reddit = [] if args.no_reddit else read_rmhd((args.data or default_data_dir()) / "rmhd_subreddits.csv")
+    guide_labels = read_guide_labels(args.reddit_labels or default_guide_labels())
     if args.reddit_labels:
-        reddit = with_guide_labels(reddit, read_guide_labels(args.reddit_labels))
+        reddit = with_guide_labels(reddit, guide_labels)
     reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
     data = TrainingSet.of(corpus + reddit, reddit_weight)
+    # Figures count the Reddit posts by their guide labels too, whatever they trained on.
+    judged = with_guide_labels(data.posts, guide_labels)
     counts = _counts(data.posts)
     print(f"training data: {json.dumps(counts)}", file=sys.stderr)
     encoder = Encoder.load(base=args.encoder, threads=2, precision="fp32")
@@ -299,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
         # The span discount, like the thresholds, is chosen on out-of-fold scores.
         by_discount = {}
         for discount in (None, *SPAN_DISCOUNTS) if config.span_weight else (None,):
-            objective = Objective(data.posts, combine_parts(parts, discount))
+            objective = Objective(judged, combine_parts(parts, discount))
             best = objective.best()
             by_discount[discount] = (objective.loss(best), best, objective)
             if config.span_weight:

@@ -70,6 +70,11 @@ def default_corpus_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "training" / "corpus"
 
 
+def default_guide_labels() -> Path:
+    """The labelling guide's labels for the Reddit posts training reads (training/reddit-labels)."""
+    return Path(__file__).resolve().parents[3] / "training" / "reddit-labels" / "labels.jsonl"
+
+
 def read_corpus(directory: Path) -> list[LabeledPost]:
     """Every labeled line of `part-*.jsonl` in `directory`; a line still being written is skipped."""
     posts = []

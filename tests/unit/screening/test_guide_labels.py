@@ -67,3 +67,19 @@ def test_a_label_without_a_known_risk_is_refused_naming_its_line(tmp_path: Path)
         read_guide_labels(path)
     path.write_text(json.dumps({"id": "r-1", "risk": "high", "categories": ["suicide", "made-up"]}) + "\n")
     assert read_guide_labels(tmp_path) == {"r-1": ("high", ("suicide",))}
+
+
+def test_the_shipped_guide_labels_cover_exactly_the_reddit_posts_training_reads_from_three_communities() -> None:
+    from services.moderation.screening.data import (
+        default_data_dir,
+        default_guide_labels,
+        read_rmhd,
+        reddit_read_by_training,
+        subreddit,
+    )
+    from tools.training.cross_validation import SEED
+
+    labels = read_guide_labels(default_guide_labels())
+    read = reddit_read_by_training(read_rmhd(default_data_dir() / "rmhd_subreddits.csv"), SEED)
+    assert set(labels) == {p.id for p in read if subreddit(p) in {"suicidewatch", "addiction", "alcoholism"}}
+    assert len(labels) == 480
