@@ -8,6 +8,8 @@ slips of the finger. Training may read a hand-labelled post's rewrite in its pla
 `Variants`), labelled as the post, so voice carries no label.
 
 Every change is general (no word of any post is special) and seeded, so a run reproduces.
+Tried on 2026-12-05 (`--careless-voice 0.3`) and not adopted: the careless-voiced safe posts
+were held as often as before, so the gap is in what they say (training/pending/README.md).
 """
 
 from __future__ import annotations
