@@ -12,7 +12,7 @@ from services.moderation.screening.data import LabeledPost
 from services.moderation.screening.encoder import Encoder
 from tools.training.careless_voice import _ENGLISH_SHORT, _abbreviate, _slips, careless
 from tools.training.cross_validation import TrainingSet
-from tools.training.finetune import FinetuneConfig, Variants, lower_states, train
+from tools.training.finetune import FinetuneConfig, LowerStates, Variants, lower_states, train
 
 ENGLISH = "I don't know what to do. I took everything in the cabinet tonight, because nobody would notice."
 SPANISH = "¿Qué hago? Mañana también estaré solo, porque ya no aguanto más."
@@ -78,7 +78,7 @@ def test_training_reads_a_posts_variant_in_its_place_only_at_the_rate_given(enco
     rewritten = lower_states(encoder, texts + rewrites, [1])[1]
     config = FinetuneConfig(top_layers=1, epochs=2, batch_size=2)
 
-    def weights(lower, rate: float | None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def weights(lower: LowerStates, rate: float | None) -> np.ndarray:
         variants = None if rate is None else Variants(lower.first_window[len(texts) :].copy(), rate)
         fitted = train(encoder, lower, data.targets, data.mask, data.weights, range(len(texts)), config, None, variants)
         return fitted.weights
