@@ -277,9 +277,10 @@ def train(
         use_mask_dropout(top.layers)
     optimizer = torch.optim.AdamW(top.parameters_groups())
     first = [int(lower.first_window[p]) for p in train_posts]
-    # Its own stream, drawn from only when there are variants: without them the recipe is unchanged.
+    # Its own stream, drawn from only for a post with a variant: without them the recipe is unchanged.
     reading = random.Random(config.seed + 1)
     variant_first = [-1 if variants is None else int(variants.first_window[p]) for p in train_posts]
+    variant_rate = 0.0 if variants is None else variants.rate
     weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
     limits = [config.reddit_tokens if weak[p] else config.corpus_tokens for p in train_posts]
     lengths = [min(limit, lower.states[w].shape[0]) for limit, w in zip(limits, first, strict=True)]
@@ -302,13 +303,10 @@ def train(
     for epoch in range(config.epochs):
         running = 0.0
         for batch in _length_batches(lengths, local, config.batch_size, rng):
-            if variants is None:
-                windows = [first[i] for i in batch]
-            else:
-                windows = [
-                    variant_first[i] if variant_first[i] >= 0 and reading.random() < variants.rate else first[i]
-                    for i in batch
-                ]
+            windows = [
+                variant_first[i] if variant_first[i] >= 0 and reading.random() < variant_rate else first[i]
+                for i in batch
+            ]
             hidden, mask = _batch(lower.states, windows, [limits[i] for i in batch])
             with arithmetic(config.precision):
                 whole, worst_span = top.logits(hidden, mask, spans=bool(config.span_weight))

@@ -78,12 +78,15 @@ class Objective:
         )
         subs = [subreddit(p) for p in self.posts]
         # Reddit posts the labelling guide has labelled too: their own figures, beside the subreddit's.
-        self.guide_true = np.array(
+        guide_true = np.array(
             [
                 RISK_ORDER[p.risk] if s is not None and p.risk is not None else -1
                 for p, s in zip(self.posts, subs, strict=True)
             ]
         )
+        self.guide_crisis = guide_true >= 2
+        self.guide_safe = (guide_true >= 0) & (guide_true <= 1)
+        self.voice = np.array([p.voice or "" for p in self.posts])
         self.watch = np.array([s == CRISIS_SUBREDDIT for s in subs])
         self.everyday = np.array([s in EVERYDAY_SUBREDDITS for s in subs])
         self.recovery = np.array([s in RECOVERY_SUBREDDITS for s in subs])
@@ -137,10 +140,10 @@ class Objective:
             "everyday_urgent": rate(level[self.everyday] == 3),
             **(
                 {
-                    "reddit_guide_recall": rate(level[self.guide_true >= 2] >= 2),
-                    "reddit_guide_false_holds": rate(level[(self.guide_true >= 0) & (self.guide_true <= 1)] >= 2),
+                    "reddit_guide_recall": rate(level[self.guide_crisis] >= 2),
+                    "reddit_guide_false_holds": rate(level[self.guide_safe] >= 2),
                 }
-                if (self.guide_true >= 0).any()
+                if self.guide_crisis.any() or self.guide_safe.any()
                 else {}
             ),
         }
@@ -181,10 +184,9 @@ class Objective:
 
     def by_voice(self, level: np.ndarray) -> dict[str, dict[str, float]]:
         """False holds and recall of the hand-labelled posts of each voice, with their counts."""
-        voices = sorted({p.voice for p, labeled in zip(self.posts, self.labeled, strict=True) if labeled and p.voice})
         out = {}
-        for voice in voices:
-            mine = self.labeled & np.array([p.voice == voice for p in self.posts])
+        for voice in sorted({str(v) for v in self.voice[self.labeled]} - {""}):
+            mine = self.labeled & (self.voice == voice)
             safe, crisis = mine & (self.level_true <= 1), mine & (self.level_true >= 2)
             out[voice] = {
                 "false_hold_rate": float((level[safe] >= 2).mean()) if safe.any() else float("nan"),

@@ -110,10 +110,14 @@ def read_rmhd(path: Path) -> list[LabeledPost]:
         return [LabeledPost(r["id"], r["text"], f"rmhd:{r['subreddit']}") for r in csv.DictReader(handle)]
 
 
-def read_guide_labels(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+#: Risk and categories by the labelling guide, by Reddit post id.
+GuideLabels = dict[str, tuple[str, tuple[str, ...]]]
+
+
+def read_guide_labels(path: Path) -> GuideLabels:
     """Risk and categories given by the labelling guide to Reddit posts, by post id
     (`training/reddit-labels/*.jsonl`); training reads them in place of the subreddit's label."""
-    labels: dict[str, tuple[str, tuple[str, ...]]] = {}
+    labels: GuideLabels = {}
     for file in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
         with file.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
@@ -126,9 +130,7 @@ def read_guide_labels(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
     return labels
 
 
-def with_guide_labels(
-    posts: Sequence[LabeledPost], labels: dict[str, tuple[str, tuple[str, ...]]]
-) -> list[LabeledPost]:
+def with_guide_labels(posts: Sequence[LabeledPost], labels: GuideLabels) -> list[LabeledPost]:
     """The Reddit posts among `posts` that have a guide label carry it (they stay Reddit posts:
     weakly weighted, counted by subreddit); every other post is unchanged."""
     out = []
