@@ -185,6 +185,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "train on them instead of their subreddit's label. Default: none, the shipped recipe (the guide figures "
         "are reported either way, from training/reddit-labels/labels.jsonl unless this is given)",
     )
+    parser.add_argument(
+        "--reddit-evidence",
+        type=Path,
+        default=None,
+        help="with --reddit-labels: a file of the sentence each guide-labelled crisis was labelled for "
+        "(training/reddit-labels/evidence.jsonl); training reads the window holding it, whole, instead of the "
+        "post's first 128 tokens (tools/training/evidence.py). Default: none, the shipped recipe",
+    )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
         "--out", type=Path, default=None, help="where to write the model (default: the package's model/)"
@@ -228,9 +236,13 @@ def run(args: argparse.Namespace) -> int:
         model_version,
         out_of_fold_parts,
     )
+    from tools.training.evidence import evidence_windows, read_evidence
     from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states
     from tools.training.objective import Objective
 
+    if args.reddit_evidence and not (args.reddit_labels and not args.no_reddit):
+        print("--reddit-evidence needs --reddit-labels (and the Reddit posts)", file=sys.stderr)
+        return 2
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
     reddit = [] if args.no_reddit else read_rmhd((args.data or default_data_dir()) / "rmhd_subreddits.csv")
@@ -282,13 +294,27 @@ def run(args: argparse.Namespace) -> int:
         )
         lower = lowers[top_layers]
         variants = _variants(lower, len(texts), rewritten, args.careless_voice) if rewritten else None
+        quoted = (
+            evidence_windows(encoder.token_ids, data.posts, lower.first_window, read_evidence(args.reddit_evidence))
+            if args.reddit_evidence
+            else None
+        )
         print(
             f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(data.posts)} posts "
             f"({time.monotonic() - started:.0f} s so far)",
             file=sys.stderr,
         )
         parts = out_of_fold_parts(
-            encoder, lower, data, config, args.folds, composed, args.composites, args.fold_assignment, variants
+            encoder,
+            lower,
+            data,
+            config,
+            args.folds,
+            composed,
+            args.composites,
+            args.fold_assignment,
+            variants,
+            quoted,
         )
         if args.save_oof:
             import numpy as np
@@ -312,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
         loss, best, objective = by_discount[span_discount]
         nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment))
         report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
-        results[top_layers] = (loss, best, report, config, lower, span_discount, variants)
+        results[top_layers] = (loss, best, report, config, lower, span_discount, variants, quoted)
         print(
             f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
             f"span discount {span_discount}; nested (thresholds chosen on the other folds): objective "
@@ -321,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))
     chosen = min(results, key=lambda k: results[k][0])
-    loss, thresholds, report, config, lower, span_discount, variants = results[chosen]
+    loss, thresholds, report, config, lower, span_discount, variants, quoted = results[chosen]
     comparison = {str(k): round(v[0], 4) for k, v in results.items()}
     print(
         f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
@@ -329,13 +355,16 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return 0
-    fitted = fit(encoder, lower, data, range(len(data.posts)), config, composed, args.composites, SEED, variants)
+    fitted = fit(
+        encoder, lower, data, range(len(data.posts)), config, composed, args.composites, SEED, variants, quoted
+    )
     # Choices outside FinetuneConfig, named (in the version and head.json) only when not the recipe's.
     beyond_config = {
         **({"composites": args.composites} if args.composites else {}),
         **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
         **({"careless_voice": args.careless_voice} if args.careless_voice else {}),
         **({"reddit_labels": args.reddit_labels.name} if args.reddit_labels else {}),
+        **({"reddit_evidence": args.reddit_evidence.name} if args.reddit_evidence else {}),
     }
     recipe = {
         **dataclasses.asdict(config),

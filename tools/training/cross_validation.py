@@ -175,6 +175,7 @@ def fit(
     composed_per_fit: int = 0,
     seed: int = SEED,
     variants: Variants | None = None,
+    evidence_windows: np.ndarray | None = None,
 ) -> Finetuned:
     """Train on `posts` and on up to `composed_per_fit` composed posts built only from them."""
     extra = [len(data.posts) + n for n in usable(composed, posts, composed_per_fit, seed)]
@@ -191,6 +192,7 @@ def fit(
         config,
         augmented.weakly_labeled,
         variants,
+        evidence_windows,
     )
 
 
@@ -204,6 +206,7 @@ def out_of_fold_parts(
     composed_per_fit: int = 0,
     fold_assignment: str = "stratified",
     variants: Variants | None = None,
+    evidence_windows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each post's parts (`post_parts`) from the fold's model that never saw it. `lower` covers
     the posts, then the composed posts (`composites.py`) a fold may also train on, then any
@@ -212,7 +215,16 @@ def out_of_fold_parts(
     for fold, (train_idx, test_idx) in enumerate(fold_splits(data, folds, fold_assignment), start=1):
         log.info("fold %d/%d: training on %d posts", fold, folds, len(train_idx))
         fitted = fit(
-            encoder, lower, data, train_idx.tolist(), config, composed, composed_per_fit, SEED + fold, variants
+            encoder,
+            lower,
+            data,
+            train_idx.tolist(),
+            config,
+            composed,
+            composed_per_fit,
+            SEED + fold,
+            variants,
+            evidence_windows,
         )
         parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)
     return parts

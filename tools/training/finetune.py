@@ -264,10 +264,13 @@ def train(
     config: FinetuneConfig,
     weakly_labeled: np.ndarray | None = None,
     variants: Variants | None = None,
+    evidence_windows: np.ndarray | None = None,
 ) -> Finetuned:
     """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`).
     A weakly labeled post (Reddit) is read to `config.reddit_tokens`, a hand-labelled one to
-    `config.corpus_tokens`; a post with a variant is sometimes read as it (`Variants`)."""
+    `config.corpus_tokens`; a post with a variant is sometimes read as it (`Variants`). A post
+    with a window in `evidence_windows` (evidence.py; -1: none) is read there instead, to
+    `config.corpus_tokens`."""
     import torch
 
     torch.manual_seed(config.seed)
@@ -276,13 +279,17 @@ def train(
     if config.dropout_masks == "words":
         use_mask_dropout(top.layers)
     optimizer = torch.optim.AdamW(top.parameters_groups())
-    first = [int(lower.first_window[p]) for p in train_posts]
+    # Composed posts (after the posts themselves) never have evidence.
+    quoted = np.full(len(targets), -1)
+    if evidence_windows is not None:
+        quoted[: len(evidence_windows)] = evidence_windows
+    first = [int(quoted[p]) if quoted[p] >= 0 else int(lower.first_window[p]) for p in train_posts]
     # Its own stream, drawn from only for a post with a variant: without them the recipe is unchanged.
     reading = random.Random(config.seed + 1)
     variant_first = [-1 if variants is None else int(variants.first_window[p]) for p in train_posts]
     variant_rate = 0.0 if variants is None else variants.rate
     weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
-    limits = [config.reddit_tokens if weak[p] else config.corpus_tokens for p in train_posts]
+    limits = [config.reddit_tokens if weak[p] and quoted[p] < 0 else config.corpus_tokens for p in train_posts]
     lengths = [min(limit, lower.states[w].shape[0]) for limit, w in zip(limits, first, strict=True)]
     local = list(range(len(train_posts)))
     steps_per_epoch = math.ceil(len(local) / config.batch_size)

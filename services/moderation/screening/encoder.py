@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 #: Tokens per window (the model was trained on 256-token inputs) and overlap between windows.
 WINDOW_TOKENS = 256
 STRIDE_TOKENS = 192
+#: A window's own tokens: the rest are the two special tokens around them.
+WINDOW_BODY = WINDOW_TOKENS - 2
 #: A 100,000-character post has ~200 windows; scoring a bounded, evenly spread sample keeps
 #: latency bounded while the first and last windows are always scored.
 MAX_WINDOWS_PER_POST = 24
@@ -192,6 +194,18 @@ class Windows:
     owner: list[int]
 
 
+def window_starts(tokens: int) -> list[int]:
+    """Where each window of a text of `tokens` tokens starts: every `STRIDE_TOKENS`, the last one
+    flush with the end, at most `MAX_WINDOWS_PER_POST` spread evenly (first and last kept)."""
+    starts = list(range(0, max(1, tokens - WINDOW_BODY + STRIDE_TOKENS), STRIDE_TOKENS)) or [0]
+    if len(starts) > 1 and starts[-1] + WINDOW_BODY < tokens:
+        starts.append(tokens - WINDOW_BODY)
+    if len(starts) > MAX_WINDOWS_PER_POST:
+        picks = np.linspace(0, len(starts) - 1, MAX_WINDOWS_PER_POST).round().astype(int)
+        starts = [starts[i] for i in sorted(set(picks.tolist()))]
+    return starts
+
+
 class Encoder:
     def __init__(self, tokenizer, model, *, threads: int, precision: str = "fp32", base: str = MINILM) -> None:  # type: ignore[no-untyped-def]  # transformers tokenizer/model and torch tensors: untyped libraries
         self.base = base
@@ -239,21 +253,19 @@ class Encoder:
         return encoder
 
     def windows(self, texts: Sequence[str]) -> Windows:
-        body = WINDOW_TOKENS - 2
-        encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        encoded = self.token_ids(texts)
         input_ids: list[list[int]] = []
         owner: list[int] = []
         for index, ids in enumerate(encoded):
-            starts = list(range(0, max(1, len(ids) - body + STRIDE_TOKENS), STRIDE_TOKENS)) or [0]
-            if len(starts) > 1 and starts[-1] + body < len(ids):
-                starts.append(len(ids) - body)
-            if len(starts) > MAX_WINDOWS_PER_POST:
-                picks = np.linspace(0, len(starts) - 1, MAX_WINDOWS_PER_POST).round().astype(int)
-                starts = [starts[i] for i in sorted(set(picks.tolist()))]
-            for start in starts:
-                input_ids.append([self.cls_id, *ids[start : start + body], self.sep_id])
+            for start in window_starts(len(ids)):
+                input_ids.append([self.cls_id, *ids[start : start + WINDOW_BODY], self.sep_id])
                 owner.append(index)
         return Windows(input_ids, owner)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids, whole, without the special tokens a window adds."""
+        ids: list[list[int]] = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        return ids
 
     def embed_windows(self, windows: Windows, batch_size: int = MICRO_BATCH) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings, one row per window (length-bucketed batches)."""

@@ -79,6 +79,12 @@ def test_the_defaults_are_the_recipe_the_shipped_model_records() -> None:
     assert shipped.get("reddit_weight", REDDIT_WEIGHT) == REDDIT_WEIGHT
     assert defaults.careless_voice == shipped.get("careless_voice", 0.0) == 0.0
     assert defaults.reddit_labels is None and "reddit_labels" not in shipped, "Reddit posts train on their subreddit"
+    assert defaults.reddit_evidence is None and "reddit_evidence" not in shipped, "Reddit posts read from the start"
+
+
+def test_evidence_without_guide_labels_is_refused() -> None:
+    assert run(_parser().parse_args(["--reddit-evidence", "evidence.jsonl", "--dry-run"])) == 2
+    assert run(_parser().parse_args(["--reddit-evidence", "e.jsonl", "--reddit-labels", "l.jsonl", "--no-reddit"])) == 2
 
 
 def test_the_fold_assignments_offered_are_the_ones_cross_validation_knows() -> None:
