@@ -190,8 +190,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="with --reddit-labels: a file of the sentence each guide-labelled crisis was labelled for "
-        "(training/reddit-labels/evidence.jsonl); training reads the window holding it, whole, instead of the "
-        "post's first 128 tokens (tools/training/evidence.py). Default: none, the shipped recipe",
+        "(training/reddit-labels/evidence.jsonl); training reads such a post at a span over it, and a guide-labelled "
+        "safe post at a seeded span anywhere in it, instead of their first --reddit-tokens tokens "
+        "(tools/training/evidence.py). Default: none, the shipped recipe",
     )
     parser.add_argument("--no-reddit", action="store_true", help="train on the corpus only")
     parser.add_argument(
@@ -236,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
         model_version,
         out_of_fold_parts,
     )
-    from tools.training.evidence import evidence_windows, read_evidence
+    from tools.training.evidence import guide_readings, read_evidence
     from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states
     from tools.training.objective import Objective
 
@@ -294,8 +295,16 @@ def run(args: argparse.Namespace) -> int:
         )
         lower = lowers[top_layers]
         variants = _variants(lower, len(texts), rewritten, args.careless_voice) if rewritten else None
-        quoted = (
-            evidence_windows(encoder.token_ids, data.posts, lower.first_window, read_evidence(args.reddit_evidence))
+        readings = (
+            guide_readings(
+                encoder.token_ids,
+                data.posts,
+                lower.first_window,
+                read_evidence(args.reddit_evidence),
+                anywhere={post_id for post_id, (risk, _) in guide_labels.items() if risk in ("none", "concern")},
+                tokens=args.reddit_tokens,
+                seed=training_seed,
+            )
             if args.reddit_evidence
             else None
         )
@@ -314,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
             args.composites,
             args.fold_assignment,
             variants,
-            quoted,
+            readings,
         )
         if args.save_oof:
             import numpy as np
@@ -338,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
         loss, best, objective = by_discount[span_discount]
         nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment))
         report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
-        results[top_layers] = (loss, best, report, config, lower, span_discount, variants, quoted)
+        results[top_layers] = (loss, best, report, config, lower, span_discount, variants, readings)
         print(
             f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
             f"span discount {span_discount}; nested (thresholds chosen on the other folds): objective "
@@ -347,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))
     chosen = min(results, key=lambda k: results[k][0])
-    loss, thresholds, report, config, lower, span_discount, variants, quoted = results[chosen]
+    loss, thresholds, report, config, lower, span_discount, variants, readings = results[chosen]
     comparison = {str(k): round(v[0], 4) for k, v in results.items()}
     print(
         f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",
@@ -356,7 +365,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     fitted = fit(
-        encoder, lower, data, range(len(data.posts)), config, composed, args.composites, SEED, variants, quoted
+        encoder, lower, data, range(len(data.posts)), config, composed, args.composites, SEED, variants, readings
     )
     # Choices outside FinetuneConfig, named (in the version and head.json) only when not the recipe's.
     beyond_config = {

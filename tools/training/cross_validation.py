@@ -27,6 +27,7 @@ from services.moderation.screening.data import (
 from services.moderation.screening.encoder import MINILM, MULTILINGUAL_E5, Encoder
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds, combine_parts
 from tools.training.composites import Composed, usable
+from tools.training.evidence import Readings
 from tools.training.finetune import (
     FinetuneConfig,
     Finetuned,
@@ -175,7 +176,7 @@ def fit(
     composed_per_fit: int = 0,
     seed: int = SEED,
     variants: Variants | None = None,
-    evidence_windows: np.ndarray | None = None,
+    readings: Readings | None = None,
 ) -> Finetuned:
     """Train on `posts` and on up to `composed_per_fit` composed posts built only from them."""
     extra = [len(data.posts) + n for n in usable(composed, posts, composed_per_fit, seed)]
@@ -192,7 +193,7 @@ def fit(
         config,
         augmented.weakly_labeled,
         variants,
-        evidence_windows,
+        readings,
     )
 
 
@@ -206,7 +207,7 @@ def out_of_fold_parts(
     composed_per_fit: int = 0,
     fold_assignment: str = "stratified",
     variants: Variants | None = None,
-    evidence_windows: np.ndarray | None = None,
+    readings: Readings | None = None,
 ) -> np.ndarray:
     """Each post's parts (`post_parts`) from the fold's model that never saw it. `lower` covers
     the posts, then the composed posts (`composites.py`) a fold may also train on, then any
@@ -224,7 +225,7 @@ def out_of_fold_parts(
             composed_per_fit,
             SEED + fold,
             variants,
-            evidence_windows,
+            readings,
         )
         parts[test_idx] = post_parts(encoder, lower, fitted, test_idx.tolist(), config.precision)
     return parts

@@ -31,6 +31,8 @@ from tools.training.dropout import use_mask_dropout
 if TYPE_CHECKING:
     import torch
 
+    from tools.training.evidence import Readings
+
 log = logging.getLogger(__name__)
 
 #: The fixed scale between the unit-length pooled vector and the heads' logits; folded into the
@@ -224,14 +226,18 @@ class _TopModel:
 
 
 def _batch(
-    states: Sequence[torch.Tensor], indices: Sequence[int], limits: Sequence[int] | None
+    states: Sequence[torch.Tensor],
+    indices: Sequence[int],
+    limits: Sequence[int] | None,
+    starts: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
     if limits is None:
         rows = [states[i] for i in indices]
     else:
-        rows = [states[i][:limit] for i, limit in zip(indices, limits, strict=True)]
+        froms = starts or [0] * len(indices)
+        rows = [states[i][at : at + limit] for i, limit, at in zip(indices, limits, froms, strict=True)]
     width = max(r.shape[0] for r in rows)
     hidden = torch.zeros((len(rows), width, rows[0].shape[1]), dtype=torch.float32)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -264,13 +270,12 @@ def train(
     config: FinetuneConfig,
     weakly_labeled: np.ndarray | None = None,
     variants: Variants | None = None,
-    evidence_windows: np.ndarray | None = None,
+    readings: Readings | None = None,
 ) -> Finetuned:
     """Fit the top layers and heads on `train_posts` (indices into the posts behind `lower`).
     A weakly labeled post (Reddit) is read to `config.reddit_tokens`, a hand-labelled one to
-    `config.corpus_tokens`; a post with a variant is sometimes read as it (`Variants`). A post
-    with a window in `evidence_windows` (evidence.py; -1: none) is read there instead, to
-    `config.corpus_tokens`."""
+    `config.corpus_tokens`, from its first token; a post with a variant is sometimes read as it
+    (`Variants`); a post with a place in `readings` is read there instead (evidence.py)."""
     import torch
 
     torch.manual_seed(config.seed)
@@ -279,18 +284,19 @@ def train(
     if config.dropout_masks == "words":
         use_mask_dropout(top.layers)
     optimizer = torch.optim.AdamW(top.parameters_groups())
-    # Composed posts (after the posts themselves) never have evidence.
-    quoted = np.full(len(targets), -1)
-    if evidence_windows is not None:
-        quoted[: len(evidence_windows)] = evidence_windows
-    first = [int(quoted[p]) if quoted[p] >= 0 else int(lower.first_window[p]) for p in train_posts]
+    # Composed posts (after the posts themselves) are never read elsewhere.
+    elsewhere, start_at = np.full(len(targets), -1), np.zeros(len(targets), dtype=int)
+    if readings is not None:
+        elsewhere[: len(readings.window)], start_at[: len(readings.start)] = readings.window, readings.start
+    first = [int(elsewhere[p]) if elsewhere[p] >= 0 else int(lower.first_window[p]) for p in train_posts]
+    starts = [int(start_at[p]) for p in train_posts]
     # Its own stream, drawn from only for a post with a variant: without them the recipe is unchanged.
     reading = random.Random(config.seed + 1)
     variant_first = [-1 if variants is None else int(variants.first_window[p]) for p in train_posts]
     variant_rate = 0.0 if variants is None else variants.rate
     weak = np.zeros(len(targets), dtype=bool) if weakly_labeled is None else weakly_labeled
-    limits = [config.reddit_tokens if weak[p] and quoted[p] < 0 else config.corpus_tokens for p in train_posts]
-    lengths = [min(limit, lower.states[w].shape[0]) for limit, w in zip(limits, first, strict=True)]
+    limits = [config.reddit_tokens if weak[p] else config.corpus_tokens for p in train_posts]
+    lengths = [min(limit, lower.states[w].shape[0] - at) for limit, w, at in zip(limits, first, starts, strict=True)]
     local = list(range(len(train_posts)))
     steps_per_epoch = math.ceil(len(local) / config.batch_size)
     total = max(1, steps_per_epoch * config.epochs)
@@ -310,11 +316,15 @@ def train(
     for epoch in range(config.epochs):
         running = 0.0
         for batch in _length_batches(lengths, local, config.batch_size, rng):
-            windows = [
-                variant_first[i] if variant_first[i] >= 0 and reading.random() < variant_rate else first[i]
+            places = [
+                (variant_first[i], 0)
+                if variant_first[i] >= 0 and reading.random() < variant_rate
+                else (first[i], starts[i])
                 for i in batch
             ]
-            hidden, mask = _batch(lower.states, windows, [limits[i] for i in batch])
+            hidden, mask = _batch(
+                lower.states, [w for w, _ in places], [limits[i] for i in batch], [at for _, at in places]
+            )
             with arithmetic(config.precision):
                 whole, worst_span = top.logits(hidden, mask, spans=bool(config.span_weight))
             per = loss_fn(whole.float(), y[batch])

@@ -1,6 +1,6 @@
-"""Training reads a guide-labelled Reddit post where the sentence it was labelled for is: the
-window holding the quoted sentence, whole, in place of the post's first 128 tokens; without
-evidence it trains exactly as before. Quotes a post does not contain are refused."""
+"""Training reads a guide-labelled crisis at a span over the sentence it was labelled for, and a
+guide-labelled safe post at a seeded span anywhere in it, both as long as any Reddit reading;
+without evidence it trains exactly as before. Quotes a post does not contain are refused."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from services.moderation.screening.data import LabeledPost, default_guide_labels, read_guide_labels
 from services.moderation.screening.encoder import Encoder, window_starts
 from tools.training.cross_validation import TrainingSet
-from tools.training.evidence import evidence_windows, read_evidence, window_holding
+from tools.training.evidence import Readings, guide_readings, read_evidence, span_over, window_holding
 from tools.training.finetune import FinetuneConfig, lower_states, train
 
 
@@ -40,19 +40,38 @@ def test_the_window_chosen_holds_the_quote_whole_and_is_the_first_that_does() ->
     assert window_holding(starts, 440, 460) == 2, "no window holds it whole: the one holding most"
 
 
-def test_each_post_with_evidence_is_read_in_the_window_holding_its_quote() -> None:
-    posts = [long_post("early", 10, QUOTE), long_post("middle", 300, QUOTE), long_post("none", 300, QUOTE)]
-    first = np.array([0, 3, 6])
-    chosen = evidence_windows(words, posts, first, {"early": QUOTE, "middle": QUOTE})
-    assert chosen.tolist() == [0, 4, -1]
+def test_a_span_is_centred_on_its_quote_and_kept_inside_the_window() -> None:
+    assert span_over(100, 110, 256, 128) == 41, "59 tokens of room on each side"
+    assert span_over(5, 15, 256, 128) == 0
+    assert span_over(240, 250, 256, 128) == 128, "flush with the window's end"
+    assert span_over(60, 260, 256, 128) == 60, "a quote longer than the span keeps its start"
+    assert span_over(10, 20, 90, 128) == 0, "a short window is read whole"
+
+
+def test_a_quoted_post_is_read_over_its_quote_and_a_safe_one_at_a_seeded_place() -> None:
+    posts = [long_post("early", 10, QUOTE), long_post("middle", 300, QUOTE), long_post("safe", 300, QUOTE)]
+    posts.append(long_post("other", 300, QUOTE))
+    first = np.array([0, 3, 6, 9])
+
+    def read(seed: int) -> Readings:
+        return guide_readings(words, posts, first, {"early": QUOTE, "middle": QUOTE}, {"safe"}, 128, seed)
+
+    readings = read(1)
+    assert readings.window.tolist()[:2] == [0, 4] and readings.window[3] == -1
+    quote_tokens = len(QUOTE.split())
+    in_window = 1 + 300 - window_starts(600)[1]
+    assert readings.start[1] <= in_window and in_window + quote_tokens <= readings.start[1] + 128
+    places = {(int(r.window[2]), int(r.start[2])) for r in map(read, range(20))}
+    assert len(places) > 5 and all(6 <= w <= 8 and 0 <= at <= 256 - 128 for w, at in places)
+    assert (read(3).window == read(3).window).all() and (read(3).start == read(3).start).all()
 
 
 def test_a_quote_the_post_does_not_contain_or_an_unknown_post_is_refused() -> None:
     posts = [long_post("p", 10, QUOTE)]
     with pytest.raises(ValueError, match="not in the text"):
-        evidence_windows(words, posts, np.array([0]), {"p": "something nobody wrote here"})
+        guide_readings(words, posts, np.array([0]), {"p": "something nobody wrote here"}, (), 128, 1)
     with pytest.raises(ValueError, match="training does not read"):
-        evidence_windows(words, posts, np.array([0]), {"p": QUOTE, "gone": QUOTE})
+        guide_readings(words, posts, np.array([0]), {"p": QUOTE, "gone": QUOTE}, (), 128, 1)
 
 
 @pytest.mark.parametrize(
@@ -105,14 +124,14 @@ def test_training_reads_the_quoted_window_and_without_evidence_trains_as_before(
     lower = lower_states(encoder, [p.text for p in data.posts], [1])[1]
     config = FinetuneConfig(top_layers=1, epochs=2, batch_size=2)
 
-    def weights(quoted: np.ndarray | None) -> np.ndarray:
+    def weights(readings: Readings | None) -> np.ndarray:
         fitted = train(
-            encoder, lower, data.targets, data.mask, data.weights, [0, 1], config, data.weakly_labeled, None, quoted
+            encoder, lower, data.targets, data.mask, data.weights, [0, 1], config, data.weakly_labeled, None, readings
         )
         return fitted.weights
 
-    chosen = evidence_windows(encoder.token_ids, data.posts, lower.first_window, {"r1": QUOTE})
-    assert chosen[0] > lower.first_window[0], "the quote is past the first window"
+    quoted = guide_readings(encoder.token_ids, data.posts, lower.first_window, {"r1": QUOTE}, (), 128, 1)
+    assert quoted.window[0] > lower.first_window[0], "the quote is past the first window"
     plain = weights(None)
-    assert np.array_equal(weights(np.array([-1, -1])), plain), "no evidence: the recipe unchanged"
-    assert not np.array_equal(weights(chosen), plain)
+    assert np.array_equal(weights(Readings(np.array([-1, -1]), np.zeros(2, dtype=int))), plain), "the recipe unchanged"
+    assert not np.array_equal(weights(quoted), plain)
