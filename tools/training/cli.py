@@ -281,6 +281,20 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     training_seed = SEED if args.seed is None else args.seed
+    # Every candidate's states hold the same windows, so one reading plan serves them all.
+    readings = (
+        guide_readings(
+            encoder.token_ids,
+            data.posts,
+            lowers[candidates[0]].first_window,
+            read_evidence(args.reddit_evidence),
+            anywhere={post_id for post_id, (risk, _) in guide_labels.items() if risk in ("none", "concern")},
+            tokens=args.reddit_tokens,
+            seed=training_seed,
+        )
+        if args.reddit_evidence
+        else None
+    )
     for top_layers in candidates:
         config = FinetuneConfig(
             top_layers=top_layers,
@@ -295,19 +309,6 @@ def run(args: argparse.Namespace) -> int:
         )
         lower = lowers[top_layers]
         variants = _variants(lower, len(texts), rewritten, args.careless_voice) if rewritten else None
-        readings = (
-            guide_readings(
-                encoder.token_ids,
-                data.posts,
-                lower.first_window,
-                read_evidence(args.reddit_evidence),
-                anywhere={post_id for post_id, (risk, _) in guide_labels.items() if risk in ("none", "concern")},
-                tokens=args.reddit_tokens,
-                seed=training_seed,
-            )
-            if args.reddit_evidence
-            else None
-        )
         print(
             f"k-fold cross-validation, k={args.folds}, top layers {top_layers}, {len(data.posts)} posts "
             f"({time.monotonic() - started:.0f} s so far)",
@@ -347,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
         loss, best, objective = by_discount[span_discount]
         nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment))
         report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
-        results[top_layers] = (loss, best, report, config, lower, span_discount, variants, readings)
+        results[top_layers] = (loss, best, report, config, lower, span_discount, variants)
         print(
             f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
             f"span discount {span_discount}; nested (thresholds chosen on the other folds): objective "
@@ -356,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))
     chosen = min(results, key=lambda k: results[k][0])
-    loss, thresholds, report, config, lower, span_discount, variants, readings = results[chosen]
+    loss, thresholds, report, config, lower, span_discount, variants = results[chosen]
     comparison = {str(k): round(v[0], 4) for k, v in results.items()}
     print(
         f"chosen: top layers {chosen} (objective by top layers: {comparison}); thresholds {thresholds.as_dict()}",

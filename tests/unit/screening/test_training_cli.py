@@ -133,3 +133,56 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
         [ScreeningInput(id="p1", text="i took all my pills an hour ago and i cant stay awake")]
     )
     assert verdict.model_version.startswith(head["version"] + "+rules-")
+
+
+def test_a_dry_run_reads_guide_labelled_reddit_posts_over_their_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The evidence path end to end on a small sample of the real files: guide labels, their
+    quotes, where each labelled post is read, cross-validation and the guide figures, one epoch."""
+    import csv
+
+    import tools.training.evidence as evidence_module
+    from services.moderation.screening.data import default_corpus_dir, default_data_dir, default_guide_labels
+
+    planned = []
+
+    def recorded(*args: object, **kwargs: object) -> evidence_module.Readings:
+        readings = real_readings(*args, **kwargs)  # type: ignore[arg-type]
+        planned.append(readings)
+        return readings
+
+    real_readings = evidence_module.guide_readings
+    monkeypatch.setattr(evidence_module, "guide_readings", recorded)
+
+    labels = [json.loads(line) for line in default_guide_labels().read_text().splitlines()]
+    by_risk: dict[str, list[str]] = {}
+    for label in labels:
+        by_risk.setdefault(label["risk"], []).append(label["id"])
+    chosen = {post_id for ids in by_risk.values() for post_id in ids[:6]}
+    evidence_lines = (default_guide_labels().parent / "evidence.jsonl").read_text().splitlines()
+    data, corpus = tmp_path / "data", tmp_path / "corpus"
+    data.mkdir()
+    corpus.mkdir()
+    with (default_data_dir() / "rmhd_subreddits.csv").open(newline="", encoding="utf-8") as source:
+        rows = [r for r in csv.DictReader(source) if r["id"] in chosen or r["subreddit"] == "teaching"]
+    with (data / "rmhd_subreddits.csv").open("w", newline="", encoding="utf-8") as sample:
+        writer = csv.DictWriter(sample, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[:80])
+    (data / "labels.jsonl").write_text("\n".join(json.dumps(lab) for lab in labels if lab["id"] in chosen) + "\n")
+    (data / "evidence.jsonl").write_text(
+        "\n".join(line for line in evidence_lines if json.loads(line)["id"] in chosen) + "\n"
+    )
+    lines = (default_corpus_dir() / "part-a.jsonl").read_text().splitlines()
+    (corpus / "part-a.jsonl").write_text("\n".join(lines[::17][:60]) + "\n")
+    args = _parser().parse_args(
+        ["--data", str(data), "--corpus", str(corpus), "--epochs", "1", "--dry-run"]
+        + ["--reddit-labels", str(data / "labels.jsonl"), "--reddit-evidence", str(data / "evidence.jsonl")]
+    )
+
+    assert run(args) == 0
+    [readings] = planned
+    assert (readings.window >= 0).sum() == len(chosen), "every guide-labelled post is read at a span chosen for it"
+    report = json.loads(capsys.readouterr().out)
+    assert 0.0 <= report["nested_out_of_fold"]["figures"]["reddit_guide_recall"] <= 1.0
