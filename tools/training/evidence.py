@@ -80,21 +80,20 @@ def guide_readings(
             whole = len(token_ids([post.text])[0])
             starts = window_starts(whole)
             chosen = rng.randrange(len(starts))
-            window[index] = int(first_window[index]) + chosen
-            start[index] = rng.randint(0, max(0, _window_length(whole, starts[chosen]) - tokens))
-            continue
-        at = post.text.find(quote)
-        if at < 0:
-            raise ValueError(f"the evidence for {post.id} is not in the text training reads")
-        whole, before, through = (
-            len(ids) for ids in token_ids([post.text, post.text[:at], post.text[: at + len(quote)]])
-        )
-        starts = window_starts(whole)
-        chosen = window_holding(starts, before, through)
-        window[index] = int(first_window[index]) + chosen
-        start[index] = span_over(
-            before - starts[chosen] + 1, through - starts[chosen] + 1, _window_length(whole, starts[chosen]), tokens
-        )
+            offset = rng.randint(0, max(0, _window_length(whole, starts[chosen]) - tokens))
+        else:
+            at = post.text.find(quote)
+            if at < 0:
+                raise ValueError(f"the evidence for {post.id} is not in the text training reads")
+            whole, before, through = (
+                len(ids) for ids in token_ids([post.text, post.text[:at], post.text[: at + len(quote)]])
+            )
+            starts = window_starts(whole)
+            chosen = window_holding(starts, before, through)
+            # +1: a window's first token is the special one before its body.
+            in_window = before - starts[chosen] + 1, through - starts[chosen] + 1
+            offset = span_over(*in_window, _window_length(whole, starts[chosen]), tokens)
+        window[index], start[index] = int(first_window[index]) + chosen, offset
     return Readings(window, start)
 
 
