@@ -1,9 +1,12 @@
-"""`haven screen [FILE]`, `haven screen --eval FILE` and `haven screen --reddit-unseen [CSV]`.
+"""`haven screen [FILE]`, `haven screen --eval FILE`, `haven screen --reddit-unseen [CSV]` and
+`haven screen --reddit-guide LABELS`.
 
 Screening reads JSON lines {"id", "text"} and writes one verdict per line to stdout, and nothing
 else there: logs go to stderr. `--eval` reads labeled lines and prints the screener and the
 watched-words baseline side by side. `--reddit-unseen` screens the Reddit posts the model's
-training never read and prints how many each community would have held.
+training never read and prints how many each community would have held. `--reddit-guide` does
+what `--eval` does for Reddit posts labelled by the guide (labels by post id; the texts come from
+rmhd_subreddits.csv), and refuses posts the model's training read.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 BATCH = 32
 #: Stands for shared/data/rmhd_subreddits.csv when `--reddit-unseen` is given no file.
@@ -33,6 +36,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "read, and print each community's held rate",
     )
     parser.add_argument(
+        "--reddit-guide",
+        dest="reddit_guide_file",
+        type=Path,
+        help="evaluate on Reddit posts labelled by the guide (JSON lines with id, risk, categories; "
+        "texts from shared/data/rmhd_subreddits.csv), e.g. tests/data/screening_reddit_guide.jsonl",
+    )
+    parser.add_argument(
         "--baseline", type=Path, default=None, help="watched-words file (default: shared/data/watched_words.txt)"
     )
 
@@ -47,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.eval_file:
         return _evaluate(screener, args.eval_file, args.baseline)
+    if args.reddit_guide_file:
+        return _evaluate_reddit_guide(screener, args.reddit_guide_file, args.settings.screener_model, args.baseline)
     if args.reddit_file:
         return _reddit_unseen(screener, args.reddit_file, args.settings.screener_model, sys.stdout)
     if args.file:
@@ -98,6 +110,89 @@ def _screen_lines(screener, source: TextIO, out: TextIO) -> int:  # type: ignore
 
 
 def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for number, row in enumerate(rows, start=1):
+            _check_labeled_row(row, number, needs_text=True)
+    except (OSError, ValueError) as exc:
+        print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    _print_evaluation(screener, rows, f"haven screen --eval {path}", baseline_path, ("language", "voice"))
+    print(
+        "\nNote: the screener is trained on training/corpus and Reddit posts only (MODEL_CARD.md). "
+        "Its cross-validated figures come from haven train-screener --dry-run."
+    )
+    return 0
+
+
+def _check_labeled_row(row: object, number: int, needs_text: bool) -> None:
+    from services.moderation.screening.data import RISK_LEVELS
+
+    if not isinstance(row, dict) or not isinstance(row.get("id"), str) or row.get("risk") not in RISK_LEVELS:
+        raise ValueError(f"line {number}: each line needs a string 'id' and a 'risk' in {RISK_LEVELS}")
+    if needs_text and not isinstance(row.get("text"), str):
+        raise ValueError(f"line {number}: each line needs a string 'text'")
+    if not isinstance(row.get("categories", []), list):
+        raise ValueError(f"line {number}: 'categories' must be a list")
+
+
+def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
+    screener,
+    path: Path,
+    configured_model: Path | None,
+    baseline_path: Path | None,
+    csv_path: Path | None = None,
+) -> int:
+    import csv
+
+    from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_read_by_training, subreddit
+
+    csv_path = csv_path or default_data_dir() / "rmhd_subreddits.csv"
+    try:
+        labels = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for number, row in enumerate(labels, start=1):
+            _check_labeled_row(row, number, needs_text=False)
+        posts = {post.id: post for post in read_rmhd(csv_path)}
+    except (OSError, ValueError, KeyError, csv.Error) as exc:
+        print(f"haven screen: cannot read {path} or {csv_path}: {exc}", file=sys.stderr)
+        return 1
+    if len({row["id"] for row in labels}) != len(labels):
+        print(f"haven screen: {path} labels some post more than once", file=sys.stderr)
+        return 1
+    unknown = [row["id"] for row in labels if row["id"] not in posts]
+    if unknown:
+        print(f"haven screen: {len(unknown)} labelled ids are not in {csv_path}, e.g. {unknown[0]}", file=sys.stderr)
+        return 1
+    seed = _training_seed(configured_model)
+    if seed is None:
+        print("haven screen: the model's head.json records no training seed", file=sys.stderr)
+        return 1
+    trained_on = {post.id for post in reddit_read_by_training(list(posts.values()), seed)}
+    seen = [row["id"] for row in labels if row["id"] in trained_on]
+    if seen:
+        print(
+            f"haven screen: {len(seen)} of these posts trained the model (e.g. {seen[0]}); "
+            "their figures come from haven train-screener --dry-run",
+            file=sys.stderr,
+        )
+        return 1
+    rows = [{**row, "text": posts[row["id"]].text, "community": subreddit(posts[row["id"]])} for row in labels]
+    _print_evaluation(screener, rows, f"haven screen --reddit-guide {path}", baseline_path, ("community",))
+    print("\nNote: none of these posts was read by the model's training (checked against its seed).")
+    return 0
+
+
+def _training_seed(configured_model: Path | None) -> int | None:
+    from services.moderation.screening.screener import configured_model_dir
+
+    head = json.loads((configured_model_dir(configured_model) / "head.json").read_text(encoding="utf-8"))
+    seed = head.get("seed")
+    return seed if isinstance(seed, int) else None
+
+
+def _print_evaluation(
+    screener: Any, rows: list[dict[str, Any]], title: str, baseline_path: Path | None, breakdowns: tuple[str, ...]
+) -> None:
     from services.moderation.screening import ScreeningInput
     from services.moderation.screening.data import default_data_dir
     from services.moderation.screening.evaluation import (
@@ -109,7 +204,6 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
         level_metrics,
     )
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     baseline = WatchedWords.from_file(baseline_path or default_data_dir() / "watched_words.txt")
     truths = [Truth(r["risk"], tuple(r.get("categories", []))) for r in rows]
     verdicts = []
@@ -120,12 +214,12 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
     keywords = [baseline.predict(r["text"]) for r in rows]
     print(
         format_side_by_side(
-            f"haven screen --eval {path} ({len(rows)} posts, model {screener.model_version})",
+            f"{title} ({len(rows)} posts, model {screener.model_version})",
             {"screener": level_metrics(truths, screened), "watched words": level_metrics(truths, keywords)},
         )
     )
-    for field in ("language", "voice"):
-        values = sorted({str(r[field]) for r in rows if r.get(field)})
+    for field in breakdowns:
+        values = sorted({str(r[field]) for r in rows if r.get(field)}, key=str.lower)
         if len(values) < 2:
             continue
         groups, sizes = {}, {}
@@ -134,23 +228,17 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
             groups[value] = level_metrics([truths[i] for i in picked], [screened[i] for i in picked])
             sizes[value] = len(picked)
         print("\n" + format_breakdown(f"screener by {field}", groups, sizes))
-    print(
-        "\nNote: the screener is trained on training/corpus and Reddit posts only (MODEL_CARD.md). "
-        "Its cross-validated figures come from haven train-screener --dry-run."
-    )
-    return 0
 
 
 def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
     import csv
 
     from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_never_read_by_training
-    from services.moderation.screening.screener import configured_model_dir
 
     if path == DEFAULT_REDDIT:
         path = default_data_dir() / "rmhd_subreddits.csv"
-    seed = json.loads((configured_model_dir(configured_model) / "head.json").read_text(encoding="utf-8")).get("seed")
-    if not isinstance(seed, int):
+    seed = _training_seed(configured_model)
+    if seed is None:
         print("haven screen: the model's head.json records no training seed", file=sys.stderr)
         return 1
     try:
