@@ -180,10 +180,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reddit-labels",
         type=Path,
+        action="append",
         default=None,
-        help="a file or folder of labelling-guide labels for Reddit posts (training/reddit-labels/); those posts "
-        "train on them instead of their subreddit's label. Default: none, the shipped recipe (the guide figures "
-        "are reported either way, from training/reddit-labels/labels.jsonl unless this is given)",
+        help="a file of labelling-guide labels for Reddit posts (training/reddit-labels/; give it again for more "
+        "files); those posts train on them instead of their subreddit's label, and a post of a community training "
+        "has no label for is read only with one. Default: none, the shipped recipe (the guide figures are "
+        "reported either way, from training/reddit-labels/labels.jsonl unless this is given)",
     )
     parser.add_argument(
         "--reddit-evidence",
@@ -219,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         default_data_dir,
         default_guide_labels,
         read_corpus,
-        read_guide_labels,
+        read_guide_label_files,
         read_rmhd,
         with_guide_labels,
     )
@@ -247,7 +249,11 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     corpus = read_corpus(args.corpus or default_corpus_dir())
     reddit = [] if args.no_reddit else read_rmhd((args.data or default_data_dir()) / "rmhd_subreddits.csv")
-    guide_labels = read_guide_labels(args.reddit_labels or default_guide_labels())
+    try:
+        guide_labels = read_guide_label_files(args.reddit_labels or [default_guide_labels()])
+    except (OSError, ValueError) as exc:
+        print(f"--reddit-labels: {exc}", file=sys.stderr)
+        return 2
     if args.reddit_labels:
         reddit = with_guide_labels(reddit, guide_labels)
     reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
@@ -373,7 +379,7 @@ def run(args: argparse.Namespace) -> int:
         **({"composites": args.composites} if args.composites else {}),
         **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
         **({"careless_voice": args.careless_voice} if args.careless_voice else {}),
-        **({"reddit_labels": args.reddit_labels.name} if args.reddit_labels else {}),
+        **({"reddit_labels": [path.name for path in args.reddit_labels]} if args.reddit_labels else {}),
         **({"reddit_evidence": args.reddit_evidence.name} if args.reddit_evidence else {}),
     }
     recipe = {

@@ -16,7 +16,10 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from services.moderation.screening.data import GuideLabels
 
 BATCH = 32
 #: Stands for shared/data/rmhd_subreddits.csv when `--reddit-unseen` is given no file.
@@ -145,7 +148,13 @@ def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is l
 ) -> int:
     import csv
 
-    from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_read_by_training, subreddit
+    from services.moderation.screening.data import (
+        default_data_dir,
+        read_rmhd,
+        reddit_read_by_training,
+        subreddit,
+        with_guide_labels,
+    )
 
     csv_path = csv_path or default_data_dir() / "rmhd_subreddits.csv"
     try:
@@ -163,11 +172,14 @@ def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is l
     if unknown:
         print(f"haven screen: {len(unknown)} labelled ids are not in {csv_path}, e.g. {unknown[0]}", file=sys.stderr)
         return 1
-    seed = _training_seed(configured_model)
-    if seed is None:
-        print("haven screen: the model's head.json records no training seed", file=sys.stderr)
+    try:
+        seed, trained_labels = _training_record(configured_model)
+    except ValueError as exc:
+        print(f"haven screen: {exc}", file=sys.stderr)
         return 1
-    trained_on = {post.id for post in reddit_read_by_training(list(posts.values()), seed)}
+    trained_on = {
+        post.id for post in reddit_read_by_training(with_guide_labels(list(posts.values()), trained_labels), seed)
+    }
     seen = [row["id"] for row in labels if row["id"] in trained_on]
     if seen:
         print(
@@ -182,12 +194,20 @@ def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is l
     return 0
 
 
-def _training_seed(configured_model: Path | None) -> int | None:
+def _training_record(configured_model: Path | None) -> tuple[int, GuideLabels]:
+    """The model's training seed and the guide labels it trained on, from its head.json: together
+    they say which Reddit posts its training read."""
+    from services.moderation.screening.data import guide_labels_trained_on
     from services.moderation.screening.screener import configured_model_dir
 
     head = json.loads((configured_model_dir(configured_model) / "head.json").read_text(encoding="utf-8"))
     seed = head.get("seed")
-    return seed if isinstance(seed, int) else None
+    if not isinstance(seed, int):
+        raise ValueError("the model's head.json records no training seed")
+    try:
+        return seed, guide_labels_trained_on(head.get("reddit_labels"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the guide labels the model trained on: {exc}") from exc
 
 
 def _print_evaluation(
@@ -233,16 +253,22 @@ def _print_evaluation(
 def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
     import csv
 
-    from services.moderation.screening.data import default_data_dir, read_rmhd, reddit_never_read_by_training
+    from services.moderation.screening.data import (
+        default_data_dir,
+        read_rmhd,
+        reddit_never_read_by_training,
+        with_guide_labels,
+    )
 
     if path == DEFAULT_REDDIT:
         path = default_data_dir() / "rmhd_subreddits.csv"
-    seed = _training_seed(configured_model)
-    if seed is None:
-        print("haven screen: the model's head.json records no training seed", file=sys.stderr)
+    try:
+        seed, trained_labels = _training_record(configured_model)
+    except ValueError as exc:
+        print(f"haven screen: {exc}", file=sys.stderr)
         return 1
     try:
-        posts = reddit_never_read_by_training(read_rmhd(path), seed)
+        posts = reddit_never_read_by_training(with_guide_labels(read_rmhd(path), trained_labels), seed)
     except (OSError, KeyError, ValueError, csv.Error) as exc:
         print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
         return 1

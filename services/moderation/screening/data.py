@@ -130,6 +130,27 @@ def read_guide_labels(path: Path) -> GuideLabels:
     return labels
 
 
+def read_guide_label_files(paths: Sequence[Path]) -> GuideLabels:
+    """The guide labels of several files (or folders) together; a post labelled in two is refused."""
+    merged: GuideLabels = {}
+    for path in paths:
+        labels = read_guide_labels(path)
+        twice = merged.keys() & labels.keys()
+        if twice:
+            raise ValueError(f"{path}: {len(twice)} posts are labelled in an earlier file too, e.g. {min(twice)}")
+        merged.update(labels)
+    return merged
+
+
+def guide_labels_trained_on(recorded: object) -> GuideLabels:
+    """The guide labels a model trained on, from what its head.json records under `reddit_labels`
+    (a file name or a list of them, in training/reddit-labels/); none when it records none."""
+    names = [recorded] if isinstance(recorded, str) else recorded if isinstance(recorded, list) else []
+    if not all(isinstance(name, str) for name in names):
+        raise ValueError(f"reddit_labels must name files, not {recorded!r}")
+    return read_guide_label_files([default_guide_labels().parent / name for name in names])
+
+
 def with_guide_labels(posts: Sequence[LabeledPost], labels: GuideLabels) -> list[LabeledPost]:
     """The Reddit posts among `posts` that have a guide label carry it (they stay Reddit posts:
     weakly weighted, counted by subreddit); every other post is unchanged."""
