@@ -83,3 +83,29 @@ def test_the_shipped_guide_labels_cover_exactly_the_reddit_posts_training_reads_
     read = reddit_read_by_training(read_rmhd(default_data_dir() / "rmhd_subreddits.csv"), SEED)
     assert set(labels) == {p.id for p in read if subreddit(p) in {"suicidewatch", "addiction", "alcoholism"}}
     assert len(labels) == 480
+
+
+def test_several_label_files_are_read_together_and_a_post_labelled_twice_is_refused(tmp_path: Path) -> None:
+    from services.moderation.screening.data import read_guide_label_files
+
+    first, second, again = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    first.write_text(json.dumps({"id": "r-sw", "risk": "concern"}) + "\n")
+    second.write_text(json.dumps({"id": "r-dep", "risk": "high", "categories": ["suicide"]}) + "\n")
+    again.write_text(json.dumps({"id": "r-sw", "risk": "high"}) + "\n")
+
+    assert read_guide_label_files([first, second]) == {"r-sw": ("concern", ()), "r-dep": ("high", ("suicide",))}
+    with pytest.raises(ValueError, match="labelled in an earlier file too"):
+        read_guide_label_files([first, again])
+
+
+def test_a_models_record_of_its_guide_labels_names_the_posts_it_trained_on() -> None:
+    from services.moderation.screening.data import default_guide_labels, guide_labels_trained_on
+
+    shipped_file = default_guide_labels().name
+    assert guide_labels_trained_on(None) == {}
+    assert guide_labels_trained_on(shipped_file) == read_guide_labels(default_guide_labels())
+    assert guide_labels_trained_on([shipped_file]) == read_guide_labels(default_guide_labels())
+    with pytest.raises(ValueError):
+        guide_labels_trained_on([3])
+    with pytest.raises(OSError):
+        guide_labels_trained_on(["no-such-labels.jsonl"])
