@@ -107,3 +107,46 @@ def test_bad_labels_are_refused_plainly(tmp_path, reddit, model, capsys, rows, m
 def test_a_missing_label_file_is_refused_plainly(tmp_path, reddit, model, capsys) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures
     assert _evaluate_reddit_guide(_HoldsWhatSaysDanger(), tmp_path / "missing.jsonl", model, None, reddit) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def _model_trained_on(tmp_path: Path, label_files: list[str]) -> Path:
+    directory = tmp_path / "trained"
+    directory.mkdir()
+    (directory / "head.json").write_text(json.dumps({"version": "v", "seed": SEED, "reddit_labels": label_files}))
+    return directory
+
+
+def test_a_model_that_trained_on_guide_labelled_distress_posts_is_not_judged_on_them(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures
+    from services.moderation.screening.data import default_guide_labels
+
+    distress = default_guide_labels().with_name("distress.jsonl")
+    one_trained_post = json.loads(distress.read_text(encoding="utf-8").splitlines()[0])
+    labels = _labels(tmp_path, [{"id": one_trained_post["id"], "risk": one_trained_post["risk"]}])
+
+    trained = _model_trained_on(tmp_path, ["labels.jsonl", "distress.jsonl"])
+    assert _evaluate_reddit_guide(_HoldsWhatSaysDanger(), labels, trained, None) == 1
+    assert "trained the model" in capsys.readouterr().err
+
+    untrained = tmp_path / "untrained"
+    untrained.mkdir()
+    (untrained / "head.json").write_text(json.dumps({"version": "v", "seed": SEED}))
+    assert _evaluate_reddit_guide(_HoldsWhatSaysDanger(), labels, untrained, None) == 0
+
+
+def test_the_unseen_reddit_posts_leave_out_the_guide_labelled_posts_the_model_trained_on(tmp_path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures
+    import io
+
+    from services.moderation.screening.cli_screen import DEFAULT_REDDIT, _reddit_unseen
+
+    counts = {}
+    for name, files in (("plain", []), ("distress", ["distress.jsonl"])):
+        model = tmp_path / name
+        model.mkdir()
+        (model / "head.json").write_text(json.dumps({"version": "v", "seed": SEED, "reddit_labels": files}))
+        out = io.StringIO()
+        assert _reddit_unseen(_HoldsWhatSaysDanger(), DEFAULT_REDDIT, model, out) == 0
+        counts[name] = json.loads(out.getvalue().splitlines()[-1])["by_community"]
+
+    assert counts["plain"]["depression"]["posts"] == 160
+    assert counts["distress"]["depression"]["posts"] == 100, "the 60 labelled for training are not unseen"
+    assert counts["distress"]["anxiety"]["posts"] == 160
