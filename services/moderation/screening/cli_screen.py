@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from services.moderation.screening.data import GuideLabels
+    from services.moderation.screening.data import GuideLabels, LabeledPost
 
 BATCH = 32
 #: Stands for shared/data/rmhd_subreddits.csv when `--reddit-unseen` is given no file.
@@ -116,7 +116,7 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
     try:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for number, row in enumerate(rows, start=1):
-            _check_labeled_row(row, number, needs_text=True)
+            _check_labeled_row(row, number)
     except (OSError, ValueError) as exc:
         print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
         return 1
@@ -128,12 +128,12 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
     return 0
 
 
-def _check_labeled_row(row: object, number: int, needs_text: bool) -> None:
+def _check_labeled_row(row: object, number: int) -> None:
     from services.moderation.screening.data import RISK_LEVELS
 
     if not isinstance(row, dict) or not isinstance(row.get("id"), str) or row.get("risk") not in RISK_LEVELS:
         raise ValueError(f"line {number}: each line needs a string 'id' and a 'risk' in {RISK_LEVELS}")
-    if needs_text and not isinstance(row.get("text"), str):
+    if not isinstance(row.get("text"), str):
         raise ValueError(f"line {number}: each line needs a string 'text'")
     if not isinstance(row.get("categories", []), list):
         raise ValueError(f"line {number}: 'categories' must be a list")
@@ -148,39 +148,25 @@ def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is l
 ) -> int:
     import csv
 
-    from services.moderation.screening.data import (
-        default_data_dir,
-        read_rmhd,
-        reddit_read_by_training,
-        subreddit,
-        with_guide_labels,
-    )
+    from services.moderation.screening.data import default_data_dir, read_guide_labels, read_rmhd, subreddit
 
     csv_path = csv_path or default_data_dir() / "rmhd_subreddits.csv"
     try:
-        labels = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for number, row in enumerate(labels, start=1):
-            _check_labeled_row(row, number, needs_text=False)
+        labels = read_guide_labels(path)
         posts = {post.id: post for post in read_rmhd(csv_path)}
     except (OSError, ValueError, KeyError, csv.Error) as exc:
         print(f"haven screen: cannot read {path} or {csv_path}: {exc}", file=sys.stderr)
         return 1
-    if len({row["id"] for row in labels}) != len(labels):
-        print(f"haven screen: {path} labels some post more than once", file=sys.stderr)
-        return 1
-    unknown = [row["id"] for row in labels if row["id"] not in posts]
+    unknown = [post_id for post_id in labels if post_id not in posts]
     if unknown:
         print(f"haven screen: {len(unknown)} labelled ids are not in {csv_path}, e.g. {unknown[0]}", file=sys.stderr)
         return 1
     try:
-        seed, trained_labels = _training_record(configured_model)
+        unseen = {post.id for post in _never_read_by_model(list(posts.values()), configured_model)}
     except ValueError as exc:
         print(f"haven screen: {exc}", file=sys.stderr)
         return 1
-    trained_on = {
-        post.id for post in reddit_read_by_training(with_guide_labels(list(posts.values()), trained_labels), seed)
-    }
-    seen = [row["id"] for row in labels if row["id"] in trained_on]
+    seen = [post_id for post_id in labels if post_id not in unseen]
     if seen:
         print(
             f"haven screen: {len(seen)} of these posts trained the model (e.g. {seen[0]}); "
@@ -188,15 +174,31 @@ def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is l
             file=sys.stderr,
         )
         return 1
-    rows = [{**row, "text": posts[row["id"]].text, "community": subreddit(posts[row["id"]])} for row in labels]
+    rows = [
+        {
+            "id": post_id,
+            "risk": risk,
+            "categories": list(categories),
+            "text": posts[post_id].text,
+            "community": subreddit(posts[post_id]),
+        }
+        for post_id, (risk, categories) in labels.items()
+    ]
     _print_evaluation(screener, rows, f"haven screen --reddit-guide {path}", baseline_path, ("community",))
     print("\nNote: none of these posts was read by the model's training (checked against its seed).")
     return 0
 
 
+def _never_read_by_model(reddit: list[LabeledPost], configured_model: Path | None) -> list[LabeledPost]:
+    """The posts of `reddit` that the model's training never read, from the seed and the guide
+    labels its head.json records (ValueError when it records no seed or unreadable labels)."""
+    from services.moderation.screening.data import reddit_never_read_by_training, with_guide_labels
+
+    seed, trained_labels = _training_record(configured_model)
+    return reddit_never_read_by_training(with_guide_labels(reddit, trained_labels), seed)
+
+
 def _training_record(configured_model: Path | None) -> tuple[int, GuideLabels]:
-    """The model's training seed and the guide labels it trained on, from its head.json: together
-    they say which Reddit posts its training read."""
     from services.moderation.screening.data import guide_labels_trained_on
     from services.moderation.screening.screener import configured_model_dir
 
@@ -253,24 +255,19 @@ def _print_evaluation(
 def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
     import csv
 
-    from services.moderation.screening.data import (
-        default_data_dir,
-        read_rmhd,
-        reddit_never_read_by_training,
-        with_guide_labels,
-    )
+    from services.moderation.screening.data import default_data_dir, read_rmhd
 
     if path == DEFAULT_REDDIT:
         path = default_data_dir() / "rmhd_subreddits.csv"
     try:
-        seed, trained_labels = _training_record(configured_model)
-    except ValueError as exc:
-        print(f"haven screen: {exc}", file=sys.stderr)
-        return 1
-    try:
-        posts = reddit_never_read_by_training(with_guide_labels(read_rmhd(path), trained_labels), seed)
+        reddit = read_rmhd(path)
     except (OSError, KeyError, ValueError, csv.Error) as exc:
         print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        posts = _never_read_by_model(reddit, configured_model)
+    except ValueError as exc:
+        print(f"haven screen: {exc}", file=sys.stderr)
         return 1
     counts = count_holds_by_community(screener, posts)
     out.write(format_holds_by_community(counts, screener.model_version, len(posts)))

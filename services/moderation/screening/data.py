@@ -124,8 +124,16 @@ def read_guide_labels(path: Path) -> GuideLabels:
                 if not line.strip():
                     continue
                 row = json.loads(line)
-                if row.get("risk") not in RISK_LEVELS or not isinstance(row.get("id"), str):
-                    raise ValueError(f"{file}:{number}: a guide label needs an id and a risk in {RISK_LEVELS}")
+                if (
+                    not isinstance(row, dict)
+                    or not isinstance(row.get("id"), str)
+                    or row.get("risk") not in RISK_LEVELS
+                ):
+                    raise ValueError(f"{file}:{number}: each line needs a string 'id' and a 'risk' in {RISK_LEVELS}")
+                if not isinstance(row.get("categories", []), list):
+                    raise ValueError(f"{file}:{number}: 'categories' must be a list")
+                if row["id"] in labels:
+                    raise ValueError(f"{file}:{number}: labels post {row['id']} more than once")
                 labels[row["id"]] = (row["risk"], tuple(c for c in row.get("categories", []) if c in CATEGORIES))
     return labels
 
