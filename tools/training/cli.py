@@ -111,6 +111,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default 0.5, the shipped recipe)",
     )
     parser.add_argument(
+        "--real-crisis-factor",
+        type=_sample_weight,
+        default=1.0,
+        help="multiplies the weight of a Reddit post that --reddit-labels labels high or imminent: real crises "
+        "are few among real posts (default 1, the shipped recipe)",
+    )
+    parser.add_argument(
         "--attention-dropout",
         type=_dropout,
         default=None,
@@ -257,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reddit_labels:
         reddit = with_guide_labels(reddit, guide_labels)
     reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
-    data = TrainingSet.of(corpus + reddit, reddit_weight)
+    data = TrainingSet.of(corpus + reddit, reddit_weight, args.real_crisis_factor)
     # Figures count the Reddit posts by their guide labels too, whatever they trained on.
     judged = with_guide_labels(data.posts, guide_labels)
     counts = _counts(data.posts)
@@ -378,6 +385,7 @@ def run(args: argparse.Namespace) -> int:
     beyond_config = {
         **({"composites": args.composites} if args.composites else {}),
         **({"reddit_weight": reddit_weight} if reddit_weight != REDDIT_WEIGHT else {}),
+        **({"real_crisis_factor": args.real_crisis_factor} if args.real_crisis_factor != 1.0 else {}),
         **({"careless_voice": args.careless_voice} if args.careless_voice else {}),
         **({"reddit_labels": [path.name for path in args.reddit_labels]} if args.reddit_labels else {}),
         **({"reddit_evidence": args.reddit_evidence.name} if args.reddit_evidence else {}),

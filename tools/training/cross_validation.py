@@ -56,14 +56,25 @@ class TrainingSet:
     weights: np.ndarray
 
     @classmethod
-    def of(cls, posts: Sequence[LabeledPost], reddit_weight: float = REDDIT_WEIGHT) -> TrainingSet:
+    def of(
+        cls, posts: Sequence[LabeledPost], reddit_weight: float = REDDIT_WEIGHT, real_crisis_factor: float = 1.0
+    ) -> TrainingSet:
         """Hand-labeled posts first, then the Reddit posts training reads, each cut to `REDDIT_CHARS`
-        and weighing `reddit_weight` against a hand-labeled post's 1."""
+        and weighing `reddit_weight` against a hand-labeled post's 1; a Reddit post the guide
+        labels high or imminent weighs `real_crisis_factor` times that."""
         reddit = reddit_read_by_training([p for p in posts if not is_labeled(p)], SEED)
         kept = [p for p in posts if is_labeled(p)]
         kept += [LabeledPost(p.id, p.text[:REDDIT_CHARS], p.source, p.risk, p.categories) for p in reddit]
         targets, mask = targets_matrix([training_targets(p) for p in kept])
-        weights = np.array([1.0 if is_labeled(p) else reddit_weight for p in kept], dtype=np.float32)
+        weights = np.array(
+            [
+                1.0
+                if is_labeled(p)
+                else reddit_weight * (real_crisis_factor if p.risk in ("high", "imminent") else 1.0)
+                for p in kept
+            ],
+            dtype=np.float32,
+        )
         return cls(kept, targets, mask, weights)
 
     def with_composed(self, composed: Sequence[Composed]) -> TrainingSet:

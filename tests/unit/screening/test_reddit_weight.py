@@ -29,3 +29,18 @@ def test_a_given_reddit_weight_changes_the_reddit_posts_only() -> None:
     assert _weight_by_id(same) == {"c-1": 1.0, "c-2": 1.0, "r-1": 1.0, "r-2": 1.0}
     shipped = TrainingSet.of(POSTS)
     assert (same.targets == shipped.targets).all() and (same.mask == shipped.mask).all()
+
+
+def test_a_real_crisis_factor_weighs_only_the_reddit_posts_the_guide_labels_a_crisis() -> None:
+    guide_labelled = [
+        *POSTS,
+        LabeledPost(
+            "r-3", "i took everything in the cabinet an hour ago", "rmhd:depression", "imminent", ("overdose",)
+        ),
+        LabeledPost("r-4", "some days i wish i could disappear for a while", "rmhd:lonely", "concern", ("suicide",)),
+    ]
+    weights = _weight_by_id(TrainingSet.of(guide_labelled, real_crisis_factor=2.0))
+    assert weights["r-3"] == 2.0 * REDDIT_WEIGHT
+    assert weights["r-4"] == weights["r-1"] == weights["r-2"] == REDDIT_WEIGHT
+    assert weights["c-2"] == 1.0, "a hand-labelled crisis keeps its weight"
+    assert _weight_by_id(TrainingSet.of(guide_labelled))["r-3"] == REDDIT_WEIGHT, "the shipped recipe's"
