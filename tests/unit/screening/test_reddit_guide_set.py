@@ -50,3 +50,11 @@ def test_every_label_is_a_guide_level_with_known_categories() -> None:
         assert row["risk"] in RISK_LEVELS
         assert isinstance(row["categories"], list) and set(row["categories"]) <= set(CATEGORIES)
         assert isinstance(row["codes"], list) and row["codes"]
+
+
+def test_no_post_of_the_set_is_in_a_file_training_may_read() -> None:
+    frozen = {row["id"] for row in _labels()}
+    training_files = ("labels.jsonl", "distress.jsonl", "communities.jsonl")
+    for name in training_files:
+        rows = (REPO / "training" / "reddit-labels" / name).read_text(encoding="utf-8").splitlines()
+        assert not frozen & {json.loads(line)["id"] for line in rows}, name
