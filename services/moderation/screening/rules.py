@@ -140,6 +140,26 @@ _SUICIDE_CORE = (
 #: "I have a", as "method or plan" and "stated plan" both read it.
 _I_HAVE = r"i (?:have|'?ve got|already have) (?:a|the)"
 
+def _self_harm_act(veto: int) -> str:
+    """The writer's own act of self-injury, as "i ..." continues: the words that name it, less the
+    accidents and idioms the same words are ("cut myself off", "burned myself on the stove").
+    `veto` numbers its two vetoes, which must be unique in a pattern."""
+    return (
+        rf"(?:self[- ]?harmed|cut myself(?P<veto{veto}> (?:off|shaving|cooking|chopping|by accident|accidentally|"
+        r"while|on (?:the|a|some|broken)|in the kitchen|at work))?|cut my (?:arms?|wrists?|legs?|thighs?|skin)|"
+        rf"burn(?:ed|t) myself(?P<veto{veto + 1}> (?:cooking|by accident|accidentally|while|on (?:the|a|some)|"
+        r"with (?:the|hot|boiling)|in the kitchen|at work))?|relapsed (?:on|with|into) (?:self[- ]?harm(?:ing)?|cutting))"
+    )
+
+
+#: Just now, or again: the times that make a told act current.
+_JUST_NOW = (
+    r"(?:again|last night|tonight|today|yesterday|this (?:morning|afternoon|evening|week)|earlier|"
+    r"an? (?:hour|few hours|couple (?:of )?hours) ago)"
+)
+#: What may stand between "i" and the act ("i just cut", "i relapsed and self harmed").
+_BEFORE_ACT = r"(?:just |have |'ve |ve |relapsed and |ended up |)"
+
 RULES: tuple[Rule, ...] = (
     # Suicide
     Rule(
@@ -497,6 +517,42 @@ RULES: tuple[Rule, ...] = (
             r"(?:hitting|banging|hit|bang) my head (?:against|on|into)|hand on the (?:burner|stove)|driving (?:really |so )?fast[^.!?\n]{0,40}hoping)"
         ),
         holds=False,
+    ),
+    # The guide's SH-CURRENT: the writer's own self-injury, told as done just now or again. Only
+    # the act with a time: urges, milestones ("a year free from self harm today"), history and
+    # accidents ("cut myself shaving") are other codes or none.
+    Rule(
+        "self_harm_recent",
+        "recent self-harm",
+        "self_harm",
+        "high",
+        _rx(
+            # No digits between act and time, and no "not" just before it: "3 years ago today",
+            # "in the past but not today".
+            r"\bi " + _BEFORE_ACT + _self_harm_act(1) + r"[^.!?\n0-9]{0,40}?\b(?P<veto7>(?:not|no|never) )?" + _JUST_NOW + r"\b|"
+            r"\bi just " + _self_harm_act(3) + r"|"
+            r"\b" + _JUST_NOW + r",? i " + _BEFORE_ACT + _self_harm_act(5) + r"|"
+            r"\b(?:i(?:'m| am)|i(?:'ve| have) been|i started) (?:cutting|self[- ]?harming|burning myself) again\b|"
+            # Ongoing: told in the present, or as a relapse, which is recent by its meaning.
+            r"\bi(?:'ve| have)? (?:been|kept|keep) (?:self[- ]?harming|cutting(?: myself(?P<veto8> off)?| my)|burning myself)\b|"
+            r"\bi(?:'m| am) (?:still )?(?:self[- ]?harming|cutting myself(?P<veto9> off)?|burning myself)\b|"
+            # "cut" is also its own past tense ("when i was 25 i cut myself every night"): only "still".
+            r"\bi (?:still )?(?:self[- ]?harm|burn myself) (?:when|whenever|every|most|almost|again)\b|\bi still cut myself\b|"
+            r"\bi(?:'ve| have)? relapsed (?:on|with|into) (?:self[- ]?harm(?:ing)?|cutting)\b|"
+            r"\bstarted (?:to )?(?:self[- ]?harm(?:ing)?|cut(?:ting)?(?: myself)?) again\b"
+        ),
+    ),
+    Rule(
+        "es_self_harm_recent",
+        "autolesión reciente (es)",
+        "self_harm",
+        "high",
+        _rx(
+            r"\b(?:me volv[ií] a (?:cortar|quemar|autolesionar)|"
+            r"(?:me cort[eé]|me quem[eé]|me autolesion[eé]|reca[ií] en (?:las autolesiones|la autolesi[oó]n|cortarme))"
+            r"(?P<veto1> (?:cocinando|afeit[aá]ndome|sin querer|por accidente|con (?:el|la|un|una) "
+            r"(?:cuchillo|papel|lata|plancha|horno|sart[eé]n)))?[^.!?\n]{0,40}?\b(?:otra vez|de nuevo|anoche|hoy|ayer|esta (?:ma[nñ]ana|tarde|noche|semana)|hace (?:un rato|una hora|unas horas)))"
+        ),
     ),
     # Relapse risk (concern)
     Rule(

@@ -31,7 +31,7 @@ def _quotes_exactly_its_words(verdict_reasons: list[str], match: RuleMatch) -> b
 
 
 def test_every_rule_is_a_record_with_its_own_name_and_a_label_for_moderators() -> None:
-    assert len({rule.name for rule in RULES}) == len(RULES) == 34
+    assert len({rule.name for rule in RULES}) == len(RULES) == 36
     assert all(rule.label and rule.label == rule.label.strip() for rule in RULES)
     by_name = {rule.name: rule for rule in RULES}
     assert (by_name["plan_means"].label, by_name["plan_means"].category, by_name["plan_means"].risk) == (

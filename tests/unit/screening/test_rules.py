@@ -163,3 +163,49 @@ def test_me_counts_only_before_a_word_of_time_and_the_match_stops_at_me() -> Non
 def test_a_keyword_that_starts_inside_a_non_ascii_word_is_not_a_keyword(word: str) -> None:
     assert not apply_rules(f"honestly {word}").signals
     assert apply_rules(f"honestly {word[0]} {word[1:]}").signals
+
+
+def _recent_self_harm(text: str) -> list[str]:
+    return [s.floor for s in apply_rules(text).signals if s.rule.name in ("self_harm_recent", "es_self_harm_recent")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I self harmed today for the first time in a year.",
+        "last night i cut my arms",
+        "I relapsed and self harmed last night after the fight.",
+        "i have been self-harming and it's getting worse",
+        "I've relapsed with self harm and I feel like I'm collapsing.",
+        "I self harm whenever I get overwhelmed.",
+        "Started cutting again, nobody knows.",
+        "Anoche me corté otra vez.",
+        "Me volví a cortar.",
+    ],
+)
+def test_self_injury_told_as_recent_or_ongoing_holds_alone(text: str) -> None:
+    """The guide's SH-CURRENT is high, and these words are precise on the corpus (the precision test)."""
+    assert _recent_self_harm(text) == ["high"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to cut myself tonight but I'm holding on.",  # an urge: concern
+        "1 year free from self harm today, got a butterfly tattoo over the scars.",  # a milestone
+        "If you self harmed today, it doesn't erase your progress.",  # support
+        "I haven't self harmed today.",
+        "I have self harmed in the past but not today.",
+        "i self harmed 3 years ago today",  # an anniversary
+        "I used to self harm whenever I got upset.",
+        "when i was 25 i cut myself every night. i haven't in six years.",
+        "I cut myself shaving this morning.",
+        "i burned myself on the stove again lol",
+        "I keep cutting myself off from everyone.",
+        "I just cut myself off from them today.",
+        "My sister cut herself last night.",  # someone else: not the writer's act
+        "Me corté cocinando hoy.",
+    ],
+)
+def test_urges_history_support_accidents_and_others_are_not_recent_self_injury(text: str) -> None:
+    assert _recent_self_harm(text) == []
