@@ -140,6 +140,7 @@ _SUICIDE_CORE = (
 #: "I have a", as "method or plan" and "stated plan" both read it.
 _I_HAVE = r"i (?:have|'?ve got|already have) (?:a|the)"
 
+
 def _self_harm_act(veto: int) -> str:
     """The writer's own act of self-injury, as "i ..." continues: the words that name it, less the
     accidents and idioms the same words are ("cut myself off", "burned myself on the stove").
@@ -529,7 +530,12 @@ RULES: tuple[Rule, ...] = (
         _rx(
             # No digits between act and time, and no "not" just before it: "3 years ago today",
             # "in the past but not today".
-            r"\bi " + _BEFORE_ACT + _self_harm_act(1) + r"[^.!?\n0-9]{0,40}?\b(?P<veto7>(?:not|no|never) )?" + _JUST_NOW + r"\b|"
+            r"\bi "
+            + _BEFORE_ACT
+            + _self_harm_act(1)
+            + r"[^.!?\n0-9]{0,40}?\b(?P<veto7>(?:not|no|never) )?"
+            + _JUST_NOW
+            + r"\b|"
             r"\bi just " + _self_harm_act(3) + r"|"
             r"\b" + _JUST_NOW + r",? i " + _BEFORE_ACT + _self_harm_act(5) + r"|"
             r"\b(?:i(?:'m| am)|i(?:'ve| have) been|i started) (?:cutting|self[- ]?harming|burning myself) again\b|"
