@@ -519,9 +519,9 @@ RULES: tuple[Rule, ...] = (
         ),
         holds=False,
     ),
-    # The guide's SH-CURRENT: the writer's own self-injury, told as done just now or again. Only
-    # the act with a time: urges, milestones ("a year free from self harm today"), history and
-    # accidents ("cut myself shaving") are other codes or none.
+    # The guide's SH-CURRENT: the writer's own self-injury, told with a time that makes it current,
+    # as ongoing, or as a relapse. Urges, milestones ("a year free from self harm today"), history
+    # and accidents ("cut myself shaving") are other codes or none.
     Rule(
         "self_harm_recent",
         "recent self-harm",
