@@ -129,14 +129,12 @@ def _evaluate(screener, path: Path, baseline_path: Path | None) -> int:  # type:
 
 
 def _check_labeled_row(row: object, number: int) -> None:
-    from services.moderation.screening.data import RISK_LEVELS
+    from services.moderation.screening.data import label_row_problem
 
-    if not isinstance(row, dict) or not isinstance(row.get("id"), str) or row.get("risk") not in RISK_LEVELS:
-        raise ValueError(f"line {number}: each line needs a string 'id' and a 'risk' in {RISK_LEVELS}")
-    if not isinstance(row.get("text"), str):
+    if problem := label_row_problem(row):
+        raise ValueError(f"line {number}: {problem}")
+    if not (isinstance(row, dict) and isinstance(row.get("text"), str)):
         raise ValueError(f"line {number}: each line needs a string 'text'")
-    if not isinstance(row.get("categories", []), list):
-        raise ValueError(f"line {number}: 'categories' must be a list")
 
 
 def _evaluate_reddit_guide(  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
@@ -199,6 +197,7 @@ def _never_read_by_model(reddit: list[LabeledPost], configured_model: Path | Non
 
 
 def _training_record(configured_model: Path | None) -> tuple[int, GuideLabels]:
+    """The seed and the guide labels the model's training read, from its head.json."""
     from services.moderation.screening.data import guide_labels_trained_on
     from services.moderation.screening.screener import configured_model_dir
 

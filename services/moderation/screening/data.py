@@ -114,6 +114,16 @@ def read_rmhd(path: Path) -> list[LabeledPost]:
 GuideLabels = dict[str, tuple[str, tuple[str, ...]]]
 
 
+def label_row_problem(row: object) -> str | None:
+    """What makes one labelled JSON line unusable (an id, a risk level, a list of categories),
+    or None: guide labels and `haven screen --eval` files are checked alike."""
+    if not isinstance(row, dict) or not isinstance(row.get("id"), str) or row.get("risk") not in RISK_LEVELS:
+        return f"each line needs a string 'id' and a 'risk' in {RISK_LEVELS}"
+    if not isinstance(row.get("categories", []), list):
+        return "'categories' must be a list"
+    return None
+
+
 def read_guide_labels(path: Path) -> GuideLabels:
     """Risk and categories given by the labelling guide to Reddit posts, by post id
     (`training/reddit-labels/*.jsonl`); training reads them in place of the subreddit's label."""
@@ -124,14 +134,8 @@ def read_guide_labels(path: Path) -> GuideLabels:
                 if not line.strip():
                     continue
                 row = json.loads(line)
-                if (
-                    not isinstance(row, dict)
-                    or not isinstance(row.get("id"), str)
-                    or row.get("risk") not in RISK_LEVELS
-                ):
-                    raise ValueError(f"{file}:{number}: each line needs a string 'id' and a 'risk' in {RISK_LEVELS}")
-                if not isinstance(row.get("categories", []), list):
-                    raise ValueError(f"{file}:{number}: 'categories' must be a list")
+                if problem := label_row_problem(row):
+                    raise ValueError(f"{file}:{number}: {problem}")
                 if row["id"] in labels:
                     raise ValueError(f"{file}:{number}: labels post {row['id']} more than once")
                 labels[row["id"]] = (row["risk"], tuple(c for c in row.get("categories", []) if c in CATEGORIES))

@@ -11,6 +11,7 @@ from typing import Any
 from services.moderation.screening.data import (
     RISK_LEVELS,
     default_data_dir,
+    read_guide_labels,
     read_rmhd,
     reddit_read_by_training,
     subreddit,
@@ -54,7 +55,5 @@ def test_every_label_is_a_guide_level_with_known_categories() -> None:
 
 def test_no_post_of_the_set_is_in_a_file_training_may_read() -> None:
     frozen = {row["id"] for row in _labels()}
-    training_files = ("labels.jsonl", "distress.jsonl", "communities.jsonl")
-    for name in training_files:
-        rows = (REPO / "training" / "reddit-labels" / name).read_text(encoding="utf-8").splitlines()
-        assert not frozen & {json.loads(line)["id"] for line in rows}, name
+    for name in ("labels.jsonl", "distress.jsonl", "communities.jsonl"):
+        assert not frozen & set(read_guide_labels(REPO / "training" / "reddit-labels" / name)), name
