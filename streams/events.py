@@ -33,6 +33,8 @@ CATEGORIES: tuple[Category, ...] = get_args(Category)
 DECISIONS: tuple[Decision, ...] = get_args(Decision)
 REPORT_REASONS: tuple[ReportReason, ...] = get_args(ReportReason)
 REACTION_KINDS: tuple[ReactionKind, ...] = get_args(ReactionKind)
+#: The levels of danger: a post at one of them is held for a moderator, never published unreviewed.
+DANGER_LEVELS: frozenset[Risk] = frozenset({"high", "imminent"})
 
 
 class PostStatus(StrEnum):

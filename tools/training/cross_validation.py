@@ -26,6 +26,7 @@ from services.moderation.screening.data import (
 )
 from services.moderation.screening.encoder import MINILM, MULTILINGUAL_E5, Encoder
 from services.moderation.screening.head import HEAD_NAMES, Head, Thresholds, combine_parts
+from streams.events import DANGER_LEVELS
 from tools.training.composites import Composed, usable
 from tools.training.evidence import Readings
 from tools.training.finetune import (
@@ -68,9 +69,7 @@ class TrainingSet:
         targets, mask = targets_matrix([training_targets(p) for p in kept])
         weights = np.array(
             [
-                1.0
-                if is_labeled(p)
-                else reddit_weight * (real_crisis_factor if p.risk in ("high", "imminent") else 1.0)
+                1.0 if is_labeled(p) else reddit_weight * (real_crisis_factor if p.risk in DANGER_LEVELS else 1.0)
                 for p in kept
             ],
             dtype=np.float32,

@@ -20,9 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.events import CATEGORIES
-
-RISK_LEVELS = ("none", "concern", "high", "imminent")
+from streams.events import CATEGORIES, DANGER_LEVELS, RISK_LEVELS
 
 EVERYDAY_SUBREDDITS = frozenset(
     {
@@ -218,7 +216,7 @@ def training_targets(post: LabeledPost) -> dict[str, float] | None:
     if is_labeled(post) or post.risk is not None:  # hand-labelled, or a Reddit post with a guide label
         risk = post.risk or "none"
         targets = {
-            "crisis": float(risk in ("high", "imminent")),
+            "crisis": float(risk in DANGER_LEVELS),
             "imminent": float(risk == "imminent"),
             "concern": float(risk != "none"),
         }

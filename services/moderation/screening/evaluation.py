@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.events import CATEGORIES, RISK_LEVELS
+from streams.events import CATEGORIES, DANGER_LEVELS, RISK_LEVELS
 
 HOLD_ACTIONS = frozenset({"hold", "hold_urgent"})
 
@@ -51,9 +51,9 @@ def level_metrics(truths: Sequence[Truth], predictions: Sequence[Prediction]) ->
         total = sum(confusion[level].values())
         return confusion[level][level] / total if total else float("nan")
 
-    severe = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk in ("high", "imminent")]
-    recalled = sum(1 for _, p in severe if p.risk in ("high", "imminent"))
-    imminent_below = sum(1 for t, p in severe if t.risk == "imminent" and p.risk not in ("high", "imminent"))
+    severe = [(t, p) for t, p in zip(truths, predictions, strict=True) if t.risk in DANGER_LEVELS]
+    recalled = sum(1 for _, p in severe if p.risk in DANGER_LEVELS)
+    imminent_below = sum(1 for t, p in severe if t.risk == "imminent" and p.risk not in DANGER_LEVELS)
     category_recall: dict[str, tuple[int, int]] = {}
     for category in CATEGORIES:
         relevant = [

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
-from streams.events import Action, Risk
+from streams.events import DANGER_LEVELS, Action, Risk
 from streams.settings import Settings
 
 DEFAULT_ACTIONS: dict[str, str] = {
@@ -39,7 +39,7 @@ class Policy:
                     raise PolicyError(f"board {board!r}: {risk!r} -> {action!r} is not a risk -> action pair")
                 # An override may be stricter, never more lenient, for danger: a board can't publish
                 # a post that the default policy would hold.
-                if risk in ("high", "imminent") and action.startswith("publish"):
+                if risk in DANGER_LEVELS and action.startswith("publish"):
                     raise PolicyError(f"board {board!r} may not publish {risk} posts unreviewed")
 
     def action_for(self, risk: Risk, board_slug: str | None = None) -> Action:
