@@ -218,6 +218,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "is added; 'by-id' keeps each post's fold fixed by its id, so a candidate corpus is cross-validated "
         "post by post against a baseline run the same way",
     )
+    parser.add_argument(
+        "--apart",
+        default="",
+        help="comma-separated corpus parts (file names without .jsonl) whose posts the report also counts on "
+        "their own: the nested figures of every other post then compare with a model trained without them",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report cross-validated metrics only; write nothing")
 
 
@@ -248,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from tools.training.evidence import guide_readings, read_evidence
     from tools.training.finetune import FinetuneConfig, attention_dropout_for, lower_states
-    from tools.training.objective import Objective
+    from tools.training.objective import Objective, loss_of
 
     if args.reddit_evidence and not (args.reddit_labels and not args.no_reddit):
         print("--reddit-evidence needs --reddit-labels (and the Reddit posts)", file=sys.stderr)
@@ -265,6 +271,10 @@ def run(args: argparse.Namespace) -> int:
         reddit = with_guide_labels(reddit, guide_labels)
     reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
     data = TrainingSet.of(corpus + reddit, reddit_weight, args.real_crisis_factor)
+    apart = {part.strip() for part in args.apart.split(",") if part.strip()}
+    if unknown := apart - {p.source.removeprefix("corpus:") for p in corpus}:
+        print(f"--apart: no corpus part named {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
     # Figures count the Reddit posts by their guide labels too, whatever they trained on.
     judged = with_guide_labels(data.posts, guide_labels)
     counts = _counts(data.posts)
@@ -359,13 +369,14 @@ def run(args: argparse.Namespace) -> int:
                 print(f"span discount {discount}: objective {objective.loss(best):.4f}", file=sys.stderr)
         span_discount = min(by_discount, key=lambda d: by_discount[d][0])
         loss, best, objective = by_discount[span_discount]
-        nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment))
+        nested = objective.nested(fold_splits(data, args.folds, args.fold_assignment), apart=apart)
         report = {**objective.report(best), "nested_out_of_fold": nested.as_dict()}
         results[top_layers] = (loss, best, report, config, lower, span_discount, variants)
         print(
             f"top layers {top_layers}: objective {loss:.4f}, thresholds {best.as_dict()}, "
             f"span discount {span_discount}; nested (thresholds chosen on the other folds): objective "
-            f"{nested.objective:.4f}",
+            f"{nested.objective:.4f}"
+            + (f"; without the parts apart: objective {loss_of(nested.others):.4f}" if apart else ""),
             file=sys.stderr,
         )
         print(json.dumps({"top_layers": top_layers, "span_discount": span_discount, **report}, indent=2))

@@ -14,7 +14,7 @@ import copy
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,14 +47,25 @@ class Nested:
     thresholds_by_fold: list[Thresholds]
     #: Per voice the corpus gives (plain, lowercase, typo, ...): how typing relates to the decision.
     by_voice: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: With corpus parts set apart (`Objective.nested(apart=...)`): the figures of the other posts,
+    #: which compare with a model trained without those parts, and the figures of the parts' posts.
+    others: dict[str, float] = field(default_factory=dict)
+    apart: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "objective": round(self.objective, 4),
             "figures": {k: round(v, 3) for k, v in self.figures.items()},
             "thresholds_by_fold": [t.as_dict() for t in self.thresholds_by_fold],
             "by_voice": {v: {k: round(x, 3) for k, x in f.items()} for v, f in self.by_voice.items()},
         }
+        if self.apart:
+            out["without_parts_apart"] = {
+                "objective": round(loss_of(self.others), 4),
+                "figures": {k: round(v, 3) for k, v in self.others.items()},
+            }
+            out["parts_apart"] = {k: round(v, 3) for k, v in self.apart.items()}
+        return out
 
 
 class Objective:
@@ -169,8 +180,10 @@ class Objective:
         self,
         splits: Sequence[tuple[np.ndarray, np.ndarray]],
         dismissal_overrides: Sequence[float | None] = DISMISSAL_OVERRIDES,
+        apart: Collection[str] = (),
     ) -> Nested:
-        """Each fold's posts decided at the thresholds `best` chooses on the other folds' posts."""
+        """Each fold's posts decided at the thresholds `best` chooses on the other folds' posts;
+        the posts of the corpus parts named in `apart` are also counted on their own."""
         level = np.full(len(self.posts), -1)
         chosen = []
         for train_idx, test_idx in splits:
@@ -180,7 +193,17 @@ class Objective:
         if (level < 0).any():
             raise ValueError("the folds must cover every post")
         figures = self.figures_of(level)
-        return Nested(loss_of(figures), figures, chosen, self.by_voice(level))
+        if not apart:
+            return Nested(loss_of(figures), figures, chosen, self.by_voice(level))
+        aside = np.array([p.source in {f"corpus:{part}" for part in apart} for p in self.posts])
+        return Nested(
+            loss_of(figures),
+            figures,
+            chosen,
+            self.by_voice(level),
+            others=self.restricted(np.flatnonzero(~aside).tolist()).figures_of(level[~aside]),
+            apart=self.restricted(np.flatnonzero(aside).tolist()).figures_of(level[aside]),
+        )
 
     def by_voice(self, level: np.ndarray) -> dict[str, dict[str, float]]:
         """False holds and recall of the hand-labelled posts of each voice, with their counts."""

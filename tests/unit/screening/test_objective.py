@@ -96,6 +96,30 @@ def test_nested_figures_are_also_given_per_voice_of_the_hand_labelled_posts() ->
     assert np.isnan(by_voice["formal"]["recall_high_or_imminent"]), "no crisis post is formal here"
 
 
+def test_nested_figures_count_the_posts_of_parts_set_apart_on_their_own() -> None:
+    # The new part's safe posts score like crises and are held; the old part's are not, so the
+    # other posts' figures are those of a corpus without the new part.
+    posts, rows = [], []
+    for number in range(12):
+        posts.append(LabeledPost(f"c{number}", f"{ORDINARY} [{number}]", "corpus:part-old", "high"))
+        rows.append(_scores(crisis=0.9, concern=0.9))
+        part = "part-new" if number % 3 == 0 else "part-old"
+        posts.append(LabeledPost(f"s{number}", f"{ORDINARY} ({number})", f"corpus:{part}", "none"))
+        rows.append(_scores(crisis=0.9 if part == "part-new" else 0.1))
+    fold_of = np.arange(len(posts)) % 3
+    splits = [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(3)]
+    objective = Objective(posts, np.stack(rows))
+
+    nested = objective.nested(splits, apart={"part-new"})
+
+    assert nested.apart["false_hold_rate"] == 1.0, "the four new safe posts are held"
+    assert np.isnan(nested.apart["recall_high_or_imminent"]), "the new part has no crisis post"
+    assert nested.others["false_hold_rate"] == 0.0 and nested.others["recall_high_or_imminent"] == 1.0
+    assert nested.figures["false_hold_rate"] == 4 / 12, "all posts together"
+    assert nested.as_dict()["without_parts_apart"]["objective"] == round(loss_of(nested.others), 4)
+    assert "parts_apart" not in objective.nested(splits).as_dict(), "nothing set apart, nothing reported apart"
+
+
 def test_restricting_keeps_each_posts_rule_findings() -> None:
     posts = [_post(1), _post(2, "i have the pills counted out and i am going to kill myself tonight", "imminent")]
     objective = Objective(posts, np.stack([_scores(), _scores()]))

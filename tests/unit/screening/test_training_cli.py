@@ -112,11 +112,13 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     rows = (default_corpus_dir() / "part-a.jsonl").read_text().splitlines()
-    (corpus / "part-a.jsonl").write_text("\n".join(rows[::11][:90]) + "\n")
+    picked = rows[::11][:90]
+    (corpus / "part-a.jsonl").write_text("\n".join(picked[:60]) + "\n")
+    (corpus / "part-new.jsonl").write_text("\n".join(picked[60:]) + "\n")
     out = tmp_path / "model"
     args = _parser().parse_args(
         ["--corpus", str(corpus), "--no-reddit", "--epochs", "1", "--composites", "10", "--careless-voice", "0.5"]
-        + ["--out", str(out)]
+        + ["--apart", "part-new", "--out", str(out)]
     )
 
     assert run(args) == 0
@@ -129,6 +131,8 @@ def test_training_on_a_small_corpus_writes_a_model_the_screener_loads(tmp_path: 
     nested = head["cross_validated"]["nested_out_of_fold"]
     assert len(nested["thresholds_by_fold"]) == 3
     assert 0.0 <= nested["figures"]["recall_high_or_imminent"] <= 1.0
+    assert set(nested["without_parts_apart"]) == {"objective", "figures"}, "the other 60 posts, counted alone"
+    assert set(nested["parts_apart"]) == set(nested["figures"]), "part-new's 30 posts, counted alone"
     [verdict] = Screener.load(out, threads=2).screen_batch(
         [ScreeningInput(id="p1", text="i took all my pills an hour ago and i cant stay awake")]
     )
@@ -186,3 +190,13 @@ def test_a_dry_run_reads_guide_labelled_reddit_posts_over_their_evidence(
     assert (readings.window >= 0).sum() == len(chosen), "every guide-labelled post is read at a span chosen for it"
     report = json.loads(capsys.readouterr().out)
     assert 0.0 <= report["nested_out_of_fold"]["figures"]["reddit_guide_recall"] <= 1.0
+
+
+def test_a_part_set_apart_must_be_in_the_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from services.moderation.screening.data import default_corpus_dir
+
+    (tmp_path / "part-a.jsonl").write_text((default_corpus_dir() / "part-a.jsonl").read_text().splitlines()[0] + "\n")
+    args = _parser().parse_args(["--corpus", str(tmp_path), "--no-reddit", "--apart", "part-a,part-g", "--dry-run"])
+
+    assert run(args) == 2
+    assert "--apart: no corpus part named part-g" in capsys.readouterr().err
