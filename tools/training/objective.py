@@ -195,7 +195,8 @@ class Objective:
         figures = self.figures_of(level)
         if not apart:
             return Nested(loss_of(figures), figures, chosen, self.by_voice(level))
-        aside = np.array([p.source in {f"corpus:{part}" for part in apart} for p in self.posts])
+        sources_apart = {f"corpus:{part}" for part in apart}
+        aside = np.array([p.source in sources_apart for p in self.posts])
         return Nested(
             loss_of(figures),
             figures,
