@@ -11,7 +11,14 @@ from transformers import BertConfig
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.bert.modeling_bert import BertLayer
 
-from tools.training.dropout import ATTENTION_NAME, inverted_dropout, keep_mask, masked_attention, use_mask_dropout
+from tools.training.dropout import (
+    ATTENTION_NAME,
+    inverted_dropout,
+    keep_mask,
+    kept_ones,
+    masked_attention,
+    use_mask_dropout,
+)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.02])
@@ -84,3 +91,54 @@ def test_adapted_layers_evaluate_exactly_as_before_and_drop_in_training() -> Non
     assert not torch.allclose(once, twice)
     torch.manual_seed(1)
     assert torch.equal(adapted(hidden, attention_mask=mask)[0], once), "seeded: the same masks again"
+
+
+def _masked_then_scaled(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout as it was computed before 2026-12-06: boolean masking, then scaling."""
+    return x.masked_fill(~keep_mask(x.shape, p), 0.0) * (1.0 / (1.0 - p))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_kept_ones_are_the_masks_draws_as_numbers(dtype: torch.dtype) -> None:
+    torch.manual_seed(4)
+    mask = keep_mask((64, 12, 50, 50), 0.1)
+    torch.manual_seed(4)
+    ones = kept_ones((64, 12, 50, 50), 0.1, dtype)
+    assert ones.dtype == dtype
+    assert torch.equal(ones, mask.to(dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_multiplied_dropout_equals_masking_bit_for_bit_forward_and_back(dtype: torch.dtype) -> None:
+    x = torch.randn(16, 12, 40, 40).to(dtype).requires_grad_(True)
+    upstream = torch.randn(16, 12, 40, 40).to(dtype)
+    torch.manual_seed(6)
+    now = inverted_dropout(x, 0.1, training=True)
+    (now_grad,) = torch.autograd.grad(now, x, upstream)
+    torch.manual_seed(6)
+    before = _masked_then_scaled(x, 0.1)
+    (before_grad,) = torch.autograd.grad(before, x, upstream)
+    assert now.dtype == before.dtype == dtype
+    assert torch.equal(now, before)
+    assert torch.equal(now_grad, before_grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_padding_added_as_the_lowest_number_equals_masking_bit_for_bit(dtype: torch.dtype) -> None:
+    config, layer, hidden, mask = _layer_and_inputs()
+    attention = layer.attention.self
+    query, key, value = (
+        projection(hidden).view(3, 7, 4, 8).transpose(1, 2).detach().to(dtype).requires_grad_(True)
+        for projection in (attention.query, attention.key, attention.value)
+    )
+    scale = attention.scaling
+    torch.manual_seed(8)
+    now, _ = masked_attention(attention, query, key, value, mask, dropout=0.1, scaling=scale)
+    now_grads = torch.autograd.grad(now.sum(), (query, key, value))
+    torch.manual_seed(8)
+    scores = (torch.matmul(query, key.transpose(2, 3)) * scale).masked_fill(~mask, torch.finfo(dtype).min)
+    probabilities = _masked_then_scaled(torch.softmax(scores, dim=-1), 0.1)
+    before = torch.matmul(probabilities, value).transpose(1, 2).contiguous()
+    before_grads = torch.autograd.grad(before.sum(), (query, key, value))
+    assert torch.equal(now, before)
+    assert all(torch.equal(a, b) for a, b in zip(now_grads, before_grads, strict=True))
