@@ -230,6 +230,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
 
     from services.moderation.screening.data import (
+        corpus_part,
         default_corpus_dir,
         default_data_dir,
         default_guide_labels,
@@ -272,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
     reddit_weight = REDDIT_WEIGHT if args.reddit_weight is None else args.reddit_weight
     data = TrainingSet.of(corpus + reddit, reddit_weight, args.real_crisis_factor)
     apart = {part.strip() for part in args.apart.split(",") if part.strip()}
-    if unknown := apart - {p.source.removeprefix("corpus:") for p in corpus}:
+    if unknown := apart - {corpus_part(p) for p in corpus}:
         print(f"--apart: no corpus part named {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     # Figures count the Reddit posts by their guide labels too, whatever they trained on.
@@ -471,12 +472,12 @@ def _variants(lower: LowerStates, rewrites_from: int, rewritten: dict[int, str],
 def _counts(posts) -> dict[str, object]:  # type: ignore[no-untyped-def]  # numpy arrays from scikit-learn (untyped libraries)
     from collections import Counter
 
-    from services.moderation.screening.data import is_labeled, subreddit
+    from services.moderation.screening.data import corpus_part, is_labeled, subreddit
 
     labeled = [p for p in posts if is_labeled(p)]
     return {
         "corpus": len(labeled),
-        "corpus_by_part": dict(sorted(Counter(p.source.split(":", 1)[1] for p in labeled).items())),
+        "corpus_by_part": dict(sorted(Counter(corpus_part(p) for p in labeled).items())),
         "corpus_by_risk": dict(Counter(p.risk for p in labeled)),
         "reddit": len(posts) - len(labeled),
         "reddit_by_subreddit": dict(sorted(Counter(subreddit(p) for p in posts if not is_labeled(p)).items())),

@@ -24,6 +24,7 @@ from services.moderation.screening.data import (
     EVERYDAY_SUBREDDITS,
     RECOVERY_SUBREDDITS,
     LabeledPost,
+    corpus_part,
     is_labeled,
     subreddit,
 )
@@ -193,18 +194,13 @@ class Objective:
         if (level < 0).any():
             raise ValueError("the folds must cover every post")
         figures = self.figures_of(level)
-        if not apart:
-            return Nested(loss_of(figures), figures, chosen, self.by_voice(level))
-        sources_apart = {f"corpus:{part}" for part in apart}
-        aside = np.array([p.source in sources_apart for p in self.posts])
-        return Nested(
-            loss_of(figures),
-            figures,
-            chosen,
-            self.by_voice(level),
-            others=self.restricted(np.flatnonzero(~aside).tolist()).figures_of(level[~aside]),
-            apart=self.restricted(np.flatnonzero(aside).tolist()).figures_of(level[aside]),
-        )
+        others: dict[str, float] = {}
+        of_parts_apart: dict[str, float] = {}
+        if apart:
+            aside = np.array([corpus_part(p) in apart for p in self.posts])
+            others = self.restricted(np.flatnonzero(~aside).tolist()).figures_of(level[~aside])
+            of_parts_apart = self.restricted(np.flatnonzero(aside).tolist()).figures_of(level[aside])
+        return Nested(loss_of(figures), figures, chosen, self.by_voice(level), others=others, apart=of_parts_apart)
 
     def by_voice(self, level: np.ndarray) -> dict[str, dict[str, float]]:
         """False holds and recall of the hand-labelled posts of each voice, with their counts."""

@@ -177,6 +177,11 @@ def subreddit(post: LabeledPost) -> str | None:
     return post.source.split(":", 1)[1] if post.source.startswith("rmhd:") else None
 
 
+def corpus_part(post: LabeledPost) -> str | None:
+    """The training corpus file a post came from (its name without `.jsonl`), if any."""
+    return post.source.split(":", 1)[1] if post.source.startswith("corpus:") else None
+
+
 #: Reddit posts per everyday community (of 160) that training reads: eight communities of ordinary
 #: text teach "not crisis" with far fewer posts, and each Reddit post costs several forum posts of
 #: compute. r/suicidewatch, r/addiction and r/alcoholism are read whole.
