@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from services.moderation.screening.kernels import matmul_speedup
 from services.moderation.screening.spans import span_vectors
 
 if TYPE_CHECKING:
@@ -41,11 +42,13 @@ WINDOW_BODY = WINDOW_TOKENS - 2
 #: latency bounded while the first and last windows are always scored.
 MAX_WINDOWS_PER_POST = 24
 #: Length-bucketed inference: at most this many windows per forward pass; a forward call costs
-#: about as much as this many tokens of padding (see length_batches). 384 is the lowest of a flat
-#: optimum (384-1024) measured for the twelve-layer e5 encoder in bfloat16 on AMX (2026-12-05);
-#: 192 was the six-layer MiniLM's and split short posts into too many calls.
+#: about as much as this many tokens of padding (see length_batches), and how many depends on the
+#: number format: the slower a token, the cheaper a call by comparison. For the twelve-layer e5
+#: encoder, bfloat16 on AMX had a flat optimum over 384-1024 (2026-12-05; 192 split short posts
+#: into too many calls); float32 on an AVX2-only AMD EPYC one over 64-128, where 384 ran 15-20 %
+#: slower (2026-12-06). int8 has not been swept and keeps the old value.
 MICRO_BATCH = 32
-CALL_OVERHEAD_TOKENS = 384
+CALL_OVERHEAD_TOKENS = {"bf16": 384, "fp32": 128, "int8": 384}
 DELTA_FILE = "encoder-top.safetensors"
 
 log = logging.getLogger(__name__)
@@ -89,8 +92,20 @@ BF16_MIN_SPEEDUP = 1.2
 BF16_MIN_COSINE = 0.999
 
 
-def choose_precision(requested: str | None = None, measure: Callable[[], tuple[float, float]] | None = None) -> str:
-    """The precision production inference runs in. A requested one (HAVEN_SCREENER_PRECISION) wins.
+#: A configured number format is refused below this speed against float32: the CPU has no hardware
+#: path for it (a reference kernel, tens of times slower) and screening would stall. Slower formats
+#: that still have one (bfloat16 at 0.63x on an Intel Xeon without AMX) stay allowed when asked for.
+FORCED_MIN_SPEEDUP = 0.25
+
+
+def choose_precision(
+    requested: str | None = None,
+    measure: Callable[[], tuple[float, float]] | None = None,
+    kernel_speedup: Callable[[str], float] | None = None,
+) -> str:
+    """The precision production inference runs in. A requested one (HAVEN_SCREENER_PRECISION) wins,
+    unless `kernel_speedup` (float32's matrix product time over the format's) shows this CPU has no
+    hardware path for it: then float32, with a warning.
 
     Otherwise bfloat16 where the CPU computes it in hardware *and* `measure` (float32's time over
     bfloat16's, and their worst cosine on a probe batch) shows it faster and faithful: a CPU with
@@ -99,6 +114,16 @@ def choose_precision(requested: str | None = None, measure: Callable[[], tuple[f
     chosen on its own: it cost recall (MODEL_CARD.md).
     """
     wanted = (requested or "auto").lower()
+    if wanted in ("bf16", "int8") and kernel_speedup is not None:
+        speedup = kernel_speedup(wanted)
+        if speedup < FORCED_MIN_SPEEDUP:
+            log.warning(
+                "HAVEN_SCREENER_PRECISION=%s refused: this CPU multiplies matrices in it at %.2fx float32's speed "
+                "(no hardware path); running float32",
+                wanted,
+                speedup,
+            )
+            return "fp32"
     if wanted in ("fp32", "bf16", "int8"):
         return wanted
     if measure is None or not cpu_has_bf16():
@@ -117,7 +142,7 @@ def arithmetic(precision: str) -> contextlib.AbstractContextManager[object]:
 
 
 def length_batches(
-    lengths: Sequence[int], limit: int = MICRO_BATCH, overhead: int = CALL_OVERHEAD_TOKENS
+    lengths: Sequence[int], limit: int = MICRO_BATCH, overhead: int = CALL_OVERHEAD_TOKENS["bf16"]
 ) -> list[list[int]]:
     """Indices sorted by length, cut into batches of similar length (at most `limit` each).
 
@@ -247,7 +272,7 @@ class Encoder:
             apply_delta(model, delta, base)
         model.eval()
         encoder = cls(tokenizer, model, threads=threads, base=base)
-        encoder.precision = choose_precision(precision, encoder.probe_bf16)
+        encoder.precision = choose_precision(precision, encoder.probe_bf16, matmul_speedup)
         if encoder.precision == "int8":
             encoder._fast = _quantized(model)
         return encoder
@@ -281,7 +306,8 @@ class Encoder:
         out = np.zeros((len(windows.input_ids), self._model.config.hidden_size), dtype=np.float32)
         span_rows: list[np.ndarray] = [np.zeros((0, out.shape[1]), dtype=np.float32)] * len(out)
         with torch.inference_mode():
-            for chunk in length_batches([len(ids) for ids in windows.input_ids], batch_size):
+            lengths = [len(ids) for ids in windows.input_ids]
+            for chunk in length_batches(lengths, batch_size, CALL_OVERHEAD_TOKENS[self.precision]):
                 pooled, chunk_spans = self._forward_with_spans(
                     [windows.input_ids[i] for i in chunk], self.precision, spans=spans
                 )
