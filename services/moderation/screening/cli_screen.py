@@ -235,7 +235,7 @@ def _print_evaluation(
     keywords = [baseline.predict(r["text"]) for r in rows]
     print(
         format_side_by_side(
-            f"{title} ({len(rows)} posts, model {screener.model_version})",
+            f"{title} ({len(rows)} posts, model {screener.model_version}, {screener.precision})",
             {"screener": level_metrics(truths, screened), "watched words": level_metrics(truths, keywords)},
         )
     )

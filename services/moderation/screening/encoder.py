@@ -12,7 +12,8 @@ float16): they are laid over the package's weights at load time.
 Inference runs the windows sorted by length in small batches that are cut when lengths differ
 too much, so one long post does not pad many short ones. The number format is chosen once at
 start (choose_precision): bfloat16 autocast where it is measured faster and faithful, else
-float32; int8 (int8.py) only when configured.
+float32; int8 (int8.py) only when configured. A configured format this CPU has no hardware path
+for (kernels.py) is refused for float32.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ MAX_WINDOWS_PER_POST = 24
 #: about as much as this many tokens of padding (see length_batches), and how many depends on the
 #: number format: the slower a token, the cheaper a call by comparison. For the twelve-layer e5
 #: encoder, bfloat16 on AMX had a flat optimum over 384-1024 (2026-12-05; 192 split short posts
-#: into too many calls); float32 on an AVX2-only AMD EPYC one over 64-128, where 384 ran 15-20 %
-#: slower (2026-12-06). int8 has not been swept and keeps the old value.
+#: into too many calls); float32 on an AVX2-only AMD EPYC one over 64-128, where 384 ran about
+#: 10 % slower (2026-12-06). int8 has not been swept and keeps the old value.
 MICRO_BATCH = 32
 CALL_OVERHEAD_TOKENS = {"bf16": 384, "fp32": 128, "int8": 384}
 DELTA_FILE = "encoder-top.safetensors"

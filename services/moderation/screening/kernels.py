@@ -9,6 +9,7 @@ format, so a setting copied from another node cannot stall screening.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 #: One production-sized product: a batch of short windows through a feed-forward layer.
 _ROWS, _INNER, _COLUMNS = 256, 384, 1536
@@ -38,7 +39,7 @@ def matmul_speedup(precision: str, rounds: int = 3) -> float:
     return _best_time(lambda: torch.matmul(left, right), rounds) / max(fast, 1e-9)
 
 
-def _best_time(run, rounds: int) -> float:  # type: ignore[no-untyped-def]  # torch callables: untyped library
+def _best_time(run: Callable[[], object], rounds: int) -> float:
     run()
     best = float("inf")
     for _ in range(rounds):

@@ -170,6 +170,11 @@ class Screener:
     def encoder(self) -> Encoder:
         return self._encoder
 
+    @property
+    def precision(self) -> str:
+        """The number format inference runs in (encoder.choose_precision): part of what a report measured."""
+        return self._encoder.precision
+
     @classmethod
     def load(
         cls,

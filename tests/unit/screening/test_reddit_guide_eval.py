@@ -27,6 +27,7 @@ class _Verdict:
 
 class _HoldsWhatSaysDanger:
     model_version = "test-model"
+    precision = "fp32"
 
     def screen_batch(self, items: list[ScreeningInput]) -> list[_Verdict]:
         return [
@@ -73,7 +74,7 @@ def test_guide_labels_are_scored_on_the_posts_text_and_broken_down_by_community(
     out = capsys.readouterr().out
 
     assert code == 0
-    assert "(30 posts, model test-model)" in out
+    assert "(30 posts, model test-model, fp32)" in out, "a report names the arithmetic it measured"
     assert "screener by community" in out
     side_by_side = out.split("screener by community")[0]
     figures = {
