@@ -21,6 +21,11 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("moderators",), "services.moderation.api.moderators_cli", "moderator accounts: add, list, disable"),
     (("screen",), "services.moderation.screening.cli_screen", "screen JSON lines, or --eval a labeled file"),
     (("train-screener",), "tools.training.cli", "train the screener's head"),
+    (
+        ("judge-candidate",),
+        "tools.training.judge_cli",
+        "a candidate training run against a baseline, at both runs' fold thresholds",
+    ),
     (("screener",), "services.moderation.screening.cli_shadow", "shadow a candidate screener; report disagreements"),
     (("bench", "screen"), "tools.benchmarks.screening", "screener throughput vs the raw model"),
     (("status",), "tools.status", "the stack, each service's readiness, and the screening backlog"),

@@ -42,7 +42,7 @@ COMPOSED_POOL_PER_FIT = 5
 SPAN_DISCOUNTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
-def _whole_number_in(low: int, high: int, why: str) -> Callable[[str], int]:
+def whole_number_in(low: int, high: int, why: str) -> Callable[[str], int]:
     """An argparse type for a whole number in low..high (both included); `why` ends the refusal."""
 
     def parse(value: str) -> int:
@@ -58,9 +58,9 @@ def _whole_number_in(low: int, high: int, why: str) -> Callable[[str], int]:
 
 
 #: Tokens of a window that training reads: at least 8, at most the window's 256.
-_window_tokens = _whole_number_in(8, 256, "a window is 256 tokens")
+_window_tokens = whole_number_in(8, 256, "a window is 256 tokens")
 #: A training seed that torch and random both accept.
-_seed = _whole_number_in(0, 2**32 - 1, "a 32-bit seed")
+_seed = whole_number_in(0, 2**32 - 1, "a 32-bit seed")
 
 
 def _number_in(accepts: Callable[[float], bool], interval: str) -> Callable[[str], float]:
@@ -171,7 +171,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--composites",
-        type=_whole_number_in(0, 5000, "a fit trains on at most 5000 composed posts"),
+        type=whole_number_in(0, 5000, "a fit trains on at most 5000 composed posts"),
         default=0,
         help="each fit also trains on up to N long posts composed from its own training posts (a corpus post "
         "among short ordinary ones, labeled as it; tools/training/composites.py). Default 0, the shipped recipe",
