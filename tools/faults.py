@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,6 +49,8 @@ class FaultResult:
     fault: str
     accepted: int = 0
     refused: int = 0
+    #: Refusals by the answer given: an HTTP status ("503") or "no answer" (a timeout, a reset).
+    refused_by: dict[str, int] = field(default_factory=dict)
     terminal: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -151,11 +154,39 @@ class FaultRig:
         for db in (self.main_db, self.moderation_db):
             os.kill(self._ferretdb_pid(db), signal.SIGCONT)
 
+    def kill_all_databases(self) -> None:
+        """SIGKILL every FerretDB: connections are refused, not frozen, until they are started again."""
+        for db in (self.main_db, self.moderation_db):
+            pid = self._ferretdb_pid(db)
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid)
+
+    async def start_all_databases(self) -> None:
+        """Start every FerretDB again on its own data directory (what a restarted database host keeps)."""
+        for db in (self.main_db, self.moderation_db):
+            await start_ferretdb(db, StackPaths.from_settings(db))
+
     def pause_moderation_db(self) -> None:
         os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGSTOP)
 
     def resume_moderation_db(self) -> None:
         os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGCONT)
+
+
+def _wait_gone(pid: int, timeout_s: float = 10.0) -> None:
+    """Until `pid` has exited: reaped if it is our child, or no longer running if it is not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"process {pid} still runs {timeout_s:.0f} s after SIGKILL")
 
 
 class Poster:
@@ -166,7 +197,7 @@ class Poster:
         self._forum = forum_url
         self.tokens: list[str] = []
         self.accepted: dict[str, str] = {}  # post id -> its author's token
-        self.refused = 0
+        self.refused_by: Counter[str] = Counter()
 
     async def join(self, members: int) -> None:
         for _ in range(members):
@@ -187,10 +218,14 @@ class Poster:
                     post_id = (await response.json())["post_id"]
                     self.accepted[post_id] = token
                     return str(post_id)
+                self.refused_by[str(response.status)] += 1
         except (TimeoutError, aiohttp.ClientError):
-            pass
-        self.refused += 1
+            self.refused_by["no answer"] += 1
         return None
+
+    @property
+    def refused(self) -> int:
+        return sum(self.refused_by.values())
 
     async def status(self, post_id: str) -> str | None:
         try:
@@ -310,6 +345,7 @@ async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended
     done, last = await poster.wait_terminal(timeout_s)
     result.accepted = len(poster.accepted)
     result.refused = poster.refused
+    result.refused_by = dict(poster.refused_by)
     result.terminal = len(done)
     result.lost = result.accepted - result.terminal
     result.recover_s = max(0.0, last - fault_ended) if done else None
@@ -454,11 +490,7 @@ async def databases_paused(
     try:
         await asyncio.sleep(paused_s / 2)
         for name in ("forum", "moderation-api"):
-            try:
-                async with http.get(f"{rig.group.url(name)}/readyz", timeout=aiohttp.ClientTimeout(total=20)) as r:
-                    unready[name] = r.status == 503
-            except (TimeoutError, aiohttp.ClientError):
-                unready[name] = True
+            unready[name] = await _unready(http, rig.group.url(name))
         await asyncio.sleep(paused_s / 2)
     finally:
         rig.resume_all_databases()
@@ -475,6 +507,71 @@ async def databases_paused(
         "unready_during_pause": unready,
     }
     return result
+
+
+async def databases_killed(
+    rig: FaultRig,
+    http: aiohttp.ClientSession,
+    moderator_token: str,
+    *,
+    posts: int = 120,
+    rate: float = 2.0,
+    down_s: float = 60.0,
+    timeout_s: float = 240,
+) -> FaultResult:
+    """SIGKILL every database while members post, with a crisis post accepted just before; start
+    them again on their data after `down_s`.
+
+    While they are gone a submission must be refused honestly (503 or no answer) or accepted and
+    kept; afterwards every accepted post ends published or held, and the crisis post is held,
+    urgent in the queue, with the moderators alerted."""
+    crisis_poster = Poster(http, rig.group.url("forum"))
+    await crisis_poster.join(1)
+    crisis: dict[str, str | None] = {"post_id": None}
+    unready: dict[str, bool] = {}
+
+    async def fault() -> None:
+        crisis["post_id"] = await crisis_poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+        await asyncio.to_thread(rig.kill_all_databases)
+        try:
+            await asyncio.sleep(down_s / 2)
+            for name in ("forum", "moderation-api"):
+                unready[name] = await _unready(http, rig.group.url(name))
+            await asyncio.sleep(down_s / 2)
+        finally:
+            await rig.start_all_databases()
+
+    result = await _under_load(
+        rig,
+        http,
+        f"every database killed {down_s:.0f} s ({rate:g} posts/s)",
+        fault,
+        posts=posts,
+        rate=rate,
+        at=posts // 4,
+        timeout_s=timeout_s,
+    )
+    post_id = crisis["post_id"]
+    if post_id is None:
+        result.notes = {"crisis_post": "refused", "unready_during_outage": unready}
+        return result
+    crisis_done, _ = await crisis_poster.wait_terminal(timeout_s)
+    level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
+    result.notes = {
+        "crisis_post_status": await crisis_poster.status(post_id) if crisis_done else "not terminal",
+        "queue_level": level,
+        "moderators_alerted": alerted,
+        "unready_during_outage": unready,
+    }
+    return result
+
+
+async def _unready(http: aiohttp.ClientSession, service_url: str) -> bool:
+    try:
+        async with http.get(f"{service_url}/readyz", timeout=aiohttp.ClientTimeout(total=20)) as response:
+            return response.status == 503
+    except (TimeoutError, aiohttp.ClientError):
+        return True
 
 
 async def _queued_and_alerted(

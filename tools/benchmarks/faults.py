@@ -19,19 +19,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--posts", type=int, default=120, help="posts per load scenario")
     parser.add_argument("--broker-down-s", type=float, default=30.0)
     parser.add_argument("--db-paused-s", type=float, default=100.0)
+    parser.add_argument("--db-killed-s", type=float, default=60.0)
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_bench(args.settings, args.posts, args.broker_down_s, args.db_paused_s))
+    return asyncio.run(_bench(args.settings, args.posts, args.broker_down_s, args.db_paused_s, args.db_killed_s))
 
 
-async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: float) -> int:
+async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: float, db_killed_s: float) -> int:
     import aiohttp
 
     from tools.faults import (
         TABLE_HEADER,
         FaultRig,
         broker_stopped,
+        databases_killed,
         databases_paused,
         moderation_db_paused,
         rolling_restart,
@@ -51,12 +53,15 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
             token = rig.add_moderator("bench_faults")
             results.append(await moderation_db_paused(rig, http, token, paused_s=db_paused_s))
             results.append(await databases_paused(rig, http, token, paused_s=90))
+            results.append(await databases_killed(rig, http, token, posts=posts, rate=2.0, down_s=db_killed_s))
     finally:
         rig.stop()
     print(TABLE_HEADER)
     for result in results:
         print(result.row())
     for result in results:
+        if result.refused_by:
+            print(f"  {result.fault}: refused {result.refused_by}")
         if result.notes:
             print(f"  {result.fault}: {result.notes}")
     print(json.dumps({"bench": "faults", "results": [r.as_dict() for r in results]}))
