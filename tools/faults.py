@@ -486,12 +486,8 @@ async def databases_paused(
     await poster.join(1)
     post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
     rig.pause_all_databases()
-    unready: dict[str, bool] = {}
     try:
-        await asyncio.sleep(paused_s / 2)
-        for name in ("forum", "moderation-api"):
-            unready[name] = await _unready(http, rig.group.url(name))
-        await asyncio.sleep(paused_s / 2)
+        unready = await _outage_with_readiness_asked_midway(rig, http, paused_s)
     finally:
         rig.resume_all_databases()
     resumed = time.monotonic()
@@ -534,10 +530,7 @@ async def databases_killed(
         crisis["post_id"] = await crisis_poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
         await asyncio.to_thread(rig.kill_all_databases)
         try:
-            await asyncio.sleep(down_s / 2)
-            for name in ("forum", "moderation-api"):
-                unready[name] = await _unready(http, rig.group.url(name))
-            await asyncio.sleep(down_s / 2)
+            unready.update(await _outage_with_readiness_asked_midway(rig, http, down_s))
         finally:
             await rig.start_all_databases()
 
@@ -553,7 +546,7 @@ async def databases_killed(
     )
     post_id = crisis["post_id"]
     if post_id is None:
-        result.notes = {"crisis_post": "refused", "unready_during_outage": unready}
+        result.notes = {"crisis_post_status": "refused", "unready_during_outage": unready}
         return result
     crisis_done, _ = await crisis_poster.wait_terminal(timeout_s)
     level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
@@ -566,12 +559,22 @@ async def databases_killed(
     return result
 
 
-async def _unready(http: aiohttp.ClientSession, service_url: str) -> bool:
-    try:
-        async with http.get(f"{service_url}/readyz", timeout=aiohttp.ClientTimeout(total=20)) as response:
-            return response.status == 503
-    except (TimeoutError, aiohttp.ClientError):
-        return True
+async def _outage_with_readiness_asked_midway(
+    rig: FaultRig, http: aiohttp.ClientSession, outage_s: float
+) -> dict[str, bool]:
+    """Wait out an outage of `outage_s`, asking halfway whether the forum and the moderation API
+    say they are unready (503 from /readyz, or no answer)."""
+    await asyncio.sleep(outage_s / 2)
+    unready = {}
+    for name in ("forum", "moderation-api"):
+        try:
+            url = f"{rig.group.url(name)}/readyz"
+            async with http.get(url, timeout=aiohttp.ClientTimeout(total=20)) as response:
+                unready[name] = response.status == 503
+        except (TimeoutError, aiohttp.ClientError):
+            unready[name] = True
+    await asyncio.sleep(outage_s / 2)
+    return unready
 
 
 async def _queued_and_alerted(

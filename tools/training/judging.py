@@ -38,19 +38,26 @@ class OutOfFold:
 
 
 def read_out_of_fold(path: Path) -> OutOfFold:
+    not_ours = f"{path}: not an out-of-fold file of `haven train-screener --save-oof`"
     try:
-        with np.load(path, allow_pickle=False) as saved:
+        saved = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise OutOfFoldError(f"{not_ours} ({exc})") from exc
+    if not isinstance(saved, np.lib.npyio.NpzFile):
+        raise OutOfFoldError(f"{not_ours} (one array, not a .npz archive)")
+    try:
+        with saved:
             ids = tuple(str(i) for i in saved["ids"])
             scores = np.asarray(saved["scores"], dtype=np.float64)
-    except (OSError, KeyError, ValueError) as exc:
-        raise OutOfFoldError(f"{path}: not an out-of-fold file of `haven train-screener --save-oof` ({exc})") from exc
+    except (KeyError, ValueError) as exc:
+        raise OutOfFoldError(f"{not_ours} ({exc})") from exc
     if scores.shape != (len(ids), len(HEAD_NAMES)):
         raise OutOfFoldError(
             f"{path}: scores are {scores.shape}, expected one row of {len(HEAD_NAMES)} heads for each of {len(ids)} posts"
         )
     if len(set(ids)) != len(ids):
         raise OutOfFoldError(f"{path}: a post id appears more than once")
-    if not np.isfinite(scores).all() or scores.min() < 0 or scores.max() > 1:
+    if not np.isfinite(scores).all() or ((scores < 0) | (scores > 1)).any():
         raise OutOfFoldError(f"{path}: scores must be probabilities between 0 and 1")
     return OutOfFold(ids, scores)
 

@@ -169,6 +169,21 @@ def test_out_of_fold_files_that_cannot_be_judged_are_refused(
         read_out_of_fold(path)
 
 
+@pytest.mark.parametrize("content", [b"id,score\np1,0.5\n", b""])
+def test_a_file_that_is_no_archive_is_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "oof.npz"
+    path.write_bytes(content)
+    with pytest.raises(OutOfFoldError, match="not an out-of-fold file"):
+        read_out_of_fold(path)
+
+
+def test_a_single_array_is_refused_naming_what_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "scores.npy"
+    np.save(path, np.full((2, len(HEAD_NAMES)), 0.5))
+    with pytest.raises(OutOfFoldError, match="one array, not a .npz archive"):
+        read_out_of_fold(path)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haven judge-candidate")
     configure(parser)
