@@ -28,7 +28,7 @@ import aiohttp
 
 from streams.settings import Settings
 from tools.localstack.components import StackPaths
-from tools.localstack.processes import running_pid
+from tools.localstack.processes import exited, running_pid
 from tools.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
 from tools.process_group import (
     REPO_ROOT,
@@ -48,7 +48,6 @@ TERMINAL = ("published", "held")
 class FaultResult:
     fault: str
     accepted: int = 0
-    refused: int = 0
     #: Refusals by the answer given: an HTTP status ("503") or "no answer" (a timeout, a reset).
     refused_by: dict[str, int] = field(default_factory=dict)
     terminal: int = 0
@@ -58,6 +57,10 @@ class FaultResult:
     recover_s: float | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def refused(self) -> int:
+        return sum(self.refused_by.values())
+
     def row(self) -> str:
         recover = "-" if self.recover_s is None else f"{self.recover_s:.1f}"
         return (
@@ -66,7 +69,7 @@ class FaultResult:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "refused": self.refused}
 
 
 TABLE_HEADER = (
@@ -174,17 +177,11 @@ class FaultRig:
 
 
 def _wait_gone(pid: int, timeout_s: float = 10.0) -> None:
-    """Until `pid` has exited: reaped if it is our child, or no longer running if it is not."""
+    """Until `pid` has exited (reaped if it is our child)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
+        if exited(pid):
+            return
         time.sleep(0.05)
     raise TimeoutError(f"process {pid} still runs {timeout_s:.0f} s after SIGKILL")
 
@@ -344,7 +341,6 @@ async def _under_load(
 async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended: float, timeout_s: float) -> None:
     done, last = await poster.wait_terminal(timeout_s)
     result.accepted = len(poster.accepted)
-    result.refused = poster.refused
     result.refused_by = dict(poster.refused_by)
     result.terminal = len(done)
     result.lost = result.accepted - result.terminal

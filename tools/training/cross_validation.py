@@ -159,15 +159,20 @@ def fold_splits(data: TrainingSet, folds: int, assignment: str = "stratified") -
     """The k folds (training posts, held-out posts), seeded: stratified by level and subreddit,
     or dealt by post id (`FOLD_ASSIGNMENTS`)."""
     if assignment == "by-id":
-        fold_of = np.array([fold_of_id(p.id, folds) for p in data.posts])
-        every = np.arange(len(data.posts))
-        return [(every[fold_of != k], every[fold_of == k]) for k in range(folds)]
+        return folds_by_id(data.posts, folds)
     if assignment != "stratified":
         raise ValueError(f"fold assignment must be one of {FOLD_ASSIGNMENTS}, not {assignment!r}")
     from sklearn.model_selection import StratifiedKFold
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     return list(splitter.split(np.zeros(len(data.posts)), data.strata()))
+
+
+def folds_by_id(posts: Sequence[LabeledPost], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The k folds of these posts under "by-id": a post's fold depends on its id alone."""
+    fold_of = np.array([fold_of_id(p.id, folds) for p in posts])
+    every = np.arange(len(posts))
+    return [(every[fold_of != k], every[fold_of == k]) for k in range(folds)]
 
 
 def fold_of_id(post_id: str, folds: int) -> int:

@@ -49,8 +49,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from services.moderation.screening.data import (
         LabeledPost,
         default_corpus_dir,
@@ -61,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         read_rmhd,
         with_guide_labels,
     )
-    from tools.training.cross_validation import TrainingSet, fold_of_id
+    from tools.training.cross_validation import TrainingSet, folds_by_id
     from tools.training.judging import OutOfFoldError, judge, read_out_of_fold, shared_posts
 
     try:
@@ -82,10 +80,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"judge-candidate: {exc}", file=sys.stderr)
         return 2
-    fold_of = np.array([fold_of_id(post.id, args.folds) for post in shared.posts])
-    every = np.arange(len(shared.posts))
-    splits = [(every[fold_of != k], every[fold_of == k]) for k in range(args.folds)]
-    judgement = judge(shared, splits)
+    judgement = judge(shared, folds_by_id(shared.posts, args.folds))
     print(
         f"posts both runs scored: {judgement.posts} (only the baseline's: {shared.only_baseline}, only the "
         f"candidate's: {shared.only_candidate}); {args.folds} folds dealt by post id"
