@@ -20,6 +20,7 @@ import time
 from aiohttp import web
 
 from services.common.health import probe_readiness
+from services.common.http_serving import serve_until_signalled
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_worker(settings)
     app, port = _build_app(args.service, settings)
     log.info("%s listening on http://%s:%d", args.service, settings.host, port)
-    # No access log: its default format records client addresses, which Haven never stores.
-    web.run_app(app, host=settings.host, port=port, access_log=None, print=None, shutdown_timeout=5)
+    # No access log (its default format records client addresses, which Haven never stores), and a
+    # problem+json even for requests that are not valid HTTP.
+    serve_until_signalled(app, settings.host, port, shutdown_timeout=5)
     return 0
 
 

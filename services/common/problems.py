@@ -86,7 +86,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         # The database or the broker is out of reach (stopped, paused, timing out): the request
         # may succeed in a moment, so this is a 503, not a fault in the service.
         log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
-        return _unexpected(
+        return problem_response(
             503,
             "We cannot reach our storage right now. Nothing you sent was lost; please try again in a few seconds.",
             headers={"Retry-After": "5"},
@@ -94,11 +94,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except Exception:
         # The path only: query strings and bodies may carry personal data.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _unexpected(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
+        return problem_response(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
 
 
-def _unexpected(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"type": "about:blank", "title": _TITLES[status], "status": status, "detail": detail}
+def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
+    """A problem+json response to return (not raise), for paths outside a handler's own errors."""
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
     return web.Response(status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers)
 
 
@@ -120,6 +121,9 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise Problem(413, "The request body is larger than 64 KiB.") from exc
+    except web.RequestPayloadError as exc:
+        # Gzip that is not gzip, a chunked body cut short: aiohttp could not read what was sent.
+        raise Problem(400, "The request body could not be read as it was encoded or framed.") from exc
     try:
         return parse_json_object(raw)
     except InvalidJsonBody as exc:

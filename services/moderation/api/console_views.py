@@ -63,7 +63,10 @@ async def _form_token(request: web.Request) -> object:
         raise Problem(413, "The sign-in form is larger than expected.")
     raw = b""
     while len(raw) <= MAX_FORM_BYTES:  # a chunked body has no length to check up front
-        chunk = await request.content.read(MAX_FORM_BYTES + 1 - len(raw))
+        try:
+            chunk = await request.content.read(MAX_FORM_BYTES + 1 - len(raw))
+        except web.RequestPayloadError as exc:
+            raise Problem(400, "The sign-in form could not be read.") from exc
         if not chunk:
             break
         raw += chunk

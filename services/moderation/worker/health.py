@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.common.consuming import ConsumerMetrics
 from services.common.health import setup_health
+from services.common.http_serving import start_site
 from streams.kafka import kafka_ready
 from streams.lag import LagProbe
 from streams.settings import Settings
@@ -128,8 +129,6 @@ def create_health_app(
 
 
 async def serve_health(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    runner = await start_site(app, host, port)
     log.info("moderation-worker health on http://%s:%d", host, port)
     return runner

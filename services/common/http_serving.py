@@ -1,0 +1,142 @@
+"""Serving an aiohttp application so that even requests that are not valid HTTP get a problem.
+
+aiohttp answers a request it cannot parse (a request line or header over 8,190 bytes, bytes that
+are not HTTP, a body in a Content-Encoding it cannot decode) before any middleware runs: a
+text/plain answer that quotes aiohttp's own message ("Please install `Brotli`"), and an ERROR
+log line naming the client's address, with a traceback that quotes the first hundred bytes of the
+offending line, which may be a bearer token or a post's text. There is no hook for it (aiohttp
+issue 3287), so each connection here is served by a request handler whose error answer is a
+problem+json with a fixed detail, and whose log line names the kind of error only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from aiohttp import http_exceptions, web
+from aiohttp.web_protocol import RequestHandler
+
+from services.common.problems import problem_response
+
+log = logging.getLogger(__name__)
+
+#: aiohttp's own limit on the request line and on each header line, in bytes.
+MAX_LINE_BYTES = 8190
+#: How long an idle keep-alive connection stays open (aiohttp's run_app default; its connection
+#: handler's own default is an hour, which lets idle connections pile up).
+KEEPALIVE_TIMEOUT_S = 75.0
+
+#: The details a malformed request gets, by the kind of error, most specific kind first.
+_DETAILS: tuple[tuple[type[Exception], int, str], ...] = (
+    (
+        http_exceptions.LineTooLong,
+        400,
+        f"The request line or a header is longer than {MAX_LINE_BYTES:,} bytes.",
+    ),
+    (
+        http_exceptions.ContentEncodingError,
+        415,
+        "The body could not be decoded: send it uncompressed, or with Content-Encoding gzip or deflate.",
+    ),
+    (http_exceptions.DecompressSizeError, 413, "The body is too large once decompressed."),
+    (http_exceptions.BadStatusLine, 400, "This is not an HTTP request this server can read."),
+    (http_exceptions.InvalidHeader, 400, "A header of this request is not valid HTTP."),
+    (http_exceptions.BadHttpMessage, 400, "This request is not valid HTTP."),
+)
+
+
+def malformed_request_answer(exc: BaseException | None, status: int) -> tuple[int, str]:
+    """The status and detail for a request aiohttp refused with `exc` (or failed with `status`)."""
+    for kind, kind_status, detail in _DETAILS:
+        if isinstance(exc, kind):
+            return kind_status, detail
+    if status < 500:
+        return status, "This request could not be read."
+    return 500, "Something went wrong on our side. Nothing you sent was lost; please try again."
+
+
+class ProblemRequestHandler(RequestHandler):
+    """aiohttp's connection handler, with a problem+json answer for what never reaches the app."""
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # aiohttp's message is not used: it quotes the request.
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response had started; the connection is closed instead")
+        answer_status, detail = malformed_request_answer(exc, status)
+        kind = type(exc).__name__ if exc is not None else f"status {status}"
+        if answer_status >= 500:
+            log.error("a request failed outside the application: %s (answered %d)", kind, answer_status)
+        else:
+            log.info("refused a request that is not valid HTTP: %s (answered %d)", kind, answer_status)
+        response = problem_response(answer_status, detail)
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        # aiohttp's other error lines ("Unhandled exception" when the rest of a body that could not
+        # be decoded is drained) carry tracebacks that quote the request: the kind is enough.
+        exc = kwargs.get("exc_info")
+        kind = type(exc).__name__ if isinstance(exc, BaseException) else "unknown error"
+        log.warning("a connection ended on an error outside the application: %s", kind)
+
+
+class ProblemTCPSite(web.TCPSite):
+    """A TCP site whose connections are served by `ProblemRequestHandler`, never access-logged."""
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        manager = self._runner.server
+        if manager is None:
+            raise RuntimeError("call the runner's setup() before starting a site")
+        self._server = await loop.create_server(
+            lambda: ProblemRequestHandler(
+                manager,
+                loop=loop,
+                keepalive_timeout=KEEPALIVE_TIMEOUT_S,
+                access_log=None,  # type: ignore[arg-type]  # None turns access logging off
+            ),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+
+
+async def start_site(app: web.Application, host: str, port: int, *, shutdown_timeout: float = 5.0) -> web.AppRunner:
+    """Start `app` (its startup hooks included) listening on host:port; cleanup() stops it."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        await ProblemTCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def serve_until_signalled(app: web.Application, host: str, port: int, *, shutdown_timeout: float = 5.0) -> None:
+    """Run `app` on host:port until SIGINT or SIGTERM, then shut it down gracefully."""
+    asyncio.run(_serve(app, host, port, shutdown_timeout))
+
+
+async def _serve(app: web.Application, host: str, port: int, shutdown_timeout: float) -> None:
+    runner = await start_site(app, host, port, shutdown_timeout=shutdown_timeout)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
