@@ -108,6 +108,38 @@ async def test_a_crisis_post_is_held_urgently_and_its_author_gets_their_countrys
     assert for_author[0].data["resources"][0]["contact"].startswith(emergency)
 
 
+async def test_a_crisis_written_with_look_alikes_is_held_and_its_words_quoted_as_written(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum, country="GB")
+    body = "I've saved up all my p1lls and I'm going to k1ll mys3lf t0night."
+    status, created = await author.request(
+        "POST", "/v1/boards/relapse-and-recovery/threads", json={"title": "done", "body": body}
+    )
+    assert status == 202, created
+
+    async def held() -> dict | None:
+        status, post = await author.request("GET", f"/v1/posts/{created['post_id']}")
+        return post if status == 200 and post["status"] in ("held", "published") else None
+
+    post = await eventually(held)
+    assert post["status"] == "held"
+    assert post["body"] == body, "the post is stored as written, not as the screener read it"
+    screened = await _read_topic(
+        services,
+        Topics(services.settings.topic_prefix).posts_screened,
+        lambda records: any(decode(PostScreened, r.value).post_id == created["post_id"] for r in records),
+    )
+    verdict = next(
+        decode(PostScreened, r.value).verdict
+        for r in screened
+        if decode(PostScreened, r.value).post_id == created["post_id"]
+    )
+    assert verdict.action == "hold_urgent"
+    quoted = " ".join(match.words for match in verdict.matches)
+    assert "k1ll mys3lf" in quoted and "kill myself" not in quoted
+
+
 async def test_an_undecodable_event_goes_to_the_dead_letter_topic_and_the_worker_carries_on(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:

@@ -145,13 +145,15 @@ _AHORA = _any_of(
 )
 
 
-def signs_of_now(text: str) -> list[str]:
-    """The words in `text` that say the danger is now (at most three, for the reasons)."""
+def signs_of_now(text: str, quoted_from: str | None = None) -> list[str]:
+    """The words in `text` that say the danger is now (at most three, for the reasons), quoted
+    from `quoted_from` when given (the post as written, when `text` is its screening view)."""
+    source = text if quoted_from is None or len(quoted_from) != len(text) else quoted_from
     found = []
     subject = Subject(text)
     for pattern in (_NOW, _AHORA):
         for span in pattern.finditer(subject):
-            found.append(text[span.start : span.end])
+            found.append(source[span.start : span.end])
             if len(found) == 3:
                 return found
     return found

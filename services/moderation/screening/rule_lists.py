@@ -14,7 +14,7 @@ import hashlib
 import re
 from types import ModuleType
 
-from services.moderation.screening import imminence, rules
+from services.moderation.screening import imminence, obfuscation, rules
 from services.moderation.screening.linear import LinearPattern
 
 
@@ -44,7 +44,8 @@ def _rule_fields(rule: rules.Rule) -> str:
 
 
 def rule_lists_fingerprint() -> str:
-    """Six hex digits that change when any rule, context pattern or sign of now changes."""
+    """Six hex digits that change when any rule, context pattern, sign of now or look-alike changes."""
     lines = [_rule_fields(rule) for rule in rules.RULES]
     lines += _module_patterns(rules) + _module_patterns(imminence)
+    lines.append(f"obfuscation.LOOK_ALIKES={sorted(obfuscation.LOOK_ALIKES.items())}")
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:6]

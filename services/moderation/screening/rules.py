@@ -786,17 +786,23 @@ def _rules_by_sentence(text: str, spans: list[tuple[int, int]]) -> dict[int, lis
     return candidates
 
 
-def apply_rules(text: str) -> RuleFindings:
+def apply_rules(text: str, quoted_from: str | None = None) -> RuleFindings:
+    """The rules' signals in `text`. Matched words are quoted from `quoted_from` when given: the
+    post as written, when `text` is its screening view (obfuscation.py), which has its length."""
+    if quoted_from is not None and len(quoted_from) != len(text):
+        raise ValueError("quoted_from must have the length of text: offsets in one are offsets in the other")
+    source = text if quoted_from is None else quoted_from
     signals: list[Signal] = []
     set_aside: list[SetAside] = []
     spans = _sentence_spans(text)
     for index, rule_numbers in sorted(_rules_by_sentence(text, spans).items()):
         start, end = spans[index]
         piece = text[start:end]
+        written = source[start:end]
         sentence = _Sentence(piece)
         for rule in (RULES[number] for number in rule_numbers):
             for match in rule.pattern.finditer(sentence.subject):
-                words = _clip(piece[match.start : match.end].strip())
+                words = _clip(written[match.start : match.end].strip())
                 why_not = _context_verdict(rule, sentence, match.start, match.end)
                 if why_not:
                     set_aside.append(SetAside(rule, words, why_not))

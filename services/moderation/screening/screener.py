@@ -18,6 +18,7 @@ from services.common.normalize import normalize_text
 from services.moderation.screening.encoder import DELTA_FILE, Encoder, EncoderLoadError
 from services.moderation.screening.head import HEAD_NAMES, Head, HeadLoadError, Thresholds
 from services.moderation.screening.imminence import signs_of_now
+from services.moderation.screening.obfuscation import screening_view
 from services.moderation.screening.policy import Policy
 from services.moderation.screening.rule_lists import rule_lists_fingerprint
 from services.moderation.screening.rules import RISK_ORDER, RuleFindings, apply_rules
@@ -89,11 +90,13 @@ def decide(
     head: Head,
     word_count: int = MIN_WORDS_FOR_MODEL_HOLD,
     text: str | None = None,
+    written: str | None = None,
 ) -> tuple[Risk, list[Category], list[str], list[RuleMatch]]:
     """Combine model and rules into a risk level, categories, readable reasons and the matches they quote.
 
     A rule's level is never lowered. The model's imminent needs support (see imminence.py);
-    without `text` there is no sign of now, only rule signals count.
+    without `text` there is no sign of now, only rule signals count. Signs of now are quoted from
+    `written` when given (the post as written, when `text` is its screening view).
     """
     reasons: list[str] = []
     matches: list[RuleMatch] = []
@@ -111,7 +114,7 @@ def decide(
             rule_support = signal.risk
     if risk == "imminent":
         # The model alone never pages urgent: a rule signal of danger or a sign of "now" must agree.
-        now = signs_of_now(text) if text is not None else []
+        now = signs_of_now(text, quoted_from=written) if text is not None else []
         if RISK_ORDER[rule_support] >= RISK_ORDER["high"]:
             reasons.append("model imminence supported by a rule signal")
         elif now:
@@ -232,11 +235,17 @@ class Screener:
                 )
             else:
                 to_score.append(position)
-        scored = self.post_scores([texts[p] for p in to_score]) if to_score else []
+        # Model, rules and signs of now read the screening view ("k1ll" read as "kill"); matched
+        # words are quoted from the post as written.
+        views = {p: screening_view(texts[p]) for p in to_score}
+        scored = self.post_scores([views[p] for p in to_score]) if to_score else []
         for position, scores in zip(to_score, scored, strict=True):
             item = items[position]
-            text = texts[position]
-            risk, categories, reasons, matches = decide(scores, apply_rules(text), self._head, len(text.split()), text)
+            view = views[position]
+            findings = apply_rules(view, quoted_from=texts[position])
+            risk, categories, reasons, matches = decide(
+                scores, findings, self._head, len(view.split()), view, written=texts[position]
+            )
             verdicts[position] = Verdict(
                 id=item.id,
                 risk=risk,

@@ -1,0 +1,187 @@
+"""What reading look-alike characters as letters changes: `python -m tools.training.lookalikes`.
+
+Screens, with the shipped model, the posts whose text the screening view alters (the Reddit file
+outside the frozen guide set, the training corpus, the dev set) with and without the view, and the
+dev set's high and imminent posts written with look-alikes (seeded). Frozen sets are not read,
+except for the ids of the guide set, to leave those posts out. Prints one report; `--json` adds
+one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from unittest import mock
+
+from services.common.normalize import normalize_text
+from services.moderation.screening import screener as screener_module
+from services.moderation.screening.data import (
+    EVERYDAY_SUBREDDITS,
+    LabeledPost,
+    default_data_dir,
+    read_corpus,
+    read_dev,
+    read_rmhd,
+    subreddit,
+)
+from services.moderation.screening.evaluation import HOLD_ACTIONS
+from services.moderation.screening.obfuscation import screening_view
+from services.moderation.screening.screener import Screener, ScreeningInput
+from streams.events import DANGER_LEVELS
+
+REPO = Path(__file__).resolve().parents[2]
+FROZEN_GUIDE = REPO / "tests" / "data" / "screening_reddit_guide.jsonl"
+SEED = 2026
+WORD = re.compile(r"[A-Za-z]{4,}")
+
+#: Each way of writing a letter with another character, by name: letter → substitutes.
+COVERED = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7"}
+NOT_COVERED = {"l": "1|", "i": "!", "a": "*", "e": "*", "o": "*", "u": "*"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str
+    risk: str
+
+
+def screen(screener: Screener, texts: Sequence[str], *, with_view: bool) -> list[Outcome]:
+    patch: AbstractContextManager[object] = (
+        nullcontext() if with_view else mock.patch.object(screener_module, "screening_view", lambda text: text)
+    )
+    with patch:
+        verdicts = screener.screen_batch([ScreeningInput(id=str(i), text=t) for i, t in enumerate(texts)])
+    return [Outcome(v.action, v.risk) for v in verdicts]
+
+
+def held(outcomes: Sequence[Outcome]) -> int:
+    return sum(o.action in HOLD_ACTIONS for o in outcomes)
+
+
+def write_with(substitutes: dict[str, str], rng: random.Random, text: str, probability: float = 0.5) -> str:
+    """`text` with one interior letter of some words of four or more letters written otherwise."""
+
+    def rewrite(match: re.Match[str]) -> str:
+        word = match.group(0)
+        places = [i for i in range(1, len(word) - 1) if word[i].lower() in substitutes]
+        if not places or rng.random() >= probability:
+            return word
+        place = rng.choice(places)
+        return word[:place] + rng.choice(substitutes[word[place].lower()]) + word[place + 1 :]
+
+    return WORD.sub(rewrite, text)
+
+
+def seeded_rewrite(substitutes: dict[str, str], text: str) -> str:
+    """The same rewriting of the same text on every run (a string seed is hashed with SHA-512)."""
+    return write_with(substitutes, random.Random(f"{SEED}:{text}"), text)
+
+
+def altered(posts: Sequence[LabeledPost]) -> list[tuple[LabeledPost, str]]:
+    """The posts the view changes, each with its normalized text."""
+    found = []
+    for post in posts:
+        text = normalize_text(post.text)
+        if screening_view(text) != text:
+            found.append((post, text))
+    return found
+
+
+def compare_altered(screener: Screener, name: str, posts: Sequence[LabeledPost], report: dict[str, object]) -> None:
+    changed = altered(posts)
+    texts = [t for _, t in changed]
+    without = screen(screener, texts, with_view=False) if texts else []
+    with_view = screen(screener, texts, with_view=True) if texts else []
+    moves = [
+        {"id": p.id, "risk_label": p.risk, "source": p.source, "without": a.action, "with": b.action}
+        for (p, _), a, b in zip(changed, without, with_view, strict=True)
+        if a.action != b.action
+    ]
+    urgent_without = sum(o.action == "hold_urgent" for o in without)
+    urgent_with = sum(o.action == "hold_urgent" for o in with_view)
+    report[name] = {
+        "posts": len(posts),
+        "altered": len(changed),
+        "altered_share": round(len(changed) / len(posts), 4) if posts else 0.0,
+        "held_without": held(without),
+        "held_with": held(with_view),
+        "urgent_without": urgent_without,
+        "urgent_with": urgent_with,
+        "moves": moves,
+    }
+    print(
+        f"{name}: {len(changed)} of {len(posts)} altered ({len(changed) / max(len(posts), 1):.2%}); "
+        f"held {held(without)} → {held(with_view)}; urgent {urgent_without} → {urgent_with}; "
+        f"actions changed: {len(moves)}"
+    )
+    for move in moves:
+        print(f"  {move['id']} ({move['source']}, label {move['risk_label']}): {move['without']} → {move['with']}")
+
+
+def perturbation_rates(
+    screener: Screener,
+    posts: Sequence[LabeledPost],
+    report: dict[str, object],
+    rewrite: Callable[[str], str],
+    name: str,
+) -> None:
+    originals = [normalize_text(p.text) for p in posts]
+    rewritten = [rewrite(t) for t in originals]
+    base = held(screen(screener, originals, with_view=True))
+    without = held(screen(screener, rewritten, with_view=False))
+    with_view = held(screen(screener, rewritten, with_view=True))
+    changed = sum(a != b for a, b in zip(originals, rewritten, strict=True))
+    n = len(posts)
+    report[name] = {
+        "posts": n,
+        "posts_rewritten": changed,
+        "held_originals": round(base / n, 4),
+        "held_without_view": round(without / n, 4),
+        "held_with_view": round(with_view / n, 4),
+    }
+    print(
+        f"{name}: {n} posts ({changed} rewritten): held originals {base / n:.3f}, "
+        f"rewritten without the view {without / n:.3f}, with it {with_view / n:.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument("--corpus", type=Path, default=REPO / "training" / "corpus")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    frozen_ids = {json.loads(line)["id"] for line in FROZEN_GUIDE.read_text().splitlines() if line.strip()}
+    reddit = [p for p in read_rmhd(args.data / "rmhd_subreddits.csv") if p.id not in frozen_ids]
+    everyday = [p for p in reddit if subreddit(p) in EVERYDAY_SUBREDDITS]
+    dev = read_dev(args.data / "screening_dev.jsonl")
+    corpus = read_corpus(args.corpus)
+    screener = Screener.load()
+    print(f"model {screener.model_version}; {len(frozen_ids)} frozen guide posts left out")
+
+    report: dict[str, object] = {"model_version": screener.model_version}
+    compare_altered(screener, "reddit", reddit, report)
+    compare_altered(screener, "reddit_everyday", everyday, report)
+    compare_altered(screener, "corpus", corpus, report)
+    compare_altered(screener, "dev", dev, report)
+
+    danger = [p for p in dev if p.risk in DANGER_LEVELS]
+    perturbation_rates(screener, danger, report, partial(seeded_rewrite, COVERED), "dev_danger_covered")
+    for letter, substitutes in NOT_COVERED.items():
+        name = f"dev_danger_not_covered_{letter}_as_{substitutes}"
+        perturbation_rates(screener, danger, report, partial(seeded_rewrite, {letter: substitutes}), name)
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
