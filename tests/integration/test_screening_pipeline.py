@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, new_id
+from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, Verdict, new_id
 from streams.kafka_security import aiokafka_security
 from streams.serialization import decode, encode
 from streams.topics import Topics
@@ -44,6 +44,18 @@ async def _read_topic(services: RunningServices, topic: str, until, timeout: flo
     finally:
         await consumer.stop()
     return records
+
+
+async def _verdict_of(services: RunningServices, post_id: str) -> Verdict:
+    """The verdict on `post_id`, as the worker published it on posts.screened."""
+    screened = await _read_topic(
+        services,
+        Topics(services.settings.topic_prefix).posts_screened,
+        lambda records: any(decode(PostScreened, r.value).post_id == post_id for r in records),
+    )
+    return next(
+        decode(PostScreened, r.value).verdict for r in screened if decode(PostScreened, r.value).post_id == post_id
+    )
 
 
 async def _crisis_thread(
@@ -84,16 +96,7 @@ async def test_a_crisis_post_is_held_urgently_and_its_author_gets_their_countrys
 
     topics = Topics(services.settings.topic_prefix)
     author_id = author.identity["id"]
-    screened = await _read_topic(
-        services,
-        topics.posts_screened,
-        lambda records: any(decode(PostScreened, r.value).post_id == created["post_id"] for r in records),
-    )
-    verdict = next(
-        decode(PostScreened, r.value).verdict
-        for r in screened
-        if decode(PostScreened, r.value).post_id == created["post_id"]
-    )
+    verdict = await _verdict_of(services, created["post_id"])
     assert (verdict.risk, verdict.action) == ("imminent", "hold_urgent")
     assert "suicide" in verdict.categories and verdict.reasons and verdict.scores
     notifications = await _read_topic(
@@ -125,16 +128,7 @@ async def test_a_crisis_written_with_look_alikes_is_held_and_its_words_quoted_as
     post = await eventually(held)
     assert post["status"] == "held"
     assert post["body"] == body, "the post is stored as written, not as the screener read it"
-    screened = await _read_topic(
-        services,
-        Topics(services.settings.topic_prefix).posts_screened,
-        lambda records: any(decode(PostScreened, r.value).post_id == created["post_id"] for r in records),
-    )
-    verdict = next(
-        decode(PostScreened, r.value).verdict
-        for r in screened
-        if decode(PostScreened, r.value).post_id == created["post_id"]
-    )
+    verdict = await _verdict_of(services, created["post_id"])
     assert verdict.action == "hold_urgent"
     quoted = " ".join(match.words for match in verdict.matches)
     assert "k1ll mys3lf" in quoted and "kill myself" not in quoted

@@ -28,6 +28,7 @@ from services.moderation.screening.data import (
     default_data_dir,
     read_corpus,
     read_dev,
+    read_guide_labels,
     read_rmhd,
     subreddit,
 )
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    frozen_ids = {json.loads(line)["id"] for line in FROZEN_GUIDE.read_text().splitlines() if line.strip()}
+    frozen_ids = set(read_guide_labels(FROZEN_GUIDE))
     reddit = [p for p in read_rmhd(args.data / "rmhd_subreddits.csv") if p.id not in frozen_ids]
     everyday = [p for p in reddit if subreddit(p) in EVERYDAY_SUBREDDITS]
     dev = read_dev(args.data / "screening_dev.jsonl")

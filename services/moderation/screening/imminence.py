@@ -148,7 +148,9 @@ _AHORA = _any_of(
 def signs_of_now(text: str, quoted_from: str | None = None) -> list[str]:
     """The words in `text` that say the danger is now (at most three, for the reasons), quoted
     from `quoted_from` when given (the post as written, when `text` is its screening view)."""
-    source = text if quoted_from is None or len(quoted_from) != len(text) else quoted_from
+    if quoted_from is not None and len(quoted_from) != len(text):
+        raise ValueError("quoted_from must have the length of text: offsets in one are offsets in the other")
+    source = text if quoted_from is None else quoted_from
     found = []
     subject = Subject(text)
     for pattern in (_NOW, _AHORA):

@@ -77,6 +77,8 @@ def test_signs_of_now_are_quoted_as_written() -> None:
 def test_quoting_from_a_text_of_another_length_is_refused() -> None:
     with pytest.raises(ValueError, match="length"):
         apply_rules("i want to kill myself", quoted_from="i want to k1ll")
+    with pytest.raises(ValueError, match="length"):
+        signs_of_now("the pills are in front of me tonight", quoted_from="t0night")
 
 
 def test_changing_the_look_alikes_changes_the_rule_lists_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
