@@ -28,7 +28,7 @@ import aiohttp
 
 from streams.settings import Settings
 from tools.localstack.components import StackPaths
-from tools.localstack.processes import exited, running_pid
+from tools.localstack.processes import running_pid, wait_exited
 from tools.localstack.stack import FERRETDB_MARKER, start_ferretdb, start_kafka, stop
 from tools.process_group import (
     REPO_ROOT,
@@ -162,7 +162,8 @@ class FaultRig:
         for db in (self.main_db, self.moderation_db):
             pid = self._ferretdb_pid(db)
             os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid)
+            if not wait_exited(pid, timeout_s=10.0):
+                raise TimeoutError(f"process {pid} still runs 10 s after SIGKILL")
 
     async def start_all_databases(self) -> None:
         """Start every FerretDB again on its own data directory (what a restarted database host keeps)."""
@@ -174,16 +175,6 @@ class FaultRig:
 
     def resume_moderation_db(self) -> None:
         os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGCONT)
-
-
-def _wait_gone(pid: int, timeout_s: float = 10.0) -> None:
-    """Until `pid` has exited (reaped if it is our child)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if exited(pid):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"process {pid} still runs {timeout_s:.0f} s after SIGKILL")
 
 
 class Poster:

@@ -69,6 +69,16 @@ def exited(pid: int) -> bool:
     return False
 
 
+def wait_exited(pid: int, timeout_s: float) -> bool:
+    """Whether `pid` exits (reaped if it is our child) within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if exited(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def stop_process(pid: int, *, timeout_s: float = 20.0) -> None:
     """SIGTERM, then SIGKILL after `timeout_s`. A process left frozen (SIGSTOP, as the fault
     drills do) is woken so that it shuts down cleanly instead of waiting for the SIGKILL."""
@@ -77,11 +87,8 @@ def stop_process(pid: int, *, timeout_s: float = 20.0) -> None:
         os.kill(pid, signal.SIGCONT)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if exited(pid):
-            return
-        time.sleep(0.1)
+    if wait_exited(pid, timeout_s):
+        return
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

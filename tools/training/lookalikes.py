@@ -25,6 +25,7 @@ from services.moderation.screening import screener as screener_module
 from services.moderation.screening.data import (
     EVERYDAY_SUBREDDITS,
     LabeledPost,
+    default_corpus_dir,
     default_data_dir,
     read_corpus,
     read_dev,
@@ -47,23 +48,20 @@ COVERED = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7"}
 NOT_COVERED = {"l": "1|", "i": "!", "a": "*", "e": "*", "o": "*", "u": "*"}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    action: str
-    risk: str
-
-
-def screen(screener: Screener, texts: Sequence[str], *, with_view: bool) -> list[Outcome]:
+def actions(screener: Screener, texts: Sequence[str], *, with_view: bool) -> list[str]:
+    """The screener's action on each text, with the screening view or with the text as written."""
+    if not texts:
+        return []
     patch: AbstractContextManager[object] = (
         nullcontext() if with_view else mock.patch.object(screener_module, "screening_view", lambda text: text)
     )
     with patch:
         verdicts = screener.screen_batch([ScreeningInput(id=str(i), text=t) for i, t in enumerate(texts)])
-    return [Outcome(v.action, v.risk) for v in verdicts]
+    return [v.action for v in verdicts]
 
 
-def held(outcomes: Sequence[Outcome]) -> int:
-    return sum(o.action in HOLD_ACTIONS for o in outcomes)
+def held(outcomes: Sequence[str]) -> int:
+    return sum(action in HOLD_ACTIONS for action in outcomes)
 
 
 def write_with(substitutes: dict[str, str], rng: random.Random, text: str, probability: float = 0.5) -> str:
@@ -85,32 +83,41 @@ def seeded_rewrite(substitutes: dict[str, str], text: str) -> str:
     return write_with(substitutes, random.Random(f"{SEED}:{text}"), text)
 
 
-def altered(posts: Sequence[LabeledPost]) -> list[tuple[LabeledPost, str]]:
-    """The posts the view changes, each with its normalized text."""
-    found = []
+@dataclass(frozen=True)
+class Altered:
+    """A post the view changes, and the screener's action on it without and with the view."""
+
+    post: LabeledPost
+    without: str
+    with_view: str
+
+
+def screen_altered(screener: Screener, posts: Sequence[LabeledPost]) -> list[Altered]:
+    changed = []
     for post in posts:
         text = normalize_text(post.text)
         if screening_view(text) != text:
-            found.append((post, text))
-    return found
+            changed.append((post, text))
+    texts = [text for _, text in changed]
+    without = actions(screener, texts, with_view=False)
+    with_view = actions(screener, texts, with_view=True)
+    return [Altered(p, a, b) for (p, _), a, b in zip(changed, without, with_view, strict=True)]
 
 
-def compare_altered(screener: Screener, name: str, posts: Sequence[LabeledPost], report: dict[str, object]) -> None:
-    changed = altered(posts)
-    texts = [t for _, t in changed]
-    without = screen(screener, texts, with_view=False) if texts else []
-    with_view = screen(screener, texts, with_view=True) if texts else []
+def report_altered(name: str, posts: Sequence[LabeledPost], rows: Sequence[Altered], report: dict[str, object]) -> None:
+    without = [row.without for row in rows]
+    with_view = [row.with_view for row in rows]
     moves = [
-        {"id": p.id, "risk_label": p.risk, "source": p.source, "without": a.action, "with": b.action}
-        for (p, _), a, b in zip(changed, without, with_view, strict=True)
-        if a.action != b.action
+        {"id": r.post.id, "risk_label": r.post.risk, "source": r.post.source, "without": r.without, "with": r.with_view}
+        for r in rows
+        if r.without != r.with_view
     ]
-    urgent_without = sum(o.action == "hold_urgent" for o in without)
-    urgent_with = sum(o.action == "hold_urgent" for o in with_view)
+    urgent_without = without.count("hold_urgent")
+    urgent_with = with_view.count("hold_urgent")
     report[name] = {
         "posts": len(posts),
-        "altered": len(changed),
-        "altered_share": round(len(changed) / len(posts), 4) if posts else 0.0,
+        "altered": len(rows),
+        "altered_share": round(len(rows) / len(posts), 4) if posts else 0.0,
         "held_without": held(without),
         "held_with": held(with_view),
         "urgent_without": urgent_without,
@@ -118,7 +125,7 @@ def compare_altered(screener: Screener, name: str, posts: Sequence[LabeledPost],
         "moves": moves,
     }
     print(
-        f"{name}: {len(changed)} of {len(posts)} altered ({len(changed) / max(len(posts), 1):.2%}); "
+        f"{name}: {len(rows)} of {len(posts)} altered ({len(rows) / max(len(posts), 1):.2%}); "
         f"held {held(without)} → {held(with_view)}; urgent {urgent_without} → {urgent_with}; "
         f"actions changed: {len(moves)}"
     )
@@ -128,27 +135,26 @@ def compare_altered(screener: Screener, name: str, posts: Sequence[LabeledPost],
 
 def perturbation_rates(
     screener: Screener,
-    posts: Sequence[LabeledPost],
+    originals: Sequence[str],
+    held_originals: int,
     report: dict[str, object],
     rewrite: Callable[[str], str],
     name: str,
 ) -> None:
-    originals = [normalize_text(p.text) for p in posts]
     rewritten = [rewrite(t) for t in originals]
-    base = held(screen(screener, originals, with_view=True))
-    without = held(screen(screener, rewritten, with_view=False))
-    with_view = held(screen(screener, rewritten, with_view=True))
+    without = held(actions(screener, rewritten, with_view=False))
+    with_view = held(actions(screener, rewritten, with_view=True))
     changed = sum(a != b for a, b in zip(originals, rewritten, strict=True))
-    n = len(posts)
+    n = len(originals)
     report[name] = {
         "posts": n,
         "posts_rewritten": changed,
-        "held_originals": round(base / n, 4),
+        "held_originals": round(held_originals / n, 4),
         "held_without_view": round(without / n, 4),
         "held_with_view": round(with_view / n, 4),
     }
     print(
-        f"{name}: {n} posts ({changed} rewritten): held originals {base / n:.3f}, "
+        f"{name}: {n} posts ({changed} rewritten): held originals {held_originals / n:.3f}, "
         f"rewritten without the view {without / n:.3f}, with it {with_view / n:.3f}"
     )
 
@@ -156,7 +162,7 @@ def perturbation_rates(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data_dir())
-    parser.add_argument("--corpus", type=Path, default=REPO / "training" / "corpus")
+    parser.add_argument("--corpus", type=Path, default=default_corpus_dir())
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -169,16 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"model {screener.model_version}; {len(frozen_ids)} frozen guide posts left out")
 
     report: dict[str, object] = {"model_version": screener.model_version}
-    compare_altered(screener, "reddit", reddit, report)
-    compare_altered(screener, "reddit_everyday", everyday, report)
-    compare_altered(screener, "corpus", corpus, report)
-    compare_altered(screener, "dev", dev, report)
+    reddit_rows = screen_altered(screener, reddit)
+    report_altered("reddit", reddit, reddit_rows, report)
+    everyday_rows = [row for row in reddit_rows if subreddit(row.post) in EVERYDAY_SUBREDDITS]
+    report_altered("reddit_everyday", everyday, everyday_rows, report)
+    report_altered("corpus", corpus, screen_altered(screener, corpus), report)
+    report_altered("dev", dev, screen_altered(screener, dev), report)
 
-    danger = [p for p in dev if p.risk in DANGER_LEVELS]
-    perturbation_rates(screener, danger, report, partial(seeded_rewrite, COVERED), "dev_danger_covered")
+    originals = [normalize_text(p.text) for p in dev if p.risk in DANGER_LEVELS]
+    held_originals = held(actions(screener, originals, with_view=True))
+    rates = partial(perturbation_rates, screener, originals, held_originals, report)
+    rates(partial(seeded_rewrite, COVERED), "dev_danger_covered")
     for letter, substitutes in NOT_COVERED.items():
-        name = f"dev_danger_not_covered_{letter}_as_{substitutes}"
-        perturbation_rates(screener, danger, report, partial(seeded_rewrite, {letter: substitutes}), name)
+        rates(partial(seeded_rewrite, {letter: substitutes}), f"dev_danger_not_covered_{letter}_as_{substitutes}")
     if args.json:
         print(json.dumps(report))
     return 0
