@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     notify_port: Port = 8082
     #: The screening worker's /healthz, /readyz and /metrics.
     worker_port: Port = 8083
+    #: Seconds a request's body may take to arrive once its headers have: past it, a 408 and the
+    #: connection closes (a body trickled a byte at a time would otherwise hold it for ever).
+    request_body_timeout_s: float = Field(30.0, gt=0)
     state_dir: Path = Path(".haven")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "haven")
     #: Proxies whose X-Forwarded-For is believed (comma-separated addresses). Empty: none.

@@ -23,6 +23,7 @@ from tools.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, 
 
 T = TypeVar("T")
 URGENT_REALERT_AFTER_S = 6
+REQUEST_BODY_TIMEOUT_S = 3
 
 
 @dataclass
@@ -72,7 +73,12 @@ async def start_services(stack: StackUnderTest, log_dir: Path) -> RunningService
         partitions=3, urgent_realert_after_s=URGENT_REALERT_AFTER_S
     )
     # Every test member comes from 127.0.0.1: the per-address identity limit is unit-tested instead.
-    group = await start_service_processes(settings, log_dir, extra_env={"HAVEN_IDENTITIES_PER_HOUR": "100000"})
+    # A body trickled a byte a second meets its deadline in seconds, not the default half minute.
+    group = await start_service_processes(
+        settings,
+        log_dir,
+        extra_env={"HAVEN_IDENTITIES_PER_HOUR": "100000", "HAVEN_REQUEST_BODY_TIMEOUT_S": str(REQUEST_BODY_TIMEOUT_S)},
+    )
     return RunningServices(settings=group.settings, env=group.env, log_dir=group.log_dir, processes=group.processes)
 
 

@@ -18,11 +18,17 @@ from typing import Any
 
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
+from prometheus_client import CollectorRegistry
 
-from services.common.problems import problem_response
+from services.common.metrics import http_metrics_middleware
+from services.common.problems import body_timeout_key, problem_middleware, problem_response
+from services.common.tracing import tracing_middleware
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: Request bodies above this are refused before they are read, on every service.
+MAX_REQUEST_BYTES = 64 * 1024
 #: aiohttp's own limit on the request line and on each header line, in bytes.
 MAX_LINE_BYTES = 8190
 #: How long an idle keep-alive connection stays open (aiohttp's run_app default; its connection
@@ -46,6 +52,16 @@ _DETAILS: tuple[tuple[type[Exception], int, str], ...] = (
     (http_exceptions.InvalidHeader, 400, "A header of this request is not valid HTTP."),
     (http_exceptions.BadHttpMessage, 400, "This request is not valid HTTP."),
 )
+
+
+def service_application(service: str, settings: Settings, registry: CollectorRegistry) -> web.Application:
+    """An application with what every service's has: traces, problem+json errors, metrics, body limits."""
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, service)],
+    )
+    app[body_timeout_key] = settings.request_body_timeout_s
+    return app
 
 
 def malformed_request_answer(exc: BaseException | None, status: int) -> tuple[int, str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
@@ -17,12 +19,17 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+#: Seconds a request's body may take to arrive once its headers have (Settings.request_body_timeout_s).
+body_timeout_key = web.AppKey("body_timeout_s", float)
+DEFAULT_BODY_TIMEOUT_S = 30.0
+
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
@@ -118,7 +125,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     ) and not request.content_type.endswith("+json"):
         raise Problem(415, "Send the body as application/json.")
     try:
-        raw = await request.read()
+        async with body_deadline(request):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise Problem(413, "The request body is larger than 64 KiB.") from exc
     except web.RequestPayloadError as exc:
@@ -128,3 +136,24 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         return parse_json_object(raw)
     except InvalidJsonBody as exc:
         raise Problem(400, exc.detail) from exc
+
+
+@asynccontextmanager
+async def body_deadline(request: web.Request) -> AsyncIterator[None]:
+    """Read the body inside this, so a body sent a byte at a time cannot hold a connection for ever.
+
+    aiohttp closes a connection whose headers are slow (its keep-alive timer), but once a handler
+    reads the body nothing bounds the wait. Past the deadline the answer is a 408 and the
+    connection is closed; nothing of the body was used.
+    """
+    seconds = request.app.get(body_timeout_key, DEFAULT_BODY_TIMEOUT_S)
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        problem = Problem(
+            408,
+            f"The request body did not arrive within {seconds:g} seconds. Nothing was stored; please send it again.",
+        )
+        problem.force_close()
+        raise problem from exc

@@ -9,13 +9,11 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
+from services.common.http_serving import service_application
 from services.common.kafka_context import kafka_producer_context
 from services.common.lifecycle import background_task
-from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
-from services.common.problems import problem_middleware
-from services.common.tracing import tracing_middleware
 from services.forum import member_views, post_actions, views
 from services.forum.boards import SEEDED_BOARDS
 from services.forum.idempotency import IdempotencyRecords
@@ -42,18 +40,12 @@ from streams.producer import RenewingProducer
 from streams.settings import Settings
 from streams.topics import Topics
 
-#: Request bodies above this are refused before they are read.
-MAX_REQUEST_BYTES = 64 * 1024
-
 
 def create_app(
     settings: Settings, *, limits: RateLimits | None = None, hotline_numbers: frozenset[str] = frozenset()
 ) -> web.Application:
     registry = CollectorRegistry()
-    app = web.Application(
-        client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, "forum")],
-    )
+    app = service_application("forum", settings, registry)
     app[settings_key] = settings
     app[limits_key] = limits or RateLimits()
     app[identity_window_key] = AddressWindow(app[limits_key].identities_per_hour_per_address)

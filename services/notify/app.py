@@ -15,14 +15,12 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
+from services.common.http_serving import service_application
 from services.common.identities import IdentityCache, identities_context
 from services.common.kafka_context import kafka_producer_context
 from services.common.lifecycle import background_task
-from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
-from services.common.problems import problem_middleware
-from services.common.tracing import tracing_middleware
 from services.notify import views
 from services.notify.hub import Hub
 from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
@@ -34,7 +32,6 @@ from streams.producer import RenewingProducer
 from streams.settings import Settings
 from streams.topics import Topics
 
-MAX_REQUEST_BYTES = 64 * 1024
 producer_key = web.AppKey("producer", RenewingProducer)
 
 
@@ -49,10 +46,7 @@ def default_instance_name(settings: Settings) -> str:
 
 def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: float | None = None) -> web.Application:
     registry = CollectorRegistry()
-    app = web.Application(
-        client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, "notify")],
-    )
+    app = service_application("notify", settings, registry)
     checks = setup_health(app, registry)
     setup_openapi(app, notify_openapi())
     views.setup_routes(app)

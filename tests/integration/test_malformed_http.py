@@ -11,14 +11,16 @@ import asyncio
 import gzip
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 
-from tests.harness import RunningServices, eventually
+from tests.harness import REQUEST_BODY_TIMEOUT_S, ForumClient, RunningServices, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +139,87 @@ async def test_a_well_formed_gzip_body_is_still_read(services: RunningServices) 
     answer = await send_raw(services.forum, _post("/v1/identities", "application/json", "gzip", body))
     assert answer.status == 201, answer.body[:200]
     assert "handle" in json.loads(answer.body)
+
+
+@dataclass(frozen=True)
+class TrickledAnswer:
+    status: int
+    problem: dict[str, object]
+    answered_after_s: float
+    bytes_sent: int
+
+
+async def trickle(base_url: str, head: bytes, body: bytes) -> TrickledAnswer:
+    """Send the head at once and then the body a byte a second, until the server answers."""
+    parts = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    started = time.monotonic()
+    try:
+        writer.write(head)
+        await writer.drain()
+        for sent in range(len(body)):
+            try:
+                first = await asyncio.wait_for(reader.read(1), timeout=1.0)
+            except TimeoutError:
+                writer.write(body[sent : sent + 1])
+                await writer.drain()
+                continue
+            answered_after = time.monotonic() - started
+            head_bytes = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            status_line, *header_lines = head_bytes.decode("latin-1").split("\r\n")
+            headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in header_lines)}
+            assert headers["content-type"].startswith("application/problem+json")
+            assert headers["connection"] == "close"
+            body_bytes = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), timeout=10)
+            return TrickledAnswer(int(status_line.split()[1]), json.loads(body_bytes), answered_after, sent)
+    finally:
+        writer.close()
+    raise AssertionError("the whole body went out a byte a second and the server never answered")
+
+
+def _head(path: str, content_type: str, length: int, extra: str = "") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+async def test_a_post_trickled_a_byte_a_second_gets_a_408_and_its_retry_is_a_first_attempt(
+    services: RunningServices,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        member = await ForumClient.join(session, services.forum)
+        post = json.dumps({"title": "Slow line tonight", "body": "Day 12. The signal here is terrible."}).encode()
+        key = f"slow-{uuid.uuid4().hex}"
+        head = _head(
+            "/v1/boards/newcomers/threads",
+            "application/json",
+            len(post),
+            f"Authorization: Bearer {member.token}\r\nIdempotency-Key: {key}\r\n",
+        )
+
+        answer = await trickle(services.forum, head, post)
+
+        assert answer.status == 408
+        assert answer.problem["status"] == 408 and "send it again" in str(answer.problem["detail"])
+        # Answered at the deadline (with slack for a loaded machine), long before the body was all sent.
+        assert REQUEST_BODY_TIMEOUT_S - 0.5 <= answer.answered_after_s <= REQUEST_BODY_TIMEOUT_S + 5
+        assert answer.bytes_sent < len(post)
+        # Nothing of the slow attempt was recorded: the same key with another body is a first
+        # attempt (a recorded one would make it a 422), and it is accepted.
+        status, created = await member.request(
+            "POST",
+            "/v1/boards/newcomers/threads",
+            json={"title": "Slow line tonight", "body": "Day 12. Sent again from the car park."},
+            headers={"Idempotency-Key": key},
+        )
+        assert status == 202, created
+
+
+async def test_a_sign_in_form_trickled_a_byte_a_second_gets_a_408(services: RunningServices) -> None:
+    form = b"token=" + b"x" * 60
+    head = _head("/console/session", "application/x-www-form-urlencoded", len(form))
+
+    answer = await trickle(services.moderation, head, form)
+
+    assert answer.status == 408
+    assert REQUEST_BODY_TIMEOUT_S - 0.5 <= answer.answered_after_s <= REQUEST_BODY_TIMEOUT_S + 5

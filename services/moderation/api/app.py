@@ -10,14 +10,12 @@ from prometheus_client import CollectorRegistry
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
+from services.common.http_serving import service_application
 from services.common.identities import IdentityCache, identities_context
 from services.common.kafka_context import kafka_producer_context
 from services.common.lifecycle import background_task
-from services.common.metrics import http_metrics_middleware
 from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
-from services.common.problems import problem_middleware
-from services.common.tracing import tracing_middleware
 from services.moderation.api import console_views, resources_view, views
 from services.moderation.api.console_sessions import ConsoleSessions
 from services.moderation.api.keys import (
@@ -44,7 +42,6 @@ from streams.producer import RenewingProducer
 from streams.settings import Settings
 from streams.topics import Topics
 
-MAX_REQUEST_BYTES = 64 * 1024
 CONSUMER_NAME = "moderation-api"
 #: The screening worker's consumer name (services/moderation/worker/app.py; faust would be a heavy import here).
 WORKER_CONSUMER_NAME = "moderation-worker"
@@ -52,10 +49,7 @@ WORKER_CONSUMER_NAME = "moderation-worker"
 
 def create_app(settings: Settings, directory: ResourceDirectory) -> web.Application:
     registry = CollectorRegistry()
-    app = web.Application(
-        client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, "moderation")],
-    )
+    app = service_application("moderation", settings, registry)
     app[settings_key] = settings
     app[directory_key] = directory
     app[sla_key] = SlaMetrics(registry)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from services.common.identities import identity_for_token
-from services.common.problems import Problem, read_json_object
+from services.common.problems import Problem, body_deadline, read_json_object
 from services.common.proxies import is_trusted_proxy
 from services.moderation.api.auth import require_moderator
 from services.moderation.api.console_sessions import COOKIE_NAME
@@ -62,14 +62,15 @@ async def _form_token(request: web.Request) -> object:
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
         raise Problem(413, "The sign-in form is larger than expected.")
     raw = b""
-    while len(raw) <= MAX_FORM_BYTES:  # a chunked body has no length to check up front
-        try:
-            chunk = await request.content.read(MAX_FORM_BYTES + 1 - len(raw))
-        except web.RequestPayloadError as exc:
-            raise Problem(400, "The sign-in form could not be read.") from exc
-        if not chunk:
-            break
-        raw += chunk
+    async with body_deadline(request):
+        while len(raw) <= MAX_FORM_BYTES:  # a chunked body has no length to check up front
+            try:
+                chunk = await request.content.read(MAX_FORM_BYTES + 1 - len(raw))
+            except web.RequestPayloadError as exc:
+                raise Problem(400, "The sign-in form could not be read.") from exc
+            if not chunk:
+                break
+            raw += chunk
     if len(raw) > MAX_FORM_BYTES:
         raise Problem(413, "The sign-in form is larger than expected.")
     try:
