@@ -111,11 +111,18 @@ async def test_a_crisis_post_is_held_urgently_and_its_author_gets_their_countrys
     assert for_author[0].data["resources"][0]["contact"].startswith(emergency)
 
 
+@pytest.mark.parametrize(
+    ("body", "written"),
+    [
+        ("I've saved up all my p1lls and I'm going to k1ll mys3lf t0night.", "k1ll mys3lf"),
+        # "!" and "|" are read only as listed words (services/moderation/screening/forum_words.txt).
+        ("I've saved up all my p!lls and I'm going to k!ll myself, a|one, t0night.", "k!ll myself"),
+    ],
+)
 async def test_a_crisis_written_with_look_alikes_is_held_and_its_words_quoted_as_written(
-    services: RunningServices, http: aiohttp.ClientSession
+    services: RunningServices, http: aiohttp.ClientSession, body: str, written: str
 ) -> None:
     author = await ForumClient.join(http, services.forum, country="GB")
-    body = "I've saved up all my p1lls and I'm going to k1ll mys3lf t0night."
     status, created = await author.request(
         "POST", "/v1/boards/relapse-and-recovery/threads", json={"title": "done", "body": body}
     )
@@ -131,7 +138,7 @@ async def test_a_crisis_written_with_look_alikes_is_held_and_its_words_quoted_as
     verdict = await _verdict_of(services, created["post_id"])
     assert verdict.action == "hold_urgent"
     quoted = " ".join(match.words for match in verdict.matches)
-    assert "k1ll mys3lf" in quoted and "kill myself" not in quoted
+    assert written in quoted and "kill myself" not in quoted
 
 
 async def test_an_undecodable_event_goes_to_the_dead_letter_topic_and_the_worker_carries_on(

@@ -1,10 +1,11 @@
-"""What reading look-alike characters as letters changes: `python -m tools.training.lookalikes`.
+"""What the screening view changes: `python -m tools.training.lookalikes`.
 
-Screens, with the shipped model, the posts whose text the screening view alters (the Reddit file
-outside the frozen guide set, the training corpus, the dev set) with and without the view, and the
-dev set's high and imminent posts written with look-alikes (seeded). Frozen sets are not read,
-except for the ids of the guide set, to leave those posts out. Prints one report; `--json` adds
-one JSON object on the last line.
+Screens, with the shipped model, the posts whose text the view alters (the Reddit file outside the
+frozen guide set, the training corpus, the dev set) as written, with the look-alikes alone read
+(an empty word list: what the view read before masked letters were), and with the whole view; and
+the dev set's high and imminent posts written with look-alikes and masks (seeded). Frozen sets are
+not read, except for the ids of the guide set, to leave those posts out. Prints one report;
+`--json` adds one JSON object on the last line.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from services.moderation.screening.data import (
     subreddit,
 )
 from services.moderation.screening.evaluation import HOLD_ACTIONS
-from services.moderation.screening.obfuscation import screening_view
+from services.moderation.screening.obfuscation import WordList, screening_view
 from services.moderation.screening.screener import Screener, ScreeningInput
 from streams.events import DANGER_LEVELS
 
@@ -44,16 +45,26 @@ SEED = 2026
 WORD = re.compile(r"[A-Za-z]{4,}")
 
 #: Each way of writing a letter with another character, by name: letter → substitutes.
-COVERED = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7"}
-NOT_COVERED = {"l": "1|", "i": "!", "a": "*", "e": "*", "o": "*", "u": "*"}
+LOOK_ALIKES = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7"}
+#: Read by the word list since 2026-12-06, "*" excepted (it is not read: measured as what is left).
+MASKED = {"l": "1|", "i": "!", "a": "*", "e": "*", "o": "*", "u": "*"}
+View = Callable[[str], str]
 
 
-def actions(screener: Screener, texts: Sequence[str], *, with_view: bool) -> list[str]:
-    """The screener's action on each text, with the screening view or with the text as written."""
+def as_written(text: str) -> str:
+    return text
+
+
+#: The view with no word list: the look-alikes read, "1" as i, masks left as written.
+look_alikes_only: View = partial(screening_view, words=WordList({}))
+
+
+def actions(screener: Screener, texts: Sequence[str], view: View = screening_view) -> list[str]:
+    """The screener's action on each text, reading it through `view`."""
     if not texts:
         return []
     patch: AbstractContextManager[object] = (
-        nullcontext() if with_view else mock.patch.object(screener_module, "screening_view", lambda text: text)
+        nullcontext() if view is screening_view else mock.patch.object(screener_module, "screening_view", view)
     )
     with patch:
         verdicts = screener.screen_batch([ScreeningInput(id=str(i), text=t) for i, t in enumerate(texts)])
@@ -85,22 +96,24 @@ def seeded_rewrite(substitutes: dict[str, str], text: str) -> str:
 
 @dataclass(frozen=True)
 class Altered:
-    """A post the view changes, and the screener's action on it without and with the view."""
+    """A post `view` changes, and the screener's action on it through `baseline` and through `view`."""
 
     post: LabeledPost
     without: str
     with_view: str
 
 
-def screen_altered(screener: Screener, posts: Sequence[LabeledPost]) -> list[Altered]:
+def screen_altered(
+    screener: Screener, posts: Sequence[LabeledPost], baseline: View = as_written, view: View = screening_view
+) -> list[Altered]:
     changed = []
     for post in posts:
         text = normalize_text(post.text)
-        if screening_view(text) != text:
+        if view(text) != baseline(text):
             changed.append((post, text))
     texts = [text for _, text in changed]
-    without = actions(screener, texts, with_view=False)
-    with_view = actions(screener, texts, with_view=True)
+    without = actions(screener, texts, baseline)
+    with_view = actions(screener, texts, view)
     return [Altered(p, a, b) for (p, _), a, b in zip(changed, without, with_view, strict=True)]
 
 
@@ -142,8 +155,9 @@ def perturbation_rates(
     name: str,
 ) -> None:
     rewritten = [rewrite(t) for t in originals]
-    without = held(actions(screener, rewritten, with_view=False))
-    with_view = held(actions(screener, rewritten, with_view=True))
+    without = held(actions(screener, rewritten, as_written))
+    look_alikes = held(actions(screener, rewritten, look_alikes_only))
+    with_view = held(actions(screener, rewritten))
     changed = sum(a != b for a, b in zip(originals, rewritten, strict=True))
     n = len(originals)
     report[name] = {
@@ -151,11 +165,13 @@ def perturbation_rates(
         "posts_rewritten": changed,
         "held_originals": round(held_originals / n, 4),
         "held_without_view": round(without / n, 4),
+        "held_look_alikes_only": round(look_alikes / n, 4),
         "held_with_view": round(with_view / n, 4),
     }
     print(
         f"{name}: {n} posts ({changed} rewritten): held originals {held_originals / n:.3f}, "
-        f"rewritten without the view {without / n:.3f}, with it {with_view / n:.3f}"
+        f"rewritten: as written {without / n:.3f}, look-alikes only {look_alikes / n:.3f}, "
+        f"whole view {with_view / n:.3f}"
     )
 
 
@@ -175,19 +191,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"model {screener.model_version}; {len(frozen_ids)} frozen guide posts left out")
 
     report: dict[str, object] = {"model_version": screener.model_version}
-    reddit_rows = screen_altered(screener, reddit)
+    report["reddit_altered_as_written"] = sum(
+        screening_view(text) != text for text in (normalize_text(p.text) for p in reddit)
+    )
+    # What the word list adds: the whole view against the look-alikes alone.
+    reddit_rows = screen_altered(screener, reddit, look_alikes_only)
     report_altered("reddit", reddit, reddit_rows, report)
     everyday_rows = [row for row in reddit_rows if subreddit(row.post) in EVERYDAY_SUBREDDITS]
     report_altered("reddit_everyday", everyday, everyday_rows, report)
-    report_altered("corpus", corpus, screen_altered(screener, corpus), report)
-    report_altered("dev", dev, screen_altered(screener, dev), report)
+    report_altered("corpus", corpus, screen_altered(screener, corpus, look_alikes_only), report)
+    report_altered("dev", dev, screen_altered(screener, dev, look_alikes_only), report)
+    print(f"reddit posts the whole view alters against the text as written: {report['reddit_altered_as_written']}")
 
     originals = [normalize_text(p.text) for p in dev if p.risk in DANGER_LEVELS]
-    held_originals = held(actions(screener, originals, with_view=True))
+    held_originals = held(actions(screener, originals))
     rates = partial(perturbation_rates, screener, originals, held_originals, report)
-    rates(partial(seeded_rewrite, COVERED), "dev_danger_covered")
-    for letter, substitutes in NOT_COVERED.items():
-        rates(partial(seeded_rewrite, {letter: substitutes}), f"dev_danger_not_covered_{letter}_as_{substitutes}")
+    rates(partial(seeded_rewrite, LOOK_ALIKES), "dev_danger_look_alikes")
+    for letter, substitutes in MASKED.items():
+        rates(partial(seeded_rewrite, {letter: substitutes}), f"dev_danger_{letter}_as_{substitutes}")
     if args.json:
         print(json.dumps(report))
     return 0

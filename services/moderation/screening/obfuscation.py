@@ -1,17 +1,34 @@
-"""Digits and symbols written for letters inside a word ("k1ll mys3lf", "su1c1de", "un@live").
+"""Digits and symbols written for letters inside a word ("k1ll mys3lf", "su1c1de", "k!ll").
 
 People who have learned that platforms filter crisis words write around the filter, and some do
-it out of habit on a forum that does not. The screener reads a view of the post in which a run of
-look-alike characters standing between two letters is read as the letters it stands for. Only a
-run with a letter on both sides is read: "4am", "3rd", "b12", "mp3", "covid19", "$20" and "100%"
-stay as they were. Each character stands for exactly one character, so the view has the post's
-length and every offset in it is an offset in the post: rules match on the view and quote the
-post's own words.
+it out of habit on a forum that does not. The screener reads a view of the post in which the
+characters standing for letters inside a word are read as those letters. Only characters with a
+letter on both sides are read: "4am", "3rd", "b12", "mp3", "covid19", "$20" and "100%" stay as
+they were. Each character stands for exactly one character, so the view has the post's length and
+every offset in it is an offset in the post: rules match on the view and quote the post's own
+words.
 
-"!" is left out: a sentence ended without a space ("help!i cant") is more common than "k!ll".
+Two kinds of character:
+- look-alikes with one common reading (0 3 4 5 7 @ $) are always read;
+- characters that stand for a letter only sometimes, or for one of two ("!" for i, "|" for l or
+  i, "1" for i or l) are read only when the word they are in then becomes a word of the forum's
+  word list (`forum_words.txt`, built by `python -m tools.training.forum_words`), and only when
+  that word is ten times as frequent in the list as any other reading. "help!i cant" and
+  "home|about" stay (no listed word); "k!ll", "a|one" and "a1one" are read. A "1" with no clear
+  listed reading reads i, its most common use.
+
+"*" is not read: it hides a letter that only a word list can guess, and the guesses missed one of
+the bars written for them (training/pending/README.md, 2026-12-06).
 """
 
 from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from itertools import product
+from pathlib import Path
 
 #: Look-alike → the letter it stands for, in the common "leet" reading.
 LOOK_ALIKES: dict[str, str] = {
@@ -24,28 +41,167 @@ LOOK_ALIKES: dict[str, str] = {
     "@": "a",
     "$": "s",
 }
-_LOOK_ALIKE_SET = frozenset(LOOK_ALIKES)
+#: Characters read only as part of a listed word → the letters each may stand for.
+AMBIGUOUS: dict[str, str] = {
+    "!": "i",
+    "|": "li",
+    "1": "il",
+}
+#: A word with more ambiguous characters than this is not looked up (its "1"s read i).
+MAX_CHOICES_PER_WORD = 4
+#: Words looked up in the list per text at most, so no text can make the view slow.
+MAX_LOOKUPS_PER_TEXT = 20_000
+#: A reading is taken only when its word is this many times as frequent as any other reading's.
+CLEAR_MARGIN = 10
+
+WORDS_FILE = Path(__file__).with_name("forum_words.txt")
+#: Words shorter than this are not in the list.
+MIN_WORD_LENGTH = 3
+_READABLE = frozenset(LOOK_ALIKES) | frozenset(AMBIGUOUS)
+#: A run of letters and readable characters: a word as it may be written.
+_WRITTEN_WORD = re.compile(r"(?:[^\W\d_]|[" + re.escape("".join(sorted(_READABLE))) + r"])+")
 
 
-def screening_view(text: str) -> str:
-    """`text` with each run of look-alikes between two letters read as letters; same length.
+class WordList:
+    """Words of the forum's kinds of text and how often each was seen, lowercase."""
 
-    Linear in the length of `text`; returns `text` itself when it has no look-alike at all.
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        self._counts = dict(counts)
+
+    @classmethod
+    def read(cls, path: Path | None = None) -> WordList:
+        """The list as `tools.training.forum_words` writes it ("word count" a line); the shipped one by default."""
+        counts = {}
+        for line in (path or WORDS_FILE).read_text(encoding="utf-8").splitlines():
+            word, _, count = line.partition(" ")
+            counts[word] = int(count)
+        return cls(counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._counts
+
+    def clear_reading(self, candidates: Iterable[str]) -> str | None:
+        """The most frequent listed candidate, if it is CLEAR_MARGIN times as frequent as the next."""
+        listed = sorted({word for word in candidates if word in self._counts}, key=lambda w: (-self._counts[w], w))
+        if not listed:
+            return None
+        if len(listed) > 1 and self._counts[listed[0]] < CLEAR_MARGIN * self._counts[listed[1]]:
+            return None
+        return listed[0]
+
+
+@cache
+def shipped_words() -> WordList:
+    return WordList.read()
+
+
+def words_fingerprint(path: Path | None = None) -> str:
+    return hashlib.sha256((path or WORDS_FILE).read_bytes()).hexdigest()[:12]
+
+
+def screening_view(text: str, words: WordList | None = None) -> str:
+    """`text` with the characters standing for letters inside words read as letters; same length.
+
+    `words` is the shipped word list unless given. Linear in the length of `text` (lookups per
+    text are bounded); returns `text` itself when it has nothing to read.
     """
-    if _LOOK_ALIKE_SET.isdisjoint(text):
+    if _READABLE.isdisjoint(text):
         return text
+    word_list = shipped_words() if words is None else words
     chars = list(text)
-    length = len(text)
+    lookups_left = MAX_LOOKUPS_PER_TEXT
+    for match in _WRITTEN_WORD.finditer(text):
+        written = match.group(0)
+        inner = list(_inner_positions(written))
+        if inner:
+            reading, spent = _read_word(written, inner, word_list, lookups_left)
+            lookups_left -= spent
+            chars[match.start() : match.end()] = reading
+    return "".join(chars)
+
+
+def _inner_positions(word: str) -> Iterator[int]:
+    """Positions of readable characters in runs with a letter on each side."""
     position = 0
+    length = len(word)
     while position < length:
-        if text[position] not in _LOOK_ALIKE_SET:
+        if word[position].isalpha():
             position += 1
             continue
         run_end = position
-        while run_end < length and text[run_end] in _LOOK_ALIKE_SET:
+        while run_end < length and not word[run_end].isalpha():
             run_end += 1
-        if position > 0 and text[position - 1].isalpha() and run_end < length and text[run_end].isalpha():
-            for index in range(position, run_end):
-                chars[index] = LOOK_ALIKES[text[index]]
+        if position > 0 and run_end < length:
+            yield from range(position, run_end)
         position = run_end
-    return "".join(chars)
+
+
+def _read_word(written: str, inner: list[int], words: WordList, lookups_left: int) -> tuple[str, int]:
+    """`written` with its inner readable characters read, and the lookups that took; same length."""
+    in_capitals = all(c.isupper() for c in written if c.isalpha())
+    reading = list(written)
+    for i in inner:
+        if written[i] not in AMBIGUOUS:
+            reading[i] = LOOK_ALIKES[written[i]]
+    choices = [i for i in inner if written[i] in AMBIGUOUS]
+    spent = 0
+    if choices:
+        listed, spent = _listed_reading(reading, choices, words, lookups_left)
+        if listed is None:
+            # No clear listed word: "1" takes its common reading, and the rest is tried again with
+            # it, as a second reading of the view would try it.
+            ones = [i for i in choices if written[i] in LOOK_ALIKES]
+            for i in ones:
+                reading[i] = LOOK_ALIKES[written[i]]
+            rest = [i for i in choices if i not in ones]
+            if ones and rest:
+                listed, more = _listed_reading(reading, rest, words, lookups_left - spent)
+                spent += more
+        if listed is not None:
+            reading = listed
+    if in_capitals:
+        reading = [c.upper() if i in inner else c for i, c in enumerate(reading)]
+    return "".join(reading), spent
+
+
+def _listed_reading(
+    reading: list[str], choices: list[int], words: WordList, lookups_left: int
+) -> tuple[list[str] | None, int]:
+    """`reading` with its choices made so that the word is a clear listed one, and the lookups spent."""
+    if len(choices) > MAX_CHOICES_PER_WORD:
+        return None, 0
+    # The word runs from its first letter to its last: what stands outside ("!kill!") is not read.
+    letters = [i for i, c in enumerate(reading) if c.isalpha()]
+    start, end = letters[0], letters[-1] + 1
+    if end - start < MIN_WORD_LENGTH:
+        return None, 0
+    lowered = [c.lower() for c in reading]
+    candidates: dict[str, tuple[str, ...]] = {}
+    spent = 0
+    for picks in product(*(AMBIGUOUS[reading[i]] for i in choices)):
+        if spent >= lookups_left:
+            return None, spent
+        spent += 1
+        for i, letter in zip(choices, picks, strict=True):
+            lowered[i] = letter
+        candidates.setdefault("".join(lowered[start:end]), picks)
+    best = words.clear_reading(candidates)
+    if best is None:
+        return None, spent
+    made = list(reading)
+    for i, letter in zip(choices, candidates[best], strict=True):
+        made[i] = letter
+    return made, spent
+
+
+def read_words(texts: Iterable[str], *, min_count: int = 2) -> dict[str, int]:
+    """The word list of `texts`: lowercase words of MIN_WORD_LENGTH letters or more, seen min_count times."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in re.findall(r"[^\W\d_]+", text.lower()):
+            if len(word) >= MIN_WORD_LENGTH:
+                counts[word] = counts.get(word, 0) + 1
+    return {word: count for word, count in counts.items() if count >= min_count}
