@@ -147,10 +147,13 @@ async def body_deadline(request: web.Request) -> AsyncIterator[None]:
     connection is closed; nothing of the body was used.
     """
     seconds = request.app.get(body_timeout_key, DEFAULT_BODY_TIMEOUT_S)
+    deadline = asyncio.timeout(seconds)
     try:
-        async with asyncio.timeout(seconds):
+        async with deadline:
             yield
     except TimeoutError as exc:
+        if not deadline.expired():
+            raise
         problem = Problem(
             408,
             f"The request body did not arrive within {seconds:g} seconds. Nothing was stored; please send it again.",

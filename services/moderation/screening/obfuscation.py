@@ -115,6 +115,8 @@ def screening_view(text: str, words: WordList | None = None) -> str:
     lookups_left = MAX_LOOKUPS_PER_TEXT
     for match in _WRITTEN_WORD.finditer(text):
         written = match.group(0)
+        if _READABLE.isdisjoint(written):
+            continue
         inner = list(_inner_positions(written))
         if inner:
             reading, spent = _read_word(written, inner, word_list, lookups_left)
