@@ -38,9 +38,8 @@ from services.moderation.screening.evaluation import HOLD_ACTIONS
 from services.moderation.screening.obfuscation import WordList, screening_view
 from services.moderation.screening.screener import Screener, ScreeningInput
 from streams.events import DANGER_LEVELS
+from tools.training.forum_words import FROZEN_GUIDE
 
-REPO = Path(__file__).resolve().parents[2]
-FROZEN_GUIDE = REPO / "tests" / "data" / "screening_reddit_guide.jsonl"
 SEED = 2026
 WORD = re.compile(r"[A-Za-z]{4,}")
 
