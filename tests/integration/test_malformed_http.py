@@ -45,10 +45,15 @@ async def send_raw(base_url: str, request: bytes) -> RawResponse:
     finally:
         writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-    lowered = {name.lower(): value for name, value in headers.items()}
-    return RawResponse(int(lines[0].split()[1]), lowered.get("content-type", ""), body)
+    status, headers = status_and_headers(head)
+    return RawResponse(status, headers.get("content-type", ""), body)
+
+
+def status_and_headers(head: bytes) -> tuple[int, dict[str, str]]:
+    """The status of a response's head, and its headers by lowercase name."""
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, sep, value in (line.partition(": ") for line in header_lines) if sep}
+    return int(status_line.split()[1]), headers
 
 
 def malformed_requests(marker: str) -> dict[str, tuple[bytes, int]]:
@@ -160,21 +165,20 @@ async def trickle(base_url: str, head: bytes, body: bytes) -> TrickledAnswer:
         for sent in range(len(body)):
             try:
                 first = await asyncio.wait_for(reader.read(1), timeout=1.0)
+                break
             except TimeoutError:
                 writer.write(body[sent : sent + 1])
                 await writer.drain()
-                continue
-            answered_after = time.monotonic() - started
-            head_bytes = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-            status_line, *header_lines = head_bytes.decode("latin-1").split("\r\n")
-            headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in header_lines)}
-            assert headers["content-type"].startswith("application/problem+json")
-            assert headers["connection"] == "close"
-            body_bytes = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), timeout=10)
-            return TrickledAnswer(int(status_line.split()[1]), json.loads(body_bytes), answered_after, sent)
+        else:
+            raise AssertionError("the whole body went out a byte a second and the server never answered")
+        answered_after = time.monotonic() - started
+        status, headers = status_and_headers(first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10))
+        assert headers["content-type"].startswith("application/problem+json")
+        assert headers["connection"] == "close"
+        problem = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), timeout=10)
+        return TrickledAnswer(status, json.loads(problem), answered_after, sent)
     finally:
         writer.close()
-    raise AssertionError("the whole body went out a byte a second and the server never answered")
 
 
 def _head(path: str, content_type: str, length: int, extra: str = "") -> bytes:

@@ -9,7 +9,9 @@ file outside the frozen guide set; never the dev set or a frozen set, which chec
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from services.common.normalize import normalize_text
@@ -20,10 +22,18 @@ from services.moderation.screening.data import (
     read_guide_labels,
     read_rmhd,
 )
-from services.moderation.screening.obfuscation import WORDS_FILE, read_words
+from services.moderation.screening.obfuscation import MIN_WORD_LENGTH, WORDS_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 FROZEN_GUIDE = REPO / "tests" / "data" / "screening_reddit_guide.jsonl"
+
+
+def read_words(texts: Iterable[str], *, min_count: int = 2) -> dict[str, int]:
+    """Lowercase words of MIN_WORD_LENGTH letters or more seen at least `min_count` times in `texts`."""
+    counts = Counter(
+        word for text in texts for word in re.findall(r"[^\W\d_]+", text.lower()) if len(word) >= MIN_WORD_LENGTH
+    )
+    return {word: count for word, count in counts.items() if count >= min_count}
 
 
 def word_list_text(corpus_dir: Path, data_dir: Path) -> str:

@@ -16,6 +16,7 @@ Without support, a post the model finds imminent is still held (hold), never pub
 from __future__ import annotations
 
 from services.moderation.screening.linear import LinearPattern, Subject
+from services.moderation.screening.obfuscation import quoting_source
 
 
 def _any_of(*groups: tuple[str, ...]) -> LinearPattern:
@@ -148,9 +149,7 @@ _AHORA = _any_of(
 def signs_of_now(text: str, quoted_from: str | None = None) -> list[str]:
     """The words in `text` that say the danger is now (at most three, for the reasons), quoted
     from `quoted_from` when given (the post as written, when `text` is its screening view)."""
-    if quoted_from is not None and len(quoted_from) != len(text):
-        raise ValueError("quoted_from must have the length of text: offsets in one are offsets in the other")
-    source = text if quoted_from is None else quoted_from
+    source = quoting_source(text, quoted_from)
     found = []
     subject = Subject(text)
     for pattern in (_NOW, _AHORA):

@@ -80,9 +80,6 @@ class WordList:
     def __len__(self) -> int:
         return len(self._counts)
 
-    def __contains__(self, word: object) -> bool:
-        return word in self._counts
-
     def clear_reading(self, candidates: Iterable[str]) -> str | None:
         """The most frequent listed candidate, if it is CLEAR_MARGIN times as frequent as the next."""
         listed = sorted({word for word in candidates if word in self._counts}, key=lambda w: (-self._counts[w], w))
@@ -199,11 +196,11 @@ def _listed_reading(
     return made, spent
 
 
-def read_words(texts: Iterable[str], *, min_count: int = 2) -> dict[str, int]:
-    """The word list of `texts`: lowercase words of MIN_WORD_LENGTH letters or more, seen min_count times."""
-    counts: dict[str, int] = {}
-    for text in texts:
-        for word in re.findall(r"[^\W\d_]+", text.lower()):
-            if len(word) >= MIN_WORD_LENGTH:
-                counts[word] = counts.get(word, 0) + 1
-    return {word: count for word, count in counts.items() if count >= min_count}
+def quoting_source(text: str, quoted_from: str | None) -> str:
+    """The text matches in `text` are quoted from: `quoted_from` (the post as written, when `text`
+    is its screening view, so of the same length) or `text` itself."""
+    if quoted_from is None:
+        return text
+    if len(quoted_from) != len(text):
+        raise ValueError("quoted_from must have the length of text: offsets in one are offsets in the other")
+    return quoted_from

@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Literal
 
 from services.moderation.screening.linear import LinearPattern, Span, Subject
+from services.moderation.screening.obfuscation import quoting_source
 from streams.events import Category, Risk, RuleMatch
 
 RISK_ORDER: dict[str, int] = {"none": 0, "concern": 1, "high": 2, "imminent": 3}
@@ -789,9 +790,7 @@ def _rules_by_sentence(text: str, spans: list[tuple[int, int]]) -> dict[int, lis
 def apply_rules(text: str, quoted_from: str | None = None) -> RuleFindings:
     """The rules' signals in `text`. Matched words are quoted from `quoted_from` when given: the
     post as written, when `text` is its screening view (obfuscation.py), which has its length."""
-    if quoted_from is not None and len(quoted_from) != len(text):
-        raise ValueError("quoted_from must have the length of text: offsets in one are offsets in the other")
-    source = text if quoted_from is None else quoted_from
+    source = quoting_source(text, quoted_from)
     signals: list[Signal] = []
     set_aside: list[SetAside] = []
     spans = _sentence_spans(text)
