@@ -64,10 +64,12 @@ def _build_app(service: str, settings: Settings) -> tuple[web.Application, int]:
         from services.forum.limits import RateLimits
         from services.moderation.resources import ResourceDirectory
 
+        directory = ResourceDirectory.load()
         forum = create_forum(
             settings,
+            standing_lines=directory.standing_lines,
             limits=RateLimits.from_settings(settings),
-            hotline_numbers=frozenset(ResourceDirectory.load().contact_numbers()),
+            hotline_numbers=frozenset(directory.contact_numbers()),
         )
         return forum, settings.forum_port
     if service == "moderation-api":

@@ -50,6 +50,8 @@ class FaultResult:
     accepted: int = 0
     #: Refusals by the answer given: an HTTP status ("503") or "no answer" (a timeout, a reset).
     refused_by: dict[str, int] = field(default_factory=dict)
+    #: Refusals whose problem+json carried crisis lines (every 429 and 5xx of a submission should).
+    refused_with_crisis_lines: int = 0
     terminal: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -177,6 +179,14 @@ class FaultRig:
         os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGCONT)
 
 
+async def _carries_crisis_lines(response: aiohttp.ClientResponse) -> bool:
+    try:
+        problem = await response.json(content_type=None)
+    except ValueError:
+        return False
+    return isinstance(problem, dict) and bool(problem.get("crisis_lines"))
+
+
 class Poster:
     """Members of the rig's forum, posting threads and reading their own posts back."""
 
@@ -186,6 +196,7 @@ class Poster:
         self.tokens: list[str] = []
         self.accepted: dict[str, str] = {}  # post id -> its author's token
         self.refused_by: Counter[str] = Counter()
+        self.refused_with_crisis_lines = 0
 
     async def join(self, members: int) -> None:
         for _ in range(members):
@@ -207,6 +218,8 @@ class Poster:
                     self.accepted[post_id] = token
                     return str(post_id)
                 self.refused_by[str(response.status)] += 1
+                if await _carries_crisis_lines(response):
+                    self.refused_with_crisis_lines += 1
         except (TimeoutError, aiohttp.ClientError):
             self.refused_by["no answer"] += 1
         return None
@@ -333,6 +346,7 @@ async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended
     done, last = await poster.wait_terminal(timeout_s)
     result.accepted = len(poster.accepted)
     result.refused_by = dict(poster.refused_by)
+    result.refused_with_crisis_lines = poster.refused_with_crisis_lines
     result.terminal = len(done)
     result.lost = result.accepted - result.terminal
     result.recover_s = max(0.0, last - fault_ended) if done else None

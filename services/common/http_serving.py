@@ -21,7 +21,7 @@ from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CollectorRegistry
 
 from services.common.metrics import http_metrics_middleware
-from services.common.problems import body_timeout_key, problem_middleware, problem_response
+from services.common.problems import FAULT_DETAIL, body_timeout_key, problem_middleware, problem_response
 from services.common.tracing import tracing_middleware
 from streams.settings import Settings
 
@@ -71,7 +71,7 @@ def malformed_request_answer(exc: BaseException | None, status: int) -> tuple[in
             return kind_status, detail
     if status < 500:
         return status, "This request could not be read."
-    return 500, "Something went wrong on our side. Nothing you sent was lost; please try again."
+    return 500, FAULT_DETAIL
 
 
 class ProblemRequestHandler(RequestHandler):

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-PROBLEM = {
+PROBLEM: dict[str, Any] = {
     "type": "object",
     "required": ["title", "status", "detail"],
     "properties": {
@@ -64,13 +64,14 @@ def operation(
     auth: bool = False,
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`responses` maps a status to its JSON schema (None: no body); error statuses get problem+json."""
+    """`responses` maps a status to its JSON schema (None: no body); error statuses get problem+json,
+    PROBLEM unless a schema of their own is given."""
     rendered: dict[str, Any] = {}
     for status, schema in responses.items():
         if status >= 400:
             rendered[str(status)] = {
                 "description": ERROR_TEXT.get(status, "Error"),
-                "content": {"application/problem+json": {"schema": PROBLEM}},
+                "content": {"application/problem+json": {"schema": schema or PROBLEM}},
             }
         elif schema is None:
             rendered[str(status)] = {"description": "Done"}

@@ -23,6 +23,11 @@ PROBLEM_JSON = "application/problem+json"
 body_timeout_key = web.AppKey("body_timeout_s", float)
 DEFAULT_BODY_TIMEOUT_S = 30.0
 
+#: Details of the two answers no handler chose. Neither says what became of the request: a store or a
+#: send may have finished before the fault, which is why submissions take an Idempotency-Key.
+UNREACHABLE_DETAIL = "We cannot reach our storage right now; please try again in a few seconds."
+FAULT_DETAIL = "Something went wrong on our side; please try again in a moment."
+
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -93,15 +98,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         # The database or the broker is out of reach (stopped, paused, timing out): the request
         # may succeed in a moment, so this is a 503, not a fault in the service.
         log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
-        return problem_response(
-            503,
-            "We cannot reach our storage right now. Nothing you sent was lost; please try again in a few seconds.",
-            headers={"Retry-After": "5"},
-        )
+        return problem_response(503, UNREACHABLE_DETAIL, headers={"Retry-After": "5"})
     except Exception:
         # The path only: query strings and bodies may carry personal data.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, "Something went wrong on our side. Nothing you sent was lost; please try again.")
+        return problem_response(500, FAULT_DETAIL)
 
 
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -16,6 +16,7 @@ from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
 from services.forum import member_views, post_actions, views
 from services.forum.boards import SEEDED_BOARDS
+from services.forum.crisis_lines import StandingLines, standing_lines_key
 from services.forum.idempotency import IdempotencyRecords
 from services.forum.keys import (
     hotline_numbers_key,
@@ -42,8 +43,14 @@ from streams.topics import Topics
 
 
 def create_app(
-    settings: Settings, *, limits: RateLimits | None = None, hotline_numbers: frozenset[str] = frozenset()
+    settings: Settings,
+    *,
+    standing_lines: StandingLines,
+    limits: RateLimits | None = None,
+    hotline_numbers: frozenset[str] = frozenset(),
 ) -> web.Application:
+    """The forum. `standing_lines` gives the crisis lines a refused post's answer carries
+    (services/forum/crisis_lines.py); `hotline_numbers` are never redacted from a post."""
     registry = CollectorRegistry()
     app = service_application("forum", settings, registry)
     app[settings_key] = settings
@@ -51,6 +58,7 @@ def create_app(
     app[identity_window_key] = AddressWindow(app[limits_key].identities_per_hour_per_address)
     app[member_turns_key] = MemberTurns()
     app[hotline_numbers_key] = hotline_numbers
+    app[standing_lines_key] = standing_lines
     checks = setup_health(app, registry)
     setup_openapi(app, forum_openapi())
     views.setup_routes(app)

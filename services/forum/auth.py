@@ -10,6 +10,9 @@ from services.common.problems import Problem
 from services.common.tokens import bearer_token, hash_token, tokens_match
 from services.forum.keys import store_key
 
+#: The identity a request was made by, once its token was checked.
+member_key = web.RequestKey("member", dict)
+
 
 async def optional_identity(request: web.Request) -> dict[str, Any] | None:
     header = request.headers.get("Authorization")
@@ -33,4 +36,5 @@ async def required_identity(request: web.Request) -> dict[str, Any]:
             "This token is not valid (it may have been erased).",
             headers={"WWW-Authenticate": 'Bearer realm="haven", error="invalid_token"'},
         )
+    request[member_key] = identity
     return identity

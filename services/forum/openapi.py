@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.openapi import document, model_schema, obj, operation, path_param, query_param
+from services.common.openapi import PROBLEM, document, model_schema, obj, operation, path_param, query_param
 from services.forum.boards import SEEDED_BOARDS
+from services.forum.crisis_lines import CRISIS_LINES_FIELD
 from services.forum.requests import (
     EditRequest,
     NewIdentityRequest,
@@ -15,7 +16,7 @@ from services.forum.requests import (
     ReplyRequest,
     ReportRequest,
 )
-from streams.events import PostStatus
+from streams.events import PostStatus, Resource
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
@@ -52,8 +53,14 @@ _IDEMPOTENCY_KEY = {
 _SLUG = path_param("slug") | {"schema": {"type": "string", "examples": [b.slug for b in SEEDED_BOARDS]}}
 
 
-#: What a submission (thread, reply, edit) may answer besides its 202.
-_SUBMISSION_PROBLEMS: dict[int, None] = dict.fromkeys((400, 401, 404, 409, 413, 415, 422, 429, 503))
+def _submission_problems(schemas: dict[str, Any]) -> dict[int, dict[str, Any] | None]:
+    """What a submission (thread, reply, edit) may answer besides its 202. A refusal that makes the
+    post wait carries crisis lines (services/forum/crisis_lines.py)."""
+    must_wait = PROBLEM | {
+        "properties": PROBLEM["properties"]
+        | {CRISIS_LINES_FIELD: {"type": "array", "items": model_schema(Resource, schemas)}}
+    }
+    return dict.fromkeys((400, 401, 404, 409, 413, 415, 422)) | dict.fromkeys((429, 503), must_wait)
 
 
 def forum_openapi() -> dict[str, Any]:
@@ -106,7 +113,7 @@ def forum_openapi() -> dict[str, Any]:
                     "Start a thread; its first post is screened before it shows",
                     {
                         202: obj(["thread_id", "post_id", "status"], thread_id=_STR, post_id=_STR, status=_STR),
-                        **_SUBMISSION_PROBLEMS,
+                        **_submission_problems(schemas),
                     },
                     body=model_schema(NewThreadRequest, schemas),
                     auth=True,
@@ -135,7 +142,7 @@ def forum_openapi() -> dict[str, Any]:
                     "Reply; screened before it shows",
                     {
                         202: obj(["post_id", "status"], post_id=_STR, status=_STR),
-                        **_SUBMISSION_PROBLEMS,
+                        **_submission_problems(schemas),
                     },
                     body=model_schema(ReplyRequest, schemas),
                     auth=True,
@@ -152,14 +159,7 @@ def forum_openapi() -> dict[str, Any]:
                     "Edit my post; screened again before it shows",
                     {
                         202: obj(["post_id", "status"]),
-                        400: None,
-                        401: None,
-                        404: None,
-                        409: None,
-                        413: None,
-                        415: None,
-                        429: None,
-                        503: None,
+                        **_submission_problems(schemas),
                     },
                     body=model_schema(EditRequest, schemas),
                     auth=True,

@@ -15,6 +15,7 @@ from aiohttp import web
 from services.common.problems import Problem, read_json_object
 from services.forum import access
 from services.forum.auth import required_identity
+from services.forum.crisis_lines import offers_crisis_lines
 from services.forum.keys import publisher_key, store_key
 from services.forum.publisher import EventsUnavailable
 from services.forum.requests import ReportRequest, length_limits
@@ -158,7 +159,7 @@ async def delete(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_patch("/v1/posts/{post_id}", edit)
+    app.router.add_patch("/v1/posts/{post_id}", offers_crisis_lines(edit))
     app.router.add_delete("/v1/posts/{post_id}", delete)
     app.router.add_post("/v1/posts/{post_id}/reactions", react)
     app.router.add_post("/v1/posts/{post_id}/reports", report)

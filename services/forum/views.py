@@ -14,6 +14,7 @@ from services.common.problems import Problem, read_json_object
 from services.common.tokens import hash_token, new_token
 from services.forum import access, idempotency
 from services.forum.auth import optional_identity, required_identity
+from services.forum.crisis_lines import offers_crisis_lines
 from services.forum.handles import generate_handle
 from services.forum.keys import idempotency_key, identity_window_key, publisher_key, settings_key, store_key
 from services.forum.limits import identity_limit_key
@@ -235,7 +236,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/identities", create_identity)
     app.router.add_get("/v1/boards", list_boards)
     app.router.add_get("/v1/boards/{slug}/threads", list_threads)
-    app.router.add_post("/v1/boards/{slug}/threads", create_thread)
+    app.router.add_post("/v1/boards/{slug}/threads", offers_crisis_lines(create_thread))
     app.router.add_get("/v1/threads/{thread_id}", get_thread)
-    app.router.add_post("/v1/threads/{thread_id}/posts", create_reply)
+    app.router.add_post("/v1/threads/{thread_id}/posts", offers_crisis_lines(create_reply))
     app.router.add_get("/v1/posts/{post_id}", get_post)

@@ -70,6 +70,7 @@ async def test_a_broker_outage_refuses_honestly_and_loses_nothing_it_accepted(ri
         result = await broker_stopped(rig, http, posts=40, rate=1.0, down_s=30)
     assert result.refused > 0, "posts sent while the broker was away are refused with 503, not accepted"
     assert set(result.refused_by) <= HONEST_REFUSALS, result.refused_by
+    assert result.refused_with_crisis_lines == result.refused_by.get("503", 0), "every 503 carries crisis lines"
     assert result.accepted > 0
     assert (result.terminal, result.lost, result.duplicated) == (result.accepted, 0, 0), result
 
@@ -149,6 +150,7 @@ async def test_every_database_killed_for_a_minute_while_members_post_loses_nothi
     assert result.accepted + result.refused == 40
     assert result.refused >= 1, "a submission while the forum's database is gone is refused, not stored half"
     assert set(result.refused_by) <= HONEST_REFUSALS, result.refused_by
+    assert result.refused_with_crisis_lines == result.refused_by.get("503", 0), "every 503 carries crisis lines"
     assert (result.lost, result.duplicated) == (0, 0), result
     assert result.terminal == result.accepted
     assert result.notes["crisis_post_status"] == "held", result.notes

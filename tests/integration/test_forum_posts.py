@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
+from services.moderation.resources import ResourceDirectory
 from tests.harness import ForumClient, RunningServices, eventually
 
 pytestmark = pytest.mark.integration
@@ -64,8 +65,10 @@ async def test_contact_details_are_removed_before_anything_is_stored_and_hotline
     assert post["redacted"] == created["redacted"]
 
 
-async def test_posting_is_limited_per_member(services: RunningServices, http: aiohttp.ClientSession) -> None:
-    member = await ForumClient.join(http, services.forum)
+async def test_posting_is_limited_per_member_and_the_refusal_brings_crisis_lines(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    member = await ForumClient.join(http, services.forum, country="AU")
     statuses = []
     for n in range(11):
         status, body = await member.request(
@@ -76,6 +79,7 @@ async def test_posting_is_limited_per_member(services: RunningServices, http: ai
         statuses.append(status)
     assert statuses[:10] == [202] * 10
     assert statuses[10] == 429 and body["detail"]
+    assert body["crisis_lines"] == [line.model_dump() for line in ResourceDirectory.load().standing_lines("AU")]
 
 
 async def test_posts_sent_all_at_once_by_one_member_still_stop_at_the_limit(

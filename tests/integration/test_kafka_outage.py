@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from services.moderation.resources import ResourceDirectory
 from tests.harness import ForumClient, StackUnderTest, eventually
 from tools.localstack.components import StackPaths
 from tools.localstack.stack import start_kafka, stop
@@ -37,7 +38,7 @@ async def test_posting_while_kafka_is_down_answers_503_with_retry_after_and_stor
 ) -> None:
     forum_url, own_settings = forum_on_its_own_broker
     async with aiohttp.ClientSession() as http:
-        member = await ForumClient.join(http, forum_url)
+        member = await ForumClient.join(http, forum_url, country="IE")
         stop(own_settings)  # type: ignore[arg-type]
 
         async with http.post(
@@ -51,6 +52,8 @@ async def test_posting_while_kafka_is_down_answers_503_with_retry_after_and_stor
             assert int(response.headers["Retry-After"]) > 0
             problem = await response.json(content_type=None)
         assert "try again" in problem["detail"]
+        # Nothing reached the screener, so the answer brings the member's own country's lines.
+        assert problem["crisis_lines"] == [line.model_dump() for line in ResourceDirectory.load().standing_lines("IE")]
 
         status, threads = await member.request("GET", "/v1/boards/newcomers/threads")
         assert status == 200 and threads["items"] == []

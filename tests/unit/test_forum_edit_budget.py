@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.problems import problem_middleware
 from services.common.tokens import hash_token
 from services.forum import post_actions
+from services.forum.crisis_lines import standing_lines_key
 from services.forum.keys import hotline_numbers_key, limits_key, member_turns_key, publisher_key, store_key
 from services.forum.limits import MemberTurns, RateLimits
 from services.forum.publisher import EventsUnavailable
@@ -96,6 +97,7 @@ async def client(store: FakeForumStore, publisher: RecordingPublisher) -> AsyncI
     app[limits_key] = RateLimits(posts_per_minute=3, posts_per_hour=5)
     app[member_turns_key] = MemberTurns()
     app[hotline_numbers_key] = frozenset()
+    app[standing_lines_key] = lambda country: []
     post_actions.setup_routes(app)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

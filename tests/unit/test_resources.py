@@ -203,6 +203,28 @@ def test_never_more_than_the_cap(directory: ResourceDirectory) -> None:
         assert 1 <= len(resources) <= MAX_FOR_AUTHOR
 
 
+@pytest.mark.parametrize("country", sorted(NOTES_COUNTRIES))
+def test_standing_lines_are_the_countrys_crisis_lines_then_its_emergency_number(
+    directory: ResourceDirectory, country: str
+) -> None:
+    lines = directory.standing_lines(country)
+    *crisis, emergency = lines
+    assert 2 <= len(lines) <= MAX_FOR_AUTHOR
+    assert emergency.category == "emergency" and emergency.country == country
+    assert crisis and all(line.category == "suicide" and line.country == country for line in crisis)
+    assert crisis[0] == directory.for_author(country, ["suicide"], "high")[0], "the same first line as the router's"
+
+
+@pytest.mark.parametrize("country", [None, "", "JP", "xx"])
+def test_standing_lines_of_an_unknown_country_are_the_directories_and_the_local_emergency_reminder(
+    directory: ResourceDirectory, country: str | None
+) -> None:
+    lines = directory.standing_lines(country)
+    assert [line.name for line in lines[:-1]] == ["Find A Helpline (ThroughLine)", "Befrienders Worldwide"]
+    assert lines[-1].category == "emergency" and lines[-1].contact == "your local emergency number"
+    assert {line.country for line in lines} == {FALLBACK}
+
+
 @pytest.mark.parametrize("country", [None, "", "JP", "XX"])
 def test_unknown_country_gets_the_international_fallback(directory: ResourceDirectory, country: str | None) -> None:
     names = [r.name for r in directory.for_author(country, ["suicide"], "high")]

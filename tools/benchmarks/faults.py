@@ -61,7 +61,10 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
         print(result.row())
     for result in results:
         if result.refused_by:
-            print(f"  {result.fault}: refused {result.refused_by}")
+            print(
+                f"  {result.fault}: refused {result.refused_by},"
+                f" {result.refused_with_crisis_lines} of them with crisis lines"
+            )
         if result.notes:
             print(f"  {result.fault}: {result.notes}")
     print(json.dumps({"bench": "faults", "results": [r.as_dict() for r in results]}))

@@ -99,16 +99,31 @@ class ResourceDirectory:
         picks.extend((line, first_category) for line in first_lines[1:])
         return [entry.as_resource(category) for entry, category in _distinct(picks)[:MAX_FOR_AUTHOR]]
 
+    def standing_lines(self, country: str | None) -> list[Resource]:
+        """The lines to offer anyone, whatever they wrote: the country's crisis lines, then its
+        emergency number (at most MAX_FOR_AUTHOR). An unknown country gets the international
+        directories, then the reminder to call the local emergency number."""
+        code = self._known(country)
+        if code is None:
+            crisis = [(entry, entry.categories[0]) for entry, _ in self._fallback_picks()]
+        else:
+            crisis = [(line, "suicide") for line in self._lines(code, "suicide")]
+        picks = [*_distinct(crisis)[: MAX_FOR_AUTHOR - 1], (self._emergency(code or FALLBACK), "emergency")]
+        return [entry.as_resource(category) for entry, category in _distinct(picks)]
+
+    def _fallback_picks(self) -> list[tuple[DirectoryEntry, str]]:
+        """The international directories that find a local crisis line."""
+        return [
+            (entry, entry.categories[0])
+            for entry in self._by_country[FALLBACK]
+            if "emergency" not in entry.categories and ("any" in entry.categories or "suicide" in entry.categories)
+        ]
+
     def _fallback_for_author(self, risk: Risk) -> list[Resource]:
-        entries = self._by_country[FALLBACK]
         picks: list[tuple[DirectoryEntry, str]] = []
         if risk == "imminent":
             picks.append((self._emergency(FALLBACK), "emergency"))
-        picks.extend(
-            (entry, entry.categories[0])
-            for entry in entries
-            if "emergency" not in entry.categories and ("any" in entry.categories or "suicide" in entry.categories)
-        )
+        picks.extend(self._fallback_picks())
         return [entry.as_resource(category) for entry, category in _distinct(picks)[:MAX_FOR_AUTHOR]]
 
     def _known(self, country: str | None) -> str | None:

@@ -1,0 +1,84 @@
+"""Crisis lines in the answer when the forum cannot take a member's post right now.
+
+A post is how a member reaches the screener, and the screener is what sends them their
+country's hotlines before anything is published. When a post must wait (the forum's database or
+Kafka out of reach, the server too busy, the member's post limit reached), that way is closed for
+a while, so the refusal carries the lines itself: the member's country's when their identity
+could be read, else the international directories. Nothing here needs the database or Kafka;
+nothing is said about what the post says, which no one has read.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+from aiohttp import web
+from aiokafka.errors import KafkaError
+from pymongo.errors import ConnectionFailure
+
+from services.common.problems import FAULT_DETAIL, UNREACHABLE_DETAIL, Problem
+from services.forum.auth import member_key
+from streams.events import Resource
+
+log = logging.getLogger(__name__)
+
+#: The name of the problem+json member that holds the lines.
+CRISIS_LINES_FIELD = "crisis_lines"
+
+
+class StandingLines(Protocol):
+    """The lines to offer anyone of a country (None: unknown), whatever they wrote."""
+
+    def __call__(self, country: str | None, /) -> Sequence[Resource]: ...
+
+
+standing_lines_key = web.AppKey("standing_lines", StandingLines)
+
+
+def post_must_wait(status: int) -> bool:
+    """Refusals that say "later", not "change what you sent": the post limit and the server's own faults."""
+    return status == 429 or status >= 500
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def offers_crisis_lines(handler: Handler) -> Handler:
+    """Wrap a submission's handler so that every refusal that makes the post wait carries crisis lines."""
+
+    @functools.wraps(handler)
+    async def submission(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Problem as problem:
+            if not post_must_wait(problem.status):
+                raise
+            raise with_crisis_lines(request, problem) from problem
+        except web.HTTPException:
+            raise  # aiohttp's own answers; the problem middleware renders them
+        except (ConnectionFailure, KafkaError) as exc:
+            log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
+            raise with_crisis_lines(request, Problem(503, UNREACHABLE_DETAIL, headers={"Retry-After": "5"})) from exc
+        except Exception as exc:
+            # The path only, as the problem middleware logs it: the body may be someone's crisis.
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            raise with_crisis_lines(request, Problem(500, FAULT_DETAIL)) from exc
+
+    return submission
+
+
+def with_crisis_lines(request: web.Request, problem: Problem) -> Problem:
+    """The same problem (status, detail, Retry-After), with the lines for the member's country."""
+    member = request.get(member_key)
+    try:
+        lines = request.app[standing_lines_key](member.get("country") if member else None)
+        body: dict[str, Any] = {CRISIS_LINES_FIELD: [line.model_dump() for line in lines]}
+    except Exception:
+        # The refusal itself must still reach the member, with its status and Retry-After.
+        log.exception("crisis lines could not be added to a %d answer", problem.status)
+        return problem
+    headers = {name: value for name, value in problem.headers.items() if name.lower() == "retry-after"}
+    return Problem(problem.status, problem.detail, headers=headers or None, **body)
