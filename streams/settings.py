@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     #: Seconds a request's body may take to arrive once its headers have: past it, a 408 and the
     #: connection closes (a body trickled a byte at a time would otherwise hold it for ever).
     request_body_timeout_s: float = Field(30.0, gt=0)
+    #: Connections one client (an IPv4 address, or an IPv6 /64) may hold open to a service; past
+    #: it a new one gets a 503 at once. Trusted proxies count towards max_connections only.
+    max_connections_per_address: Positive = 512
+    #: Connections a service holds open in all; lowered at start to what the process may open, less
+    #: 256 kept for its databases and Kafka.
+    max_connections: Positive = 10_000
     state_dir: Path = Path(".haven")
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "haven")
     #: Proxies whose X-Forwarded-For is believed (comma-separated addresses). Empty: none.

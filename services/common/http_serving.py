@@ -12,16 +12,19 @@ problem+json with a fixed detail, and whose log line names the kind of error onl
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_server import Server
 from prometheus_client import CollectorRegistry
 
+from services.common.connection_limits import ConnectionCounts, Reason, Refused, descriptor_bound
 from services.common.metrics import http_metrics_middleware
-from services.common.problems import FAULT_DETAIL, body_timeout_key, problem_middleware, problem_response
+from services.common.problems import FAULT_DETAIL, PROBLEM_JSON, body_timeout_key, problem_middleware, problem_response
 from services.common.tracing import tracing_middleware
 from streams.settings import Settings
 
@@ -54,14 +57,43 @@ _DETAILS: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+#: The connection counts a site's connections are admitted by (services/common/connection_limits.py).
+connection_counts_key = web.AppKey("connection_counts", ConnectionCounts)
+
+
 def service_application(service: str, settings: Settings, registry: CollectorRegistry) -> web.Application:
-    """An application with what every service's has: traces, problem+json errors, metrics, body limits."""
+    """An application with what every service's has: traces, problem+json errors, metrics, body
+    limits, and caps on the connections one client and the service hold open."""
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
         middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, service)],
     )
     app[body_timeout_key] = settings.request_body_timeout_s
+    app[connection_counts_key] = ConnectionCounts(
+        per_address=settings.max_connections_per_address,
+        total=descriptor_bound(settings.max_connections),
+        trusted_proxies=settings.trusted_proxies,
+        registry=registry,
+        service=service,
+    )
     return app
+
+
+def refusal(reason: Reason) -> bytes:
+    """The whole answer to a connection refused before it was read: a 503 problem, then the close."""
+    detail = {
+        "address": "Too many connections from your address are open; close some, then try again.",
+        "total": "This service has as many connections open as it can take; please try again in a few seconds.",
+    }[reason]
+    body = json.dumps({"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": detail})
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {PROBLEM_JSON}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Retry-After: 5\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return (head + body).encode()
 
 
 def malformed_request_answer(exc: BaseException | None, status: int) -> tuple[int, str]:
@@ -75,7 +107,38 @@ def malformed_request_answer(exc: BaseException | None, status: int) -> tuple[in
 
 
 class ProblemRequestHandler(RequestHandler):
-    """aiohttp's connection handler, with a problem+json answer for what never reaches the app."""
+    """aiohttp's connection handler, with a problem+json answer for what never reaches the app, and
+    a 503 for a connection over a cap (`connections`), closed before any of it is read."""
+
+    def __init__(self, manager: Server, *, connections: ConnectionCounts | None = None, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._connections = connections
+        self._counted_as: str | None = None
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._connections is not None:
+            peer = transport.get_extra_info("peername")
+            admitted = self._connections.admit(peer[0] if isinstance(peer, tuple) and peer else None)
+            if isinstance(admitted, Refused):
+                self._refused = True
+                cast(asyncio.Transport, transport).write(refusal(admitted.reason))
+                transport.close()
+                return
+            self._counted_as = admitted
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._refused:
+            return  # aiohttp never saw this connection
+        if self._connections is not None and self._counted_as is not None:
+            self._connections.release(self._counted_as)
+            self._counted_as = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
 
     def handle_error(
         self,
@@ -114,12 +177,14 @@ class ProblemTCPSite(web.TCPSite):
         manager = self._runner.server
         if manager is None:
             raise RuntimeError("call the runner's setup() before starting a site")
+        connections = self._runner.app.get(connection_counts_key) if isinstance(self._runner, web.AppRunner) else None
         self._server = await loop.create_server(
             lambda: ProblemRequestHandler(
                 manager,
+                connections=connections,
                 loop=loop,
                 keepalive_timeout=KEEPALIVE_TIMEOUT_S,
-                access_log=None,  # type: ignore[arg-type]  # None turns access logging off
+                access_log=None,  # None turns access logging off
             ),
             self._host,
             self._port,

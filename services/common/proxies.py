@@ -60,3 +60,17 @@ def client_address(request: web.Request, trusted_proxies: tuple[str, ...]) -> IP
         if not is_trusted_proxy(str(address), trusted_proxies):
             return address
     return peer
+
+
+#: Every address of one IPv6 /64 is one client: a single home or phone gets a whole /64.
+IPV6_GROUP_PREFIX = 64
+
+
+def rate_key(address: IPAddress | None) -> str:
+    """What one client counts as: an IPv4 address, or the /64 an IPv6 address belongs to."""
+    if address is None:
+        return "unknown"
+    if isinstance(address, IPv6Address):
+        host_bits = 128 - IPV6_GROUP_PREFIX
+        return f"{IPv6Address(int(address) >> host_bits << host_bits)}/{IPV6_GROUP_PREFIX}"
+    return str(address)

@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from ipaddress import IPv6Address
 from typing import Any
 
 from aiohttp import web
 
-from services.common.proxies import IPAddress, client_address
+from services.common.proxies import client_address, rate_key
 from streams.settings import Settings
 
 
@@ -64,20 +63,8 @@ def member_post_window(
     return kept, None
 
 
-#: Every address of one IPv6 /64 is one client: a single home or phone gets a whole /64.
-IPV6_GROUP_PREFIX = 64
 #: Keys tracked at most (about 330 bytes each for an IPv6 /64 seen once); past it the least recently seen go.
 MAX_TRACKED_KEYS = 50_000
-
-
-def rate_key(address: IPAddress | None) -> str:
-    """What one client counts as: an IPv4 address, or the /64 an IPv6 address belongs to."""
-    if address is None:
-        return "unknown"
-    if isinstance(address, IPv6Address):
-        host_bits = 128 - IPV6_GROUP_PREFIX
-        return f"{IPv6Address(int(address) >> host_bits << host_bits)}/{IPV6_GROUP_PREFIX}"
-    return str(address)
 
 
 def identity_limit_key(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:

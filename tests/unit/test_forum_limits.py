@@ -10,8 +10,8 @@ from ipaddress import IPv4Address, IPv6Address
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from services.common.proxies import is_trusted_proxy, parse_address
-from services.forum.limits import AddressWindow, RateLimits, identity_limit_key, member_post_window, rate_key
+from services.common.proxies import is_trusted_proxy, parse_address, rate_key
+from services.forum.limits import AddressWindow, RateLimits, identity_limit_key, member_post_window
 from streams.settings import Settings
 
 
