@@ -36,6 +36,8 @@ class StandingLines(Protocol):
 
 
 standing_lines_key = web.AppKey("standing_lines", StandingLines)
+#: The country a newcomer gave when joining, for a refusal before they are anyone's member.
+stated_country_key = web.RequestKey("stated_country", str)
 
 
 def post_must_wait(status: int) -> bool:
@@ -47,7 +49,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def offers_crisis_lines(handler: Handler) -> Handler:
-    """Wrap a submission's handler so that every refusal that makes the post wait carries crisis lines."""
+    """Wrap the handler of a submission (or of joining, a newcomer's first step) so that every
+    refusal that makes the member wait carries crisis lines."""
 
     @functools.wraps(handler)
     async def submission(request: web.Request) -> web.StreamResponse:
@@ -71,10 +74,12 @@ def offers_crisis_lines(handler: Handler) -> Handler:
 
 
 def with_crisis_lines(request: web.Request, problem: Problem) -> Problem:
-    """The same problem (status, detail, Retry-After), with the lines for the member's country."""
+    """The same problem (status, detail, Retry-After), with the lines for the member's country (or
+    the one a newcomer gave)."""
     member = request.get(member_key)
+    country = member.get("country") if member else request.get(stated_country_key)
     try:
-        lines = request.app[standing_lines_key](member.get("country") if member else None)
+        lines = request.app[standing_lines_key](country)
         body: dict[str, Any] = {CRISIS_LINES_FIELD: [line.model_dump() for line in lines]}
     except Exception:
         # The refusal itself must still reach the member, with its status and Retry-After.

@@ -53,13 +53,17 @@ _IDEMPOTENCY_KEY = {
 _SLUG = path_param("slug") | {"schema": {"type": "string", "examples": [b.slug for b in SEEDED_BOARDS]}}
 
 
-def _submission_problems(schemas: dict[str, Any]) -> dict[int, dict[str, Any] | None]:
-    """What a submission (thread, reply, edit) may answer besides its 202. A refusal that makes the
-    post wait carries crisis lines (services/forum/crisis_lines.py)."""
-    must_wait = PROBLEM | {
+def _must_wait_problem(schemas: dict[str, Any]) -> dict[str, Any]:
+    """A refusal that makes a member wait (429, 503): it carries crisis lines (services/forum/crisis_lines.py)."""
+    return PROBLEM | {
         "properties": PROBLEM["properties"]
         | {CRISIS_LINES_FIELD: {"type": "array", "items": model_schema(Resource, schemas)}}
     }
+
+
+def _submission_problems(schemas: dict[str, Any]) -> dict[int, dict[str, Any] | None]:
+    """What a submission (thread, reply, edit) may answer besides its 202."""
+    must_wait = _must_wait_problem(schemas)
     return dict.fromkeys((400, 401, 404, 409, 413, 415, 422)) | dict.fromkeys((429, 503), must_wait)
 
 
@@ -76,8 +80,8 @@ def forum_openapi() -> dict[str, Any]:
                         400: None,
                         413: None,
                         415: None,
-                        429: None,
-                        503: None,
+                        429: _must_wait_problem(schemas),
+                        503: _must_wait_problem(schemas),
                     },
                     body=model_schema(NewIdentityRequest, schemas),
                 )

@@ -14,7 +14,7 @@ from services.common.problems import Problem, read_json_object
 from services.common.tokens import hash_token, new_token
 from services.forum import access, idempotency
 from services.forum.auth import optional_identity, required_identity
-from services.forum.crisis_lines import offers_crisis_lines
+from services.forum.crisis_lines import offers_crisis_lines, stated_country_key
 from services.forum.handles import generate_handle
 from services.forum.keys import idempotency_key, identity_window_key, publisher_key, settings_key, store_key
 from services.forum.limits import identity_limit_key
@@ -58,6 +58,9 @@ def identity_fields(data: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 async def create_identity(request: web.Request) -> web.Response:
+    country, language = identity_fields(await read_json_object(request) if request.can_read_body else {})
+    if country is not None:
+        request[stated_country_key] = country  # so a refusal below brings this country's lines
     # IPv6 counts per /64; the key lives in memory only and is never logged.
     key = identity_limit_key(request, request.app[settings_key].trusted_proxies)
     wait_s = request.app[identity_window_key].allow(key)
@@ -67,7 +70,6 @@ async def create_identity(request: web.Request) -> web.Response:
             "Too many new identities from this address; please try again later.",
             headers={"Retry-After": str(max(1, int(wait_s)))},
         )
-    country, language = identity_fields(await read_json_object(request) if request.can_read_body else {})
     store = request.app[store_key]
     token = new_token()
     identity_id = new_id()
@@ -233,7 +235,7 @@ def _json_default(value: Any) -> Any:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/identities", create_identity)
+    app.router.add_post("/v1/identities", offers_crisis_lines(create_identity))
     app.router.add_get("/v1/boards", list_boards)
     app.router.add_get("/v1/boards/{slug}/threads", list_threads)
     app.router.add_post("/v1/boards/{slug}/threads", offers_crisis_lines(create_thread))

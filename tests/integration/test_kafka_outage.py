@@ -59,6 +59,21 @@ async def test_posting_while_kafka_is_down_answers_503_with_retry_after_and_stor
         assert status == 200 and threads["items"] == []
 
 
+async def test_a_newcomer_who_cannot_join_while_kafka_is_down_gets_the_lines_of_the_country_they_gave(
+    forum_on_its_own_broker: tuple[str, object],
+) -> None:
+    forum_url, own_settings = forum_on_its_own_broker
+    stop(own_settings)  # type: ignore[arg-type]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{forum_url}/v1/identities", json={"country": "NZ"}, timeout=aiohttp.ClientTimeout(total=60)
+        ) as response:
+            assert response.status == 503
+            assert int(response.headers["Retry-After"]) > 0
+            problem = await response.json(content_type=None)
+    assert problem["crisis_lines"] == [line.model_dump() for line in ResourceDirectory.load().standing_lines("NZ")]
+
+
 async def test_a_submission_refused_while_kafka_was_down_can_be_sent_again_with_its_key(
     forum_on_its_own_broker: tuple[str, object],
 ) -> None:

@@ -8,14 +8,18 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from aiokafka.errors import KafkaConnectionError
 from pymongo.errors import ServerSelectionTimeoutError
 
-from services.common.problems import Problem
+from services.common.problems import Problem, problem_middleware
+from services.forum import views
 from services.forum.auth import member_key
 from services.forum.crisis_lines import CRISIS_LINES_FIELD, offers_crisis_lines, standing_lines_key
+from services.forum.keys import identity_window_key, settings_key
+from services.forum.limits import AddressWindow
 from streams.events import Resource
+from streams.settings import Settings
 
 
 class LinesByCountry:
@@ -143,3 +147,16 @@ async def test_an_accepted_post_is_answered_as_the_handler_answered(lines: Lines
 
     response = await offers_crisis_lines(accept)(_request(lines))
     assert response.status == 202 and lines.asked == []
+
+
+async def test_a_newcomer_refused_at_joining_gets_the_lines_of_the_country_they_gave(lines: LinesByCountry) -> None:
+    app = web.Application(middlewares=[problem_middleware])
+    app[standing_lines_key] = lines
+    app[settings_key] = Settings()
+    app[identity_window_key] = AddressWindow(0)  # every new identity from this address must wait
+    views.setup_routes(app)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.post("/v1/identities", json={"country": "nz"})
+        problem = await response.json(content_type=None)
+    assert response.status == 429 and int(response.headers["Retry-After"]) > 0
+    assert [line["name"] for line in problem[CRISIS_LINES_FIELD]] == ["crisis line of NZ"]
