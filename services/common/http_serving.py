@@ -12,6 +12,7 @@ problem+json with a fixed detail, and whose log line names the kind of error onl
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import signal
@@ -79,6 +80,7 @@ def service_application(service: str, settings: Settings, registry: CollectorReg
     return app
 
 
+@functools.cache
 def refusal(reason: Reason) -> bytes:
     """The whole answer to a connection refused before it was read: a 503 problem, then the close."""
     detail = {

@@ -1,11 +1,11 @@
-"""Crisis lines in the answer when the forum cannot take a member's post right now.
+"""Crisis lines in the answer when the forum cannot take a member's post, or a newcomer, right now.
 
 A post is how a member reaches the screener, and the screener is what sends them their
-country's hotlines before anything is published. When a post must wait (the forum's database or
-Kafka out of reach, the server too busy, the member's post limit reached), that way is closed for
-a while, so the refusal carries the lines itself: the member's country's when their identity
-could be read, else the international directories. Nothing here needs the database or Kafka;
-nothing is said about what the post says, which no one has read.
+country's hotlines before anything is published. When a post or a joining must wait (the forum's
+database or Kafka out of reach, the server too busy, a limit reached), that way is closed for a
+while, so the refusal carries the lines itself: the member's country's when their identity could
+be read, the country a newcomer gave, else the international directories. Nothing here needs the
+database or Kafka; nothing is said about what the post says, which no one has read.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ standing_lines_key = web.AppKey("standing_lines", StandingLines)
 stated_country_key = web.RequestKey("stated_country", str)
 
 
-def post_must_wait(status: int) -> bool:
-    """Refusals that say "later", not "change what you sent": the post limit and the server's own faults."""
+def must_wait(status: int) -> bool:
+    """Refusals that say "later", not "change what you sent": a limit and the server's own faults."""
     return status == 429 or status >= 500
 
 
@@ -53,11 +53,11 @@ def offers_crisis_lines(handler: Handler) -> Handler:
     refusal that makes the member wait carries crisis lines."""
 
     @functools.wraps(handler)
-    async def submission(request: web.Request) -> web.StreamResponse:
+    async def offering_lines(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except Problem as problem:
-            if not post_must_wait(problem.status):
+            if not must_wait(problem.status):
                 raise
             raise with_crisis_lines(request, problem) from problem
         except web.HTTPException:
@@ -70,7 +70,7 @@ def offers_crisis_lines(handler: Handler) -> Handler:
             log.exception("unhandled error on %s %s", request.method, request.path)
             raise with_crisis_lines(request, Problem(500, FAULT_DETAIL)) from exc
 
-    return submission
+    return offering_lines
 
 
 def with_crisis_lines(request: web.Request, problem: Problem) -> Problem:
