@@ -94,15 +94,20 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         return problem_from_http_error(exc)
-    except (ConnectionFailure, KafkaError) as exc:
+    except Exception as exc:
+        raise failure_problem(request, exc) from exc
+
+
+def failure_problem(request: web.Request, exc: Exception) -> Problem:
+    """The problem for an exception no handler turned into one, logged by method and path only
+    (query strings and bodies may carry personal data)."""
+    if isinstance(exc, ConnectionFailure | KafkaError):
         # The database or the broker is out of reach (stopped, paused, timing out): the request
         # may succeed in a moment, so this is a 503, not a fault in the service.
         log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
-        return problem_response(503, UNREACHABLE_DETAIL, headers={"Retry-After": "5"})
-    except Exception:
-        # The path only: query strings and bodies may carry personal data.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, FAULT_DETAIL)
+        return Problem(503, UNREACHABLE_DETAIL, headers={"Retry-After": "5"})
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return Problem(500, FAULT_DETAIL)
 
 
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -16,10 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
-from aiokafka.errors import KafkaError
-from pymongo.errors import ConnectionFailure
 
-from services.common.problems import FAULT_DETAIL, UNREACHABLE_DETAIL, Problem
+from services.common.problems import Problem, failure_problem
 from services.forum.auth import member_key
 from streams.events import Resource
 
@@ -62,13 +60,8 @@ def offers_crisis_lines(handler: Handler) -> Handler:
             raise with_crisis_lines(request, problem) from problem
         except web.HTTPException:
             raise  # aiohttp's own answers; the problem middleware renders them
-        except (ConnectionFailure, KafkaError) as exc:
-            log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)
-            raise with_crisis_lines(request, Problem(503, UNREACHABLE_DETAIL, headers={"Retry-After": "5"})) from exc
         except Exception as exc:
-            # The path only, as the problem middleware logs it: the body may be someone's crisis.
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            raise with_crisis_lines(request, Problem(500, FAULT_DETAIL)) from exc
+            raise with_crisis_lines(request, failure_problem(request, exc)) from exc
 
     return offering_lines
 
