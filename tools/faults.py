@@ -42,6 +42,8 @@ from tools.process_group import (
 BENIGN = "Day {n} sober. Made it to the evening meeting and stayed for coffee after. ({tag})"
 CRISIS = "I have all my pills counted out in front of me and I am taking them tonight. Goodbye everyone. ({tag})"
 TERMINAL = ("published", "held")
+#: The country every rig member gives when joining.
+MEMBERS_COUNTRY = "GB"
 
 
 @dataclass
@@ -52,6 +54,8 @@ class FaultResult:
     refused_by: dict[str, int] = field(default_factory=dict)
     #: Refusals whose problem+json carried crisis lines (every 429 and 5xx of a submission should).
     refused_with_crisis_lines: int = 0
+    #: Of those, refusals whose lines were all of the member's own country (MEMBERS_COUNTRY).
+    refused_with_own_country_lines: int = 0
     terminal: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -179,12 +183,13 @@ class FaultRig:
         os.kill(self._ferretdb_pid(self.moderation_db), signal.SIGCONT)
 
 
-async def _carries_crisis_lines(response: aiohttp.ClientResponse) -> bool:
+async def _crisis_lines_of(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
     try:
         problem = await response.json(content_type=None)
     except ValueError:
-        return False
-    return isinstance(problem, dict) and bool(problem.get("crisis_lines"))
+        return []
+    lines = problem.get("crisis_lines") if isinstance(problem, dict) else None
+    return [line for line in lines if isinstance(line, dict)] if isinstance(lines, list) else []
 
 
 class Poster:
@@ -197,10 +202,11 @@ class Poster:
         self.accepted: dict[str, str] = {}  # post id -> its author's token
         self.refused_by: Counter[str] = Counter()
         self.refused_with_crisis_lines = 0
+        self.refused_with_own_country_lines = 0
 
     async def join(self, members: int) -> None:
         for _ in range(members):
-            async with self._http.post(f"{self._forum}/v1/identities", json={"country": "GB"}) as response:
+            async with self._http.post(f"{self._forum}/v1/identities", json={"country": MEMBERS_COUNTRY}) as response:
                 assert response.status == 201, await response.text()
                 self.tokens.append((await response.json())["token"])
 
@@ -218,8 +224,11 @@ class Poster:
                     self.accepted[post_id] = token
                     return str(post_id)
                 self.refused_by[str(response.status)] += 1
-                if await _carries_crisis_lines(response):
+                lines = await _crisis_lines_of(response)
+                if lines:
                     self.refused_with_crisis_lines += 1
+                if lines and all(line.get("country") == MEMBERS_COUNTRY for line in lines):
+                    self.refused_with_own_country_lines += 1
         except (TimeoutError, aiohttp.ClientError):
             self.refused_by["no answer"] += 1
         return None
@@ -347,6 +356,7 @@ async def _count(rig: FaultRig, poster: Poster, result: FaultResult, fault_ended
     result.accepted = len(poster.accepted)
     result.refused_by = dict(poster.refused_by)
     result.refused_with_crisis_lines = poster.refused_with_crisis_lines
+    result.refused_with_own_country_lines = poster.refused_with_own_country_lines
     result.terminal = len(done)
     result.lost = result.accepted - result.terminal
     result.recover_s = max(0.0, last - fault_ended) if done else None
@@ -558,6 +568,85 @@ async def databases_killed(
         "unready_during_outage": unready,
     }
     return result
+
+
+async def resources_while_databases_gone(
+    rig: FaultRig, http: aiohttp.ClientSession, *, down_s: float = 60.0, timeout_s: float = 240
+) -> FaultResult:
+    """A crisis post waits in Kafka (the worker killed), every database is killed, a new worker
+    starts: the author's open stream must get their resources while the databases are still gone.
+    The databases come back after `down_s`; then the post must end held, and the inbox must hold
+    the resources once.
+
+    Notes: `resources_after_s`, from the databases' kill to the resources on the stream (None: not
+    within `down_s`); `resources_id_while_down`, the SSE id they came with (None: unstored);
+    `resources_in_inbox`, how many the inbox holds for the post afterwards."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(1)
+    headers = {"Authorization": f"Bearer {poster.tokens[0]}"}
+    notes: dict[str, Any] = {"resources_after_s": None, "resources_id_while_down": None}
+    stream = await http.get(
+        f"{rig.group.url('notify')}/v1/stream",
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+    )
+    try:
+        assert stream.status == 200, await stream.text()
+        await stream.content.readline()  # ": connected"
+        rig.kill_worker()
+        post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+        await asyncio.to_thread(rig.kill_all_databases)
+        killed_at = time.monotonic()
+        try:
+            rig.start_worker()
+            event = await asyncio.wait_for(_next_event(stream, "resources"), down_s)
+            notes["resources_after_s"] = round(time.monotonic() - killed_at, 1)
+            notes["resources_id_while_down"] = event.get("id")
+        except TimeoutError:
+            pass
+        finally:
+            await asyncio.sleep(max(0.0, killed_at + down_s - time.monotonic()))
+            await rig.start_all_databases()
+    finally:
+        stream.close()
+    result = FaultResult(f"resources, every database gone {down_s:.0f} s")
+    await _count(rig, poster, result, killed_at + down_s, timeout_s)
+    notes["post_status"] = await poster.status(post_id) if post_id else None
+    notes["resources_in_inbox"] = await _resources_in_inbox(http, rig.group.url("notify"), headers, post_id, timeout_s)
+    result.notes = notes
+    return result
+
+
+async def _next_event(stream: aiohttp.ClientResponse, kind: str) -> dict[str, str]:
+    """The fields of the next Server-Sent Event of `kind` on an open stream."""
+    event: dict[str, str] = {}
+    async for raw in stream.content:
+        line = raw.decode().rstrip("\n")
+        if line:
+            name, _, value = line.partition(": ")
+            event[name] = value
+        elif event.get("event") == kind:
+            return event
+        else:
+            event = {}
+    raise ConnectionError("the stream ended")
+
+
+async def _resources_in_inbox(
+    http: aiohttp.ClientSession, notify_url: str, headers: dict[str, str], post_id: str | None, timeout_s: float
+) -> int:
+    """How many resources notifications for the post the inbox holds, once it holds any."""
+    deadline = time.monotonic() + timeout_s
+    found = 0
+    while time.monotonic() < deadline and post_id is not None:
+        async with http.get(f"{notify_url}/v1/notifications", headers=headers) as response:
+            if response.status == 200:
+                items = (await response.json())["items"]
+                found = sum(1 for n in items if n["kind"] == "resources" and n["post_id"] == post_id)
+                if found:
+                    return found
+        await asyncio.sleep(1)
+    return found
 
 
 async def _outage_with_readiness_asked_midway(

@@ -70,14 +70,19 @@ def service_application(service: str, settings: Settings, registry: CollectorReg
         middlewares=[tracing_middleware(), problem_middleware, http_metrics_middleware(registry, service)],
     )
     app[body_timeout_key] = settings.request_body_timeout_s
-    app[connection_counts_key] = ConnectionCounts(
+    app[connection_counts_key] = capped_connections(service, settings, registry)
+    return app
+
+
+def capped_connections(service: str, settings: Settings, registry: CollectorRegistry) -> ConnectionCounts:
+    """The connection caps of a service's HTTP port (its health port too), from its settings."""
+    return ConnectionCounts(
         per_address=settings.max_connections_per_address,
         total=descriptor_bound(settings.max_connections),
         trusted_proxies=settings.trusted_proxies,
         registry=registry,
         service=service,
     )
-    return app
 
 
 @functools.cache

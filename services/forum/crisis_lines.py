@@ -4,8 +4,9 @@ A post is how a member reaches the screener, and the screener is what sends them
 country's hotlines before anything is published. When a post or a joining must wait (the forum's
 database or Kafka out of reach, the server too busy, a limit reached), that way is closed for a
 while, so the refusal carries the lines itself: the member's country's when their identity could
-be read, the country a newcomer gave, else the international directories. Nothing here needs the
-database or Kafka; nothing is said about what the post says, which no one has read.
+be read, else the country this forum last read for their token (the database may be the very
+thing that is away), the country a newcomer gave, else the international directories. Nothing here
+needs the database or Kafka; nothing is said about what the post says, which no one has read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from services.common.problems import Problem, failure_problem
+from services.common.tokens import bearer_token, hash_token
 from services.forum.auth import member_key
+from services.forum.keys import store_key
 from streams.events import Resource
 
 log = logging.getLogger(__name__)
@@ -67,12 +70,10 @@ def offers_crisis_lines(handler: Handler) -> Handler:
 
 
 def with_crisis_lines(request: web.Request, problem: Problem) -> Problem:
-    """The same problem (status, detail, Retry-After), with the lines for the member's country (or
-    the one a newcomer gave)."""
-    member = request.get(member_key)
-    country = member.get("country") if member else request.get(stated_country_key)
+    """The same problem (status, detail, Retry-After), with the lines for the member's country (as
+    read now or lately, or the one a newcomer gave)."""
     try:
-        lines = request.app[standing_lines_key](country)
+        lines = request.app[standing_lines_key](_country_of(request))
         body: dict[str, Any] = {CRISIS_LINES_FIELD: [line.model_dump() for line in lines]}
     except Exception:
         # The refusal itself must still reach the member, with its status and Retry-After.
@@ -80,3 +81,19 @@ def with_crisis_lines(request: web.Request, problem: Problem) -> Problem:
         return problem
     headers = {name: value for name, value in problem.headers.items() if name.lower() == "retry-after"}
     return Problem(problem.status, problem.detail, headers=headers or None, **body)
+
+
+def _country_of(request: web.Request) -> str | None:
+    member = request.get(member_key)
+    if member is not None:
+        country: str | None = member.get("country")
+        return country
+    stated: str | None = request.get(stated_country_key)
+    if stated is not None:
+        return stated
+    token = bearer_token(request.headers.get("Authorization"))
+    store = request.app.get(store_key)
+    if token is None or store is None:
+        return None
+    remembered: str | None = store.remembered_country(hash_token(token))
+    return remembered

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -25,10 +25,15 @@ from services.forum.boards import Board
 from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
 from streams.events import PostScreened, PostStatus, utc_now
 
-#: What a thread is called once its starter's words are gone.
 #: About 200 bytes each: the members active lately, not every member there ever was.
 MAX_REMEMBERED_TOKEN_LINKS = 50_000
+#: What a thread is called once its starter's words are gone.
 REMOVED_TITLE = "[removed]"
+
+
+class _TokenLink(NamedTuple):
+    identity_id: str
+    country: str | None
 
 
 def _may_start(transition: Transition) -> Any:
@@ -154,8 +159,10 @@ class ForumStore:
         self.tokens = db["identity_tokens"]
         # A link never changes (a random token's hash names one identity for good), so links are
         # kept in memory too; the identity itself is still read on every request, so an erased,
-        # disabled or re-tokened member is refused as before.
-        self._token_links: OrderedDict[str, str] = OrderedDict()
+        # disabled or re-tokened member is refused as before. Each link also keeps the country the
+        # identity had when last read: while the database is away, a refusal can still give the
+        # member their own country's crisis lines (see crisis_lines.py).
+        self._token_links: OrderedDict[str, _TokenLink] = OrderedDict()
         self.boards = db["boards"]
         # Boards are seeded and never removed, so one found stays found.
         self._known_boards: set[str] = set()
@@ -210,7 +217,8 @@ class ForumStore:
             await self.tokens.delete_one({"_id": doc["token_hash"]})
 
     async def identity_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
-        identity_id = self._token_links.get(token_hash)
+        remembered = self._token_links.get(token_hash)
+        identity_id = None if remembered is None else remembered.identity_id
         if identity_id is None:
             link = await self.tokens.find_one({"_id": token_hash})
             identity_id = None if link is None else link["identity_id"]
@@ -227,11 +235,17 @@ class ForumStore:
         if identity is None or identity.get("erased"):
             self._token_links.pop(token_hash, None)
             return None
-        self._remember_token_link(token_hash, identity_id)
+        self._remember_token_link(token_hash, _TokenLink(identity_id, identity.get("country")))
         return identity
 
-    def _remember_token_link(self, token_hash: str, identity_id: str) -> None:
-        self._token_links[token_hash] = identity_id
+    def remembered_country(self, token_hash: str) -> str | None:
+        """The country of the identity behind this token when it was last read here, without a
+        database read (None: not read lately, or no country). Not a check of the token."""
+        link = self._token_links.get(token_hash)
+        return None if link is None else link.country
+
+    def _remember_token_link(self, token_hash: str, link: _TokenLink) -> None:
+        self._token_links[token_hash] = link
         self._token_links.move_to_end(token_hash)
         while len(self._token_links) > MAX_REMEMBERED_TOKEN_LINKS:
             self._token_links.popitem(last=False)
@@ -240,9 +254,12 @@ class ForumStore:
         return await self.identities.find_one({"_id": identity_id})
 
     async def update_identity(self, identity_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        return await self.identities.find_one_and_update(
+        identity = await self.identities.find_one_and_update(
             {"_id": identity_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
+        if identity is not None and identity.get("token_hash") in self._token_links:
+            self._remember_token_link(identity["token_hash"], _TokenLink(identity_id, identity.get("country")))
+        return identity
 
     async def erase_identity(self, identity_id: str, *, erase_posts: bool) -> None:
         """The identity goes; its posts stay as "former member", or with erase_posts lose their words.

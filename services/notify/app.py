@@ -11,7 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
 from services.common.health import setup_health
@@ -24,6 +24,7 @@ from services.common.openapi import setup_openapi
 from services.notify import views
 from services.notify.hub import Hub
 from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
+from services.notify.live_items import LiveItems
 from services.notify.openapi import notify_openapi
 from services.notify.store import Inbox, StoredBatch
 from streams.events import Event, Notification
@@ -48,6 +49,11 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     registry = CollectorRegistry()
     app = service_application("notify", settings, registry)
     checks = setup_health(app, registry)
+    unstored_pushes = Counter(
+        "haven_notify_pushed_unstored_total",
+        "Notifications pushed to live streams before the inbox could store them",
+        registry=registry,
+    )
     setup_openapi(app, notify_openapi())
     views.setup_routes(app)
     hub = Hub(max_streams_per_identity=settings.max_streams_per_identity)
@@ -114,12 +120,13 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         )
         await consumer.start()
 
+        live_items = LiveItems(inbox, on_unstored=unstored_pushes.inc)
+
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)
             if not hub.listening(event.recipient_id):
                 return  # no one to push to here; the inbox consumer stores it
-            # Storing is idempotent: whichever of the two consumers comes first fixes the event key.
-            hub.publish(await inbox.store(event))
+            hub.publish(await live_items.item_for(event))
 
         loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name="notify-push",

@@ -205,6 +205,11 @@ def _notification_of(item: dict[str, Any]) -> Notification:
     )
 
 
+def unstored_item(notification: Notification) -> dict[str, Any]:
+    """The item as pushed when the inbox could not take it: no event key (it has no place yet)."""
+    return {**_item(notification), "event_key": None}
+
+
 def _item(notification: Notification) -> dict[str, Any]:
     return {
         "_id": notification.notification_id,

@@ -27,7 +27,9 @@ def recipients_of(identity: Identity) -> list[str]:
 
 def sse_frame(item: dict[str, Any]) -> bytes:
     view = public_view(item)
-    return f"id: {view['id']}\nevent: {view['kind']}\ndata: {json.dumps(view)}\n\n".encode()
+    # An item not yet stored has no id: the client's Last-Event-ID stays before it (live_items.py).
+    id_line = "" if view["id"] is None else f"id: {view['id']}\n"
+    return f"{id_line}event: {view['kind']}\ndata: {json.dumps(view)}\n\n".encode()
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -80,6 +82,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if item is None:
                 break
             quiet_s = 0.0
+            if item["event_key"] is None:
+                await response.write(sse_frame(item))
+                continue
             if item["event_key"] <= last_sent:
                 continue
             await response.write(sse_frame(item))

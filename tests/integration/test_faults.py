@@ -1,6 +1,7 @@
 """The pipeline under faults, on a Haven of its own (broker, databases, services): every accepted
 post ends in exactly one terminal state, nothing is lost or listed twice, and a crisis post
-survives its moderation database frozen for 100 s and every database killed for a minute."""
+survives its moderation database frozen for 100 s and every database killed for a minute, with its
+author's resources delivered while they are gone."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tools.faults import (
     databases_killed,
     databases_paused,
     moderation_db_paused,
+    resources_while_databases_gone,
     rolling_restart,
     worker_killed_mid_batch,
     worker_stalled,
@@ -71,6 +73,7 @@ async def test_a_broker_outage_refuses_honestly_and_loses_nothing_it_accepted(ri
     assert result.refused > 0, "posts sent while the broker was away are refused with 503, not accepted"
     assert set(result.refused_by) <= HONEST_REFUSALS, result.refused_by
     assert result.refused_with_crisis_lines == result.refused_by.get("503", 0), "every 503 carries crisis lines"
+    assert result.refused_with_own_country_lines == result.refused_with_crisis_lines, "the member's country's lines"
     assert result.accepted > 0
     assert (result.terminal, result.lost, result.duplicated) == (result.accepted, 0, 0), result
 
@@ -151,9 +154,22 @@ async def test_every_database_killed_for_a_minute_while_members_post_loses_nothi
     assert result.refused >= 1, "a submission while the forum's database is gone is refused, not stored half"
     assert set(result.refused_by) <= HONEST_REFUSALS, result.refused_by
     assert result.refused_with_crisis_lines == result.refused_by.get("503", 0), "every 503 carries crisis lines"
+    assert result.refused_with_own_country_lines == result.refused_with_crisis_lines, "the member's country's lines"
     assert (result.lost, result.duplicated) == (0, 0), result
     assert result.terminal == result.accepted
     assert result.notes["crisis_post_status"] == "held", result.notes
     assert result.notes["queue_level"] == "urgent", result.notes
     assert result.notes["moderators_alerted"] is True, result.notes
     assert result.notes["unready_during_outage"] == {"forum": True, "moderation-api": True}, result.notes
+
+
+async def test_an_author_gets_their_resources_while_every_database_is_gone(rig: FaultRig) -> None:
+    async with aiohttp.ClientSession() as http:
+        result = await resources_while_databases_gone(rig, http, down_s=45)
+    assert result.notes["resources_after_s"] is not None, (
+        "the open stream got the resources before any database was back"
+    )
+    assert result.notes["resources_id_while_down"] is None, "pushed unstored, so a reconnect still replays it"
+    assert (result.accepted, result.terminal, result.lost) == (1, 1, 0), result
+    assert result.notes["post_status"] == "held", result.notes
+    assert result.notes["resources_in_inbox"] == 1, "stored once the databases were back, and only once"

@@ -13,10 +13,11 @@ from aiokafka.errors import KafkaConnectionError
 from pymongo.errors import ServerSelectionTimeoutError
 
 from services.common.problems import Problem, problem_middleware
+from services.common.tokens import hash_token
 from services.forum import views
 from services.forum.auth import member_key
 from services.forum.crisis_lines import CRISIS_LINES_FIELD, offers_crisis_lines, standing_lines_key
-from services.forum.keys import identity_window_key, settings_key
+from services.forum.keys import identity_window_key, settings_key, store_key
 from services.forum.limits import AddressWindow
 from streams.events import Resource
 from streams.settings import Settings
@@ -160,3 +161,40 @@ async def test_a_newcomer_refused_at_joining_gets_the_lines_of_the_country_they_
         problem = await response.json(content_type=None)
     assert response.status == 429 and int(response.headers["Retry-After"]) > 0
     assert [line["name"] for line in problem[CRISIS_LINES_FIELD]] == ["crisis line of NZ"]
+
+
+class RememberingStore:
+    """Stands in for the forum's store: the countries it read lately, by token hash."""
+
+    def __init__(self, countries: dict[str, str]) -> None:
+        self._countries = countries
+
+    def remembered_country(self, token_hash: str) -> str | None:
+        return self._countries.get(token_hash)
+
+
+async def test_a_member_refused_while_the_database_is_away_gets_the_country_read_for_their_token_lately(
+    lines: LinesByCountry,
+) -> None:
+    app = web.Application()
+    app[standing_lines_key] = lines
+    app[store_key] = RememberingStore({hash_token("t-of-ireland"): "IE"})  # type: ignore[assignment]
+    fault = ServerSelectionTimeoutError("no primary")
+    known = make_mocked_request("POST", "/", headers={"Authorization": "Bearer t-of-ireland"}, app=app)
+    stranger = make_mocked_request("POST", "/", headers={"Authorization": "Bearer t-never-seen"}, app=app)
+    for request in (known, stranger):
+        with pytest.raises(Problem) as raised:
+            await _failing(fault)(request)
+        assert raised.value.status == 503
+    assert lines.asked == ["IE", None]
+
+
+async def test_the_identity_read_now_wins_over_the_country_remembered(lines: LinesByCountry) -> None:
+    app = web.Application()
+    app[standing_lines_key] = lines
+    app[store_key] = RememberingStore({hash_token("t"): "IE"})  # type: ignore[assignment]
+    request = make_mocked_request("POST", "/", headers={"Authorization": "Bearer t"}, app=app)
+    request[member_key] = {"_id": "m1", "country": "AU"}  # moved since: read just now
+    with pytest.raises(Problem):
+        await _failing(Problem(429, "Wait.", headers={"Retry-After": "9"}))(request)
+    assert lines.asked == ["AU"]

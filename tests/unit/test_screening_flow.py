@@ -6,10 +6,13 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pymongo.errors import ServerSelectionTimeoutError
+
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening.policy import Policy
 from services.moderation.worker.screening_flow import ScreeningFlow
+from services.moderation.worker.screening_records import ScreeningRecords
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.serialization import decode
 from streams.topics import Topics
@@ -44,7 +47,7 @@ def _flow(screen_batch: Any) -> tuple[ScreeningFlow, RecordingProducer, MemorySc
         directory=ResourceDirectory.load(),
         producer=producer,
         topics=Topics("t."),  # type: ignore[arg-type]
-        screenings=screenings,  # type: ignore[arg-type]
+        records=ScreeningRecords(screenings),  # type: ignore[arg-type]
     )
     return flow, producer, screenings
 
@@ -94,3 +97,20 @@ async def test_a_post_screened_before_is_not_screened_or_emitted_again() -> None
     assert await flow.process([_post("day 3")]) == 0
     assert calls == [1]
     assert [topic for topic, _, _ in producer.sent] == ["t.posts.screened"]
+
+
+async def test_a_database_out_of_reach_does_not_keep_the_author_from_their_resources() -> None:
+    class Unreachable(MemoryScreenings):
+        def find(self, query: dict[str, Any], projection: dict[str, int]) -> Any:
+            raise ServerSelectionTimeoutError("no servers")
+
+        async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
+            raise ServerSelectionTimeoutError("no servers")
+
+    flow, producer, _ = _flow(_verdict("imminent", ["overdose"]))
+    flow.records = ScreeningRecords(Unreachable())  # type: ignore[arg-type]
+    assert await flow.process([_post("...", country="IE")]) == 1
+    assert [topic for topic, _, _ in producer.sent] == ["t.notifications", "t.posts.screened"]
+    assert decode(Notification, producer.sent[0][2]).data["urgent"] is True
+    assert flow.records.unwritten == 1, "its record is written when the database is back"
+    assert await flow.process([_post("...", country="IE")]) == 0, "redelivered: not emitted twice"

@@ -29,6 +29,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening.policy import Policy
 from services.moderation.worker.screening_flow import ScreeningFlow
+from services.moderation.worker.screening_records import ScreeningRecords
 from services.moderation.worker.screening_spans import PostSpans
 from streams.events import Event, Notification, PostScreened, PostSubmitted, Verdict
 from streams.publishing import EventPublisher
@@ -304,7 +305,7 @@ async def test_each_screened_post_goes_out_in_its_own_posts_trace(spans: Spans) 
         directory=ResourceDirectory.load(),
         producer=producer,
         topics=Topics("t."),
-        screenings=MemoryScreenings(),
+        records=ScreeningRecords(MemoryScreenings()),  # type: ignore[arg-type]
         tracer=spans.tracer,  # type: ignore[arg-type]
     )
     traces = {

@@ -36,6 +36,7 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
         databases_killed,
         databases_paused,
         moderation_db_paused,
+        resources_while_databases_gone,
         rolling_restart,
         worker_killed_mid_batch,
     )
@@ -54,6 +55,7 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
             results.append(await moderation_db_paused(rig, http, token, paused_s=db_paused_s))
             results.append(await databases_paused(rig, http, token, paused_s=90))
             results.append(await databases_killed(rig, http, token, posts=posts, rate=2.0, down_s=db_killed_s))
+            results.append(await resources_while_databases_gone(rig, http, down_s=db_killed_s))
     finally:
         rig.stop()
     print(TABLE_HEADER)
@@ -63,7 +65,8 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
         if result.refused_by:
             print(
                 f"  {result.fault}: refused {result.refused_by},"
-                f" {result.refused_with_crisis_lines} of them with crisis lines"
+                f" {result.refused_with_crisis_lines} of them with crisis lines,"
+                f" {result.refused_with_own_country_lines} with the member's own country's"
             )
         if result.notes:
             print(f"  {result.fault}: {result.notes}")

@@ -26,6 +26,7 @@ from services.moderation.resources import ResourceDirectory
 from services.moderation.screening.policy import Policy
 from services.moderation.worker.health import WorkerMetrics, WorkerState, create_health_app, serve_health
 from services.moderation.worker.screening_flow import ScreenBatch, ScreeningFlow
+from services.moderation.worker.screening_records import ScreeningRecords
 from services.moderation.worker.screening_spans import PostSpans
 from streams.events import PostSubmitted
 from streams.kafka import create_producer, send_dead_letter
@@ -77,6 +78,7 @@ def create_worker_app(
 
     async def screen_submitted_posts(stream: Any) -> None:
         mongo = create_mongo_client(settings)
+        records = ScreeningRecords(mongo[settings.database_name("moderation")]["screenings"])
         producer = create_producer(settings, client_id=CONSUMER_NAME)
         await producer.start()
         # One inference thread: torch itself uses both cores inside it.
@@ -88,8 +90,9 @@ def create_worker_app(
             directory=directory,
             producer=producer,
             topics=topics,
-            screenings=mongo[settings.database_name("moderation")]["screenings"],
+            records=records,
         )
+        metrics.unwritten_records.set_function(lambda: records.unwritten)
         state.agent_running = True
         try:
             async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_S):
@@ -170,7 +173,8 @@ async def _screen_and_count(
 
 async def _until_done(state: WorkerState, attempt: Callable[[], Awaitable[object]]) -> None:
     """Retry until it succeeds: the batch is acknowledged only after its verdicts are out, and a
-    transient failure (database, Kafka) lasts as long as it lasts. Its duration shows on /readyz."""
+    transient failure (Kafka; the database no longer stops a batch) lasts as long as it lasts. Its
+    duration shows on /readyz."""
     delay = 0.2
     attempts = 0
     while True:

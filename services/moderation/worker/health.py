@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.common.consuming import ConsumerMetrics
 from services.common.health import setup_health
-from services.common.http_serving import start_site
+from services.common.http_serving import capped_connections, connection_counts_key, start_site
 from streams.kafka import kafka_ready
 from streams.lag import LagProbe
 from streams.settings import Settings
@@ -59,6 +59,11 @@ class WorkerMetrics:
             "Age of the oldest post waiting for screening",
             registry=self.registry,
         )
+        self.unwritten_records = Gauge(
+            "haven_worker_screening_records_unwritten",
+            "Screening records kept in memory while the database is out of reach",
+            registry=self.registry,
+        )
 
 
 class WorkerState:
@@ -92,6 +97,8 @@ def create_health_app(
     settings: Settings, state: WorkerState, probe: LagProbe | None, assigned: Callable[[], int] | None = None
 ) -> web.Application:
     app = web.Application()
+    # Health and metrics only, but a port all the same: one client must not hold it from the probes.
+    app[connection_counts_key] = capped_connections("moderation-worker", settings, state.metrics.registry)
     checks = setup_health(app, state.metrics.registry)
 
     async def agent_problem() -> str | None:

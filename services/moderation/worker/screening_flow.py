@@ -11,15 +11,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
 from opentelemetry.trace import Tracer
-from pymongo import UpdateOne
-from pymongo.asynchronous.collection import AsyncCollection
 
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput, fail_closed_verdict
 from services.moderation.screening.policy import Policy
+from services.moderation.worker.screening_records import ScreeningRecords
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.producer import RenewingProducer
 from streams.publishing import EventPublisher, PendingSend, all_delivered
@@ -42,8 +40,8 @@ class ScreeningFlow:
     directory: ResourceDirectory
     producer: RenewingProducer
     topics: Topics
-    #: One document per screened revision: redelivered posts are not screened or emitted twice.
-    screenings: AsyncCollection[dict[str, Any]]
+    #: One record per screened revision: redelivered posts are not screened or emitted twice.
+    records: ScreeningRecords
     #: Spans of the events it sends; the global (configured or no-op) tracer when None.
     tracer: Tracer | None = None
     _events: EventPublisher = field(init=False, repr=False)
@@ -72,11 +70,8 @@ class ScreeningFlow:
         unique: dict[str, PostSubmitted] = {}
         for post in posts:
             unique.setdefault(screening_key(post.post_id, post.revision), post)
-        # One `{_id: {$in}}` for the batch: an `_id` index hit on MongoDB and on Haven's FerretDB
-        # build (its patch; a stock FerretDB 1.24 would read the whole collection for it).
-        found = await self.screenings.find({"_id": {"$in": list(unique)}}, {"_id": 1}).to_list(None)
-        done_keys = {doc["_id"] for doc in found}
-        return [post for key, post in unique.items() if key not in done_keys]
+        unscreened = await self.records.unscreened(unique)
+        return [post for key, post in unique.items() if key in unscreened]
 
     async def _screen(self, posts: Sequence[PostSubmitted]) -> list[Verdict]:
         inputs = [ScreeningInput(id=p.post_id, text=p.body, title=p.title, board_slug=p.board_slug) for p in posts]
@@ -98,8 +93,9 @@ class ScreeningFlow:
         verdicts: Sequence[Verdict],
         emitting: Callable[[PostSubmitted], AbstractContextManager[object]],
     ) -> None:
-        """Resources, then verdicts, then the dedupe records: each stage handed to the producer in
-        the batch's order and acknowledged together, so a batch waits for three acks, not 3 × N."""
+        """Resources, then verdicts, then the records: each send stage handed to the producer in the
+        batch's order and acknowledged together, so a batch waits for two acks, not 2 × N. The
+        records wait for no database (screening_records.py)."""
         screened: list[PostScreened] = []
         resources_sent: list[PendingSend] = []
         for post, verdict in zip(posts, verdicts, strict=True):
@@ -145,20 +141,13 @@ class ScreeningFlow:
             with emitting(post):
                 verdicts_sent.append(await self._events.enqueue(event))
         await all_delivered(verdicts_sent)
-        await self.screenings.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": screening_key(event.post_id, event.revision)},
-                    {
-                        "$set": {
-                            "action": event.verdict.action,
-                            "risk": event.verdict.risk,
-                            "screened_at": event.occurred_at,
-                        }
-                    },
-                    upsert=True,
-                )
+        await self.records.remember(
+            {
+                screening_key(event.post_id, event.revision): {
+                    "action": event.verdict.action,
+                    "risk": event.verdict.risk,
+                    "screened_at": event.occurred_at,
+                }
                 for event in screened
-            ],
-            ordered=False,
+            }
         )
