@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo.errors import AutoReconnect
 
+from services.common.database_absence import DatabaseAbsence
 from services.notify.live_items import LiveItems
 from services.notify.views import sse_frame
 from streams.events import Notification
@@ -57,7 +58,8 @@ def _resources() -> Notification:
 
 
 def _live(inbox: Inbox, clock: Clock) -> LiveItems:
-    return LiveItems(inbox, store_wait_s=0.05, retry_database_after_s=5.0, clock=clock)  # type: ignore[arg-type]
+    absence = DatabaseAbsence("the inbox", retry_after_s=5.0, clock=clock)
+    return LiveItems(inbox, store_wait_s=0.05, absence=absence)  # type: ignore[arg-type]
 
 
 async def test_with_the_inbox_answering_the_stored_item_is_pushed_with_its_id() -> None:
@@ -72,7 +74,8 @@ async def test_with_the_database_away_the_author_still_gets_their_resources_with
     inbox, clock = Inbox(), Clock()
     inbox.away = True
     unstored: list[int] = []
-    live = LiveItems(inbox, retry_database_after_s=5.0, clock=clock, on_unstored=lambda: unstored.append(1))  # type: ignore[arg-type]
+    absence = DatabaseAbsence("the inbox", retry_after_s=5.0, clock=clock)
+    live = LiveItems(inbox, absence=absence, on_unstored=lambda: unstored.append(1))  # type: ignore[arg-type]
     item = await live.item_for(_resources())
     frame = sse_frame(item).decode()
     assert frame.startswith("event: resources\ndata: ")

@@ -10,6 +10,7 @@ import pytest
 from pymongo import UpdateOne
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
+from services.common.database_absence import DatabaseAbsence
 from services.moderation.worker.screening_records import ScreeningRecords
 from tests.unit.memory_screenings import MemoryCursor, MemoryScreenings
 
@@ -47,7 +48,8 @@ RECORD = {"action": "hold_urgent", "risk": "imminent", "screened_at": "t"}
 
 
 def _records(collection: FlakyScreenings, clock: Clock, **kwargs: Any) -> ScreeningRecords:
-    return ScreeningRecords(collection, clock=clock, retry_database_after_s=5.0, **kwargs)  # type: ignore[arg-type]
+    absence = DatabaseAbsence("screening records", retry_after_s=5.0, clock=clock)
+    return ScreeningRecords(collection, absence=absence, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_with_the_database_answering_a_recorded_screening_is_not_screened_again() -> None:

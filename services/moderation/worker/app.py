@@ -173,8 +173,8 @@ async def _screen_and_count(
 
 async def _until_done(state: WorkerState, attempt: Callable[[], Awaitable[object]]) -> None:
     """Retry until it succeeds: the batch is acknowledged only after its verdicts are out, and a
-    transient failure (Kafka; the database no longer stops a batch) lasts as long as it lasts. Its
-    duration shows on /readyz."""
+    transient failure (Kafka; a database out of reach does not stop a batch, see
+    screening_records.py) lasts as long as it lasts. Its duration shows on /readyz."""
     delay = 0.2
     attempts = 0
     while True:

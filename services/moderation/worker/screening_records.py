@@ -9,26 +9,21 @@ verdicts apply by revision, notifications are stored by id.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Iterable
+from functools import partial
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import ConnectionFailure
 
-log = logging.getLogger(__name__)
+from services.common.database_absence import DatabaseAbsence, DatabaseAway
 
 #: How long a batch waits for the database, at most, to look up its records and to write them. A
 #: database that is gone costs the driver's server-selection timeout (5 s), a frozen one its socket
 #: timeout (15 s); a batch (and the author waiting for resources) should not pay either.
 READ_WAIT_S = 2.0
 WRITE_WAIT_S = 5.0
-#: After the database failed to answer, how long to screen without asking it again.
-RETRY_DATABASE_AFTER_S = 5.0
 #: Records kept for writing later, at most (about 100 bytes each). Past it the oldest are
 #: forgotten: their posts, if redelivered, are screened again.
 MAX_UNWRITTEN = 100_000
@@ -40,15 +35,12 @@ class ScreeningRecords:
         self,
         collection: AsyncCollection[dict[str, Any]],
         *,
-        retry_database_after_s: float = RETRY_DATABASE_AFTER_S,
+        absence: DatabaseAbsence | None = None,
         max_unwritten: int = MAX_UNWRITTEN,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._collection = collection
-        self._retry_after_s = retry_database_after_s
+        self._absence = absence or DatabaseAbsence("screening records")
         self._max_unwritten = max_unwritten
-        self._clock = clock
-        self._away_until: float | None = None
         self._unwritten: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.forgotten = 0
 
@@ -58,23 +50,23 @@ class ScreeningRecords:
 
     @property
     def database_away(self) -> bool:
-        return self._away_until is not None
+        return self._absence.away
 
     async def unscreened(self, keys: Iterable[str]) -> set[str]:
         """The keys with no record: every key not remembered here when the database cannot say."""
         fresh = {key for key in keys if key not in self._unwritten}
-        if not fresh or self._waiting():
+        if not fresh:
             return fresh
+
+        # One `{_id: {$in}}` for the batch: an `_id` index hit on MongoDB and on Haven's FerretDB
+        # build (its patch; a stock FerretDB 1.24 would read the whole collection for it).
+        def lookup() -> Awaitable[list[dict[str, Any]]]:
+            return self._collection.find({"_id": {"$in": sorted(fresh)}}, {"_id": 1}).to_list(None)
+
         try:
-            # One `{_id: {$in}}` for the batch: an `_id` index hit on MongoDB and on Haven's FerretDB
-            # build (its patch; a stock FerretDB 1.24 would read the whole collection for it).
-            found = await asyncio.wait_for(
-                self._collection.find({"_id": {"$in": sorted(fresh)}}, {"_id": 1}).to_list(None), READ_WAIT_S
-            )
-        except (ConnectionFailure, TimeoutError) as exc:
-            self._went_away(exc)
+            found = await self._absence.ask(lookup, READ_WAIT_S)
+        except DatabaseAway:
             return fresh
-        self._came_back()
         return fresh - {doc["_id"] for doc in found}
 
     async def remember(self, records: dict[str, dict[str, Any]]) -> None:
@@ -85,32 +77,12 @@ class ScreeningRecords:
         while len(self._unwritten) > self._max_unwritten:
             self._unwritten.popitem(last=False)
             self.forgotten += 1
-        if self._waiting():
-            return
-        try:
-            while self._unwritten:
-                chunk = list(self._unwritten.items())[:WRITE_CHUNK]
-                writes = [UpdateOne({"_id": key}, {"$set": fields}, upsert=True) for key, fields in chunk]
-                await asyncio.wait_for(self._collection.bulk_write(writes, ordered=False), WRITE_WAIT_S)
-                for key, _ in chunk:
-                    self._unwritten.pop(key, None)
-        except (ConnectionFailure, TimeoutError) as exc:
-            self._went_away(exc)
-            return
-        self._came_back()
-
-    def _waiting(self) -> bool:
-        return self._away_until is not None and self._clock() < self._away_until
-
-    def _went_away(self, exc: Exception) -> None:
-        if self._away_until is None:
-            log.warning(
-                "screening records out of reach (%s); screening goes on, records kept in memory",
-                type(exc).__name__,
-            )
-        self._away_until = self._clock() + self._retry_after_s
-
-    def _came_back(self) -> None:
-        if self._away_until is not None:
-            log.warning("screening records reachable again; %d waiting to be written", len(self._unwritten))
-        self._away_until = None
+        while self._unwritten:
+            chunk = list(self._unwritten.items())[:WRITE_CHUNK]
+            writes = [UpdateOne({"_id": key}, {"$set": fields}, upsert=True) for key, fields in chunk]
+            try:
+                await self._absence.ask(partial(self._collection.bulk_write, writes, ordered=False), WRITE_WAIT_S)
+            except DatabaseAway:
+                return
+            for key, _ in chunk:
+                self._unwritten.pop(key, None)
