@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from pymongo import UpdateOne
@@ -78,7 +79,7 @@ class ScreeningRecords:
             self._unwritten.popitem(last=False)
             self.forgotten += 1
         while self._unwritten:
-            chunk = list(self._unwritten.items())[:WRITE_CHUNK]
+            chunk = list(islice(self._unwritten.items(), WRITE_CHUNK))
             writes = [UpdateOne({"_id": key}, {"$set": fields}, upsert=True) for key, fields in chunk]
             try:
                 await self._absence.ask(partial(self._collection.bulk_write, writes, ordered=False), WRITE_WAIT_S)
