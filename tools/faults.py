@@ -12,6 +12,8 @@ tests and by `haven bench faults`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -498,7 +500,7 @@ async def databases_paused(
     post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
     rig.pause_all_databases()
     try:
-        unready = await _outage_with_readiness_asked_midway(rig, http, paused_s)
+        readiness = await _outage_with_readiness_asked_midway(rig, http, paused_s)
     finally:
         rig.resume_all_databases()
     resumed = time.monotonic()
@@ -511,7 +513,7 @@ async def databases_paused(
         "post_status": await poster.status(post_id) if post_id else None,
         "queue_level": level,
         "moderators_alerted": alerted,
-        "unready_during_pause": unready,
+        "readiness_during_pause": readiness,
     }
     return result
 
@@ -535,13 +537,13 @@ async def databases_killed(
     crisis_poster = Poster(http, rig.group.url("forum"))
     await crisis_poster.join(1)
     crisis: dict[str, str | None] = {"post_id": None}
-    unready: dict[str, bool] = {}
+    readiness: dict[str, str] = {}
 
     async def fault() -> None:
         crisis["post_id"] = await crisis_poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
         await asyncio.to_thread(rig.kill_all_databases)
         try:
-            unready.update(await _outage_with_readiness_asked_midway(rig, http, down_s))
+            readiness.update(await _outage_with_readiness_asked_midway(rig, http, down_s))
         finally:
             await rig.start_all_databases()
 
@@ -557,7 +559,7 @@ async def databases_killed(
     )
     post_id = crisis["post_id"]
     if post_id is None:
-        result.notes = {"crisis_post_status": "refused", "unready_during_outage": unready}
+        result.notes = {"crisis_post_status": "refused", "readiness_during_outage": readiness}
         return result
     crisis_done, _ = await crisis_poster.wait_terminal(timeout_s)
     level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
@@ -565,7 +567,7 @@ async def databases_killed(
         "crisis_post_status": await crisis_poster.status(post_id) if crisis_done else "not terminal",
         "queue_level": level,
         "moderators_alerted": alerted,
-        "unready_during_outage": unready,
+        "readiness_during_outage": readiness,
     }
     return result
 
@@ -573,48 +575,109 @@ async def databases_killed(
 async def resources_while_databases_gone(
     rig: FaultRig, http: aiohttp.ClientSession, *, down_s: float = 60.0, timeout_s: float = 240
 ) -> FaultResult:
-    """A crisis post waits in Kafka (the worker killed), every database is killed, a new worker
-    starts: the author's open stream must get their resources while the databases are still gone.
-    The databases come back after `down_s`; then the post must end held, and the inbox must hold
-    the resources once.
+    """Crisis posts wait in Kafka (the worker killed), every database is killed, a new worker
+    starts: the authors must get their resources while the databases are still gone. One author
+    keeps their stream open throughout; the other's stream drops after the kill and reconnects
+    with the Last-Event-ID of the resources they had before. The databases come back after
+    `down_s`; then the posts must end held, the inbox must hold each post's resources once, and
+    a reconnect from the same Last-Event-ID must replay them with an id.
 
-    Notes: `resources_after_s`, from the databases' kill to the resources on the stream (None: not
-    within `down_s`); `resources_id_while_down`, the SSE id they came with (None: unstored);
-    `resources_in_inbox`, how many the inbox holds for the post afterwards."""
+    Notes: `resources_after_s`, from the databases' kill to the resources on the open stream
+    (None: not within `down_s`); `resources_id_while_down`, the SSE id they came with (None:
+    unstored); `reconnect_status`, the answer to the reconnect during the outage;
+    `reconnected_resources_after_s` and `reconnected_resources_id_while_down`, the same for the
+    reconnected stream; `reconnected_replay_id`, the id its resources came with when the same
+    Last-Event-ID reconnected once more, after the databases were back (None: not within
+    `timeout_s`); `resources_in_inbox`, how many
+    notifications the inbox holds for each outage post."""
     poster = Poster(http, rig.group.url("forum"))
-    await poster.join(1)
-    headers = {"Authorization": f"Bearer {poster.tokens[0]}"}
-    notes: dict[str, Any] = {"resources_after_s": None, "resources_id_while_down": None}
-    stream = await http.get(
-        f"{rig.group.url('notify')}/v1/stream",
-        headers=headers,
-        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
-    )
+    await poster.join(2)
+    steady, reconnecting = ({"Authorization": f"Bearer {token}"} for token in poster.tokens)
+    notes: dict[str, Any] = {
+        "resources_after_s": None,
+        "resources_id_while_down": None,
+        "reconnect_status": None,
+        "reconnected_resources_after_s": None,
+        "reconnected_resources_id_while_down": None,
+        "reconnected_replay_id": None,
+    }
+    open_stream = await _open_stream(http, rig, steady)
+    dropped = await _open_stream(http, rig, reconnecting)
+    reconnected = afterwards = None
     try:
-        assert stream.status == 200, await stream.text()
-        await stream.content.readline()  # ": connected"
+        earlier = await poster.post(1, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+        last_event_id = (await asyncio.wait_for(_resources_for(dropped, earlier), timeout_s)).get("id", "")
         rig.kill_worker()
-        post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+        post_ids = [await poster.post(n, CRISIS.format(tag=uuid.uuid4().hex[:6])) for n in (0, 1)]
         await asyncio.to_thread(rig.kill_all_databases)
         killed_at = time.monotonic()
+        dropped.close()
         try:
+            reconnected = await _open_stream(http, rig, {**reconnecting, "Last-Event-ID": last_event_id}, expect=None)
+            notes["reconnect_status"] = reconnected.status
             rig.start_worker()
-            event = await asyncio.wait_for(_next_event(stream, "resources"), down_s)
-            notes["resources_after_s"] = round(time.monotonic() - killed_at, 1)
-            notes["resources_id_while_down"] = event.get("id")
+            waits = [_time_resources(open_stream, post_ids[0], killed_at, notes, "")]
+            if reconnected.status == 200:
+                waits.append(_time_resources(reconnected, post_ids[1], killed_at, notes, "reconnected_"))
+            await asyncio.wait_for(asyncio.gather(*waits), down_s)
         except TimeoutError:
             pass
         finally:
             await asyncio.sleep(max(0.0, killed_at + down_s - time.monotonic()))
             await rig.start_all_databases()
+        if reconnected is not None:
+            reconnected.close()
+        afterwards = await _open_stream(http, rig, {**reconnecting, "Last-Event-ID": last_event_id})
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            replayed = await asyncio.wait_for(_resources_for(afterwards, post_ids[1], with_id=True), timeout_s)
+            notes["reconnected_replay_id"] = replayed.get("id")
     finally:
-        stream.close()
+        for stream in (open_stream, dropped, reconnected, afterwards):
+            if stream is not None:
+                stream.close()
     result = FaultResult(f"resources, every database gone {down_s:.0f} s")
     await _count(rig, poster, result, killed_at + down_s, timeout_s)
-    notes["post_status"] = await poster.status(post_id) if post_id else None
-    notes["resources_in_inbox"] = await _resources_in_inbox(http, rig.group.url("notify"), headers, post_id, timeout_s)
+    notes["post_status"] = [await poster.status(p) if p else None for p in post_ids]
+    notes["resources_in_inbox"] = [
+        await _resources_in_inbox(http, rig.group.url("notify"), headers, post_id, timeout_s)
+        for headers, post_id in zip((steady, reconnecting), post_ids, strict=True)
+    ]
     result.notes = notes
     return result
+
+
+async def _open_stream(
+    http: aiohttp.ClientSession, rig: FaultRig, headers: dict[str, str], *, expect: int | None = 200
+) -> aiohttp.ClientResponse:
+    """A member's event stream, past its ": connected" line when it opened."""
+    stream = await http.get(
+        f"{rig.group.url('notify')}/v1/stream",
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+    )
+    if expect is not None:
+        assert stream.status == expect, await stream.text()
+    if stream.status == 200:
+        await stream.content.readline()  # ": connected"
+    return stream
+
+
+async def _time_resources(
+    stream: aiohttp.ClientResponse, post_id: str | None, since: float, notes: dict[str, Any], prefix: str
+) -> None:
+    event = await _resources_for(stream, post_id)
+    notes[f"{prefix}resources_after_s"] = round(time.monotonic() - since, 1)
+    notes[f"{prefix}resources_id_while_down"] = event.get("id")
+
+
+async def _resources_for(
+    stream: aiohttp.ClientResponse, post_id: str | None, *, with_id: bool = False
+) -> dict[str, str]:
+    """The next resources event on the stream for `post_id` (with an SSE id, if asked)."""
+    while True:
+        event = await _next_event(stream, "resources")
+        if json.loads(event.get("data", "{}")).get("post_id") == post_id and (event.get("id") or not with_id):
+            return event
 
 
 async def _next_event(stream: aiohttp.ClientResponse, kind: str) -> dict[str, str]:
@@ -651,20 +714,22 @@ async def _resources_in_inbox(
 
 async def _outage_with_readiness_asked_midway(
     rig: FaultRig, http: aiohttp.ClientSession, outage_s: float
-) -> dict[str, bool]:
-    """Wait out an outage of `outage_s`, asking halfway whether the forum and the moderation API
-    say they are unready (503 from /readyz, or no answer)."""
+) -> dict[str, str]:
+    """Wait out an outage of `outage_s`, asking halfway what the forum, the moderation API and
+    notify answer on /readyz: its status ("ready", "degraded", "unavailable"), with ": database"
+    when it names its database as failing, or "no answer"."""
     await asyncio.sleep(outage_s / 2)
-    unready = {}
-    for name in ("forum", "moderation-api"):
+    readiness = {}
+    for name in ("forum", "moderation-api", "notify"):
         try:
             url = f"{rig.group.url(name)}/readyz"
-            async with http.get(url, timeout=aiohttp.ClientTimeout(total=20)) as response:
-                unready[name] = response.status == 503
-        except (TimeoutError, aiohttp.ClientError):
-            unready[name] = True
+            async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+                body = await response.json()
+            readiness[name] = body["status"] + (": database" if "database" in body.get("failing", {}) else "")
+        except (TimeoutError, aiohttp.ClientError, ValueError, KeyError):
+            readiness[name] = "no answer"
     await asyncio.sleep(outage_s / 2)
-    return unready
+    return readiness
 
 
 async def _queued_and_alerted(

@@ -9,20 +9,28 @@ found unknown is then answered 401 at once, without reading the database, for a 
 instance also watches the whole topic (no consumer group, from its end) so that an identity event
 drops such an entry wherever it is held, and so that a disabled or erased identity's live
 connections can be ended on every instance, not only on the one whose consumer applied the event.
+
+The identity each token last read as valid is also kept in memory (bounded), and answers only when
+the database does not: an author whose stream drops while the databases are gone can open it again
+and get their crisis resources. An identity event for the token (read by the watcher from Kafka,
+so it arrives without the database) drops the entry; a disabled or erased identity drops them all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
+from services.common.database_absence import DatabaseAbsence, DatabaseAway
 from services.common.lifecycle import background_task
 from services.common.problems import Problem
 from services.common.tokens import ExpiringHashes, bearer_token, hash_token
@@ -43,6 +51,11 @@ UNKNOWN_TOKEN_TTL_S = 5.0
 ANNOUNCED_TTL_S = 60.0
 #: Bounds the memory a flood of made-up tokens (or of new identities) can take.
 MAX_REMEMBERED_HASHES = 10_000
+#: How long a token check waits for the database before it answers from the identities it
+#: remembers (or, for a token it does not remember, with a 503).
+READ_WAIT_S = 3.0
+#: Identities remembered for a database outage: one entry per token lately seen valid.
+MAX_REMEMBERED_IDENTITIES = 50_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,8 @@ class IdentityCache:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         unknown_ttl_s: float = UNKNOWN_TOKEN_TTL_S,
         max_remembered: int = MAX_REMEMBERED_HASHES,
+        read_wait_s: float = READ_WAIT_S,
+        max_remembered_identities: int = MAX_REMEMBERED_IDENTITIES,
     ) -> None:
         self._collection = collection
         self._on_erased = on_erased
@@ -80,6 +95,12 @@ class IdentityCache:
         self._unknown = ExpiringHashes(ttl_s=unknown_ttl_s, max_entries=max_remembered, clock=clock)
         self._announced = ExpiringHashes(ttl_s=ANNOUNCED_TTL_S, max_entries=max_remembered, clock=clock)
         self._waits: dict[str, asyncio.Future[Identity | None]] = {}
+        self._read_wait_s = read_wait_s
+        self._absence = DatabaseAbsence("the identity tokens", clock=clock)
+        self._valid: OrderedDict[str, Identity] = OrderedDict()
+        self._max_valid = max_remembered_identities
+        #: Counts notices, so that a read an event overtook is not remembered as valid.
+        self._notices = 0
 
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:
@@ -112,10 +133,15 @@ class IdentityCache:
         brand-new token works as soon as its event is here, and reports a disabled or erased
         identity to `on_revoked` (which must not block either).
         """
+        self._notices += 1
         self._unknown.discard(event.token_hash)
         self._announced.add(event.token_hash)
-        if (event.disabled or event.erased) and self._on_revoked is not None:
-            self._on_revoked(event.id)
+        self._valid.pop(event.token_hash, None)
+        if event.disabled or event.erased:
+            for token_hash in [h for h, identity in self._valid.items() if identity.id == event.id]:
+                del self._valid[token_hash]
+            if self._on_revoked is not None:
+                self._on_revoked(event.id)
 
     async def by_token(self, token: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
         return await self.by_token_hash(hash_token(token), wait_s=wait_s)
@@ -126,6 +152,9 @@ class IdentityCache:
         With `wait_s` > 0 an unknown hash is looked up again until `wait_s` has passed (callers
         asking about the same hash meanwhile share that wait), and is then answered None at once
         for a few seconds. With `wait_s` == 0: exactly one read, no cache.
+
+        When the database does not answer within `read_wait_s`, a token lately seen valid is
+        answered from memory; any other raises DatabaseAway (a 503).
         """
         if wait_s <= 0:
             _, identity = await self._read(token_hash)
@@ -164,12 +193,27 @@ class IdentityCache:
             done.exception()
 
     async def _read(self, token_hash: str) -> tuple[bool, Identity | None]:
-        doc = await self._collection.find_one({"_id": token_hash})
-        if doc is None:
-            return False, None
-        if doc.get("disabled"):
-            return True, None
-        return True, Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
+        notices_before = self._notices
+        try:
+            doc = await self._absence.ask(partial(self._collection.find_one, {"_id": token_hash}), self._read_wait_s)
+        except DatabaseAway:
+            remembered = self._valid.get(token_hash)
+            if remembered is None:
+                raise
+            return True, remembered
+        if doc is None or doc.get("disabled"):
+            self._valid.pop(token_hash, None)
+            return doc is not None, None
+        identity = Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
+        if self._notices == notices_before:
+            self._remember_valid(token_hash, identity)
+        return True, identity
+
+    def _remember_valid(self, token_hash: str, identity: Identity) -> None:
+        self._valid[token_hash] = identity
+        self._valid.move_to_end(token_hash)
+        while len(self._valid) > self._max_valid:
+            self._valid.popitem(last=False)
 
 
 async def require_identity(request: web.Request, cache: IdentityCache, *, kinds: set[str] | None = None) -> Identity:

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 from pymongo.errors import ConnectionFailure
 
+from services.common.database_absence import DatabaseAway
 from services.common.json_body import InvalidJsonBody, parse_json_object
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 def failure_problem(request: web.Request, exc: Exception) -> Problem:
     """The problem for an exception no handler turned into one, logged by method and path only
     (query strings and bodies may carry personal data)."""
-    if isinstance(exc, ConnectionFailure | KafkaError):
+    if isinstance(exc, ConnectionFailure | KafkaError | DatabaseAway):
         # The database or the broker is out of reach (stopped, paused, timing out): the request
         # may succeed in a moment, so this is a 503, not a fault in the service.
         log.warning("%s on %s %s: answered 503", type(exc).__name__, request.method, request.path)

@@ -59,7 +59,7 @@ def create_app(
     app[member_turns_key] = MemberTurns()
     app[hotline_numbers_key] = hotline_numbers
     app[standing_lines_key] = standing_lines
-    checks = setup_health(app, registry)
+    checks = setup_health(app, registry, serves_degraded=True)
     setup_openapi(app, forum_openapi())
     views.setup_routes(app)
     member_views.setup_routes(app)

@@ -14,6 +14,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
+from services.common.database_absence import DatabaseAbsence
 from services.common.health import setup_health
 from services.common.http_serving import service_application
 from services.common.identities import IdentityCache, identities_context
@@ -23,7 +24,7 @@ from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
 from services.notify import views
 from services.notify.hub import Hub
-from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
+from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_absence_key, store_key
 from services.notify.live_items import LiveItems
 from services.notify.openapi import notify_openapi
 from services.notify.store import Inbox, StoredBatch
@@ -48,7 +49,7 @@ def default_instance_name(settings: Settings) -> str:
 def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: float | None = None) -> web.Application:
     registry = CollectorRegistry()
     app = service_application("notify", settings, registry)
-    checks = setup_health(app, registry)
+    checks = setup_health(app, registry, serves_degraded=True)
     unstored_pushes = Counter(
         "haven_notify_pushed_unstored_total",
         "Notifications pushed to live streams before the inbox could store them",
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
     hub = Hub(max_streams_per_identity=settings.max_streams_per_identity)
     app[hub_key] = hub
     app[heartbeat_key] = heartbeat_s or settings.sse_heartbeat_s
+    inbox_absence = app[inbox_absence_key] = DatabaseAbsence("the inbox")
     instance_name = instance or default_instance_name(settings)
     topics = Topics(settings.topic_prefix)
 
@@ -120,7 +122,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         )
         await consumer.start()
 
-        live_items = LiveItems(inbox, on_unstored=unstored_pushes.inc)
+        live_items = LiveItems(inbox, absence=inbox_absence, on_unstored=unstored_pushes.inc)
 
         async def handle(topic: str, event: Event) -> None:
             assert isinstance(event, Notification)

@@ -11,8 +11,9 @@ from aiohttp import web
 from services.common.identities import Identity, require_identity
 from services.common.problems import Problem, read_json_object
 from services.notify.hub import IdentityRevoked, StreamLimitReached
-from services.notify.keys import heartbeat_key, hub_key, identities_key, store_key
+from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_absence_key, store_key
 from services.notify.representations import public_view
+from services.notify.resumption import Resumption
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
 
 PAGE_SIZE = 50
@@ -25,10 +26,10 @@ def recipients_of(identity: Identity) -> list[str]:
     return [identity.id, MODERATORS] if identity.kind == "moderator" else [identity.id]
 
 
-def sse_frame(item: dict[str, Any]) -> bytes:
+def sse_frame(item: dict[str, Any], *, with_id: bool = True) -> bytes:
     view = public_view(item)
     # An item not yet stored has no id: the client's Last-Event-ID stays before it (live_items.py).
-    id_line = "" if view["id"] is None else f"id: {view['id']}\n"
+    id_line = f"id: {view['id']}\n" if with_id and view["id"] is not None else ""
     return f"{id_line}event: {view['kind']}\ndata: {json.dumps(view)}\n\n".encode()
 
 
@@ -57,13 +58,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     # A replayed or live notification; None from the live queue ends the stream.
     item: dict[str, Any] | None
+    resumption = Resumption(inbox, request.app[inbox_absence_key], recipients, request.headers.get("Last-Event-ID", ""))
+
+    async def write_replay() -> None:
+        for replayed in await resumption.catch_up():
+            await response.write(sse_frame(replayed))
+            resumption.sent(replayed)
+
     try:
         await response.prepare(request)
-        last_sent = request.headers.get("Last-Event-ID", "")
-        if last_sent:
-            for item in await inbox.after(recipients, last_sent):
-                await response.write(sse_frame(item))
-                last_sent = item["event_key"]
+        await write_replay()
         await response.write(b": connected\n\n")
         quiet_s = 0.0
         while True:
@@ -74,6 +78,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 # look, so that the slot is freed within seconds rather than at the next write.
                 if request.transport is None or request.transport.is_closing():
                     break
+                await write_replay()
                 quiet_s += min(heartbeat_s, DISCONNECT_CHECK_S)
                 if quiet_s >= heartbeat_s:
                     await response.write(b": heartbeat\n\n")
@@ -82,13 +87,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if item is None:
                 break
             quiet_s = 0.0
-            if item["event_key"] is None:
-                await response.write(sse_frame(item))
+            if item["event_key"] is None or not resumption.caught_up:
+                # Unstored, or the replay is still to come: no id, so Last-Event-ID stays put.
+                await response.write(sse_frame(item, with_id=False))
                 continue
-            if item["event_key"] <= last_sent:
+            if not resumption.is_new(item):
                 continue
             await response.write(sse_frame(item))
-            last_sent = item["event_key"]
+            resumption.sent(item)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

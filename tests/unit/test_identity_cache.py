@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
+from services.common.database_absence import RETRY_AFTER_S, DatabaseAway
 from services.common.identities import UNKNOWN_TOKEN_TTL_S, UNKNOWN_TOKEN_WAIT_S, Identity, IdentityCache
 from services.common.tokens import ExpiringHashes, hash_token, new_token
 from streams.events import IdentityChanged
@@ -32,10 +35,16 @@ class FakeTokens:
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
         self.reads = 0
+        self.away = False
+        self.during_read: Callable[[], None] | None = None
 
     async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
         self.reads += 1
+        if self.away:
+            raise AutoReconnect("connection refused")
         await asyncio.sleep(0)
+        if self.during_read is not None:
+            self.during_read()
         return self.docs.get(query["_id"])
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool = False) -> None:
@@ -155,6 +164,77 @@ async def test_a_disabled_or_erased_identity_is_refused_at_once_and_reported_as_
     assert revoked == ["u-1", "u-1"] and hash_token(token) not in tokens.docs
     cache.notice(member(token, handle="renamed"))  # an ordinary change revokes nothing
     assert revoked == ["u-1", "u-1"]
+
+
+async def test_a_token_lately_seen_valid_still_works_while_the_database_is_away(
+    cache: IdentityCache, tokens: FakeTokens
+) -> None:
+    seen, unseen = new_token(), new_token()
+    await cache.apply(member(seen))
+    await cache.apply(IdentityChanged(id="u-2", token_hash=hash_token(unseen), kind="user"))
+    identity = await cache.by_token(seen)
+    tokens.away = True
+    assert await cache.by_token(seen) == identity, "answered from memory, so the author's stream can open"
+    with pytest.raises(DatabaseAway):
+        await cache.by_token(unseen)  # never read here: a 503, never a guess
+
+
+async def test_while_the_database_is_away_it_is_asked_again_only_after_a_pause(
+    cache: IdentityCache, tokens: FakeTokens, clock: FakeClock
+) -> None:
+    token = new_token()
+    await cache.apply(member(token))
+    await cache.by_token(token)
+    tokens.away = True
+    reads_before = tokens.reads
+    for _ in range(5):
+        assert await cache.by_token(token) is not None
+    assert tokens.reads == reads_before + 1, "one failed read, then memory alone"
+    clock.now += RETRY_AFTER_S
+    tokens.away = False
+    assert await cache.by_token(token) is not None
+    assert tokens.reads == reads_before + 2
+
+
+async def test_a_disabled_or_erased_identity_is_forgotten_even_while_the_database_is_away(
+    cache: IdentityCache, tokens: FakeTokens
+) -> None:
+    first, second, other = new_token(), new_token(), new_token()
+    for token in (first, second):
+        await cache.apply(member(token))
+        await cache.by_token(token)
+    await cache.apply(IdentityChanged(id="u-2", token_hash=hash_token(other), kind="user"))
+    await cache.by_token(other)
+    tokens.away = True
+    cache.notice(member(first, disabled=True))  # seen by the watcher, from Kafka
+    for token in (first, second):
+        with pytest.raises(DatabaseAway):
+            await cache.by_token(token)
+    assert await cache.by_token(other) is not None, "another identity's token is not touched"
+
+
+async def test_a_read_overtaken_by_an_identity_event_is_not_remembered(
+    cache: IdentityCache, tokens: FakeTokens
+) -> None:
+    token = new_token()
+    await cache.apply(member(token))
+    tokens.during_read = lambda: cache.notice(member(token, disabled=True))
+    assert await cache.by_token(token) is not None  # the read began before the event
+    tokens.during_read, tokens.away = None, True
+    with pytest.raises(DatabaseAway):
+        await cache.by_token(token)
+
+
+async def test_the_remembered_identities_are_bounded(tokens: FakeTokens, clock: FakeClock) -> None:
+    cache = IdentityCache(tokens, clock=clock, sleep=clock.sleep, max_remembered_identities=2)  # type: ignore[arg-type]
+    held = [new_token() for _ in range(3)]
+    for token in held:
+        await cache.apply(member(token))
+        await cache.by_token(token)
+    tokens.away = True
+    with pytest.raises(DatabaseAway):
+        await cache.by_token(held[0])  # the oldest was pushed out
+    assert await cache.by_token(held[2]) is not None
 
 
 def test_expiring_hashes_hold_a_bounded_number_of_entries_for_a_limited_time(clock: FakeClock) -> None:

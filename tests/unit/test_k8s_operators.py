@@ -364,6 +364,7 @@ def test_every_alert_uses_metrics_the_code_defines(rendered: list[Doc]) -> None:
         "haven_review_urgent_realerts_total",
         "haven_review_time_to_first_claim_seconds_bucket",
         "haven_http_requests_total",
+        "haven_readiness_failing",
     }
 
 

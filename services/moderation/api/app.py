@@ -53,7 +53,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
     app[settings_key] = settings
     app[directory_key] = directory
     app[sla_key] = SlaMetrics(registry)
-    checks = setup_health(app, registry)
+    checks = setup_health(app, registry, serves_degraded=True)
     setup_openapi(app, moderation_openapi())
     resources_view.setup_routes(app)
     views.setup_routes(app)
