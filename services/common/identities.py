@@ -13,7 +13,8 @@ connections can be ended on every instance, not only on the one whose consumer a
 The identity each token last read as valid is also kept in memory (bounded), and answers only when
 the database does not: an author whose stream drops while the databases are gone can open it again
 and get their crisis resources. An identity event for the token (read by the watcher from Kafka,
-so it arrives without the database) drops the entry; a disabled or erased identity drops them all.
+so it arrives without the database) replaces the entry with its state; a disabled or erased
+identity drops every entry it has.
 """
 
 from __future__ import annotations
@@ -99,8 +100,10 @@ class IdentityCache:
         self._absence = DatabaseAbsence("the identity tokens", clock=clock)
         self._valid: OrderedDict[str, Identity] = OrderedDict()
         self._max_valid = max_remembered_identities
-        #: Counts notices, so that a read an event overtook is not remembered as valid.
-        self._notices = 0
+        #: Token hashes being read now (with how many reads), and those of them an identity event
+        #: overtook: such a read is older than the event, so it is not remembered.
+        self._reading: dict[str, int] = {}
+        self._overtaken: set[str] = set()
 
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:
@@ -133,15 +136,20 @@ class IdentityCache:
         brand-new token works as soon as its event is here, and reports a disabled or erased
         identity to `on_revoked` (which must not block either).
         """
-        self._notices += 1
         self._unknown.discard(event.token_hash)
         self._announced.add(event.token_hash)
-        self._valid.pop(event.token_hash, None)
+        if event.token_hash in self._reading:
+            self._overtaken.add(event.token_hash)
         if event.disabled or event.erased:
+            self._valid.pop(event.token_hash, None)
             for token_hash in [h for h, identity in self._valid.items() if identity.id == event.id]:
                 del self._valid[token_hash]
             if self._on_revoked is not None:
                 self._on_revoked(event.id)
+        elif event.token_hash in self._valid or event.token_hash in self._reading:
+            # The event is the identity's newest state (the same event is seen twice: applied, and
+            # by the watcher); only tokens read here are kept, so new identities push none out.
+            self._remember_valid(event.token_hash, _identity_of(event))
 
     async def by_token(self, token: str, *, wait_s: float = UNKNOWN_TOKEN_WAIT_S) -> Identity | None:
         return await self.by_token_hash(hash_token(token), wait_s=wait_s)
@@ -193,27 +201,45 @@ class IdentityCache:
             done.exception()
 
     async def _read(self, token_hash: str) -> tuple[bool, Identity | None]:
-        notices_before = self._notices
+        self._reading[token_hash] = self._reading.get(token_hash, 0) + 1
         try:
-            doc = await self._absence.ask(partial(self._collection.find_one, {"_id": token_hash}), self._read_wait_s)
-        except DatabaseAway:
-            remembered = self._valid.get(token_hash)
-            if remembered is None:
-                raise
-            return True, remembered
-        if doc is None or doc.get("disabled"):
-            self._valid.pop(token_hash, None)
-            return doc is not None, None
-        identity = Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
-        if self._notices == notices_before:
-            self._remember_valid(token_hash, identity)
-        return True, identity
+            try:
+                doc = await self._absence.ask(
+                    partial(self._collection.find_one, {"_id": token_hash}), self._read_wait_s
+                )
+            except DatabaseAway:
+                remembered = self._valid.get(token_hash)
+                if remembered is None:
+                    raise
+                return True, remembered
+            found = doc is not None
+            identity = None if doc is None or doc.get("disabled") else _identity_of_document(doc)
+            if token_hash not in self._overtaken:
+                if identity is None:
+                    self._valid.pop(token_hash, None)
+                else:
+                    self._remember_valid(token_hash, identity)
+            return found, identity
+        finally:
+            left = self._reading.pop(token_hash) - 1
+            if left:
+                self._reading[token_hash] = left
+            else:
+                self._overtaken.discard(token_hash)
 
     def _remember_valid(self, token_hash: str, identity: Identity) -> None:
         self._valid[token_hash] = identity
         self._valid.move_to_end(token_hash)
         while len(self._valid) > self._max_valid:
             self._valid.popitem(last=False)
+
+
+def _identity_of(event: IdentityChanged) -> Identity:
+    return Identity(event.id, event.kind, event.role, (event.handle or "") if event.kind == "moderator" else "")
+
+
+def _identity_of_document(doc: dict[str, Any]) -> Identity:
+    return Identity(doc["identity_id"], doc["kind"], doc.get("role", "member"), doc.get("name", ""))
 
 
 async def require_identity(request: web.Request, cache: IdentityCache, *, kinds: set[str] | None = None) -> Identity:

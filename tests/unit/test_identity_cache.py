@@ -225,6 +225,28 @@ async def test_a_read_overtaken_by_an_identity_event_is_not_remembered(
         await cache.by_token(token)
 
 
+async def test_the_watcher_seeing_the_join_after_the_read_keeps_the_token_remembered(
+    cache: IdentityCache, tokens: FakeTokens
+) -> None:
+    token = new_token()
+    await cache.apply(member(token))  # the identities consumer applies the join...
+    await cache.by_token(token)
+    cache.notice(member(token))  # ...and the watcher sees the same event a moment later
+    tokens.away = True
+    assert await cache.by_token(token) is not None
+
+
+async def test_a_change_seen_during_the_read_is_what_is_remembered(cache: IdentityCache, tokens: FakeTokens) -> None:
+    token = new_token()
+    await cache.apply(IdentityChanged(id="m-1", token_hash=hash_token(token), kind="moderator", role="admin"))
+    tokens.during_read = lambda: cache.notice(
+        IdentityChanged(id="m-1", token_hash=hash_token(token), kind="moderator", role="moderator")
+    )
+    assert (await cache.by_token(token)).role == "admin"  # type: ignore[union-attr]  # read before the change
+    tokens.during_read, tokens.away = None, True
+    assert (await cache.by_token(token)).role == "moderator", "the newer state, not the older read"  # type: ignore[union-attr]
+
+
 async def test_the_remembered_identities_are_bounded(tokens: FakeTokens, clock: FakeClock) -> None:
     cache = IdentityCache(tokens, clock=clock, sleep=clock.sleep, max_remembered_identities=2)  # type: ignore[arg-type]
     held = [new_token() for _ in range(3)]
