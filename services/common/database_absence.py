@@ -1,8 +1,9 @@
 """Going on without a database that stopped answering, and asking it again only now and then.
 
-Used where the database is a record, not a gate (the worker's screening records, notify's live
-pushes): each try at a database that is gone costs the driver's timeouts, which the work waiting
-behind it should not pay on every event.
+Used where work can go on without the database (the worker's screening records, notify's live
+pushes and stream replays, the token checks answered from remembered identities): each try at a
+database that is gone costs the driver's timeouts, which the work waiting behind it should not pay
+on every event.
 """
 
 from __future__ import annotations

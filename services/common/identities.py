@@ -114,15 +114,16 @@ class IdentityCache:
             if self._on_erased is not None:
                 await self._on_erased(event.id)
             return
+        identity = _identity_of(event)
         await self._collection.update_one(
             {"_id": event.token_hash},
             {
                 "$set": {
-                    "identity_id": event.id,
-                    "kind": event.kind,
-                    "role": event.role,
+                    "identity_id": identity.id,
+                    "kind": identity.kind,
+                    "role": identity.role,
                     "disabled": event.disabled,
-                    "name": (event.handle or "") if event.kind == "moderator" else "",
+                    "name": identity.name,
                 }
             },
             upsert=True,
@@ -235,6 +236,7 @@ class IdentityCache:
 
 
 def _identity_of(event: IdentityChanged) -> Identity:
+    """The identity an event describes, as stored and remembered (only a moderator's name is kept)."""
     return Identity(event.id, event.kind, event.role, (event.handle or "") if event.kind == "moderator" else "")
 
 
