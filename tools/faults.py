@@ -409,14 +409,24 @@ async def moderation_db_paused(
 
     Afterwards the post must be held for its author, be an urgent item in the queue, and the
     moderators must have been alerted of it (`queue.item`) without anyone replaying anything.
+    Noted too: how long after the post the moderators' inbox had the alert while the database was
+    still paused (None: not before it came back).
     """
     poster = Poster(http, rig.group.url("forum"))
     await poster.join(1)
     rig.pause_moderation_db()
     pause_started = time.monotonic()
+    paged_after_s: float | None = None
     try:
         post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
-        await asyncio.sleep(max(0.0, paused_s - (time.monotonic() - pause_started)))
+        posted = time.monotonic()
+        pause_ends = pause_started + paused_s
+        while post_id is not None and paged_after_s is None and time.monotonic() < pause_ends:
+            if await _moderators_alerted(rig, http, moderator_token, post_id):
+                paged_after_s = round(time.monotonic() - posted, 1)
+            else:
+                await asyncio.sleep(0.5)
+        await asyncio.sleep(max(0.0, pause_ends - time.monotonic()))
     finally:
         rig.resume_moderation_db()
     resumed = time.monotonic()
@@ -429,6 +439,7 @@ async def moderation_db_paused(
         "post_status": await poster.status(post_id),
         "queue_level": item_level,
         "moderators_alerted": alerted,
+        "moderators_paged_while_paused_after_s": paged_after_s,
         "in_queue_after_s": round(time.monotonic() - resumed, 1),
     }
     return result
@@ -745,12 +756,19 @@ async def _queued_and_alerted(
             if response.status == 200:
                 items = (await response.json())["items"]
                 level = next((i["level"] for i in items if i["post_id"] == post_id), None)
-        async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
-            if response.status == 200:
-                alerted = any(
-                    n.get("kind") == "queue.item" and n.get("post_id") == post_id
-                    for n in (await response.json())["items"]
-                )
+        alerted = await _moderators_alerted(rig, http, moderator_token, post_id)
         if not (level and alerted):
             await asyncio.sleep(1)
     return level, alerted
+
+
+async def _moderators_alerted(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str) -> bool:
+    """Whether the moderators' inbox (notify's database, not the moderation one) holds a
+    `queue.item` for the post."""
+    headers = {"Authorization": f"Bearer {moderator_token}"}
+    async with http.get(f"{rig.group.url('notify')}/v1/notifications", headers=headers) as response:
+        if response.status != 200:
+            return False
+        return any(
+            n.get("kind") == "queue.item" and n.get("post_id") == post_id for n in (await response.json())["items"]
+        )

@@ -100,6 +100,8 @@ async def test_a_crisis_post_survives_a_100_s_outage_of_the_moderation_database(
     assert result.notes["post_status"] == "held"
     assert result.notes["queue_level"] == "urgent", result.notes
     assert result.notes["moderators_alerted"] is True, result.notes
+    # Paged while the database was still away, not once it came back.
+    assert result.notes["moderators_paged_while_paused_after_s"] is not None, result.notes
 
 
 async def test_a_frozen_worker_alerts_the_moderators_and_catches_up(rig: FaultRig) -> None:

@@ -34,6 +34,7 @@ from services.moderation.api.realert import UrgentRealerter
 from services.moderation.api.sla import SlaMetrics
 from services.moderation.api.stall_watch import StallWatch
 from services.moderation.api.store import ModerationStore
+from services.moderation.api.urgent_pages import UrgentPager, queue_item_id
 from services.moderation.resources import ResourceDirectory
 from streams.events import Event, PostDeleted, PostReported, PostScreened
 from streams.kafka import create_consumer
@@ -87,15 +88,19 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         )
         await consumer.start()
 
+        pager = UrgentPager(publisher.new_item)
+
         async def handle(topic: str, event: Event) -> None:
             if isinstance(event, PostDeleted):
                 await review.forget_post(event.post_id)
                 return
             if isinstance(event, PostScreened):
+                await pager.page_if_urgent(event)
                 level = await review.add_screened(event)
                 if level is not None:
-                    item_id = f"post:{event.post_id}:{event.revision}"
-                    await publisher.new_item(item_id, event.post_id, level)
+                    item_id = queue_item_id(event)
+                    if not pager.already_paged(item_id):
+                        await publisher.new_item(item_id, event.post_id, level)
                     await review.mark_alerted(item_id)
             elif isinstance(event, PostReported):
                 await review.add_report(event)
