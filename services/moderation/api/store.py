@@ -18,6 +18,7 @@ from services.common.identities import Identity
 from services.moderation.api.open_queue import OpenQueue, queue_key
 from services.moderation.api.queue_listing import QueuePosition
 from services.moderation.api.quoted_words import verdict_without_words
+from services.moderation.api.urgent_pages import queue_item_id
 from streams.events import PostReported, PostScreened, new_id, utc_now
 
 LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
@@ -62,8 +63,9 @@ class ModerationStore:
         if not self.queues(event):
             return None
         level = "urgent" if event.verdict.action == "hold_urgent" else "hold"
+        item_id = queue_item_id(event)
         result = await self._items.update_one(
-            {"_id": f"post:{event.post_id}:{event.revision}"},
+            {"_id": item_id},
             {
                 "$setOnInsert": {
                     "post_id": event.post_id,
@@ -86,14 +88,12 @@ class ModerationStore:
         )
         # Also on a redelivery (a crash may have come between the two writes); a listing drops
         # the entry again if the item was decided meanwhile.
-        await self._open.opened(f"post:{event.post_id}:{event.revision}", LEVELS[level], event.occurred_at)
+        await self._open.opened(item_id, LEVELS[level], event.occurred_at)
         if result.upserted_id is not None:
             return level
         # A redelivery: the first delivery may have stored the item and then failed to alert the
         # moderators. Until `mark_alerted`, every delivery alerts again (the alert's id is stable).
-        pending = await self._items.find_one(
-            {"_id": f"post:{event.post_id}:{event.revision}", "alerted": False}, {"_id": 1}
-        )
+        pending = await self._items.find_one({"_id": item_id, "alerted": False}, {"_id": 1})
         return level if pending is not None else None
 
     async def mark_alerted(self, item_id: str) -> None:
