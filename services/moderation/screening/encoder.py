@@ -10,7 +10,8 @@ A fine-tuned screener ships only the weights of the encoder layers it changed (`
 float16): they are laid over the package's weights at load time.
 
 Inference runs the windows sorted by length in small batches that are cut when lengths differ
-too much, so one long post does not pad many short ones. The number format is chosen once at
+too much, so one long post does not pad many short ones; in bfloat16 the linear layers of a
+batch then run on its real tokens only (unpadded.py). The number format is chosen once at
 start (choose_precision): bfloat16 autocast where it is measured faster and faithful, else
 float32; int8 (int8.py) only when configured. A configured format this CPU has no hardware path
 for (kernels.py) is refused for float32.
@@ -30,6 +31,8 @@ import numpy as np
 
 from services.moderation.screening.kernels import matmul_speedup
 from services.moderation.screening.spans import span_vectors
+from services.moderation.screening.unpadded import last_hidden_state as unpadded_last_hidden_state
+from services.moderation.screening.unpadded import matches_plain_forward
 
 if TYPE_CHECKING:
     import torch
@@ -50,6 +53,10 @@ MAX_WINDOWS_PER_POST = 24
 #: 10 % slower (2026-12-06). int8 has not been swept and keeps the old value.
 MICRO_BATCH = 32
 CALL_OVERHEAD_TOKENS = {"bf16": 384, "fp32": 128, "int8": 384}
+#: Number formats whose batches skip padding in the linear layers (unpadded.py). bfloat16 screened
+#: 1.12-1.27x faster so on an AMD EPYC with AVX-512 BF16 (2026-12-07); float32 was no faster there
+#: (0.90-1.03x: its cheaper calls already pad little) and int8 was not measured, so both run plain.
+UNPADDED_PRECISIONS = frozenset({"bf16"})
 DELTA_FILE = "encoder-top.safetensors"
 
 log = logging.getLogger(__name__)
@@ -241,6 +248,8 @@ class Encoder:
         self.precision = precision
         #: The model production inference runs (for "int8", a copy whose layers compute in int8: int8.py).
         self._fast = _quantized(model) if precision == "int8" else model
+        #: Whether the model has the shape unpadded.py reads.
+        self._unpadded = matches_plain_forward(model)
         self.cls_id = tokenizer.cls_token_id
         self.sep_id = tokenizer.sep_token_id
         self.pad_id = tokenizer.pad_token_id
@@ -332,14 +341,19 @@ class Encoder:
         return self._forward_with_spans(batch, precision, spans=False)[0]
 
     def _forward_with_spans(
-        self, batch: list[list[int]], precision: str = "fp32", *, spans: bool = False
+        self, batch: list[list[int]], precision: str = "fp32", *, spans: bool = False, plain: bool = False
     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled embeddings (and span vectors) of one batch. A bfloat16 batch skips padding in the
+        linear layers (unpadded.py) unless `plain`: transformers' own pass, the benchmark's baseline."""
         import torch
 
         ids, mask = self.pad(batch)
         model = self._fast if precision == "int8" else self._model
         with arithmetic(precision):
-            hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            if self._unpadded and precision in UNPADDED_PRECISIONS and not plain:
+                hidden = unpadded_last_hidden_state(model, ids, mask)
+            else:
+                hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
         hidden = hidden.float()
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
@@ -378,7 +392,7 @@ class Encoder:
         import torch
 
         with torch.inference_mode():
-            embeddings: np.ndarray = self._forward(batch, "fp32")
+            embeddings: np.ndarray = self._forward_with_spans(batch, "fp32", plain=True)[0]
             return embeddings
 
 
