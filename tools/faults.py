@@ -43,6 +43,10 @@ from tools.process_group import (
 
 BENIGN = "Day {n} sober. Made it to the evening meeting and stayed for coffee after. ({tag})"
 CRISIS = "I have all my pills counted out in front of me and I am taking them tonight. Goodbye everyone. ({tag})"
+#: Held for a human but not urgent: a wish to be gone, with no plan and no time.
+WORRYING = "Relapsed again after 40 days. Honestly everyone would be better off without me around. ({tag})"
+#: How long the crisis reply comes after the worrying one in the moderation database scenario.
+WORRYING_LEAD_S = 10.0
 TERMINAL = ("published", "held")
 #: The country every rig member gives when joining.
 MEMBERS_COUNTRY = "GB"
@@ -213,12 +217,21 @@ class Poster:
                 self.tokens.append((await response.json())["token"])
 
     async def post(self, n: int, text: str, timeout_s: float = 30) -> str | None:
+        """Member n starts a thread; its post's id once accepted, else None (the refusal counted)."""
+        body = {"title": f"Check-in {n}", "body": text}
+        return await self._submit(n, "/v1/boards/newcomers/threads", body, timeout_s)
+
+    async def reply(self, n: int, thread_id: str, text: str, timeout_s: float = 30) -> str | None:
+        """Member n replies in a thread; as `post`."""
+        return await self._submit(n, f"/v1/threads/{thread_id}/posts", {"body": text}, timeout_s)
+
+    async def _submit(self, n: int, path: str, body: dict[str, str], timeout_s: float) -> str | None:
         token = self.tokens[n % len(self.tokens)]
         try:
             async with self._http.post(
-                f"{self._forum}/v1/boards/newcomers/threads",
+                f"{self._forum}{path}",
                 headers={"Authorization": f"Bearer {token}"},
-                json={"title": f"Check-in {n}", "body": text},
+                json=body,
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as response:
                 if response.status == 202:
@@ -240,6 +253,13 @@ class Poster:
         return sum(self.refused_by.values())
 
     async def status(self, post_id: str) -> str | None:
+        return await self._read(post_id, "status")
+
+    async def thread_of(self, post_id: str) -> str | None:
+        return await self._read(post_id, "thread_id")
+
+    async def _read(self, post_id: str, field_name: str) -> str | None:
+        """One field of the post as its author reads it, or None when it cannot be read."""
         try:
             async with self._http.get(
                 f"{self._forum}/v1/posts/{post_id}",
@@ -248,7 +268,7 @@ class Poster:
             ) as response:
                 if response.status != 200:
                     return None
-                return str((await response.json())["status"])
+                return str((await response.json())[field_name])
         except (TimeoutError, aiohttp.ClientError):
             return None
 
@@ -405,20 +425,32 @@ async def broker_stopped(
 async def moderation_db_paused(
     rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *, paused_s: float = 100.0, timeout_s: float = 180
 ) -> FaultResult:
-    """SIGSTOP the moderation API's database with a crisis post in flight; SIGCONT after `paused_s`.
+    """SIGSTOP the moderation API's database; SIGCONT after `paused_s`. While it is frozen, two
+    members reply in one published thread: first a worrying post (held, not urgent), then, 10 s
+    later, a crisis post. Their verdicts share the thread's partition, the held one first, and its
+    item cannot be stored until the database is back.
 
-    Afterwards the post must be held for its author, be an urgent item in the queue, and the
-    moderators must have been alerted of it (`queue.item`) without anyone replaying anything.
-    Noted too: how long after the post the moderators' inbox had the alert while the database was
-    still paused (None: not before it came back).
+    Afterwards the crisis reply must be held for its author, be an urgent item in the queue, and the
+    moderators must have been alerted of it (`queue.item`) without anyone replaying anything; the
+    worrying one must be queued too. Noted too: how long after the crisis reply the moderators'
+    inbox had its alert while the database was still paused (None: not before it came back).
     """
     poster = Poster(http, rig.group.url("forum"))
-    await poster.join(1)
+    await poster.join(2)
+    opening = await poster.post(0, BENIGN.format(n=1, tag=uuid.uuid4().hex[:6]))
+    await poster.wait_terminal(timeout_s)
+    thread_id = None if opening is None else await poster.thread_of(opening)
+    if thread_id is None:
+        raise RuntimeError(f"the thread to reply in was not opened: {poster.refused_by}")
     rig.pause_moderation_db()
     pause_started = time.monotonic()
     paged_after_s: float | None = None
     try:
-        post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+        worrying_id = await poster.reply(0, thread_id, WORRYING.format(tag=uuid.uuid4().hex[:6]))
+        # Later than the feed's first try at storing the worrying reply's item, so the crisis
+        # verdict is fetched behind an event already waiting for the database.
+        await asyncio.sleep(WORRYING_LEAD_S)
+        post_id = await poster.reply(1, thread_id, CRISIS.format(tag=uuid.uuid4().hex[:6]))
         posted = time.monotonic()
         pause_ends = pause_started + paused_s
         while post_id is not None and paged_after_s is None and time.monotonic() < pause_ends:
@@ -435,12 +467,17 @@ async def moderation_db_paused(
     if post_id is None:
         return result
     item_level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
+    in_queue_after_s = round(time.monotonic() - resumed, 1)
     result.notes = {
         "post_status": await poster.status(post_id),
         "queue_level": item_level,
         "moderators_alerted": alerted,
         "moderators_paged_while_paused_after_s": paged_after_s,
-        "in_queue_after_s": round(time.monotonic() - resumed, 1),
+        "in_queue_after_s": in_queue_after_s,
+        "worrying_reply_status": None if worrying_id is None else await poster.status(worrying_id),
+        "worrying_reply_queue_level": (
+            None if worrying_id is None else await _queue_level(http, rig, moderator_token, worrying_id)
+        ),
     }
     return result
 
@@ -747,19 +784,25 @@ async def _outage_with_readiness_asked_midway(
 async def _queued_and_alerted(
     rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str, timeout_s: float
 ) -> tuple[str | None, bool]:
-    moderation = rig.group.url("moderation-api")
-    headers = {"Authorization": f"Bearer {moderator_token}"}
     level, alerted = None, False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not (level and alerted):
-        async with http.get(f"{moderation}/v1/mod/queue", headers=headers, params={"limit": "200"}) as response:
-            if response.status == 200:
-                items = (await response.json())["items"]
-                level = next((i["level"] for i in items if i["post_id"] == post_id), None)
+        level = await _queue_level(http, rig, moderator_token, post_id)
         alerted = await _moderators_alerted(rig, http, moderator_token, post_id)
         if not (level and alerted):
             await asyncio.sleep(1)
     return level, alerted
+
+
+async def _queue_level(http: aiohttp.ClientSession, rig: FaultRig, moderator_token: str, post_id: str) -> str | None:
+    """The level of the post's item in the moderators' queue, or None when it is not listed."""
+    headers = {"Authorization": f"Bearer {moderator_token}"}
+    url = f"{rig.group.url('moderation-api')}/v1/mod/queue"
+    async with http.get(url, headers=headers, params={"limit": "200"}) as response:
+        if response.status != 200:
+            return None
+        items = (await response.json())["items"]
+    return next((str(i["level"]) for i in items if i["post_id"] == post_id), None)
 
 
 async def _moderators_alerted(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str) -> bool:

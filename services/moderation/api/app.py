@@ -108,6 +108,13 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             if isinstance(event, PostReported) or (isinstance(event, PostScreened) and review.queues(event)):
                 await review.remove_words_if_gone(event.post_id, event.author_id)
 
+        async def page_ahead(events: list[tuple[str, Event]]) -> None:
+            # Runs on every fetch, also when a partition is fetched again behind an event that waits
+            # for the database: an urgent verdict queued behind a held one pages now, not after.
+            for _, event in events:
+                if isinstance(event, PostScreened):
+                    await pager.page_if_urgent(event)
+
         loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name=CONSUMER_NAME,
             consumer=consumer,
@@ -117,6 +124,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             handle=handle,
             metrics=consumer_metrics(app),
             unready_after_s=settings.consumer_unready_after_s,
+            prepare=page_ahead,
         )
         watch_consumer(app, "consumer:queue", loop)
         async with background_task("moderation-queue-feed", loop.run):

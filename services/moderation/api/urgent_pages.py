@@ -5,7 +5,9 @@ person in crisis from the humans on duty.
 The page carries the item's stable notification id (`queue.item:<item id>`), so the alert sent
 once the item is stored, or again on a redelivery, is the same notification, not a second one.
 While the database is away the queue feed retries the event; this process pages each item once
-for all those retries.
+for all those retries. The feed pages ahead too: each time it fetches a partition, also again
+behind an event that waits for the database, every urgent verdict in the fetch pages before any
+is handled, so one held post stored first does not keep an urgent one behind it from the humans.
 """
 
 from __future__ import annotations
