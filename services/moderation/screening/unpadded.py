@@ -5,8 +5,8 @@ forward pass multiplies every padded position through every linear layer. Those 
 of an encoder's work (about 70 % of a short-post batch in bfloat16) and they treat each token on
 its own, so here they run on the real tokens only, laid end to end; only attention, which mixes
 tokens within a window, sees the padded layout, and its mask keeps padding out of it exactly as
-in the plain pass. The model's own modules do every step, so bfloat16 autocast and int8 layers
-(int8.py) apply unchanged.
+in the plain pass. The model's own modules do every step, so bfloat16 autocast applies unchanged
+(int8 layers, int8.py, would too, but int8 runs the plain pass: not measured with this one).
 
 It reads a BERT-shaped transformers model (both base encoders are) in inference only: no dropout,
 no cross-attention, no cache. `matches_plain_forward` is the start-up guard: a model of another
