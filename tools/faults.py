@@ -476,7 +476,7 @@ async def moderation_db_paused(
         "in_queue_after_s": in_queue_after_s,
         "worrying_reply_status": None if worrying_id is None else await poster.status(worrying_id),
         "worrying_reply_queue_level": (
-            None if worrying_id is None else await _queue_level(http, rig, moderator_token, worrying_id)
+            None if worrying_id is None else await _queue_level(rig, http, moderator_token, worrying_id)
         ),
     }
     return result
@@ -787,14 +787,14 @@ async def _queued_and_alerted(
     level, alerted = None, False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not (level and alerted):
-        level = await _queue_level(http, rig, moderator_token, post_id)
+        level = await _queue_level(rig, http, moderator_token, post_id)
         alerted = await _moderators_alerted(rig, http, moderator_token, post_id)
         if not (level and alerted):
             await asyncio.sleep(1)
     return level, alerted
 
 
-async def _queue_level(http: aiohttp.ClientSession, rig: FaultRig, moderator_token: str, post_id: str) -> str | None:
+async def _queue_level(rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, post_id: str) -> str | None:
     """The level of the post's item in the moderators' queue, or None when it is not listed."""
     headers = {"Authorization": f"Bearer {moderator_token}"}
     url = f"{rig.group.url('moderation-api')}/v1/mod/queue"

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 def last_hidden_state(model: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The model's last hidden state for padded `ids` (batch, width), as `model(...).last_hidden_state`
     gives it at real positions; padded positions are zero."""
-    import torch
     from transformers.masking_utils import create_bidirectional_mask
 
     batch, width = ids.shape
@@ -34,9 +33,7 @@ def last_hidden_state(model: Any, ids: torch.Tensor, mask: torch.Tensor) -> torc
     hidden = embedded.reshape(batch * width, -1)[real]
     for layer in model.encoder.layer:
         hidden = _layer(layer, hidden, attention, real, batch, width)
-    padded = torch.zeros((batch * width, hidden.shape[-1]), dtype=hidden.dtype)
-    padded[real] = hidden
-    return padded.reshape(batch, width, -1)
+    return _padded(hidden, real, batch, width)
 
 
 def _layer(
@@ -46,7 +43,7 @@ def _layer(
 
     heads = layer.attention.self
     query, key, value = (
-        _heads_view(part(hidden), real, batch, width, heads.attention_head_size)
+        _padded(part(hidden), real, batch, width).reshape(batch, width, -1, heads.attention_head_size).transpose(1, 2)
         for part in (heads.query, heads.key, heads.value)
     )
     mixed = torch.nn.functional.scaled_dot_product_attention(
@@ -57,13 +54,13 @@ def _layer(
     return layer.output(layer.intermediate(attended), attended)  # type: ignore[no-any-return]
 
 
-def _heads_view(rows: torch.Tensor, real: torch.Tensor, batch: int, width: int, head_size: int) -> torch.Tensor:
-    """Real-token rows (tokens, hidden) laid back into (batch, heads, width, head size), zeros at padding."""
+def _padded(rows: torch.Tensor, real: torch.Tensor, batch: int, width: int) -> torch.Tensor:
+    """Real-token rows (tokens, features) laid back into (batch, width, features), zeros at padding."""
     import torch
 
     padded = torch.zeros((batch * width, rows.shape[-1]), dtype=rows.dtype)
     padded[real] = rows
-    return padded.reshape(batch, width, -1, head_size).transpose(1, 2)
+    return padded.reshape(batch, width, -1)
 
 
 def matches_plain_forward(model: Any) -> bool:
