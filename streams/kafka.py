@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
 from streams.events import DeadLetter, Event
+from streams.kafka_probe import admin_client
 from streams.kafka_security import aiokafka_security
 from streams.producer import RenewingProducer
 from streams.serialization import encode
@@ -146,12 +147,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
 
 
 async def kafka_ready(settings: Settings, timeout_s: float = 3.0) -> bool:
-    """True when a metadata request to the broker succeeds."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
-        request_timeout_ms=int(timeout_s * 1000),
-        **aiokafka_security(settings),
-    )
+    """True when a metadata request to the broker succeeds, on a connection of its own (a
+    service's readiness check keeps one instead: `KafkaProbe`)."""
+    admin = admin_client(settings, timeout_s)
     try:
         await admin.start()
         await admin.list_topics()

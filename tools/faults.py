@@ -501,6 +501,160 @@ async def rolling_restart(
     )
 
 
+async def verdicts_replayed(
+    rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *, timeout_s: float = 180
+) -> FaultResult:
+    """An operator replays the verdicts to the moderation API: it is stopped, its consumer group is
+    rewound to the start of posts.screened (as `kafka-consumer-groups --reset-offsets --to-earliest`
+    does, say to rebuild the queue after restoring its database) and it is started again. A crisis
+    post is screened, queued and paged before. Counted: the moderators' `queue.item` pages on the
+    notifications topic before the replay and after it, and the verdicts replayed. A page the
+    moderators already had is a false alarm at 3 a.m., with every urgent post since the topic's
+    retention began."""
+    poster = Poster(http, rig.group.url("forum"))
+    await poster.join(1)
+    post_id = await poster.post(0, CRISIS.format(tag=uuid.uuid4().hex[:6]))
+    if post_id is None:
+        raise RuntimeError(f"the crisis post was not accepted: {poster.refused_by}")
+    level, alerted = await _queued_and_alerted(rig, http, moderator_token, post_id, timeout_s)
+    if not (level == "urgent" and alerted):
+        raise RuntimeError(f"the crisis post was not queued and paged before the replay: {level}, {alerted}")
+    pages_before = await _queue_item_pages(rig.settings)
+    api = rig.group.processes["moderation-api"]
+    api.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(api.wait, 60)
+    replayed = await _rewind_queue_feed(rig.settings)
+    rig.group.start("moderation-api")
+    await rig.group.wait_ready()
+    restarted = time.monotonic()
+    await _queue_feed_caught_up(rig.settings, timeout_s)
+    caught_up_after_s = round(time.monotonic() - restarted, 1)
+    await asyncio.sleep(3)  # a page published as the last verdict was handled reaches the topic
+    pages_after = await _queue_item_pages(rig.settings)
+    result = FaultResult("verdicts replayed to the moderation API")
+    await _count(rig, poster, result, restarted, timeout_s)
+    result.notes = {
+        "verdicts_replayed": replayed,
+        "caught_up_after_s": caught_up_after_s,
+        "items_paged_before": len(pages_before),
+        "pages_before": sum(pages_before.values()),
+        "pages_after": sum(pages_after.values()),
+        "items_paged_again": sorted(item for item in pages_before if pages_after[item] > pages_before[item]),
+        "crisis_item_pages": pages_after[f"queue.item:post:{post_id}:1"],
+        "queue_level_after": await _queue_level(rig, http, moderator_token, post_id),
+    }
+    return result
+
+
+async def _queue_item_pages(settings: Settings) -> Counter[str]:
+    """How many `queue.item` pages the notifications topic holds, by notification id."""
+    from streams.events import Notification
+    from streams.serialization import decode
+    from streams.topics import Topics
+
+    pages: Counter[str] = Counter()
+    for value in await _topic_values(settings, Topics(settings.topic_prefix).notifications):
+        notification = decode(Notification, value)
+        if notification.kind == "queue.item":
+            pages[notification.notification_id] += 1
+    return pages
+
+
+async def _topic_values(settings: Settings, topic: str) -> list[bytes]:
+    """Every record's value in the topic, read to its end."""
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.kafka_security import aiokafka_security
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
+    )
+    await consumer.start()
+    try:
+        partitions = _partitions(settings, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        values: list[bytes] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                values.extend(record.value for record in records if record.value is not None)
+        return values
+    finally:
+        await consumer.stop()
+
+
+def _partitions(settings: Settings, topic: str) -> list[Any]:
+    """The topic's partitions, as Haven creates it."""
+    from aiokafka import TopicPartition
+
+    from streams.topics import topic_specs
+
+    spec = next(spec for spec in topic_specs(settings) if spec.name == topic)
+    return [TopicPartition(topic, p) for p in range(spec.partitions)]
+
+
+async def _rewind_queue_feed(settings: Settings) -> int:
+    """Commit the start of posts.screened for the (stopped) moderation API's consumer group;
+    returns how many verdicts it will read again."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import OffsetAndMetadata
+
+    from services.moderation.api.app import CONSUMER_NAME
+    from streams.kafka_security import aiokafka_security
+    from streams.topics import Topics
+
+    topic = Topics(settings.topic_prefix).posts_screened
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"{settings.topic_prefix}{CONSUMER_NAME}",
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
+    )
+    await consumer.start()
+    try:
+        partitions = _partitions(settings, topic)
+        consumer.assign(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(starts[tp], "") for tp in partitions})
+        return sum(ends[tp] - starts[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
+
+
+async def _queue_feed_caught_up(settings: Settings, timeout_s: float) -> None:
+    """Wait until the moderation API's consumer group has committed the end of posts.screened."""
+    from aiokafka import AIOKafkaConsumer
+
+    from services.moderation.api.app import CONSUMER_NAME
+    from streams.kafka_security import aiokafka_security
+    from streams.topics import Topics
+
+    topic = Topics(settings.topic_prefix).posts_screened
+    # Never started as a member (no subscription): it only reads the group's committed offsets.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"{settings.topic_prefix}{CONSUMER_NAME}",
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
+    )
+    await consumer.start()
+    try:
+        partitions = _partitions(settings, topic)
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_s
+        while [tp for tp in partitions if (await consumer.committed(tp) or 0) < ends[tp]]:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the moderation API did not read the replayed verdicts in time")
+            await asyncio.sleep(1)
+    finally:
+        await consumer.stop()
+
+
 async def worker_stalled(
     rig: FaultRig, http: aiohttp.ClientSession, moderator_token: str, *, timeout_s: float = 120
 ) -> FaultResult:

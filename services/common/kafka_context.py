@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from streams.kafka import create_producer, ensure_topics, kafka_ready
+from streams.kafka import create_producer, ensure_topics
+from streams.kafka_probe import KafkaProbe
 from streams.producer import RenewingProducer
 from streams.settings import Settings
 
@@ -20,9 +21,6 @@ def kafka_producer_context(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """Create missing topics, run one idempotent producer for the app, and report Kafka readiness."""
 
-    async def kafka_problem() -> str | None:
-        return None if await kafka_ready(settings) else "Kafka unreachable"
-
     async def context(app: web.Application) -> AsyncIterator[None]:
         await ensure_topics(settings)
         producer = create_producer(settings, client_id=client_id)
@@ -30,8 +28,14 @@ def kafka_producer_context(
         app[producer_key] = producer
         if on_started is not None:
             on_started(app, producer)
+        probe = KafkaProbe(settings)
+
+        async def kafka_problem() -> str | None:
+            return None if await probe.ready() else "Kafka unreachable"
+
         checks["kafka"] = kafka_problem
         yield
+        await probe.close()
         await producer.stop()
 
     return context

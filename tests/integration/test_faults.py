@@ -23,6 +23,7 @@ from tools.faults import (
     moderation_db_paused,
     resources_while_databases_gone,
     rolling_restart,
+    verdicts_replayed,
     worker_killed_mid_batch,
     worker_stalled,
 )
@@ -104,6 +105,18 @@ async def test_a_crisis_post_survives_a_100_s_outage_of_the_moderation_database(
     assert (result.notes["worrying_reply_status"], result.notes["worrying_reply_queue_level"]) == ("held", "hold")
     # Paged while the database was still away, not once it came back, though queued behind that one.
     assert result.notes["moderators_paged_while_paused_after_s"] is not None, result.notes
+
+
+async def test_replaying_the_verdicts_pages_the_moderators_about_nothing_they_already_had(rig: FaultRig) -> None:
+    token = rig.add_moderator(f"replay_{uuid.uuid4().hex[:6]}")
+    async with aiohttp.ClientSession() as http:
+        result = await verdicts_replayed(rig, http, token)
+    notes = result.notes
+    assert (result.accepted, result.lost) == (1, 0), result
+    assert notes["verdicts_replayed"] >= 1 and notes["items_paged_before"] >= 1, notes
+    assert notes["items_paged_again"] == [], notes
+    assert notes["pages_after"] == notes["pages_before"], notes
+    assert (notes["crisis_item_pages"], notes["queue_level_after"]) == (1, "urgent"), notes
 
 
 async def test_a_frozen_worker_alerts_the_moderators_and_catches_up(rig: FaultRig) -> None:

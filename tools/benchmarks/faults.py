@@ -38,6 +38,7 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
         moderation_db_paused,
         resources_while_databases_gone,
         rolling_restart,
+        verdicts_replayed,
         worker_killed_mid_batch,
     )
     from tools.localstack.stack import ensure_up
@@ -56,6 +57,8 @@ async def _bench(base: Settings, posts: int, broker_down_s: float, db_paused_s: 
             results.append(await databases_paused(rig, http, token, paused_s=90))
             results.append(await databases_killed(rig, http, token, posts=posts, rate=2.0, down_s=db_killed_s))
             results.append(await resources_while_databases_gone(rig, http, down_s=db_killed_s))
+            # Last: it replays every verdict the scenarios before it produced.
+            results.append(await verdicts_replayed(rig, http, token))
     finally:
         rig.stop()
     print(TABLE_HEADER)

@@ -88,14 +88,14 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         )
         await consumer.start()
 
-        pager = UrgentPager(publisher.new_item)
+        pager = UrgentPager(publisher.new_item, review.alerted_items)
 
         async def handle(topic: str, event: Event) -> None:
             if isinstance(event, PostDeleted):
                 await review.forget_post(event.post_id)
                 return
             if isinstance(event, PostScreened):
-                await pager.page_if_urgent(event)
+                await pager.page_urgent([event])
                 level = await review.add_screened(event)
                 if level is not None:
                     item_id = queue_item_id(event)
@@ -111,9 +111,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         async def page_ahead(events: list[tuple[str, Event]]) -> None:
             # Runs on every fetch, also when a partition is fetched again behind an event that waits
             # for the database: an urgent verdict queued behind a held one pages now, not after.
-            for _, event in events:
-                if isinstance(event, PostScreened):
-                    await pager.page_if_urgent(event)
+            await pager.page_urgent(event for _, event in events)
 
         loop: EventConsumerLoop[Event] = EventConsumerLoop(
             name=CONSUMER_NAME,

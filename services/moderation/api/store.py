@@ -96,6 +96,11 @@ class ModerationStore:
         pending = await self._items.find_one({"_id": item_id, "alerted": False}, {"_id": 1})
         return level if pending is not None else None
 
+    async def alerted_items(self, item_ids: list[str]) -> set[str]:
+        """Which of these items are stored and their moderators already alerted."""
+        cursor = self._items.find({"_id": {"$in": item_ids}, "alerted": True}, {"_id": 1})
+        return {str(item["_id"]) async for item in cursor}
+
     async def mark_alerted(self, item_id: str) -> None:
         await self._items.update_one({"_id": item_id}, {"$set": {"alerted": True}})
 

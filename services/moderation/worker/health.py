@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from services.common.consuming import ConsumerMetrics
 from services.common.health import setup_health
 from services.common.http_serving import capped_connections, connection_counts_key, start_site
-from streams.kafka import kafka_ready
+from streams.kafka_probe import KafkaProbe
 from streams.lag import LagProbe
 from streams.settings import Settings
 
@@ -104,8 +104,10 @@ def create_health_app(
     async def agent_problem() -> str | None:
         return state.problem(settings.consumer_unready_after_s)
 
+    kafka = KafkaProbe(settings)
+
     async def kafka_problem() -> str | None:
-        return None if await kafka_ready(settings) else "Kafka unreachable"
+        return None if await kafka.ready() else "Kafka unreachable"
 
     checks["agent"] = agent_problem
     checks["kafka"] = kafka_problem
@@ -130,6 +132,7 @@ def create_health_app(
         yield
         if probe is not None:
             await probe.stop()
+        await kafka.close()
 
     app.cleanup_ctx.append(lag_probe_ctx)
     return app
