@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -562,19 +562,7 @@ async def _queue_item_pages(settings: Settings) -> Counter[str]:
 
 async def _topic_values(settings: Settings, topic: str) -> list[bytes]:
     """Every record's value in the topic, read to its end."""
-    from aiokafka import AIOKafkaConsumer
-
-    from streams.kafka_security import aiokafka_security
-
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        **aiokafka_security(settings),
-    )
-    await consumer.start()
-    try:
-        partitions = _partitions(settings, topic)
+    async with _partitions_of(settings, topic, group_id=None) as (consumer, partitions):
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -583,76 +571,63 @@ async def _topic_values(settings: Settings, topic: str) -> list[bytes]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 values.extend(record.value for record in records if record.value is not None)
         return values
+
+
+@contextlib.asynccontextmanager
+async def _partitions_of(settings: Settings, topic: str, group_id: str | None) -> AsyncIterator[tuple[Any, list[Any]]]:
+    """A started consumer in `group_id` that subscribes to nothing (it never joins the group:
+    it assigns, reads or commits by hand), and the topic's partitions as Haven creates it."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from streams.kafka_security import aiokafka_security
+    from streams.topics import topic_specs
+
+    spec = next(spec for spec in topic_specs(settings) if spec.name == topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        **aiokafka_security(settings),
+    )
+    await consumer.start()
+    try:
+        yield consumer, [TopicPartition(topic, p) for p in range(spec.partitions)]
     finally:
         await consumer.stop()
 
 
-def _partitions(settings: Settings, topic: str) -> list[Any]:
-    """The topic's partitions, as Haven creates it."""
-    from aiokafka import TopicPartition
+def _queue_feed(settings: Settings) -> tuple[str, str]:
+    """The moderation API's verdicts topic and the consumer group that reads it."""
+    from services.moderation.api.app import CONSUMER_NAME
+    from streams.topics import Topics
 
-    from streams.topics import topic_specs
-
-    spec = next(spec for spec in topic_specs(settings) if spec.name == topic)
-    return [TopicPartition(topic, p) for p in range(spec.partitions)]
+    return Topics(settings.topic_prefix).posts_screened, f"{settings.topic_prefix}{CONSUMER_NAME}"
 
 
 async def _rewind_queue_feed(settings: Settings) -> int:
     """Commit the start of posts.screened for the (stopped) moderation API's consumer group;
     returns how many verdicts it will read again."""
-    from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import OffsetAndMetadata
 
-    from services.moderation.api.app import CONSUMER_NAME
-    from streams.kafka_security import aiokafka_security
-    from streams.topics import Topics
-
-    topic = Topics(settings.topic_prefix).posts_screened
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"{settings.topic_prefix}{CONSUMER_NAME}",
-        enable_auto_commit=False,
-        **aiokafka_security(settings),
-    )
-    await consumer.start()
-    try:
-        partitions = _partitions(settings, topic)
+    topic, group_id = _queue_feed(settings)
+    async with _partitions_of(settings, topic, group_id) as (consumer, partitions):
         consumer.assign(partitions)
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit({tp: OffsetAndMetadata(starts[tp], "") for tp in partitions})
-        return sum(ends[tp] - starts[tp] for tp in partitions)
-    finally:
-        await consumer.stop()
+        return int(sum(ends[tp] - starts[tp] for tp in partitions))
 
 
 async def _queue_feed_caught_up(settings: Settings, timeout_s: float) -> None:
     """Wait until the moderation API's consumer group has committed the end of posts.screened."""
-    from aiokafka import AIOKafkaConsumer
-
-    from services.moderation.api.app import CONSUMER_NAME
-    from streams.kafka_security import aiokafka_security
-    from streams.topics import Topics
-
-    topic = Topics(settings.topic_prefix).posts_screened
-    # Never started as a member (no subscription): it only reads the group's committed offsets.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"{settings.topic_prefix}{CONSUMER_NAME}",
-        enable_auto_commit=False,
-        **aiokafka_security(settings),
-    )
-    await consumer.start()
-    try:
-        partitions = _partitions(settings, topic)
+    topic, group_id = _queue_feed(settings)
+    async with _partitions_of(settings, topic, group_id) as (consumer, partitions):
         ends = await consumer.end_offsets(partitions)
         deadline = time.monotonic() + timeout_s
         while [tp for tp in partitions if (await consumer.committed(tp) or 0) < ends[tp]]:
             if time.monotonic() > deadline:
                 raise TimeoutError("the moderation API did not read the replayed verdicts in time")
             await asyncio.sleep(1)
-    finally:
-        await consumer.stop()
 
 
 async def worker_stalled(

@@ -115,6 +115,23 @@ async def test_a_database_that_does_not_answer_in_time_does_not_hold_the_page_ba
     assert pages.sent == [("post:p1:1", "p1", "urgent")]
 
 
+async def test_while_the_database_is_away_later_pages_do_not_wait_for_it() -> None:
+    pages, asked = Pages(), []
+
+    async def frozen(item_ids: list[str]) -> set[str]:
+        asked.append(item_ids)
+        await asyncio.sleep(60)
+        return set()
+
+    pager = UrgentPager(pages, frozen, check_within_s=0.05)
+
+    for n in range(3):
+        await asyncio.wait_for(pager.page_urgent([_screened(f"p{n}", "hold_urgent")]), 5)
+
+    assert [item for item, _, _ in pages.sent] == ["post:p0:1", "post:p1:1", "post:p2:1"]
+    assert asked == [["post:p0:1"]], "asked once, then left alone for a few seconds"
+
+
 async def test_a_database_that_fails_the_question_does_not_hold_the_page_back() -> None:
     pages = Pages()
 

@@ -12,15 +12,17 @@ is handled, so one held post stored first does not keep an urgent one behind it 
 A verdict read again (an operator rewinding the feed to rebuild the queue, a new process after a
 crash) is not paged when the queue has already alerted the moderators of its item: the pager asks
 the database first, for at most `ALERTED_CHECK_S`. A database that does not answer in time is
-taken as away, and the page goes out; a repeated page is a nuisance, a missing one is not.
+taken as away, and the page goes out; a repeated page is a nuisance, a missing one is not. Once
+it has not answered, pages go out without asking for a few seconds (`DatabaseAbsence`), so a
+burst of urgent verdicts during an outage does not wait a second each.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
+from services.common.database_absence import DatabaseAbsence, DatabaseAway
 from streams.events import Event, PostScreened
 
 #: (item id, post id, level) -> the moderators' `queue.item` notification is published.
@@ -44,11 +46,13 @@ class UrgentPager:
         *,
         remembered: int = 10_000,
         check_within_s: float = ALERTED_CHECK_S,
+        absence: DatabaseAbsence | None = None,
     ) -> None:
         self._page = page
         self._already_alerted = already_alerted
         self._remembered = remembered
         self._check_within_s = check_within_s
+        self._absence = absence or DatabaseAbsence("the review queue")
         #: item id -> whether this process paged it (False: the queue had alerted it before).
         self._settled: OrderedDict[str, bool] = OrderedDict()
 
@@ -76,8 +80,10 @@ class UrgentPager:
 
     async def _alerted_before(self, item_ids: list[str]) -> set[str]:
         try:
-            return await asyncio.wait_for(self._already_alerted(item_ids), self._check_within_s)
-        except Exception:  # the database is away or slow: page (CancelledError is not caught)
+            return await self._absence.ask(lambda: self._already_alerted(item_ids), self._check_within_s)
+        except DatabaseAway:
+            return set()
+        except Exception:  # any other failure to answer: page (CancelledError is not caught)
             return set()
 
     def _settle(self, item_id: str, *, paged: bool) -> None:
