@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
-from services.common.database_absence import DatabaseAbsence, DatabaseAway
+from services.common.database_absence import DatabaseAbsence
 from streams.events import Event, PostScreened
 
 #: (item id, post id, level) -> the moderators' `queue.item` notification is published.
@@ -46,13 +46,12 @@ class UrgentPager:
         *,
         remembered: int = 10_000,
         check_within_s: float = ALERTED_CHECK_S,
-        absence: DatabaseAbsence | None = None,
     ) -> None:
         self._page = page
         self._already_alerted = already_alerted
         self._remembered = remembered
         self._check_within_s = check_within_s
-        self._absence = absence or DatabaseAbsence("the review queue")
+        self._absence = DatabaseAbsence("the review queue")
         #: item id -> whether this process paged it (False: the queue had alerted it before).
         self._settled: OrderedDict[str, bool] = OrderedDict()
 
@@ -81,9 +80,7 @@ class UrgentPager:
     async def _alerted_before(self, item_ids: list[str]) -> set[str]:
         try:
             return await self._absence.ask(lambda: self._already_alerted(item_ids), self._check_within_s)
-        except DatabaseAway:
-            return set()
-        except Exception:  # any other failure to answer: page (CancelledError is not caught)
+        except Exception:  # DatabaseAway or any failure to answer: page (CancelledError is not caught)
             return set()
 
     def _settle(self, item_id: str, *, paged: bool) -> None:
