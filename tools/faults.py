@@ -304,36 +304,15 @@ class Poster:
 
 async def repeated_verdicts(settings: Settings, post_ids: set[str]) -> int:
     """Verdict events on posts.screened beyond one per post revision, for these posts."""
-    from aiokafka import AIOKafkaConsumer
-
     from streams.events import PostScreened
-    from streams.kafka_security import aiokafka_security
     from streams.serialization import decode
     from streams.topics import Topics
 
-    consumer = AIOKafkaConsumer(
-        Topics(settings.topic_prefix).posts_screened,
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        **aiokafka_security(settings),
-    )
-    await consumer.start()
-    counts: dict[tuple[str, int], int] = {}
-    try:
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < 3:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                quiet_since = time.monotonic()
-                for record in records:
-                    event = decode(PostScreened, record.value)
-                    if event.post_id in post_ids:
-                        key = (event.post_id, event.revision)
-                        counts[key] = counts.get(key, 0) + 1
-    finally:
-        await consumer.stop()
+    counts: Counter[tuple[str, int]] = Counter()
+    for value in await _topic_values(settings, Topics(settings.topic_prefix).posts_screened):
+        event = decode(PostScreened, value)
+        if event.post_id in post_ids:
+            counts[(event.post_id, event.revision)] += 1
     return sum(count - 1 for count in counts.values())
 
 
