@@ -47,6 +47,9 @@ WORD = re.compile(r"[A-Za-z]{4,}")
 LOOK_ALIKES = {"i": "1", "e": "3", "o": "0", "a": "4@", "s": "5$", "t": "7"}
 #: Read by the word list since 2026-12-06, "*" excepted (it is not read: measured as what is left).
 MASKED = {"l": "1|", "i": "!", "a": "*", "e": "*", "o": "*", "u": "*"}
+#: Cyrillic and Greek letters written for Latin ones, read since 2026-12-07 inside Latin words.
+CYRILLIC_TWINS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "y": "у", "x": "х", "i": "і", "s": "ѕ"}
+GREEK_TWINS = {"a": "α", "i": "ι", "k": "κ", "v": "ν", "o": "ο", "p": "ρ", "u": "υ", "x": "χ"}
 View = Callable[[str], str]
 
 
@@ -56,6 +59,8 @@ def as_written(text: str) -> str:
 
 #: The view with no word list: the look-alikes read, "1" as i, masks left as written.
 look_alikes_only: View = partial(screening_view, words=WordList({}))
+#: The view before other alphabets' twins were read.
+without_twins: View = partial(screening_view, read_twins=False)
 
 
 def actions(screener: Screener, texts: Sequence[str], view: View = screening_view) -> list[str]:
@@ -174,6 +179,29 @@ def perturbation_rates(
     )
 
 
+def twin_rates(
+    screener: Screener, originals: Sequence[str], report: dict[str, object], twins: dict[str, str], name: str
+) -> None:
+    """Held and paged-urgent counts of `originals` and of them rewritten with `twins`, as written,
+    through the view without twins, and through the whole view."""
+    rewritten = [seeded_rewrite(twins, t) for t in originals]
+    counts = {}
+    for label, texts, view in (
+        ("originals", originals, screening_view),
+        ("as_written", rewritten, as_written),
+        ("without_twins", rewritten, without_twins),
+        ("with_view", rewritten, screening_view),
+    ):
+        outcomes = actions(screener, texts, view)
+        counts[label] = {"held": held(outcomes), "urgent": outcomes.count("hold_urgent")}
+    changed = sum(a != b for a, b in zip(originals, rewritten, strict=True))
+    report[name] = {"posts": len(originals), "posts_rewritten": changed, **counts}
+    print(
+        f"{name}: {len(originals)} posts ({changed} rewritten); held / urgent: "
+        + ", ".join(f"{label} {c['held']} / {c['urgent']}" for label, c in counts.items())
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data_dir())
@@ -201,6 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_altered("corpus", corpus, screen_altered(screener, corpus, look_alikes_only), report)
     report_altered("dev", dev, screen_altered(screener, dev, look_alikes_only), report)
     print(f"reddit posts the whole view alters against the text as written: {report['reddit_altered_as_written']}")
+    # What reading other alphabets' twins adds: the whole view against the view without it.
+    twin_rows = screen_altered(screener, reddit, without_twins)
+    report_altered("reddit_twins", reddit, twin_rows, report)
+    report_altered(
+        "reddit_everyday_twins", everyday, [r for r in twin_rows if subreddit(r.post) in EVERYDAY_SUBREDDITS], report
+    )
+    report_altered("corpus_twins", corpus, screen_altered(screener, corpus, without_twins), report)
+    report_altered("dev_twins", dev, screen_altered(screener, dev, without_twins), report)
 
     originals = [normalize_text(p.text) for p in dev if p.risk in DANGER_LEVELS]
     held_originals = held(actions(screener, originals))
@@ -208,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rates(partial(seeded_rewrite, LOOK_ALIKES), "dev_danger_look_alikes")
     for letter, substitutes in MASKED.items():
         rates(partial(seeded_rewrite, {letter: substitutes}), f"dev_danger_{letter}_as_{substitutes}")
+    twin_rates(screener, originals, report, CYRILLIC_TWINS, "dev_danger_cyrillic_twins")
+    twin_rates(screener, originals, report, GREEK_TWINS, "dev_danger_greek_twins")
     if args.json:
         print(json.dumps(report))
     return 0

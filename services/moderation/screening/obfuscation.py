@@ -19,6 +19,11 @@ Two kinds of character:
 
 "*" is not read: it hides a letter that only a word list can guess, and the guesses missed one of
 the bars written for them (training/pending/README.md, 2026-12-06).
+
+Letters of another alphabet drawn like Latin ones (Cyrillic "е", "о", "і", Greek "ο", "ι", ...) are
+read as their Latin twin inside a word that also holds a Latin letter ("tоnight", "kіll"). A word
+written in Cyrillic or Greek alone stays as written: it is more likely a word of that language
+than a disguise.
 """
 
 from __future__ import annotations
@@ -41,6 +46,19 @@ LOOK_ALIKES: dict[str, str] = {
     "@": "a",
     "$": "s",
 }
+#: Cyrillic and Greek letters drawn like a Latin letter → that letter (Unicode's confusables, the
+#: close ones only: "к" for k, not "м" for m).
+LATIN_TWINS: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "к": "k", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+    "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "Ԛ": "Q", "Ԝ": "W",
+    # Greek
+    "α": "a", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "υ": "u", "χ": "x",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+}  # fmt: skip
 #: Characters read only as part of a listed word → the letters each may stand for.
 AMBIGUOUS: dict[str, str] = {
     "!": "i",
@@ -58,6 +76,7 @@ WORDS_FILE = Path(__file__).with_name("forum_words.txt")
 #: Words shorter than this are not in the list.
 MIN_WORD_LENGTH = 3
 _READABLE = frozenset(LOOK_ALIKES) | frozenset(AMBIGUOUS)
+_TWINS = frozenset(LATIN_TWINS)
 #: A run of letters and readable characters: a word as it may be written.
 _WRITTEN_WORD = re.compile(r"(?:[^\W\d_]|[" + re.escape("".join(sorted(_READABLE))) + r"])+")
 
@@ -99,12 +118,15 @@ def words_fingerprint(path: Path | None = None) -> str:
     return hashlib.sha256((path or WORDS_FILE).read_bytes()).hexdigest()[:12]
 
 
-def screening_view(text: str, words: WordList | None = None) -> str:
+def screening_view(text: str, words: WordList | None = None, *, read_twins: bool = True) -> str:
     """`text` with the characters standing for letters inside words read as letters; same length.
 
-    `words` is the shipped word list unless given. Linear in the length of `text` (lookups per
-    text are bounded); returns `text` itself when it has nothing to read.
+    `words` is the shipped word list unless given; `read_twins=False` leaves other alphabets'
+    letters as written (the view before they were read, for measuring). Linear in the length of
+    `text` (lookups per text are bounded); returns `text` itself when it has nothing to read.
     """
+    if read_twins:
+        text = _latin_twins_read(text)
     if _READABLE.isdisjoint(text):
         return text
     word_list = shipped_words() if words is None else words
@@ -120,6 +142,29 @@ def screening_view(text: str, words: WordList | None = None) -> str:
             lookups_left -= spent
             chars[match.start() : match.end()] = reading
     return "".join(chars)
+
+
+def _latin_twins_read(text: str) -> str:
+    """`text` with the Latin twins in words that also hold a Latin letter (or a look-alike between
+    letters) read as Latin; same length."""
+    if _TWINS.isdisjoint(text):
+        return text
+
+    def read(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if _TWINS.isdisjoint(word):
+            return word
+        # A look-alike between letters will be read as a Latin letter, so it makes the word Latin too.
+        if not any(_is_latin(c) for c in word) and next(_inner_positions(word), None) is None:
+            return word
+        return "".join(LATIN_TWINS.get(c, c) for c in word)
+
+    return _WRITTEN_WORD.sub(read, text)
+
+
+def _is_latin(char: str) -> bool:
+    # Basic Latin to Latin Extended-B: "a" to "z" and their accented forms ("é", "ñ", "ł").
+    return ord(char) < 0x250 and char.isalpha()
 
 
 def _inner_positions(word: str) -> Iterator[int]:

@@ -44,11 +44,12 @@ def _rule_fields(rule: rules.Rule) -> str:
 
 
 def rule_lists_fingerprint() -> str:
-    """Six hex digits that change when any rule, context pattern, sign of now, look-alike or listed word changes."""
+    """Six hex digits that change when any rule, context pattern, sign of now, look-alike, Latin twin or listed word changes."""
     lines = [_rule_fields(rule) for rule in rules.RULES]
     lines += _module_patterns(rules) + _module_patterns(imminence)
     lines.append(f"obfuscation.LOOK_ALIKES={sorted(obfuscation.LOOK_ALIKES.items())}")
     lines.append(f"obfuscation.AMBIGUOUS={sorted(obfuscation.AMBIGUOUS.items())}")
+    lines.append(f"obfuscation.LATIN_TWINS={sorted(obfuscation.LATIN_TWINS.items())}")
     limits = (obfuscation.MAX_CHOICES_PER_WORD, obfuscation.CLEAR_MARGIN, obfuscation.MIN_WORD_LENGTH)
     lines.append(f"obfuscation.limits={limits} words={obfuscation.words_fingerprint()}")
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:6]

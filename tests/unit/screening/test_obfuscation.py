@@ -16,6 +16,7 @@ from services.moderation.screening.data import default_corpus_dir, default_data_
 from services.moderation.screening.imminence import signs_of_now
 from services.moderation.screening.obfuscation import (
     AMBIGUOUS,
+    LATIN_TWINS,
     LOOK_ALIKES,
     MAX_LOOKUPS_PER_TEXT,
     WORDS_FILE,
@@ -122,12 +123,55 @@ def test_text_without_look_alikes_is_returned_as_it_is() -> None:
 
 def test_the_view_has_the_posts_length_and_reading_it_again_changes_nothing() -> None:
     rng = random.Random(7)
-    alphabet = "ab sE" + "".join(LOOK_ALIKES) + "".join(AMBIGUOUS) + "é9\n"
+    alphabet = "ab sE" + "".join(LOOK_ALIKES) + "".join(AMBIGUOUS) + "é9\n" + "еоіοжд"
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
         view = screening_view(text)
         assert len(view) == len(text)
         assert screening_view(view) == view
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("i'm going to еnd it tоnight", "i'm going to end it tonight"),  # Cyrillic е, о
+        ("i want to kіll mysеlf", "i want to kill myself"),  # Cyrillic і, е
+        ("thinking about suιcιde", "thinking about suicide"),  # Greek ι
+        ("ТHE PILLS", "THE PILLS"),  # Cyrillic capital Т
+        ("k1іll", "kiill"),  # a twin beside a look-alike digit
+        ("ѕ3х", "sex"),  # Cyrillic letters alone, but a look-alike between them is read as Latin
+    ],
+)
+def test_latin_twins_from_other_alphabets_are_read_inside_latin_words(written: str, read: str) -> None:
+    assert screening_view(written) == read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Я живу в Крыму, задавайте вопросы.",  # Russian: every word Cyrillic alone
+        "ад. сос",  # Cyrillic words made only of letters with Latin twins stay too
+        "το κακό ήρθε",  # Greek
+        "met a friend from Київ at the meeting",  # a Cyrillic word among English ones
+        "alpha α and beta β",  # a Greek letter standing alone, as in a formula
+    ],
+)
+def test_words_of_other_alphabets_stay_as_written(text: str) -> None:
+    assert screening_view(text) == text
+
+
+def test_each_latin_twin_reads_as_one_latin_letter() -> None:
+    for twin, latin in LATIN_TWINS.items():
+        assert len(latin) == 1 and latin.isascii() and latin.isalpha()
+        assert not twin.isascii()
+        assert twin.isupper() == latin.isupper()
+
+
+def test_a_crisis_written_with_twins_is_read_by_the_rules_and_quoted_as_written() -> None:
+    written = "im going to end it tоnight"  # Cyrillic о
+    quoted = signs_of_now(screening_view(written), quoted_from=written)
+    assert "tоnight" in quoted
+    assert not signs_of_now(written), "without the view the sign of now is not seen"
 
 
 def test_rules_match_the_view_and_quote_the_post_as_written() -> None:
@@ -155,6 +199,12 @@ def test_quoting_from_a_text_of_another_length_is_refused() -> None:
 def test_changing_the_look_alikes_changes_the_rule_lists_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
     before = rule_lists.rule_lists_fingerprint()
     monkeypatch.setattr(obfuscation, "LOOK_ALIKES", {**LOOK_ALIKES, "8": "b"})
+    assert rule_lists.rule_lists_fingerprint() != before
+
+
+def test_changing_the_latin_twins_changes_the_rule_lists_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = rule_lists.rule_lists_fingerprint()
+    monkeypatch.setattr(obfuscation, "LATIN_TWINS", {**LATIN_TWINS, "м": "m"})
     assert rule_lists.rule_lists_fingerprint() != before
 
 
