@@ -1,12 +1,13 @@
-"""`haven screen [FILE]`, `haven screen --eval FILE`, `haven screen --reddit-unseen [CSV]` and
-`haven screen --reddit-guide LABELS`.
+"""`haven screen [FILE]`, `haven screen --eval FILE`, `haven screen --reddit-unseen [CSV]`,
+`haven screen --reddit-guide LABELS` and `haven screen --cssrs CSV`.
 
 Screening reads JSON lines {"id", "text"} and writes one verdict per line to stdout, and nothing
 else there: logs go to stderr. `--eval` reads labeled lines and prints the screener and the
 watched-words baseline side by side. `--reddit-unseen` screens the Reddit posts the model's
 training never read and prints how many each community would have held. `--reddit-guide` does
 what `--eval` does for Reddit posts labelled by the guide (labels by post id; the texts come from
-rmhd_subreddits.csv), and refuses posts the model's training read.
+rmhd_subreddits.csv), and refuses posts the model's training read. `--cssrs` reports, per label,
+the share of clinician-labelled Reddit users with a post held (cssrs.py).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "texts from shared/data/rmhd_subreddits.csv), e.g. tests/data/screening_reddit_guide.jsonl",
     )
     parser.add_argument(
+        "--cssrs",
+        dest="cssrs_file",
+        type=Path,
+        help="report the users flagged per label on the clinician-labelled Reddit users of Gaur et al. "
+        "(500_Reddit_users_posts_labels.csv: User, Post, Label)",
+    )
+    parser.add_argument(
         "--baseline", type=Path, default=None, help="watched-words file (default: shared/data/watched_words.txt)"
     )
 
@@ -62,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         return _evaluate(screener, args.eval_file, args.baseline)
     if args.reddit_guide_file:
         return _evaluate_reddit_guide(screener, args.reddit_guide_file, args.settings.screener_model, args.baseline)
+    if args.cssrs_file:
+        return _evaluate_cssrs(screener, args.cssrs_file, sys.stdout)
     if args.reddit_file:
         return _reddit_unseen(screener, args.reddit_file, args.settings.screener_model, sys.stdout)
     if args.file:
@@ -249,6 +259,39 @@ def _print_evaluation(
             groups[value] = level_metrics([truths[i] for i in picked], [screened[i] for i in picked])
             sizes[value] = len(picked)
         print("\n" + format_breakdown(f"screener by {field}", groups, sizes))
+
+
+def _evaluate_cssrs(screener, path: Path, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
+    import csv
+
+    from services.moderation.screening import ScreeningInput
+    from services.moderation.screening.cssrs import (
+        UnreadableUsers,
+        flagged_by_level,
+        format_report,
+        read_users,
+        summary,
+    )
+
+    try:
+        users = read_users(path)
+    except (OSError, UnicodeDecodeError, csv.Error, UnreadableUsers) as exc:
+        print(f"haven screen: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+
+    def actions_of(texts: list[str]) -> list[str]:
+        actions: list[str] = []
+        for offset in range(0, len(texts), BATCH):
+            chunk = texts[offset : offset + BATCH]
+            verdicts = screener.screen_batch([ScreeningInput(id=str(offset + i), text=t) for i, t in enumerate(chunk)])
+            actions += [verdict.action for verdict in verdicts]
+        return actions
+
+    counts = flagged_by_level(users, actions_of)
+    out.write(format_report(counts, screener.model_version, path))
+    by_level = {level: {"users": c.users, "flagged": c.flagged} for level, c in counts.items()}
+    out.write(json.dumps({"model_version": screener.model_version, **summary(counts), "by_label": by_level}) + "\n")
+    return 0
 
 
 def _reddit_unseen(screener, path: Path, configured_model: Path | None, out: TextIO) -> int:  # type: ignore[no-untyped-def]  # the screener is loaded lazily (torch) and passed untyped
