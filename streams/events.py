@@ -151,6 +151,8 @@ class IdentityChanged(Event):
     disabled: bool = False
     #: The identity was erased: every service purges what it holds about it.
     erased: bool = False
+    #: A moderator's name. A member's handle is not sent: no consumer needs it, and beside the
+    #: token hash on a compacted topic it would tie the public handle to the login.
     handle: str | None = None
     country: str | None = None
     language: str | None = None

@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.mongo import create_mongo_client
+from streams.kafka_security import aiokafka_security
 from streams.settings import Settings
 from tools.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, start_service_processes
 
@@ -219,3 +222,28 @@ async def queue_items(moderator: ForumClient, limit: int = 200) -> list[dict[str
 async def queue_item(moderator: ForumClient, post_id: str) -> dict[str, Any] | None:
     items = await queue_items(moderator)
     return next((item for item in items or [] if item["post_id"] == post_id), None)
+
+
+async def read_topic(
+    services: RunningServices, topic: str, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 45.0
+) -> list[ConsumerRecord]:
+    """Read a topic from the start until `until(records)` is true (or the time is up)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=services.settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+        **aiokafka_security(services.settings),
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not until(records):
+            batches = await consumer.getmany(timeout_ms=500)
+            for batch in batches.values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records

@@ -16,7 +16,9 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     # The token is 256 random bits, so a plain SHA-256 is enough: there is nothing to brute-force.
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    # "surrogatepass": a header byte that is not UTF-8 reaches us as a lone surrogate; such a
+    # token matches nothing, and hashing it must not raise (a 500 instead of a 401).
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def tokens_match(stored_hash: str, presented_token: str) -> bool:

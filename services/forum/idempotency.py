@@ -7,12 +7,14 @@ accepted, and a fresh attempt when the first one was refused (a 503 stores nothi
 with a different request is a 422.
 
 One document per (member, key), keyed by a hash of both, so each check is a primary-key read on any
-database. It holds the ids it answered with and a digest of the request, never the request itself.
+database. It holds the ids it answered with and a digest of the request keyed by the member's token
+(never stored), never the request itself.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,9 +44,16 @@ def key_from(request: web.Request) -> str | None:
     return key
 
 
-def request_digest(route: str, data: dict[str, Any]) -> str:
+def request_digest(route: str, data: dict[str, Any], token: str) -> str:
+    """A digest of the request as sent, keyed by the member's bearer token.
+
+    The request is hashed before redaction, so a plain hash of it would let someone holding the
+    database test guesses of a phone number a published post shows removed. The token is 256
+    random bits and never stored, so without it the digest says nothing; a retry carries it.
+    """
     canonical = json.dumps([route, data], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    key = token.encode("utf-8", "surrogatepass")
+    return hmac.new(key, canonical.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

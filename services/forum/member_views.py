@@ -103,7 +103,6 @@ async def patch_me(request: web.Request) -> web.Response:
             token_hash=updated["token_hash"],
             kind="user",
             role="member",
-            handle=updated["handle"],
             country=updated.get("country"),
             language=updated.get("language"),
         )

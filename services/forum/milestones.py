@@ -18,7 +18,7 @@ _EARLY_MILESTONES: tuple[tuple[int, str], ...] = (
 def days_sober(sober_since: date, today: date) -> int:
     """Whole days since `sober_since` (0 on that day). Raises ValueError for a date in the future."""
     if sober_since > today:
-        raise ValueError(f"sober_since {sober_since.isoformat()} is in the future")
+        raise ValueError("sober_since is in the future")  # the date itself is health data: never in a log
     return (today - sober_since).days
 
 

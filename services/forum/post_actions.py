@@ -7,6 +7,7 @@ limited per reporter.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any, cast
 
@@ -59,6 +60,14 @@ def report_fields(body: dict[str, Any]) -> tuple[ReportReason, str]:
     return reason, note
 
 
+def reaction_notification_id(post_id: str, reactor_id: str, kind: str) -> str:
+    """The same id for the same reaction (the inbox keeps one copy), without the reactor's identity
+    id in it: the author reads this id, and the same id on two posts would link an anonymous
+    member's reactions. The hash covers the post, so one member's ids differ from post to post."""
+    digest = hashlib.sha256(f"{post_id}\n{reactor_id}\n{kind}".encode()).hexdigest()[:32]
+    return f"reaction:{post_id}:{digest}"
+
+
 async def react(request: web.Request) -> web.Response:
     identity = await required_identity(request)
     kind = reaction_kind(await read_json_object(request))
@@ -68,7 +77,7 @@ async def react(request: web.Request) -> web.Response:
         try:
             await request.app[publisher_key].notification(
                 Notification(
-                    notification_id=f"reaction:{post['_id']}:{identity['_id']}:{kind}",
+                    notification_id=reaction_notification_id(post["_id"], identity["_id"], kind),
                     recipient_id=post["author_id"],
                     kind="reaction",
                     post_id=post["_id"],

@@ -12,7 +12,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -94,8 +94,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(moment), str(doc_id)
-    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a cursor of nested '['
+        parsed = datetime.fromisoformat(moment)
+        # The driver sends a datetime as UTC: a moment at the calendar's edge with an offset
+        # ("9999-12-31T23:00:00-05:00") overflows there, so it is refused here instead.
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)
+        return parsed, str(doc_id)
+    # RecursionError: a cursor of nested '['; OverflowError: a moment beyond the calendar in UTC.
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise InvalidCursor("cursor is not one this API gave out") from exc
 
 
@@ -458,6 +464,10 @@ class ForumStore:
         # thread active again since has a newer entry (read first), so older ones are skipped.
         # The cursor is the position of the last thread shown: the next page starts below it.
         before = decode_position(cursor) if cursor else length
+        if before > length:
+            # Lists only grow, so no cursor handed out points past the end; reading down from a
+            # forged one would walk empty buckets for as long as its number is large.
+            raise InvalidCursor("cursor is not one this API gave out")
         found: list[tuple[int, dict[str, Any]]] = []
         seen: set[str] = set()
         while len(found) <= limit and before > 0:

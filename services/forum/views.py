@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from services.common.problems import Problem, read_json_object
-from services.common.tokens import hash_token, new_token
+from services.common.tokens import bearer_token, hash_token, new_token
 from services.forum import access, idempotency
 from services.forum.auth import optional_identity, required_identity
 from services.forum.crisis_lines import offers_crisis_lines, stated_country_key
@@ -98,7 +98,6 @@ async def create_identity(request: web.Request) -> web.Response:
         token_hash=doc["token_hash"],
         kind="user",
         role="member",
-        handle=handle,
         country=country,
         language=language,
     )
@@ -185,7 +184,8 @@ async def _idempotent(
         yield _Attempt()
         return
     records = request.app[idempotency_key]
-    begun = await records.begin(identity["_id"], key, idempotency.request_digest(route, data))
+    token = bearer_token(request.headers.get("Authorization")) or ""
+    begun = await records.begin(identity["_id"], key, idempotency.request_digest(route, data, token))
     if isinstance(begun, idempotency.Answered):
         yield _Attempt(answered=begun.response)
         return

@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from tests.harness import ForumClient, RunningServices, add_moderator, eventually, queue_item, unique_name
+from streams.events import IdentityChanged
+from streams.serialization import decode
+from streams.topics import Topics
+from tests.harness import ForumClient, RunningServices, add_moderator, eventually, queue_item, read_topic, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +46,24 @@ async def test_a_member_sets_their_sober_date_and_sees_days_and_milestone(
         assert status == 400 and problem["detail"], bad
 
 
+async def test_a_members_handle_never_travels_beside_their_token_hash(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    member = await ForumClient.join(http, services.forum, country="ie")
+    status, _ = await member.request("PATCH", "/v1/me", json={"language": "es"})
+    assert status == 200
+    key = member.identity["id"].encode()
+    records = await read_topic(
+        services,
+        Topics(services.settings.topic_prefix).identities,
+        lambda records: sum(r.key == key for r in records) >= 2,
+    )
+    events = [decode(IdentityChanged, r.value) for r in records if r.key == key]
+    assert len(events) == 2 and events[-1].language == "es", "joining and the change each sent one"
+    assert all(e.handle is None for e in events)
+    assert member.identity["handle"] not in b"".join(r.value for r in records if r.key == key).decode()
+
+
 async def test_reactions_count_once_per_member_and_kind(services: RunningServices, http: aiohttp.ClientSession) -> None:
     author = await ForumClient.join(http, services.forum)
     fan = await ForumClient.join(http, services.forum)
@@ -57,6 +78,32 @@ async def test_reactions_count_once_per_member_and_kind(services: RunningService
     assert post["reactions"] == {"hug": 1, "strength": 1, "me_too": 0}
     status, problem = await fan.request("POST", path, json={"kind": "like"})
     assert status == 400 and "hug" in problem["detail"]
+
+
+async def test_the_author_is_told_of_a_reaction_without_learning_who_reacted(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum)
+    fan = await ForumClient.join(http, services.forum)
+    posts = [(await _published_thread(author))["post_id"] for _ in range(2)]
+    for post_id in posts:
+        for _ in range(2):
+            status, _ = await fan.request("POST", f"/v1/posts/{post_id}/reactions", json={"kind": "hug"})
+            assert status in (200, 201)
+    inbox = ForumClient(http, services.notify, token=author.token)
+
+    async def both_reactions() -> list | None:
+        status, body = await inbox.request("GET", "/v1/notifications")
+        found = [n for n in body.get("items", []) if n["kind"] == "reaction"] if status == 200 else []
+        return found if len(found) >= 2 else None
+
+    reactions = await eventually(both_reactions)
+    assert sorted(n["post_id"] for n in reactions) == sorted(posts), "one notification per reacted post"
+    ids = [n["notification_id"] for n in reactions]
+    assert all(fan.identity["id"] not in notification_id for notification_id in ids)
+    assert len({notification_id.rsplit(":", 1)[-1] for notification_id in ids}) == 2, (
+        "nothing in the ids ties the two reactions to one member"
+    )
 
 
 async def test_a_worried_report_reaches_the_moderation_queue_at_hold_level_and_not_the_author(

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, Verdict, new_id
 from streams.kafka_security import aiokafka_security
 from streams.serialization import decode, encode
 from streams.topics import Topics
-from tests.harness import ForumClient, RunningServices, eventually
+from tests.harness import ForumClient, RunningServices, eventually, read_topic
 from tools.process_group import free_port, start_service_processes
 
 pytestmark = pytest.mark.integration
@@ -23,32 +22,9 @@ pytestmark = pytest.mark.integration
 CRISIS = "I wrote letters to my kids tonight and I have the pills counted out. I'm going to kill myself."
 
 
-async def _read_topic(services: RunningServices, topic: str, until, timeout: float = 45.0) -> list:  # type: ignore[no-untyped-def]
-    """Read a topic from the start until `until(records)` is true (or the time is up)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=services.settings.kafka_bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=100,
-        **aiokafka_security(services.settings),
-    )
-    await consumer.start()
-    records = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not until(records):
-            batches = await consumer.getmany(timeout_ms=500)
-            for batch in batches.values():
-                records.extend(batch)
-    finally:
-        await consumer.stop()
-    return records
-
-
 async def _verdict_of(services: RunningServices, post_id: str) -> Verdict:
     """The verdict on `post_id`, as the worker published it on posts.screened."""
-    screened = await _read_topic(
+    screened = await read_topic(
         services,
         Topics(services.settings.topic_prefix).posts_screened,
         lambda records: any(decode(PostScreened, r.value).post_id == post_id for r in records),
@@ -99,7 +75,7 @@ async def test_a_crisis_post_is_held_urgently_and_its_author_gets_their_countrys
     verdict = await _verdict_of(services, created["post_id"])
     assert (verdict.risk, verdict.action) == ("imminent", "hold_urgent")
     assert "suicide" in verdict.categories and verdict.reasons and verdict.scores
-    notifications = await _read_topic(
+    notifications = await read_topic(
         services,
         topics.notifications,
         lambda records: any(r.key == author_id.encode() for r in records),
@@ -156,7 +132,7 @@ async def test_an_undecodable_event_goes_to_the_dead_letter_topic_and_the_worker
     finally:
         await producer.stop()
 
-    letters = await _read_topic(services, topics.dead_letter("moderation-worker"), lambda records: bool(records))
+    letters = await read_topic(services, topics.dead_letter("moderation-worker"), lambda records: bool(records))
     letter = decode(DeadLetter, letters[0].value)
     assert letter.source_topic == topics.posts_submitted
     assert "UTF-8" in letter.reason
@@ -192,11 +168,11 @@ async def test_a_redelivered_submission_is_screened_once(services: RunningServic
     def mine(records: list) -> list:  # type: ignore[type-arg]
         return [r for r in records if json.loads(r.value).get("post_id") == post.post_id]
 
-    records = await _read_topic(services, topics.posts_screened, lambda rs: bool(mine(rs)))
+    records = await read_topic(services, topics.posts_screened, lambda rs: bool(mine(rs)))
     assert len(mine(records)) == 1
     # Give a duplicate every chance to appear before concluding there is none.
     await asyncio.sleep(3)
-    records = await _read_topic(services, topics.posts_screened, lambda rs: False, timeout=3)
+    records = await read_topic(services, topics.posts_screened, lambda rs: False, timeout=3)
     assert len(mine(records)) == 1
 
 
@@ -252,7 +228,7 @@ async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is
         def verdicts(records: list) -> list[str]:  # type: ignore[type-arg]
             return [pid for r in records if (pid := json.loads(r.value).get("post_id")) in wanted]
 
-        records = await _read_topic(services, topics.posts_screened, lambda rs: set(verdicts(rs)) == wanted, timeout=90)
+        records = await read_topic(services, topics.posts_screened, lambda rs: set(verdicts(rs)) == wanted, timeout=90)
         screened = verdicts(records)
         assert set(screened) == wanted, "every post was screened while two workers shared the partitions"
         assert len(screened) == len(wanted), "and none twice"

@@ -90,7 +90,7 @@ def decode_cursor(cursor: str) -> QueuePosition:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         rank, millis, item_id = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, binascii.Error, RecursionError) as exc:  # RecursionError: nested '['
         raise BadPageRequest("'cursor' is not one this service handed out; start again without it.") from exc
     if not _is_int64(rank) or not _is_int64(millis) or not isinstance(item_id, str) or not item_id:
         raise BadPageRequest("'cursor' is not one this service handed out; start again without it.")
