@@ -101,7 +101,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     ),
     "notify": _access(
         "haven-notify",
-        reads={IDENTITIES, NOTIFICATIONS},
+        # posts.deleted: a moderator's note or message about a deleted post loses its words.
+        reads={IDENTITIES, NOTIFICATIONS, POSTS_DELETED},
         writes=set(),
         groups={"notify-inbox", "notify-identity-tokens"},
         dead_letter_of="notify",

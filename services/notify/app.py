@@ -28,7 +28,7 @@ from services.notify.keys import heartbeat_key, hub_key, identities_key, inbox_a
 from services.notify.live_items import LiveItems
 from services.notify.openapi import notify_openapi
 from services.notify.store import Inbox, StoredBatch
-from streams.events import Event, Notification
+from streams.events import Event, Notification, PostDeleted
 from streams.kafka import create_consumer
 from streams.producer import RenewingProducer
 from streams.settings import Settings
@@ -82,12 +82,18 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         so a restart neither loses nor replays what was stored (nor resurrects what erasure purged)."""
         inbox = app[store_key]
         consumer = create_consumer(
-            settings, [topics.notifications], group_id=f"{settings.topic_prefix}notify-inbox", client_id="notify"
+            settings,
+            [topics.notifications, topics.posts_deleted],
+            group_id=f"{settings.topic_prefix}notify-inbox",
+            client_id="notify",
         )
         await consumer.start()
         batch = StoredBatch(inbox)
 
         async def handle(topic: str, event: Event) -> None:
+            if isinstance(event, PostDeleted):
+                await inbox.forget_words(event.post_id)
+                return
             assert isinstance(event, Notification)
             await batch.stored(event)
 
@@ -96,7 +102,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
             consumer=consumer,
             producer=app[producer_key],
             dead_letter_topic=topics.dead_letter("notify"),
-            decoders={topics.notifications: Notification},
+            decoders={topics.notifications: Notification, topics.posts_deleted: PostDeleted},
             handle=handle,
             prepare=batch.prepare,
             metrics=consumer_metrics(app),

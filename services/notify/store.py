@@ -31,6 +31,9 @@ class Inbox:
         # Ids of erased identities (nothing else): a notification for one that is still on its
         # way (a verdict, a reply) is not stored after the inbox was purged.
         self._erased = db["erased_recipients"]
+        # Ids of posts their authors deleted (nothing else): a note or message about one that is
+        # still on its way is stored without its words.
+        self._deleted_posts = db["deleted_posts"]
         # Pages, replays and marking read go through each recipient's list by primary key, so
         # their cost does not grow with everyone else's notifications (see inbox_lists.py).
         self.lists = InboxLists(db)
@@ -54,13 +57,19 @@ class Inbox:
     async def store_many(self, notifications: list[Notification]) -> dict[str, dict[str, Any]]:
         """`store` for a fetched batch, in a handful of round trips; the stored items by id.
 
-        Two `{_id: {$in}}` reads (erased recipients, items stored before), one insert, one list
+        Up to three `{_id: {$in}}` reads (erased recipients, deleted posts, items stored before), one insert, one list
         append per recipient and one bulk update, whatever the batch's size.
         """
         async with self._writing:
             unique = list({n.notification_id: n for n in notifications}.values())
             recipients = list({n.recipient_id for n in unique if n.recipient_id != MODERATORS})
             erased = {d["_id"] for d in await self._erased.find({"_id": {"$in": recipients}}, {"_id": 1}).to_list(None)}
+            posts = list({n.post_id for n in unique if n.post_id and n.kind in WORDS_BY_KIND})
+            deleted = (
+                {d["_id"] for d in await self._deleted_posts.find({"_id": {"$in": posts}}, {"_id": 1}).to_list(None)}
+                if posts
+                else set()
+            )
             stored = {
                 d["_id"]: d
                 for d in await self._items.find({"_id": {"$in": [n.notification_id for n in unique]}}).to_list(None)
@@ -72,6 +81,8 @@ class Inbox:
                 item = stored.get(notification.notification_id)
                 if item is None:
                     item = _item(notification)
+                    if notification.post_id in deleted:
+                        item = without_words(item)
                     if notification.recipient_id not in erased:
                         fresh.append(item)
                 elif item.get("listed") is False:  # stored, then a crash before it was listed
@@ -94,6 +105,8 @@ class Inbox:
 
     async def _store(self, notification: Notification) -> dict[str, Any]:
         item = _item(notification)
+        if notification.post_id and await self._deleted_posts.find_one({"_id": notification.post_id}):
+            item = without_words(item)
         if notification.recipient_id != MODERATORS and await self._erased.find_one({"_id": notification.recipient_id}):
             return item  # pushed to whatever is still connected for them, never kept
         existing = await self._items.find_one({"_id": notification.notification_id})
@@ -165,6 +178,14 @@ class Inbox:
         result = await self._items.update_many(query, {"$set": {"read": True}})
         return result.modified_count
 
+    async def forget_words(self, post_id: str) -> None:
+        """The author deleted the post: a moderator's note or message about it may quote it, so
+        their words go, now and for one that arrives later. Ids, kinds and resources stay."""
+        async with self._writing:
+            await self._deleted_posts.update_one({"_id": post_id}, {"$setOnInsert": {"at": utc_now()}}, upsert=True)
+            for kind, field in WORDS_BY_KIND.items():
+                await self._items.update_many({"post_id": post_id, "kind": kind}, {"$set": {f"data.{field}": ""}})
+
     async def purge(self, recipient_id: str) -> None:
         """An erased identity: its inbox goes now, and what arrives for it later is not kept."""
         async with self._writing:
@@ -203,6 +224,17 @@ def _notification_of(item: dict[str, Any]) -> Notification:
         data=item["data"],
         occurred_at=item["occurred_at"],
     )
+
+
+#: Notification kinds that carry a moderator's words about a post, and the field that holds them.
+WORDS_BY_KIND = {"post.removed": "note", "message": "text"}
+
+
+def without_words(item: dict[str, Any]) -> dict[str, Any]:
+    field = WORDS_BY_KIND.get(item["kind"])
+    if field is None or field not in item["data"]:
+        return item
+    return {**item, "data": {**item["data"], field: ""}}
 
 
 def unstored_item(notification: Notification) -> dict[str, Any]:

@@ -4,17 +4,57 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.harness import ForumClient, RunningServices, open_event_stream
+from tests.harness import (
+    ForumClient,
+    RunningServices,
+    add_moderator,
+    eventually,
+    open_event_stream,
+    queue_item,
+    unique_name,
+)
 from tools.process_group import free_port, start_service_processes
 
 pytestmark = pytest.mark.integration
 
 CRISIS = "I have the pills counted out and I'm going to kill myself tonight."
+
+
+async def test_a_moderators_message_about_a_post_loses_its_words_when_the_author_deletes_the_post(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    quoted = f"quorflin-{uuid.uuid4().hex[:10]}"
+    moderator = await add_moderator(http, services, unique_name(services, "ada"))
+    author = await ForumClient.join(http, services.forum, country="GB")
+    status, created = await author.request(
+        "POST", "/v1/boards/alcohol/threads", json={"title": "tonight", "body": f"{CRISIS} {quoted}"}
+    )
+    assert status == 202
+    item = await eventually(lambda: queue_item(moderator, created["post_id"]), timeout=60)
+    assert (await moderator.request("POST", f"/v1/mod/items/{item['item_id']}/claim"))[0] == 200
+    status, _ = await moderator.request(
+        "POST", f"/v1/mod/items/{item['item_id']}/message", json={"text": f"You wrote {quoted}. We are here."}
+    )
+    assert status == 202
+    inbox = ForumClient(http, services.notify, token=author.token)
+
+    async def message(with_words: bool) -> dict | None:
+        status, body = await inbox.request("GET", "/v1/notifications")
+        found = [n for n in body.get("items", []) if n["kind"] == "message" and n["post_id"] == created["post_id"]]
+        return found[0] if status == 200 and found and (quoted in found[0]["data"]["text"]) == with_words else None
+
+    before = await eventually(lambda: message(with_words=True), timeout=60)
+    assert (await author.request("DELETE", f"/v1/posts/{created['post_id']}"))[0] == 204
+
+    after = await eventually(lambda: message(with_words=False), timeout=60)
+    assert after["data"]["text"] == "" and after["notification_id"] == before["notification_id"]
+    assert after["data"]["resources"] == before["data"]["resources"], "the crisis lines stay"
 
 
 async def test_a_crisis_posts_author_gets_resources_on_their_stream_and_nobody_else_does(
