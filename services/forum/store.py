@@ -828,6 +828,10 @@ class ForumStore:
             )
         return None if post is None else await self._list_post(post)
 
+    async def _removed_by_moderator(self, post_id: str) -> bool:
+        found = await self.posts.find_one({"_id": post_id}, {"status": 1})
+        return found is not None and found["status"] == leads_to(Transition.MODERATOR_REMOVES)
+
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
         now = utc_now()
         if decision == "approve":
@@ -862,6 +866,13 @@ class ForumStore:
             )
         else:
             return None
+        if decision == "remove" and (post is not None or await self._removed_by_moderator(post_id)):
+            # A quote of the removed words in another member's reply would keep them public. Also
+            # on a repeated event: the first may have stopped between the two writes.
+            await self.posts.update_many(
+                {"reply_quote.post_id": post_id},
+                {"$set": {"reply_quote.excerpt": None, "reply_quote.removed": True}},
+            )
         if post is not None and post.get("is_thread_start"):
             # The thread takes the status its first post was moved to.
             await self._list_activity(

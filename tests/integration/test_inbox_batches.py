@@ -71,3 +71,25 @@ async def test_a_batch_larger_than_the_databases_connection_pool_is_stored(inbox
     assert len(stored) == 200
     items, _ = await inbox.page(["eve"], None, 50)
     assert [item["_id"] for item in items] == [f"eve:reply:{n}" for n in range(199, 149, -1)]
+
+
+async def test_a_moderators_words_about_a_deleted_post_are_not_kept_now_or_later(inbox: Inbox) -> None:
+    def words(n: int, kind: str, field: str) -> Notification:
+        return Notification(
+            notification_id=f"eve:{kind}:{n}",
+            recipient_id="eve",
+            kind=kind,
+            post_id="p-gone",
+            data={field: "you said X"},
+        )
+
+    await inbox.store(words(1, "message", "text"))
+    await inbox.forget_words("p-gone")
+    await inbox.store(words(2, "post.removed", "note"))
+    await inbox.store_many([words(3, "message", "text"), _note("eve", 9)])
+    items, _ = await inbox.page(["eve"], None, 50)
+    by_id = {item["_id"]: item for item in items}
+    assert by_id["eve:message:1"]["data"] == {"text": ""}
+    assert by_id["eve:post.removed:2"]["data"] == {"note": ""}
+    assert by_id["eve:message:3"]["data"] == {"text": ""}
+    assert "eve:reply:9" in by_id, "other notifications are stored as they are"

@@ -222,3 +222,86 @@ async def test_an_urgent_item_nobody_claims_alerts_every_moderator_again_and_the
     assert count("haven_review_time_to_decision_seconds", level="urgent", decision="approve") >= 1
     realerts = next(s.value for s in families["haven_review_urgent_realerts"].samples if s.name.endswith("_total"))
     assert realerts >= 1
+
+
+async def _published(member: ForumClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    status, created = await member.request("POST", path, json=body)
+    assert status == 202, created
+
+    async def shown() -> dict | None:
+        status, post = await member.request("GET", f"/v1/posts/{created['post_id']}")
+        return post if status == 200 and post["status"] == "published" else None
+
+    await eventually(shown, timeout=45)
+    return created
+
+
+async def _reported_and_decided(
+    services: RunningServices, http: aiohttp.ClientSession, post_id: str, decision: str, moderator_name: str
+) -> dict[str, Any]:
+    reporter = await ForumClient.join(http, services.forum)
+    status, _ = await reporter.request("POST", f"/v1/posts/{post_id}/reports", json={"reason": "spam"})
+    assert status == 202
+    moderator = await add_moderator(http, services, unique_name(services, moderator_name))
+    item = await eventually(lambda: queue_item(moderator, post_id), timeout=45)
+    assert (await moderator.request("POST", f"/v1/mod/items/{item['item_id']}/claim"))[0] == 200
+    status, decided = await moderator.request(
+        "POST", f"/v1/mod/items/{item['item_id']}/decision", json={"decision": decision, "note": ""}
+    )
+    assert status == 200, decided
+    return item
+
+
+async def test_words_a_moderator_removes_leave_the_replies_that_quote_them(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum)
+    friend = await ForumClient.join(http, services.forum)
+    thread = await _published(
+        author, "/v1/boards/sober-living/threads", {"title": "Week two", "body": "Week two, still here."}
+    )
+    spam = await _published(
+        author,
+        f"/v1/threads/{thread['thread_id']}/posts",
+        {"body": "Great deals on sneakers this weekend, ask me for prices."},
+    )
+    answer = await _published(
+        friend, f"/v1/threads/{thread['thread_id']}/posts", {"body": "Please don't.", "reply_to": spam["post_id"]}
+    )
+    status, quoting = await friend.request("GET", f"/v1/posts/{answer['post_id']}")
+    assert status == 200 and "sneakers" in quoting["reply_quote"]["excerpt"]
+
+    await _reported_and_decided(services, http, spam["post_id"], "remove", "quinn")
+
+    async def quote_emptied() -> dict | None:
+        status, post = await ForumClient(http, services.forum).request("GET", f"/v1/posts/{answer['post_id']}")
+        return post if status == 200 and post["reply_quote"]["excerpt"] is None else None
+
+    shown = await eventually(quote_emptied, timeout=45)
+    assert shown["reply_quote"]["removed"] is True and shown["body"] == "Please don't."
+    status, page = await ForumClient(http, services.forum).request("GET", f"/v1/threads/{thread['thread_id']}")
+    assert status == 200 and "sneakers" not in str(page)
+
+
+async def test_a_dismissed_report_never_reaches_the_reported_author(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    author = await ForumClient.join(http, services.forum)
+    created = await _published(
+        author, "/v1/boards/sober-living/threads", {"title": "Day 30", "body": "Thirty days. Thank you all."}
+    )
+    item = await _reported_and_decided(services, http, created["post_id"], "approve", "sol")
+    moderator = await add_moderator(http, services, unique_name(services, "rhea"))
+
+    async def decided() -> bool | None:
+        status, shown = await moderator.request("GET", f"/v1/mod/items/{item['item_id']}")
+        return True if status == 200 and shown["status"] == "decided" else None
+
+    await eventually(decided)
+    # The decision's notification, were there one, is sent before the decision is answered.
+    await asyncio.sleep(3)
+    status, inbox = await ForumClient(http, services.notify, token=author.token).request("GET", "/v1/notifications")
+    assert status == 200
+    about_it = [n for n in inbox["items"] if n["post_id"] == created["post_id"]]
+    assert [n["kind"] for n in about_it] == ["post.published"], "only the publication the author saw anyway"
+    assert not any("report" in n["notification_id"] for n in about_it)

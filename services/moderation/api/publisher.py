@@ -68,6 +68,8 @@ class ModerationPublisher:
         await self._events.publish(event)
         if not item.get("author_id"):
             pass  # the author erased their identity: there is nobody to tell
+        elif decision == "approve" and is_report(item):
+            pass  # a report dismissed: the post was published all along, and reports never reach its author
         elif decision == "approve":
             await self._notify(
                 Notification(
@@ -99,3 +101,8 @@ class ModerationPublisher:
                 data={"text": text, "resources": item.get("resources", [])},
             )
         )
+
+
+def is_report(item: dict[str, Any]) -> bool:
+    """A queue item opened by members' reports on a published post (not by screening)."""
+    return item.get("source") == "report" or str(item["_id"]).startswith("report:")

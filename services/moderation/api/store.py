@@ -288,12 +288,19 @@ class ModerationStore:
         }
         if decision == "escalate":
             changes["claim"] = None  # the item now waits for an admin to take it
-        doc = await self._items.find_one_and_update(
-            {"_id": item_id, "status": {"$in": list(OPEN_STATUSES)}},
-            {"$set": changes},
-            return_document=ReturnDocument.AFTER,
-        )
+        still_open: dict[str, Any] = {"_id": item_id, "status": {"$in": list(OPEN_STATUSES)}}
+        if moderator.role != "admin":
+            # The claim read above may be stale: another moderator's claim taken since wins.
+            still_open["$or"] = [
+                {"claim": None},
+                {"claim.until": {"$lt": utc_now()}},
+                {"claim.moderator_id": moderator.id},
+            ]
+        doc = await self._items.find_one_and_update(still_open, {"$set": changes}, return_document=ReturnDocument.AFTER)
         if doc is None:
+            latest = await self.item(item_id)
+            if latest["status"] in OPEN_STATUSES:
+                _refuse_if_claimed_by_another(latest, moderator, "decide it")
             raise ReviewError(409, "This item has been decided already.")
         if doc["status"] not in OPEN_STATUSES:
             await self._open.closed(item_id)
