@@ -99,7 +99,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         # ("9999-12-31T23:00:00-05:00") overflows there, so it is refused here instead.
         if parsed.tzinfo is not None:
             parsed.astimezone(UTC)
-        return parsed, str(doc_id)
+        last_id = str(doc_id)
+        last_id.encode("utf-8")  # a lone surrogate cannot go into a query (UnicodeEncodeError: a ValueError)
+        return parsed, last_id
     # RecursionError: a cursor of nested '['; OverflowError: a moment beyond the calendar in UTC.
     except (ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise InvalidCursor("cursor is not one this API gave out") from exc

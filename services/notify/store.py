@@ -96,6 +96,7 @@ class Inbox:
                     for item in fresh:
                         items[item["_id"]] = await self._store(_notification_of(item))
                     fresh = []
+            await self._forget_words_if_deleted(fresh)
             await self.lists.add_many(fresh + unlisted)
             if fresh or unlisted:
                 await self._items.bulk_write(
@@ -118,6 +119,7 @@ class Inbox:
             await self._items.insert_one({**item, "listed": False})
         except DuplicateKeyError:
             return await self._items.find_one({"_id": notification.notification_id}) or item
+        await self._forget_words_if_deleted([item])
         await self._list(item)
         return item
 
@@ -183,8 +185,19 @@ class Inbox:
         their words go, now and for one that arrives later. Ids, kinds and resources stay."""
         async with self._writing:
             await self._deleted_posts.update_one({"_id": post_id}, {"$setOnInsert": {"at": utc_now()}}, upsert=True)
-            for kind, field in WORDS_BY_KIND.items():
-                await self._items.update_many({"post_id": post_id, "kind": kind}, {"$set": {f"data.{field}": ""}})
+            await self._strip_words(post_id)
+
+    async def _forget_words_if_deleted(self, stored: list[dict[str, Any]]) -> None:
+        # Another instance may have handled the deletion between our check and our insert: look
+        # again now that the items are in, and take the words out if it did.
+        posts = list({i["post_id"] for i in stored if i["post_id"] and i["kind"] in WORDS_BY_KIND})
+        if posts:
+            for found in await self._deleted_posts.find({"_id": {"$in": posts}}, {"_id": 1}).to_list(None):
+                await self._strip_words(found["_id"])
+
+    async def _strip_words(self, post_id: str) -> None:
+        for kind, field in WORDS_BY_KIND.items():
+            await self._items.update_many({"post_id": post_id, "kind": kind}, {"$set": {f"data.{field}": ""}})
 
     async def purge(self, recipient_id: str) -> None:
         """An erased identity: its inbox goes now, and what arrives for it later is not kept."""

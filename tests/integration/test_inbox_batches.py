@@ -4,7 +4,8 @@ once, in order, never for an erased member. Runs the inbox against the real Ferr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -93,3 +94,34 @@ async def test_a_moderators_words_about_a_deleted_post_are_not_kept_now_or_later
     assert by_id["eve:post.removed:2"]["data"] == {"note": ""}
     assert by_id["eve:message:3"]["data"] == {"text": ""}
     assert "eve:reply:9" in by_id, "other notifications are stored as they are"
+
+
+class _StaleOnce:
+    """The deleted-posts collection as seen by an instance that checked just before another one
+    handled the deletion: the first look answers "not deleted" after the other instance acted."""
+
+    def __init__(self, real: Any, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        self._real, self._meanwhile = real, meanwhile
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> None:
+        await self._meanwhile()
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+async def test_a_deletion_another_instance_handles_during_a_store_still_takes_the_words(inbox: Inbox) -> None:
+    other_instance = Inbox(inbox._items.database)
+    inbox._deleted_posts = _StaleOnce(inbox._deleted_posts, lambda: other_instance.forget_words("p-race"))
+    await inbox.store(
+        Notification(
+            notification_id="fay:message:1",
+            recipient_id="fay",
+            kind="message",
+            post_id="p-race",
+            data={"text": "you said X"},
+        )
+    )
+    items, _ = await inbox.page(["fay"], None, 50)
+    assert [item["data"] for item in items] == [{"text": ""}]

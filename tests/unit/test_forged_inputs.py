@@ -24,6 +24,13 @@ def test_a_thread_cursor_at_the_calendars_edge_is_refused(moment: str) -> None:
         decode_cursor(_cursor([moment, "x"]))
 
 
+def test_cursors_naming_an_id_no_query_can_carry_are_refused() -> None:
+    with pytest.raises(InvalidCursor):
+        decode_cursor(_cursor(["2026-01-01T00:00:00+00:00", "\ud800"]))
+    with pytest.raises(BadPageRequest):
+        decode_queue_cursor(_cursor([2, 1700000000000, "\ud800"]))
+
+
 def test_a_thread_cursor_handed_out_still_reads_back() -> None:
     from datetime import UTC, datetime
 

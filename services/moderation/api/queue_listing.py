@@ -92,7 +92,7 @@ def decode_cursor(cursor: str) -> QueuePosition:
         rank, millis, item_id = json.loads(raw)
     except (ValueError, TypeError, binascii.Error, RecursionError) as exc:  # RecursionError: nested '['
         raise BadPageRequest("'cursor' is not one this service handed out; start again without it.") from exc
-    if not _is_int64(rank) or not _is_int64(millis) or not isinstance(item_id, str) or not item_id:
+    if not _is_int64(rank) or not _is_int64(millis) or not isinstance(item_id, str) or not _encodable(item_id):
         raise BadPageRequest("'cursor' is not one this service handed out; start again without it.")
     try:
         created_at = _EPOCH + millis * _MILLISECOND
@@ -122,3 +122,12 @@ def listing_entry(view: dict[str, Any]) -> dict[str, Any]:
 def _is_int64(value: object) -> bool:
     # Larger numbers cannot go into a database query (the driver would fail with a 500).
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _encodable(item_id: str) -> bool:
+    """Non-empty and without a lone surrogate, which no query can carry."""
+    try:
+        item_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return bool(item_id)

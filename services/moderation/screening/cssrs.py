@@ -44,10 +44,12 @@ def read_users(path: Path) -> list[LabelledUser]:
         missing = {"User", "Post", "Label"} - set(reader.fieldnames or ())
         if missing:
             raise UnreadableUsers(f"{path}: no column {', '.join(sorted(missing))}")
-        for number, row in enumerate(reader, start=2):
+        for row in reader:
+            # A Post cell spans lines, so the record is named by the line it ends on.
+            number = reader.line_num
             label = (row["Label"] or "").strip()
             if label not in LEVELS:
-                raise UnreadableUsers(f"{path} line {number}: unknown label {label!r}")
+                raise UnreadableUsers(f"{path}, record ending on line {number}: unknown label {label!r}")
             users.append(LabelledUser(row["User"], label, _posts(row["Post"] or "", path, number)))
     return users
 
@@ -57,9 +59,11 @@ def _posts(cell: str, path: Path, number: int) -> tuple[str, ...]:
     try:
         posts = ast.literal_eval(cell)
     except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
-        raise UnreadableUsers(f"{path} line {number}: the Post cell is not a list of strings") from exc
+        raise UnreadableUsers(
+            f"{path}, record ending on line {number}: the Post cell is not a list of strings"
+        ) from exc
     if not isinstance(posts, list) or not all(isinstance(p, str) for p in posts):
-        raise UnreadableUsers(f"{path} line {number}: the Post cell is not a list of strings")
+        raise UnreadableUsers(f"{path}, record ending on line {number}: the Post cell is not a list of strings")
     return tuple(p for p in posts if p.strip())
 
 

@@ -50,7 +50,7 @@ LOOK_ALIKES: dict[str, str] = {
 #: close ones only: "к" for k, not "м" for m).
 LATIN_TWINS: dict[str, str] = {
     # Cyrillic
-    "а": "a", "в": "b", "е": "e", "к": "k", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+    "а": "a", "е": "e", "к": "k", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
     "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w",
     "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
     "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "Ԛ": "Q", "Ԝ": "W",
@@ -163,8 +163,9 @@ def _latin_twins_read(text: str) -> str:
 
 
 def _is_latin(char: str) -> bool:
-    # Basic Latin to Latin Extended-B: "a" to "z" and their accented forms ("é", "ñ", "ł").
-    return ord(char) < 0x250 and char.isalpha()
+    # "a" to "z" only: a Russian writer marks stress with a Latin "ó" inside a Cyrillic word
+    # ("замóк"), which must not make the word Latin.
+    return char.isascii() and char.isalpha()
 
 
 def _inner_positions(word: str) -> Iterator[int]:

@@ -154,6 +154,8 @@ def test_latin_twins_from_other_alphabets_are_read_inside_latin_words(written: s
         "το κακό ήρθε",  # Greek
         "met a friend from Київ at the meeting",  # a Cyrillic word among English ones
         "alpha α and beta β",  # a Greek letter standing alone, as in a formula
+        "замóк и вода",  # a Latin accent marking stress in Russian does not make the word Latin
+        "kв",  # "в" is drawn like a capital B, not like b: no twin of a Latin letter
     ],
 )
 def test_words_of_other_alphabets_stay_as_written(text: str) -> None:
