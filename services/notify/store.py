@@ -106,7 +106,8 @@ class Inbox:
 
     async def _store(self, notification: Notification) -> dict[str, Any]:
         item = _item(notification)
-        if notification.post_id and await self._deleted_posts.find_one({"_id": notification.post_id}):
+        carries_words = notification.kind in WORDS_BY_KIND and notification.post_id
+        if carries_words and await self._deleted_posts.find_one({"_id": notification.post_id}):
             item = without_words(item)
         if notification.recipient_id != MODERATORS and await self._erased.find_one({"_id": notification.recipient_id}):
             return item  # pushed to whatever is still connected for them, never kept

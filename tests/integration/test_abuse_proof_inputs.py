@@ -3,7 +3,6 @@ spend the post budget, and the console's sign-in form never puts the token in a 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from tests.harness import ForumClient, RunningServices, add_moderator, eventually, unique_name
+from tests.harness import ForumClient, RunningServices, add_moderator, eventually, send_raw, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -95,18 +94,13 @@ async def test_a_forged_cursor_past_the_end_of_a_board_is_a_400_at_once(
     assert time.monotonic() - started < 5
 
 
+def _request(base_url: str, method: str, path: str, header: bytes) -> bytes:
+    host = urlsplit(base_url).netloc
+    return f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode() + header + b"\r\n\r\n"
+
+
 async def _raw_status(base_url: str, method: str, path: str, header: bytes) -> int:
-    parts = urlsplit(base_url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    try:
-        writer.write(
-            f"{method} {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n".encode() + header + b"\r\n\r\n"
-        )
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-    return int(raw.split(b" ", 2)[1])
+    return (await send_raw(base_url, _request(base_url, method, path, header))).status
 
 
 async def test_a_token_with_a_byte_that_is_not_utf8_is_a_401_not_a_500(services: RunningServices) -> None:

@@ -20,40 +20,12 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from tests.harness import REQUEST_BODY_TIMEOUT_S, ForumClient, RunningServices, eventually
+from tests.harness import REQUEST_BODY_TIMEOUT_S, ForumClient, RunningServices, eventually, send_raw, status_and_headers
 
 pytestmark = pytest.mark.integration
 
 OVER_THE_LINE_LIMIT = 9000
 ADDRESS = re.compile(r"\b127\.0\.0\.1\b(?!:\d)")
-
-
-@dataclass(frozen=True)
-class RawResponse:
-    status: int
-    content_type: str
-    body: bytes
-
-
-async def send_raw(base_url: str, request: bytes) -> RawResponse:
-    parts = urlsplit(base_url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    try:
-        writer.write(request)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status, headers = status_and_headers(head)
-    return RawResponse(status, headers.get("content-type", ""), body)
-
-
-def status_and_headers(head: bytes) -> tuple[int, dict[str, str]]:
-    """The status of a response's head, and its headers by lowercase name."""
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = {name.lower(): value for name, sep, value in (line.partition(": ") for line in header_lines) if sep}
-    return int(status_line.split()[1]), headers
 
 
 def malformed_requests(marker: str) -> dict[str, tuple[bytes, int]]:
