@@ -21,6 +21,7 @@ from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.mongo import create_mongo_client
+from streams.kafka import create_consumer
 from streams.kafka_security import aiokafka_security
 from streams.settings import Settings
 from tools.process_group import REPO_ROOT, ServiceProcesses, isolated_settings, start_service_processes
@@ -248,6 +249,23 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def topic_records_now(services: RunningServices, topic: str) -> list[ConsumerRecord]:
+    """Every record on a topic up to its end as of now, from its start (no group, nothing committed)."""
+    consumer = create_consumer(services.settings, [topic], group_id=None, client_id="haven-test-reader")  # type: ignore[arg-type]
+    await consumer.start()
+    try:
+        partitions = list(consumer.assignment())  # without a group: every partition
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                records += batch
+        return records
+    finally:
+        await consumer.stop()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from services.common.problems import Problem, read_json_object
 from services.forum.auth import required_identity
 from services.forum.keys import publisher_key, store_key
 from services.forum.milestones import days_sober, milestone
-from services.forum.publisher import EventsUnavailable
+from services.forum.publisher import EventsUnavailable, ForumPublisher
 from services.forum.requests import ProfileChangeRequest, length_limits
 from streams.events import IdentityChanged
 
@@ -94,7 +94,8 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
 async def patch_me(request: web.Request) -> web.Response:
     identity = await required_identity(request)
     changes = _changes(await read_json_object(request))
-    updated = await request.app[store_key].update_identity(identity["_id"], changes) if changes else identity
+    store = request.app[store_key]
+    updated = await store.update_identity(identity["_id"], changes) if changes else identity
     if updated is None:
         raise Problem(404, "This identity no longer exists.")
     if {"country", "language"} & set(changes):
@@ -106,13 +107,32 @@ async def patch_me(request: web.Request) -> web.Response:
             country=updated.get("country"),
             language=updated.get("language"),
         )
+        publisher = request.app[publisher_key]
         try:
-            await request.app[publisher_key].identity_changed(event)
+            await publisher.identity_changed(event)
         except EventsUnavailable as exc:
             raise Problem(
                 503, "Saved, but could not be announced; please try again.", headers={"Retry-After": "5"}
             ) from exc
+        if await store.identity(updated["_id"]) is None:
+            await _erased_meanwhile(publisher, updated["_id"])
     return web.json_response(me_view(updated, _today()))
+
+
+async def _erased_meanwhile(publisher: ForumPublisher, identity_id: str) -> None:
+    """The member erased themselves while their change was on its way to Kafka.
+
+    The erasure's tombstone may have gone out before the change's event, which would then bring
+    the identity (token hash, country, language) back to life on the compacted topic and in every
+    consumer. Another tombstone after it keeps the identity erased. The erasure deletes the
+    identity before sending its tombstone, so whichever order the two requests ran in, a tombstone
+    follows the change.
+    """
+    try:
+        await publisher.identity_gone(identity_id)
+    except EventsUnavailable as exc:
+        log.warning("a profile change raced an erasure, and the tombstone after it could not be sent (%s)", exc)
+    raise Problem(404, "This identity no longer exists.")
 
 
 async def delete_me(request: web.Request) -> web.Response:

@@ -12,9 +12,16 @@ import aiohttp
 import pytest
 
 from services.common.mongo import create_mongo_client
-from streams.kafka import create_consumer
 from streams.topics import Topics
-from tests.harness import ForumClient, RunningServices, add_moderator, eventually, queue_item, unique_name
+from tests.harness import (
+    ForumClient,
+    RunningServices,
+    add_moderator,
+    eventually,
+    queue_item,
+    topic_records_now,
+    unique_name,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,23 +74,6 @@ async def _left_in_databases(services: RunningServices, needles: list[str]) -> l
     finally:
         await client.close()
     return found
-
-
-async def _records(services: RunningServices, topic: str) -> list[Any]:
-    """Every record now on a topic, from its start (no consumer group, nothing committed)."""
-    consumer = create_consumer(services.settings, [topic], group_id=None, client_id="erasure-test")  # type: ignore[arg-type]
-    await consumer.start()
-    try:
-        partitions = list(consumer.assignment())  # without a group: every partition
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[Any] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                records += batch
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def test_an_erased_member_leaves_no_words_and_no_handle_anywhere(
@@ -210,12 +200,12 @@ async def test_an_erased_member_leaves_no_words_and_no_handle_anywhere(
     identity_id = author.identity["id"]
 
     async def tombstone() -> bool | None:
-        keyed = [r for r in await _records(services, topics.identities) if r.key == identity_id.encode()]
+        keyed = [r for r in await topic_records_now(services, topics.identities) if r.key == identity_id.encode()]
         return True if keyed and keyed[-1].value is None else None
 
     await eventually(tombstone, timeout=30, interval=1.0)
     for consumer in ("moderation-api", "notify"):
-        letters = [json.loads(r.value) for r in await _records(services, topics.dead_letter(consumer))]
+        letters = [json.loads(r.value) for r in await topic_records_now(services, topics.dead_letter(consumer))]
         assert not [d for d in letters if d["source_topic"] == topics.identities], consumer
 
 
