@@ -85,6 +85,17 @@ def _applied_before(post: dict[str, Any], event: PostScreened, status: str) -> b
     )
 
 
+def _approved_early_at(post: dict[str, Any], revision: int) -> bool:
+    """Whether a moderator's approval that came before this revision's verdict was applied to it."""
+    early = post.get("early_decision") or {}
+    return (
+        post.get("revision") == revision
+        and post.get("status") == PostStatus.PUBLISHED
+        and early.get("revision") == revision
+        and early.get("decision") == "approve"
+    )
+
+
 def encode_cursor(moment: datetime, doc_id: str) -> str:
     raw = json.dumps([moment.isoformat(), doc_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -552,14 +563,7 @@ class ForumStore:
 
         async def touch_thread() -> None:
             if event.is_thread_start:
-                await self._list_activity(
-                    await self._guarded.find_one_and_update(
-                        self.threads,
-                        event.thread_id,
-                        {"status": PostStatus.PENDING},
-                        {"$set": {"status": status, "last_activity_at": now}},
-                    )
-                )
+                await self._first_post_settled(event.thread_id, status, now)
             elif status == PostStatus.PUBLISHED:
                 await self._list_activity(
                     await self.threads.find_one_and_update(
@@ -584,7 +588,16 @@ class ForumStore:
         )
         if post is None:
             # A redelivery goes on to the thread: the first delivery may have stopped there.
-            post = await self._already_applied(event, leads_to(transition))
+            current = await self.posts.find_one({"_id": event.post_id})
+            if current is not None and _applied_before(current, event, leads_to(transition)):
+                # Its notices are sent again too: their ids are deterministic, so one whose first
+                # send failed goes out now, and one that went out is not duplicated.
+                return current
+            if current is not None and _approved_early_at(current, event.revision):
+                # The verdict had been applied and the early approval with it, which then stopped
+                # before the thread or its list were written: the approval finishes them.
+                return await self.apply_decision(event.post_id, event.revision, "approve", "")
+            return None
         return post
 
     async def _approved_early(self, event: PostScreened, post: dict[str, Any]) -> dict[str, Any]:
@@ -635,6 +648,9 @@ class ForumStore:
                     for e, p in starts
                 )
             )
+            # A redelivery finds the status written; the first delivery may have stopped before the
+            # list, so the thread is read and listed (a no-op when it is listed already).
+            started = [t or await self.thread(e.thread_id) for (e, _), t in zip(starts, started, strict=True)]
             touched.update({e.thread_id: t for (e, _), t in zip(starts, started, strict=True)})
             replied = sorted(
                 {e.thread_id for e, p in live if not e.is_thread_start and p["status"] == PostStatus.PUBLISHED}
@@ -672,6 +688,7 @@ class ForumStore:
         current = {post["_id"]: post for post in found}
         results: list[dict[str, Any] | None] = [None] * len(batch)
         writes: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+        alone: set[int] = set()
         for index, event in enumerate(batch):
             transition = verdict_transition(event.verdict.action, edit=False)
             guard = {"revision": event.revision, "status": _may_start(transition)}
@@ -680,6 +697,8 @@ class ForumStore:
                 writes.append((index, guard, _screening_update(event, transition, now)))
             elif post is not None and _applied_before(post, event, leads_to(transition)):
                 results[index] = post  # a redelivery goes on to the thread, as apply_screening does
+            elif post is not None and _approved_early_at(post, event.revision):
+                alone.add(index)  # an early approval to finish (see _screen_new_post)
 
         publishing: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for index, _, update in writes:
@@ -696,7 +715,6 @@ class ForumStore:
         written = await self._guarded.write_checked(
             self.posts, [(batch[index].post_id, guard, {"$set": update}) for index, guard, update in writes]
         )
-        alone: set[int] = set()
         for (index, _, update), ok in zip(writes, written, strict=True):
             if ok:
                 results[index] = {**current[batch[index].post_id], **update}
@@ -782,15 +800,6 @@ class ForumStore:
             {"_id": thread["_id"]}, {"$set": {"listed_activity": thread["last_activity_at"], "board_pos": position}}
         )
 
-    async def _already_applied(self, event: PostScreened, status: str) -> dict[str, Any] | None:
-        """The post when this very verdict was applied before (a redelivery), else None.
-
-        The follow-on notices are then sent again: their ids are deterministic, so a notice whose
-        first send failed goes out now, and one that went out is not duplicated.
-        """
-        post = await self.posts.find_one({"_id": event.post_id})
-        return post if post is not None and _applied_before(post, event, status) else None
-
     async def _apply_edit_screening(
         self, event: PostScreened, transition: Transition, update: dict[str, Any]
     ) -> dict[str, Any] | None:
@@ -801,7 +810,25 @@ class ForumStore:
         if current is None or current.get("revision") != event.revision or current["status"] in refused:
             return None
         if current.get("pending_body") is None:
-            return await self._already_applied(event, status)
+            # A redelivery goes on to the thread and the post's place in it, like the first
+            # delivery, which may have stopped before them.
+            post = current if _applied_before(current, event, status) else None
+        else:
+            post = await self._publish_edit(event, current, status, update, refused)
+        if post is not None and event.is_thread_start:
+            # The first post was edited before its first verdict: this verdict is the one that
+            # decides whether the thread is listed.
+            await self._first_post_settled(event.thread_id, status, utc_now())
+        return None if post is None else await self._list_post(post)
+
+    async def _publish_edit(
+        self,
+        event: PostScreened,
+        current: dict[str, Any],
+        status: str,
+        update: dict[str, Any],
+        refused: tuple[PostStatus, ...],
+    ) -> dict[str, Any] | None:
         update = {
             **update,
             "body": current["pending_body"],
@@ -810,29 +837,37 @@ class ForumStore:
         }
         if status == PostStatus.PUBLISHED and current.get("published_at"):
             update.pop("published_at", None)  # an edited post keeps its place in the thread
-        post = await self._guarded.find_one_and_update(
+        return await self._guarded.find_one_and_update(
             # The status guard: a verdict racing a moderator's removal never republishes the post.
             self.posts,
             event.post_id,
             {"revision": event.revision, "pending_body": {"$ne": None}, "status": {"$nin": list(refused)}},
             {"$set": update},
         )
-        if post is not None and event.is_thread_start:
-            # The first post was edited before its first verdict: this verdict is the one that
-            # decides whether the thread is listed.
-            await self._list_activity(
-                await self._guarded.find_one_and_update(
-                    self.threads,
-                    event.thread_id,
-                    {"status": PostStatus.PENDING},
-                    {"$set": {"status": status, "last_activity_at": utc_now()}},
-                )
-            )
-        return None if post is None else await self._list_post(post)
 
-    async def _removed_by_moderator(self, post_id: str) -> bool:
-        found = await self.posts.find_one({"_id": post_id}, {"status": 1})
-        return found is not None and found["status"] == leads_to(Transition.MODERATOR_REMOVES)
+    async def _first_post_settled(self, thread_id: str, status: str, now: datetime) -> None:
+        """A pending thread takes its first post's verdict, and is listed if that published it.
+
+        Also on a redelivery, which finds the status written: the first delivery may have stopped
+        before the list (listing twice is a no-op, see _list_activity).
+        """
+        written = await self._guarded.find_one_and_update(
+            self.threads,
+            thread_id,
+            {"status": PostStatus.PENDING},
+            {"$set": {"status": status, "last_activity_at": now}},
+        )
+        await self._list_activity(written or await self.thread(thread_id))
+
+    async def _decided_before(self, post_id: str, revision: int, decision: str) -> dict[str, Any] | None:
+        """The post when this decision was applied to it already (a redelivery), else None."""
+        post = await self.posts.find_one({"_id": post_id})
+        if post is None or not post.get("decided_at"):
+            return None
+        if decision == "remove":
+            return post if post["status"] == leads_to(Transition.MODERATOR_REMOVES) else None
+        approved = post["status"] == leads_to(Transition.MODERATOR_APPROVES_HELD)
+        return post if approved and post.get("revision") == revision else None
 
     async def apply_decision(self, post_id: str, revision: int, decision: str, note: str) -> dict[str, Any] | None:
         now = utc_now()
@@ -868,20 +903,24 @@ class ForumStore:
             )
         else:
             return None
-        if decision == "remove" and (post is not None or await self._removed_by_moderator(post_id)):
-            # A quote of the removed words in another member's reply would keep them public. Also
-            # on a repeated event: the first may have stopped between the two writes.
+        # A repeated event goes on to what follows: the first may have stopped between writes.
+        post = post or await self._decided_before(post_id, revision, decision)
+        if post is None:
+            return None
+        if decision == "remove":
+            # A quote of the removed words in another member's reply would keep them public.
             await self.posts.update_many(
                 {"reply_quote.post_id": post_id},
                 {"$set": {"reply_quote.excerpt": None, "reply_quote.removed": True}},
             )
-        if post is not None and post.get("is_thread_start"):
-            # The thread takes the status its first post was moved to.
+        if post.get("is_thread_start"):
+            # The thread takes the status its first post was moved to, at the moment of the
+            # decision (the same on a repeat, so a repeat does not bump the thread again).
             await self._list_activity(
                 await self.threads.find_one_and_update(
                     {"_id": post["thread_id"]},
-                    {"$set": {"status": leads_to(transition), "last_activity_at": now}},
+                    {"$set": {"status": leads_to(transition)}, "$max": {"last_activity_at": post["decided_at"]}},
                     return_document=ReturnDocument.AFTER,
                 )
             )
-        return None if post is None else await self._list_post(post)
+        return await self._list_post(post)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from services.forum.store import ForumStore
 from streams.events import PostScreened, Verdict
@@ -41,7 +43,9 @@ async def _new_thread(store: ForumStore) -> tuple[str, str]:
     return thread_id, post_id
 
 
-def _verdict(thread_id: str, post_id: str, action: str, *, revision: int = 1, kind: str = "new") -> PostScreened:
+def _verdict(
+    thread_id: str, post_id: str, action: str, *, revision: int = 1, kind: str = "new", is_thread_start: bool = True
+) -> PostScreened:
     risk = {"publish": "none", "hold": "high", "hold_urgent": "imminent"}[action]
     return PostScreened(
         post_id=post_id,
@@ -50,7 +54,7 @@ def _verdict(thread_id: str, post_id: str, action: str, *, revision: int = 1, ki
         author_id="a-1",
         revision=revision,
         kind=kind,
-        is_thread_start=True,
+        is_thread_start=is_thread_start,
         body="x",  # type: ignore[arg-type]
         verdict=Verdict(id=post_id, risk=risk, action=action, model_version="test"),  # type: ignore[arg-type]
     )
@@ -144,3 +148,173 @@ async def test_board_pages_list_each_thread_once_across_pages_and_redeliveries(s
         if cursor is None:
             break
     assert listed == list(reversed(threads))
+
+
+# A handler that stops between its writes (the database gone, the process killed) is run again
+# on the same event: the redelivery must finish what the first run left undone.
+
+
+def _stops_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+    real = getattr(owner, name)
+    calls = 0
+
+    async def stopping_the_first_time(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise AutoReconnect("the database went away in the middle of the handler")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stopping_the_first_time)
+
+
+class _ThreadsStoppingOnce:
+    """The threads collection, whose first find_one_and_update fails."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self._stopped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    async def find_one_and_update(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._stopped:
+            self._stopped = True
+            raise AutoReconnect("the database went away in the middle of the handler")
+        return await self._collection.find_one_and_update(*args, **kwargs)
+
+
+async def _delivered(store: ForumStore, events: list[PostScreened]) -> None:
+    """As the materializer applies a fetched batch: together, then one by one what was left out."""
+    applied = await store.apply_screenings(events) if len(events) > 1 else {}
+    for event in events:
+        if event.event_id not in applied:
+            await store.apply_screening(event)
+
+
+async def _listed_threads(store: ForumStore) -> list[str]:
+    return [thread["_id"] for thread in (await store.threads_page("general", None, 50)).items]
+
+
+async def _a_board_with_its_list(store: ForumStore) -> str:
+    """A thread published on the board first, so that its page is read from the board's list (a
+    board with no list yet is read by a query, which would hide a thread missing from the list)."""
+    thread_id, post_id = await _new_thread(store)
+    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
+    assert await _listed_threads(store) == [thread_id]
+    return thread_id
+
+
+async def _new_reply(store: ForumStore, thread_id: str) -> str:
+    post_id = f"p-{uuid.uuid4().hex[:8]}"
+    await store.insert_post(
+        {
+            "_id": post_id,
+            "thread_id": thread_id,
+            "author_id": "a-2",
+            "revision": 1,
+            "status": "pending",
+            "body": "a reply",
+            "is_thread_start": False,
+            "pending_body": None,
+        }
+    )
+    return post_id
+
+
+async def test_an_approval_that_stopped_before_listing_the_thread_lists_it_when_redelivered(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = await _a_board_with_its_list(store)
+    thread_id, post_id = await _new_thread(store)
+    await store.apply_screening(_verdict(thread_id, post_id, "hold"))
+    _stops_once(monkeypatch, store, "_list_activity")
+    with pytest.raises(AutoReconnect):
+        await store.apply_decision(post_id, 1, "approve", "")
+    await store.apply_decision(post_id, 1, "approve", "")
+    assert await _status(store, thread_id, post_id) == ("published", "published")
+    assert await _listed_threads(store) == [thread_id, earlier]
+
+
+async def test_an_approved_reply_that_stopped_before_its_place_in_the_thread_is_shown_when_redelivered(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id, first_post = await _new_thread(store)
+    await store.apply_screening(_verdict(thread_id, first_post, "publish"))
+    reply = await _new_reply(store, thread_id)
+    await store.apply_screening(_verdict(thread_id, reply, "hold", is_thread_start=False))
+    _stops_once(monkeypatch, store.thread_posts, "append")
+    with pytest.raises(AutoReconnect):
+        await store.apply_decision(reply, 1, "approve", "")
+    await store.apply_decision(reply, 1, "approve", "")
+    shown = await store.published_posts_page(thread_id, None, 50)
+    assert [post["_id"] for post in shown.items] == [first_post, reply]
+
+
+@pytest.mark.parametrize("in_a_batch", [False, True])
+async def test_an_early_approval_that_stopped_halfway_is_finished_by_the_redelivered_verdict(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch, in_a_batch: bool
+) -> None:
+    earlier = await _a_board_with_its_list(store)
+    thread_id, post_id = await _new_thread(store)
+    other_thread, other_post = await _new_thread(store)
+    await store.apply_decision(post_id, 1, "approve", "")  # before its verdict: remembered
+    verdicts = [_verdict(thread_id, post_id, "hold")]
+    if in_a_batch:
+        verdicts.append(_verdict(other_thread, other_post, "publish"))
+    _stops_once(monkeypatch, store, "_list_activity")
+    with pytest.raises(AutoReconnect):
+        await _delivered(store, verdicts)
+    await _delivered(store, verdicts)
+    assert await _status(store, thread_id, post_id) == ("published", "published")
+    assert {thread_id, earlier} <= set(await _listed_threads(store))
+
+
+@pytest.mark.parametrize("in_a_batch", [False, True])
+async def test_a_published_thread_whose_listing_stopped_is_listed_when_its_verdict_is_redelivered(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch, in_a_batch: bool
+) -> None:
+    earlier = await _a_board_with_its_list(store)
+    thread_id, post_id = await _new_thread(store)
+    verdicts = [_verdict(thread_id, post_id, "publish")]
+    if in_a_batch:
+        other_thread, other_post = await _new_thread(store)
+        verdicts.append(_verdict(other_thread, other_post, "publish"))
+    _stops_once(monkeypatch, store, "_list_activities" if in_a_batch else "_list_activity")
+    with pytest.raises(AutoReconnect):
+        await _delivered(store, verdicts)
+    await _delivered(store, verdicts)
+    assert {thread_id, earlier} <= set(await _listed_threads(store))
+
+
+async def test_an_edit_verdict_that_stopped_before_listing_the_thread_lists_it_when_redelivered(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = await _a_board_with_its_list(store)
+    thread_id, post_id = await _new_thread(store)
+    post = await store.post(post_id)
+    assert post is not None
+    await store.start_edit(post, "edited before screening", [])
+    assert await store.apply_screening(_verdict(thread_id, post_id, "publish")) is None
+    edit_verdict = _verdict(thread_id, post_id, "publish", revision=2, kind="edit")
+    _stops_once(monkeypatch, store, "_list_activity")
+    with pytest.raises(AutoReconnect):
+        await store.apply_screening(edit_verdict)
+    assert await store.apply_screening(edit_verdict) is not None
+    assert await _listed_threads(store) == [thread_id, earlier]
+
+
+async def test_a_removal_that_stopped_before_the_thread_takes_the_thread_off_its_board_when_redelivered(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = await _a_board_with_its_list(store)
+    thread_id, post_id = await _new_thread(store)
+    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
+    assert await _listed_threads(store) == [thread_id, earlier]
+    monkeypatch.setattr(store, "threads", _ThreadsStoppingOnce(store.threads))
+    with pytest.raises(AutoReconnect):
+        await store.apply_decision(post_id, 1, "remove", "")
+    await store.apply_decision(post_id, 1, "remove", "")
+    assert await _status(store, thread_id, post_id) == ("removed", "removed")
+    assert await _listed_threads(store) == [earlier]
