@@ -29,7 +29,7 @@ from typing import Generic, TypeVar
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from opentelemetry.trace import Span, Tracer
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -299,6 +299,8 @@ class EventConsumerLoop(Generic[E]):
 
     def _hold_at(self, partition: TopicPartition, offset: int) -> None:
         """Pause the partition at the failed event; it is fetched again once its backoff is over."""
+        if partition not in self._consumer.assignment():
+            return  # revoked meanwhile: its new owner fetches the event from the last commit
         now = self._clock()
         state = self._retrying.get(partition)
         if state is None:
@@ -345,9 +347,17 @@ class EventConsumerLoop(Generic[E]):
             return
         delay = self._backoff_start_s
         while True:
+            # A partition revoked while its batch was handled is its new owner's, which redelivers
+            # from the last commit; aiokafka refuses any commit that names it, however often tried.
+            assigned = self._consumer.assignment()
+            offsets = {partition: offset for partition, offset in offsets.items() if partition in assigned}
+            if not offsets:
+                return
             try:
                 await self._consumer.commit(offsets)
                 return
+            except IllegalStateError:
+                continue  # revoked between the look and the commit: the others are committed
             except CommitFailedError:
                 # The partition was revoked: its next owner redelivers from the last commit, and
                 # handlers are idempotent, so nothing is lost.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -46,12 +47,13 @@ class FakeConsumer:
         self.position = {tp: 0 for tp in logs}
         self.committed: dict[TopicPartition, int] = {}
         self._paused: set[TopicPartition] = set()
+        self.revoked: set[TopicPartition] = set()
 
     async def getmany(self, timeout_ms: int = 0, max_records: int = 100) -> dict[TopicPartition, list[ConsumerRecord]]:
         await asyncio.sleep(0)
         out = {}
         for tp, log in self.logs.items():
-            if tp in self._paused or self.position[tp] >= len(log):
+            if tp in self._paused or tp in self.revoked or self.position[tp] >= len(log):
                 continue
             start = self.position[tp]
             out[tp] = [_record(tp.partition, i, log[i]) for i in range(start, len(log))]
@@ -59,11 +61,15 @@ class FakeConsumer:
         return out
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if offsets.keys() & self.revoked:
+            raise IllegalStateError("Partition is not assigned")  # as aiokafka checks before sending
         for tp, offset in offsets.items():
             assert offset >= self.committed.get(tp, 0), "commits never go backwards"
             self.committed[tp] = offset
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
+        if tp in self.revoked:
+            raise IllegalStateError("Partition is not assigned")
         self.position[tp] = offset
 
     def pause(self, *tps: TopicPartition) -> None:
@@ -76,7 +82,7 @@ class FakeConsumer:
         return set(self._paused)
 
     def assignment(self) -> set[TopicPartition]:
-        return set(self.logs)
+        return set(self.logs) - self.revoked
 
 
 class RecordingProducer:
@@ -286,3 +292,25 @@ async def test_a_failed_preparation_leaves_the_events_to_be_handled_one_by_one()
     await _run_until(loop, lambda: consumer.committed.get(TP0) == 2)
     assert handled == ["n1", "n2"]
     assert producer.sent == []
+
+
+@pytest.mark.parametrize("handler_fails", [False, True])
+async def test_a_partition_revoked_while_its_batch_is_handled_leaves_the_others_going(handler_fails: bool) -> None:
+    consumer = FakeConsumer({TP0: [_note(1)], TP1: [_note(2)]})
+    handled: list[str] = []
+
+    async def handle(topic: str, event: Event) -> None:
+        assert isinstance(event, Notification)
+        if event.notification_id == "n1":
+            consumer.revoked.add(TP0)  # a rebalance completes while the handler waits on its database
+            if handler_fails:
+                raise TimeoutError("database away")
+        handled.append(event.notification_id)
+
+    loop = _loop(consumer, RecordingProducer(), handle)
+    await _run_until(loop, lambda: consumer.committed.get(TP1) == 1)
+    consumer.logs[TP1].append(_note(3))
+    await _run_until(loop, lambda: consumer.committed.get(TP1) == 2)
+    assert handled[-2:] == ["n2", "n3"]
+    assert TP0 not in consumer.committed, "the revoked partition is its new owner's to commit"
+    assert loop.retrying_partitions == 0
