@@ -102,6 +102,7 @@ class Inbox:
                 await self._items.bulk_write(
                     [UpdateOne({"_id": i["_id"]}, {"$set": {"listed": True}}) for i in fresh + unlisted], ordered=False
                 )
+            await self._purge_if_erased_meanwhile(fresh)
             return items
 
     async def _store(self, notification: Notification) -> dict[str, Any]:
@@ -122,6 +123,7 @@ class Inbox:
             return await self._items.find_one({"_id": notification.notification_id}) or item
         await self._forget_words_if_deleted([item])
         await self._list(item)
+        await self._purge_if_erased_meanwhile([item])
         return item
 
     async def _list(self, item: dict[str, Any]) -> None:
@@ -195,6 +197,16 @@ class Inbox:
         if posts:
             for found in await self._deleted_posts.find({"_id": {"$in": posts}}, {"_id": 1}).to_list(None):
                 await self._strip_words(found["_id"])
+
+    async def _purge_if_erased_meanwhile(self, stored: list[dict[str, Any]]) -> None:
+        # Another instance may have erased a recipient between our check and our writes (its
+        # purge runs where the identity's partition is read): look again now that the items are
+        # in and listed, and purge again if it did. A purge that starts after this look deletes
+        # what we wrote itself, since it marks the member first.
+        recipients = list({i["recipient_id"] for i in stored if i["recipient_id"] != MODERATORS})
+        if recipients:
+            for found in await self._erased.find({"_id": {"$in": recipients}}, {"_id": 1}).to_list(None):
+                await self._purge(found["_id"])
 
     async def _strip_words(self, post_id: str) -> None:
         for kind, field in WORDS_BY_KIND.items():

@@ -125,3 +125,47 @@ async def test_a_deletion_another_instance_handles_during_a_store_still_takes_th
     )
     items, _ = await inbox.page(["fay"], None, 50)
     assert [item["data"] for item in items] == [{"text": ""}]
+
+
+class _NoneErasedYet:
+    """The erased-members collection as seen by an instance that looked just before another one
+    erased the member: the first look answers "not erased" after the other instance purged."""
+
+    def __init__(self, real: Any, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        self._real, self._meanwhile = real, meanwhile
+        self._looked = False
+
+    async def _first_look(self) -> bool:
+        first, self._looked = not self._looked, True
+        if first:
+            await self._meanwhile()
+        return first
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        return None if await self._first_look() else await self._real.find_one(*args, **kwargs)
+
+    def find(self, *args: Any, **kwargs: Any) -> Any:
+        looker, real = self, self._real
+
+        class _Cursor:
+            async def to_list(self, length: int | None) -> list[Any]:
+                return [] if await looker._first_look() else await real.find(*args, **kwargs).to_list(length)
+
+        return _Cursor()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize("in_a_batch", [False, True])
+async def test_an_erasure_another_instance_handles_during_a_store_keeps_nothing(inbox: Inbox, in_a_batch: bool) -> None:
+    other_instance = Inbox(inbox._items.database)
+    inbox._erased = _NoneErasedYet(inbox._erased, lambda: other_instance.purge("gus"))
+    if in_a_batch:
+        await inbox.store_many([_note("gus", 1), _note("hal", 1)])
+    else:
+        await inbox.store(_note("gus", 1))
+    assert await _ids(inbox, "gus") == []
+    assert await inbox._items.count_documents({"recipient_id": "gus"}) == 0, "nothing of the erased member is kept"
+    if in_a_batch:
+        assert await _ids(inbox, "hal") == ["hal:reply:1"], "the others in the batch are kept"
