@@ -28,6 +28,7 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.consuming import EventConsumerLoop, consumer_metrics, watch_consumer
@@ -104,6 +105,10 @@ class IdentityCache:
         #: overtook: such a read is older than the event, so it is not remembered.
         self._reading: dict[str, int] = {}
         self._overtaken: set[str] = set()
+
+    async def ensure_indexes(self) -> None:
+        # An erasure drops every token of the identity (a tombstone knows only its id).
+        await self._collection.create_index([("identity_id", ASCENDING)])
 
     async def apply(self, event: IdentityChanged) -> None:
         if event.erased:

@@ -212,6 +212,8 @@ class ForumStore:
             [("post_id", ASCENDING), ("identity_id", ASCENDING), ("kind", ASCENDING)], unique=True
         )
         await self.reports.create_index([("reporter_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.reactions.create_index([("identity_id", ASCENDING)])
+        await self.threads.create_index([("first_post_id", ASCENDING)])
 
     async def seed_boards(self, boards: tuple[Board, ...]) -> None:
         for position, board in enumerate(boards):

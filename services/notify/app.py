@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         app[store_key] = inbox
         # A disabled or erased identity's open streams end at once, on every instance.
         app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge, on_revoked=hub.revoke)
+        await app[identities_key].ensure_indexes()
         checks["database"] = lambda: mongo_problem(client)
         yield
         await client.close()

@@ -44,6 +44,7 @@ class Inbox:
 
     async def ensure_indexes(self) -> None:
         await self._items.create_index([("recipient_id", ASCENDING), ("event_key", ASCENDING)])
+        await self._items.create_index([("post_id", ASCENDING), ("kind", ASCENDING)])
 
     async def store(self, notification: Notification) -> dict[str, Any]:
         """Store once (idempotent by notification id) and return the stored item.

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from services.common.identities import IdentityCache
 from services.forum.store import ForumStore
 from services.moderation.api.store import ModerationStore
 from services.notify.store import Inbox
@@ -40,7 +41,14 @@ HOT_SHAPES: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, int], ...], s
     ("notify", "inbox", ("recipient_id",), (("event_key", -1),), "inbox before `haven migrate` (fallback)"),
     ("moderation", "review_items", ("status",), (("level_rank", -1), ("created_at", 1)), "the review queue"),
     ("moderation", "review_items", ("post_id",), (), "reports joining a post's open item"),
-    ("moderation", "audit", ("post_id",), (("at", 1),), "an item's audit trail"),
+    ("moderation", "audit", ("post_id",), (("at", 1),), "a post's audit trail"),
+    ("moderation", "audit", ("item_id",), (("at", -1),), "an item's audit trail (the console, on every item opened)"),
+    ("moderation", "review_items", ("author_id",), (), "erasure: the member's items lose their words"),
+    ("forum", "reactions", ("identity_id",), (), "erasure: the member's reactions"),
+    ("forum", "threads", ("first_post_id",), (), "an author deletes a post: the thread it opened"),
+    ("notify", "inbox", ("post_id", "kind"), (), "a post deleted or removed: the words of its notifications"),
+    ("notify", "identity_tokens", ("identity_id",), (), "erasure: every token of the identity (notify)"),
+    ("moderation", "identity_tokens", ("identity_id",), (), "erasure: every token of the identity (moderation)"),
     ("moderation", "audit", (), (("at", -1),), "the audit log, newest first"),
 ]
 
@@ -92,6 +100,8 @@ def indexes() -> dict[str, dict[str, list[list[tuple[str, int]]]]]:
         await ForumStore(dbs["forum"]).ensure_indexes()  # type: ignore[arg-type]
         await Inbox(dbs["notify"]).ensure_indexes()  # type: ignore[arg-type]
         await ModerationStore(dbs["moderation"]).ensure_indexes()  # type: ignore[arg-type]
+        for name in ("notify", "moderation"):
+            await IdentityCache(dbs[name]["identity_tokens"]).ensure_indexes()  # type: ignore[arg-type]
         return {name: db.indexes for name, db in dbs.items()}
 
     return asyncio.run(record())

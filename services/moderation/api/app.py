@@ -68,6 +68,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         await review.ensure_indexes()
         app[store_key] = review
         identities = IdentityCache(db["identity_tokens"], on_erased=review.forget_author)
+        await identities.ensure_indexes()
         app[identities_key] = identities
         app[console_sessions_key] = ConsoleSessions(
             db["console_sessions"], identities, timedelta(hours=settings.console_session_hours)

@@ -51,6 +51,8 @@ class ModerationStore:
         await self._items.create_index([("status", ASCENDING), ("level_rank", DESCENDING), ("created_at", ASCENDING)])
         await self._items.create_index([("post_id", ASCENDING)])
         await self._audit.create_index([("post_id", ASCENDING), ("at", ASCENDING)])
+        await self._audit.create_index([("item_id", ASCENDING), ("at", ASCENDING)])
+        await self._items.create_index([("author_id", ASCENDING)])
         await self._audit.create_index([("at", DESCENDING)])
 
     @staticmethod
