@@ -362,7 +362,7 @@ async def seed(settings: Any, plan: SeedPlan, *, progress: bool = True) -> int:
             if bar:
                 bar.show(done)
         for board, entries in board_entries(plan, run_id).items():
-            await store.board_threads.extend(board, entries)
+            await store.board_threads.extend(board, entries, new_items=len(entries))
         await _write_inbox_lists(InboxLists(notify_db), inboxes, plan.focus_member_id)
         if bar:
             bar.show(plan.posts, final=True)

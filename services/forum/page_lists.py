@@ -43,9 +43,13 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
                 (post.get("published_at") or _EARLIEST, post["_id"], post.get("thread_pos"))
             )
     by_board: dict[str, list[tuple[datetime, str]]] = {}
-    async for thread in store.threads.find({}, {"board_slug": 1, "status": 1, "last_activity_at": 1}):
+    unlisted: list[str] = []
+    fields = {"board_slug": 1, "status": 1, "last_activity_at": 1, "board_pos": 1}
+    async for thread in store.threads.find({}, fields):
         if thread.get("status") == "published" and thread.get("last_activity_at"):
             by_board.setdefault(thread["board_slug"], []).append((thread["last_activity_at"], thread["_id"]))
+        elif thread.get("board_pos") is not None:
+            unlisted.append(thread["_id"])
     moved = 0
     for thread_id, posts in by_thread.items():
         posts.sort(key=lambda p: (p[0], p[1]))
@@ -61,7 +65,9 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
         moved += len(changed)
     for board, threads in by_board.items():
         threads.sort()
-        await _replace_list(store.board_threads.collection, board, [{"t": t, "a": at} for at, t in threads])
+        await _replace_list(
+            store.board_threads.collection, board, [{"t": t, "a": at} for at, t in threads], items=len(threads)
+        )
         # Each thread's one entry is where the rebuilt list put it (readers count only that one).
         placed = [(thread_id, n, at) for n, (at, thread_id) in enumerate(threads)]
         for start in range(0, len(placed), _WRITES_AT_ONCE):
@@ -71,16 +77,25 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
                     for thread_id, n, at in placed[start : start + _WRITES_AT_ONCE]
                 )
             )
+    # A thread the rebuilt lists leave out has no place on them now: should it be listed again,
+    # it is a new thread to its board's count (pk_lists.py), not a move.
+    for start in range(0, len(unlisted), _WRITES_AT_ONCE):
+        await asyncio.gather(
+            *(
+                store.threads.update_one({"_id": thread_id}, {"$unset": {"board_pos": "", "listed_activity": ""}})
+                for thread_id in unlisted[start : start + _WRITES_AT_ONCE]
+            )
+        )
     await store.db["migrations"].update_one({"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
     counts = {"threads": len(by_thread), "boards": len(by_board), "posts": moved}
     log.info("page lists built: %(threads)d threads, %(boards)d boards, %(posts)d post places written", counts)
     return counts
 
 
-async def _replace_list(collection: Any, key: str, entries: list[dict[str, Any]]) -> None:
+async def _replace_list(collection: Any, key: str, entries: list[dict[str, Any]], *, items: int | None = None) -> None:
     head = await collection.find_one({"_id": key})
     old_buckets = -(-int(head["n"]) // BUCKET) if head else 0
-    new_docs = list_documents(key, entries)
+    new_docs = list_documents(key, entries, items=items)
     new_ids = {doc["_id"] for doc in new_docs}
     for number in range(old_buckets):
         if f"{key}/{number}" not in new_ids:

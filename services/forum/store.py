@@ -20,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.common.pk_guard import GuardedUpdates, matches
-from services.common.pk_lists import PkList
+from services.common.pk_lists import ListHead, PkList
 from services.forum.boards import Board
 from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
 from streams.events import PostScreened, PostStatus, utc_now
@@ -83,6 +83,17 @@ def _applied_before(post: dict[str, Any], event: PostScreened, status: str) -> b
         and post.get("status") == status
         and (post.get("verdict") or {}).get("action") == event.verdict.action
     )
+
+
+#: The most buckets of a board's list one read takes (64 buckets: 4,096 entries).
+_MOST_BUCKETS_AT_ONCE = 64
+
+
+def _listed_entry(thread: dict[str, Any]) -> dict[str, Any] | None:
+    """The thread's entry on its board's list as the list holds it, before a move; None if unlisted."""
+    if thread.get("board_pos") is None or thread.get("listed_activity") is None:
+        return None
+    return {"t": thread["_id"], "a": thread["listed_activity"], "i": thread["board_pos"]}
 
 
 def _approved_early_at(post: dict[str, Any], revision: int) -> bool:
@@ -451,9 +462,9 @@ class ForumStore:
 
     async def threads_page(self, board_slug: str, cursor: str | None, limit: int) -> Page:
         """Published threads, most recently active first."""
-        length = await self.board_threads.length(board_slug)
-        if length is not None:
-            return await self._threads_page_from_list(board_slug, length, cursor, limit)
+        head = await self.board_threads.head(board_slug)
+        if head is not None:
+            return await self._threads_page_from_list(board_slug, head, cursor, limit)
         # A board no thread was published on since the lists exist (old data): the query.
         query: dict[str, Any] = {"board_slug": board_slug, "status": PostStatus.PUBLISHED}
         if cursor:
@@ -474,24 +485,31 @@ class ForumStore:
             next_cursor = encode_cursor(docs[-1]["last_activity_at"], docs[-1]["_id"])
         return Page(docs, next_cursor)
 
-    async def _threads_page_from_list(self, board_slug: str, length: int, cursor: str | None, limit: int) -> Page:
+    async def _threads_page_from_list(self, board_slug: str, head: ListHead, cursor: str | None, limit: int) -> Page:
         # An entry counts if its thread is published and still has that entry's activity time; a
         # thread active again since has a newer entry (read first), so older ones are skipped.
         # The cursor is the position of the last thread shown: the next page starts below it.
+        length = head.length
         before = decode_position(cursor) if cursor else length
+        # From the top, the walk can stop once it has met every thread the list names, however
+        # far down the oldest one sits. Where moved-up threads left only empty space (their old
+        # entries removed), each read takes twice the buckets of the one before.
+        every_thread = head.items if cursor is None else None
+        buckets = 2
         if before > length:
             # Lists only grow, so no cursor handed out points past the end; reading down from a
             # forged one would walk empty buckets for as long as its number is large.
             raise InvalidCursor("cursor is not one this API gave out")
         found: list[tuple[int, dict[str, Any]]] = []
         seen: set[str] = set()
-        while len(found) <= limit and before > 0:
-            entries, before = await self.board_threads.backward(board_slug, before)
+        while len(found) <= limit and before > 0 and (every_thread is None or len(seen) < every_thread):
+            entries, before = await self.board_threads.backward(board_slug, before, buckets)
             fresh = []
             for entry in entries:
                 if entry["t"] not in seen:
                     seen.add(entry["t"])
                     fresh.append(entry)
+            buckets = buckets if fresh else min(buckets * 2, _MOST_BUCKETS_AT_ONCE)
             await _collect(
                 self.threads,
                 fresh,
@@ -759,7 +777,9 @@ class ForumStore:
 
         async def append(board_slug: str, board_threads: list[dict[str, Any]]) -> None:
             positions = await self.board_threads.append_many(
-                board_slug, [{"t": t["_id"], "a": t["last_activity_at"]} for t in board_threads]
+                board_slug,
+                [{"t": t["_id"], "a": t["last_activity_at"]} for t in board_threads],
+                new_items=sum(t.get("board_pos") is None for t in board_threads),
             )
             await asyncio.gather(
                 *(
@@ -768,6 +788,9 @@ class ForumStore:
                     )
                     for t, position in zip(board_threads, positions, strict=True)
                 )
+            )
+            await asyncio.gather(
+                *(self.board_threads.remove(board_slug, old) for old in map(_listed_entry, board_threads) if old)
             )
 
         await asyncio.gather(*(append(board, group) for board, group in by_board.items()))
@@ -796,11 +819,17 @@ class ForumStore:
         if thread.get("listed_activity") == thread["last_activity_at"]:
             return
         position = await self.board_threads.append(
-            thread["board_slug"], {"t": thread["_id"], "a": thread["last_activity_at"]}
+            thread["board_slug"],
+            {"t": thread["_id"], "a": thread["last_activity_at"]},
+            new_item=thread.get("board_pos") is None,
         )
         await self.threads.update_one(
             {"_id": thread["_id"]}, {"$set": {"listed_activity": thread["last_activity_at"], "board_pos": position}}
         )
+        old = _listed_entry(thread)
+        if old is not None:
+            # Stale now that the thread has its new place: readers would step over it.
+            await self.board_threads.remove(thread["board_slug"], old)
 
     async def _apply_edit_screening(
         self, event: PostScreened, transition: Transition, update: dict[str, Any]
