@@ -789,9 +789,10 @@ class ForumStore:
                     for t, position in zip(board_threads, positions, strict=True)
                 )
             )
-            await asyncio.gather(
-                *(self.board_threads.remove(board_slug, old) for old in map(_listed_entry, board_threads) if old)
-            )
+            # One after another: on FerretDB an update is a read then a write, so two removals
+            # from one bucket at once could put back what the other took out.
+            for old in filter(None, map(_listed_entry, board_threads)):
+                await self.board_threads.remove(board_slug, old)
 
         await asyncio.gather(*(append(board, group) for board, group in by_board.items()))
 
