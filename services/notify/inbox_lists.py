@@ -95,11 +95,28 @@ class InboxLists:
 
     async def every_id(self, recipient: str) -> list[str]:
         """Every notification id listed for the recipient (cost grows with their inbox only)."""
+        ids, _ = await self.ids_from(recipient, 0)
+        return ids
+
+    async def ids_from(self, recipient: str, start: int) -> tuple[list[str], int]:
+        """The ids listed at positions from `start` on, and the position after the last one read."""
         length = await self.lists.length(recipient) or 0
         ids: list[str] = []
-        for number in range(-(-length // BUCKET)):
-            ids += [e["n"] for e in await self._bucket(recipient, number)]
-        return ids
+        upto = start
+        for number in range(start // BUCKET, -(-length // BUCKET)):
+            for entry in await self._bucket(recipient, number):
+                if entry["i"] >= start:
+                    ids.append(entry["n"])
+                    upto = max(upto, entry["i"] + 1)
+        return ids, upto
+
+    async def all_read_before(self, recipient: str) -> int:
+        """The position below which every listed item was marked read by "mark all read"."""
+        head = await self.lists.collection.find_one({"_id": recipient})
+        return int(head.get("all_read_before", 0)) if head else 0
+
+    async def note_all_read_before(self, recipient: str, position: int) -> None:
+        await self.lists.collection.update_one({"_id": recipient}, {"$max": {"all_read_before": position}})
 
     async def drop(self, recipient: str) -> None:
         length = await self.lists.length(recipient) or 0

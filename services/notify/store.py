@@ -165,8 +165,12 @@ class Inbox:
 
     async def mark_read(self, recipient_id: str, ids: list[str] | None) -> int:
         if await self.lists.ready():
-            chosen = ids if ids is not None else await self.lists.every_id(recipient_id)
-            unique, marked = list(dict.fromkeys(chosen)), 0
+            # "Mark all read" starts where the last one ended: items are never unread again, so
+            # each item costs one write once, not one on every click.
+            upto = None
+            if ids is None:
+                ids, upto = await self.lists.ids_from(recipient_id, await self.lists.all_read_before(recipient_id))
+            unique, marked = list(dict.fromkeys(ids)), 0
             for start in range(0, len(unique), 64):
                 done = await asyncio.gather(
                     *(
@@ -177,6 +181,8 @@ class Inbox:
                     )
                 )
                 marked += sum(done)
+            if upto is not None:
+                await self.lists.note_all_read_before(recipient_id, upto)
             return marked
         query: dict[str, Any] = {"recipient_id": recipient_id, "read": False}
         if ids is not None:

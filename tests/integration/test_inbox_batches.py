@@ -169,3 +169,25 @@ async def test_an_erasure_another_instance_handles_during_a_store_keeps_nothing(
     assert await inbox._items.count_documents({"recipient_id": "gus"}) == 0, "nothing of the erased member is kept"
     if in_a_batch:
         assert await _ids(inbox, "hal") == ["hal:reply:1"], "the others in the batch are kept"
+
+
+async def test_mark_all_read_writes_each_item_once_not_on_every_click(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await inbox.store_many([_note("ivy", n) for n in range(1, 71)])  # more than one bucket
+    writes = 0
+    write = inbox._guarded.update_one
+
+    async def counted(*args: Any, **kwargs: Any) -> bool:
+        nonlocal writes
+        writes += 1
+        return await write(*args, **kwargs)
+
+    monkeypatch.setattr(inbox._guarded, "update_one", counted)
+    assert await inbox.mark_read("ivy", None) == 70 and writes == 70
+    assert await inbox.mark_read("ivy", None) == 0
+    assert writes == 70, "a second click finds nothing new to write"
+    await inbox.store(_note("ivy", 71))
+    assert await inbox.mark_read("ivy", None) == 1 and writes == 71
+    items, _ = await inbox.page(["ivy"], None, 100)
+    assert len(items) == 71 and all(item["read"] for item in items)
