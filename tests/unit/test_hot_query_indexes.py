@@ -40,6 +40,7 @@ HOT_SHAPES: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, int], ...], s
     ("forum", "post_revisions", ("post_id",), (), "erasure: old versions"),
     ("notify", "inbox", ("recipient_id",), (("event_key", -1),), "inbox before `haven migrate` (fallback)"),
     ("moderation", "review_items", ("status",), (("level_rank", -1), ("created_at", 1)), "the review queue"),
+    ("moderation", "review_open", (), (("r", -1), ("c", 1), ("_id", 1)), "the review queue's page of open items"),
     ("moderation", "review_items", ("post_id",), (), "reports joining a post's open item"),
     ("moderation", "audit", ("post_id",), (("at", 1),), "a post's audit trail"),
     ("moderation", "audit", ("item_id",), (("at", -1),), "an item's audit trail (the console, on every item opened)"),

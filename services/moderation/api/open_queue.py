@@ -5,7 +5,9 @@ so a listing that filters it by status reads more with every held or reported po
 needs only the open ones: `review_open` holds one small document per open item,
 `{_id: item id, r: level rank, c: created at}`, written when an item opens or its level rises and
 deleted when it is decided. Its size is the moderators' backlog, not the forum's history. A page
-reads that collection whole, orders it, and fetches the page's items with one `{_id: {$in}}`.
+asks for the next `limit` entries in queue order after the cursor (sorted and limited by the
+database: on MongoDB an index walk of `limit` entries; FerretDB 1.24 sorts the backlog itself,
+and only the page comes back), and fetches their items with one `{_id: {$in}}`.
 
 Each entry is its own document, so concurrent writers (the consumer opening items, moderators
 deciding them) never rewrite each other's entries. An entry left behind (an event redelivered
@@ -20,9 +22,12 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 MARKER_ID = "review_open"
+#: Queue order over the entries; `ensure_indexes` gives MongoDB the index that walks it.
+ENTRY_ORDER = [("r", DESCENDING), ("c", ASCENDING), ("_id", ASCENDING)]
 
 
 def queue_key(rank: int, created_at: datetime, item_id: str) -> tuple[int, datetime, str]:
@@ -35,6 +40,9 @@ class OpenQueue:
         self._db = db
         self.entries = db["review_open"]
         self._built = False
+
+    async def ensure_indexes(self) -> None:
+        await self.entries.create_index(ENTRY_ORDER)
 
     async def opened(self, item_id: str, rank: int, created_at: datetime) -> None:
         """The item is open at (at least) this level. Idempotent."""
@@ -63,16 +71,17 @@ class OpenQueue:
         is_open: Callable[[dict[str, Any]], bool],
     ) -> list[dict[str, Any]]:
         """Up to `limit` open items in queue order, after the position `after` (a `queue_key`)."""
-        entries = sorted(
-            (queue_key(e["r"], e["c"], e["_id"]) for e in await self.entries.find({}).to_list(None)),
-        )
-        if after is not None:
-            entries = [e for e in entries if e > after]
         found: list[dict[str, Any]] = []
-        start = 0
-        while start < len(entries) and len(found) < limit:
-            chunk = entries[start : start + limit - len(found)]
-            start += len(chunk)
+        position = after
+        while len(found) < limit:
+            wanted = limit - len(found)
+            chunk = [
+                queue_key(e["r"], e["c"], e["_id"])
+                for e in await self.entries.find(_after(position)).sort(ENTRY_ORDER).limit(wanted).to_list(None)
+            ]
+            if not chunk:
+                break
+            position = chunk[-1]
             docs = {d["_id"]: d for d in await items.find({"_id": {"$in": [e[2] for e in chunk]}}).to_list(None)}
             for entry in chunk:
                 doc = docs.get(entry[2])
@@ -80,5 +89,22 @@ class OpenQueue:
                     found.append(doc)
                 else:
                     await self.closed(entry[2])  # decided (or gone) since: the entry was left behind
+            if len(chunk) < wanted:
+                break
         # The items' own levels and times decide the final order (an entry's may lag a moment).
         return sorted(found, key=lambda d: queue_key(d["level_rank"], d["created_at"], d["_id"]))
+
+
+def _after(position: tuple[int, datetime, str] | None) -> dict[str, Any]:
+    """The entries after a `queue_key` in queue order (a filter for ENTRY_ORDER)."""
+    if position is None:
+        return {}
+    negative_rank, created_at, item_id = position
+    rank = -negative_rank
+    return {
+        "$or": [
+            {"r": {"$lt": rank}},
+            {"r": rank, "c": {"$gt": created_at}},
+            {"r": rank, "c": created_at, "_id": {"$gt": item_id}},
+        ]
+    }

@@ -53,6 +53,7 @@ class ModerationStore:
         await self._audit.create_index([("post_id", ASCENDING), ("at", ASCENDING)])
         await self._audit.create_index([("item_id", ASCENDING), ("at", ASCENDING)])
         await self._items.create_index([("author_id", ASCENDING)])
+        await self._open.ensure_indexes()
         await self._audit.create_index([("at", DESCENDING)])
 
     @staticmethod
