@@ -111,7 +111,12 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
         upto = min(plan.posts, done + batch_posts)
         forum: dict[str, list[dict[str, Any]]] = {"threads": [], "posts": [], "reactions": [], "thread_post_lists": []}
         notify: dict[str, list[dict[str, Any]]] = {"inbox": []}
-        moderation: dict[str, list[dict[str, Any]]] = {"screenings": [], "review_items": [], "audit": []}
+        moderation: dict[str, list[dict[str, Any]]] = {
+            "screenings": [],
+            "review_items": [],
+            "audit": [],
+            "audit_trails": [],
+        }
         for k in range(done, upto):
             thread_no = k * plan.threads // plan.posts
             thread_id = f"seed-{run_id}-t{thread_no}"
@@ -229,6 +234,9 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
                         "seeded": True,
                     }
                 )
+                moderation["audit_trails"] += [
+                    {**doc, "seeded": True} for doc in list_documents(item_id, [{"a": f"seed-{run_id}-a{k}"}])
+                ]
                 moderation["audit"].append(
                     {
                         "_id": f"seed-{run_id}-a{k}",

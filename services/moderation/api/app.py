@@ -74,7 +74,10 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             db["console_sessions"], identities, timedelta(hours=settings.console_session_hours)
         )
         checks["database"] = lambda: mongo_problem(client)
-        yield
+        # Once per database, beside serving (a long audit log takes minutes); trails are read
+        # with the query until it is done.
+        async with background_task("audit-trails", review.build_audit_trails_once):
+            yield
         await client.close()
 
     async def queue_feed(app: web.Application) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.common.identities import Identity
+from services.moderation.api.audit_trails import AuditTrails
 from services.moderation.api.open_queue import OpenQueue, queue_key
 from services.moderation.api.queue_listing import QueuePosition
 from services.moderation.api.quoted_words import verdict_without_words
@@ -45,6 +46,8 @@ class ModerationStore:
         # The open items apart from the whole history, so listing the queue does not read every
         # decided item (see open_queue.py).
         self._open = OpenQueue(db)
+        # Each item's audit entries by primary key, so the console's trail never reads the log.
+        self.trails = AuditTrails(db)
         self._lease = claim_lease
 
     async def ensure_indexes(self) -> None:
@@ -55,6 +58,13 @@ class ModerationStore:
         await self._items.create_index([("author_id", ASCENDING)])
         await self._open.ensure_indexes()
         await self._audit.create_index([("at", DESCENDING)])
+
+    async def build_audit_trails(self) -> int:
+        """List the entries written before the trails existed (once per database)."""
+        return await self.trails.build(self._audit)
+
+    async def build_audit_trails_once(self) -> None:
+        await self.build_audit_trails()
 
     @staticmethod
     def queues(event: PostScreened) -> bool:
@@ -148,6 +158,7 @@ class ModerationStore:
         if decided is not None:
             # Written before the item, under a fixed id: a crash in between cannot lose or repeat it.
             # (An insert, not an upsert: FerretDB leaves null fields out of $setOnInsert.)
+            await self.trails.add(item_id, f"reopened:{item_id}")
             try:
                 await self._audit.insert_one(
                     {
@@ -360,9 +371,11 @@ class ModerationStore:
         await self._items.update_one({"_id": item_id}, {"$set": {"realerted_at": None}})
 
     async def audit(self, item: dict[str, Any], moderator: Identity, action: str, note: str = "") -> None:
+        entry_id = new_id()
+        await self.trails.add(item["_id"], entry_id)
         await self._audit.insert_one(
             {
-                "_id": new_id(),
+                "_id": entry_id,
                 "item_id": item["_id"],
                 "post_id": item["post_id"],
                 "moderator_id": moderator.id,
@@ -379,6 +392,10 @@ class ModerationStore:
         self, *, post_id: str | None = None, item_id: str | None = None, limit: int = 500
     ) -> list[dict[str, Any]]:
         """The newest `limit` entries that match, oldest first."""
+        if item_id and not post_id and await self.trails.ready():
+            ids = await self.trails.entry_ids(item_id, limit)
+            found = await self._audit.find({"_id": {"$in": ids}}).to_list(None) if ids else []
+            return sorted(found, key=lambda entry: (entry["at"], entry["_id"]))[-limit:]
         query: dict[str, Any] = {}
         if post_id:
             query["post_id"] = post_id
