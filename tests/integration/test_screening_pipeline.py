@@ -95,6 +95,9 @@ async def test_a_crisis_post_is_held_urgently_and_its_author_gets_their_countrys
         ("I've saved up all my p!lls and I'm going to k!ll myself, a|one, t0night.", "k!ll myself"),
         # Cyrillic і, е and о inside Latin words are read as their Latin twins.
         ("I've saved up all my pіlls and I'm going to kіll mysеlf tоnight.", "kіll mysеlf"),
+        # A number sign inside a word ("৴", a Bengali fraction sign) once broke the screening view,
+        # and the whole batch was held as "screening failed", the crisis losing its urgency.
+        ("I've saved up all my p1lls and I'm going to k1ll mys3lf t0night. l0৴st", "k1ll mys3lf"),
     ],
 )
 async def test_a_crisis_written_with_look_alikes_is_held_and_its_words_quoted_as_written(

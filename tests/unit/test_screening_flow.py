@@ -85,6 +85,24 @@ async def test_a_screener_that_raises_holds_the_post_for_a_human() -> None:
     assert screened.verdict.reasons == ["screening failed"]
 
 
+async def test_one_post_the_screener_cannot_take_costs_the_rest_of_its_batch_nothing() -> None:
+    def screen(items: list[ScreeningInput]) -> list[Verdict]:
+        if any(item.id == "unreadable" for item in items):
+            raise KeyError("a character the screener cannot take")
+        return _verdict("imminent", ["suicide"])(items)
+
+    crisis = _post("taking them all tonight, goodbye")
+    unreadable = _post("\u09f4").model_copy(update={"post_id": "unreadable"})
+    flow, producer, _ = _flow(screen)
+    assert await flow.process([crisis, unreadable]) == 2
+    verdicts = {
+        event.post_id: event.verdict
+        for event in (decode(PostScreened, value) for topic, _, value in producer.sent if topic == "t.posts.screened")
+    }
+    assert verdicts["p1"].action == "hold_urgent", "the crisis post keeps its own verdict"
+    assert verdicts["unreadable"].action == "hold" and verdicts["unreadable"].reasons == ["screening failed"]
+
+
 async def test_a_post_screened_before_is_not_screened_or_emitted_again() -> None:
     calls: list[int] = []
 

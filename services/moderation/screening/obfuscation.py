@@ -169,15 +169,19 @@ def _is_latin(char: str) -> bool:
 
 
 def _inner_positions(word: str) -> Iterator[int]:
-    """Positions of readable characters in runs with a letter on each side."""
+    """Positions of readable characters in runs with a letter on each side.
+
+    A word may also hold characters that are neither letters nor readable (a number sign such as
+    "〇" or "৴" counts as a word character): they stand where letters stand, never in a run.
+    """
     position = 0
     length = len(word)
     while position < length:
-        if word[position].isalpha():
+        if word[position] not in _READABLE:
             position += 1
             continue
         run_end = position
-        while run_end < length and not word[run_end].isalpha():
+        while run_end < length and word[run_end] in _READABLE:
             run_end += 1
         if position > 0 and run_end < length:
             yield from range(position, run_end)
@@ -220,6 +224,8 @@ def _listed_reading(
         return None, 0
     # The word runs from its first letter to its last: what stands outside ("!kill!") is not read.
     letters = [i for i, c in enumerate(reading) if c.isalpha()]
+    if not letters:
+        return None, 0  # between number signs ("²1²"): no word to read it into
     start, end = letters[0], letters[-1] + 1
     if end - start < MIN_WORD_LENGTH:
         return None, 0

@@ -79,13 +79,23 @@ class ScreeningFlow:
         try:
             verdicts = await loop.run_in_executor(self.executor, self.screen_batch, inputs)
         except Exception as exc:
-            # Fail closed: nothing is published unscreened; a human looks at each post.
+            # One post the screener cannot take must not cost the others their verdicts (a crisis
+            # post beside it would lose its urgency): each is screened alone, and only a post that
+            # fails alone gets the fail-closed verdict (held; a human looks at it).
             log.error("screening failed for a batch of %d posts: %s", len(posts), type(exc).__name__)
-            return [fail_closed_verdict(p.post_id) for p in posts]
+            verdicts = [await self._screen_alone(loop, one) for one in inputs]
         return [
             verdict.model_copy(update={"action": self.policy.action_for(verdict.risk, post.board_slug)})
             for post, verdict in zip(posts, verdicts, strict=True)
         ]
+
+    async def _screen_alone(self, loop: asyncio.AbstractEventLoop, post: ScreeningInput) -> Verdict:
+        try:
+            [verdict] = await loop.run_in_executor(self.executor, self.screen_batch, [post])
+        except Exception as exc:
+            log.error("screening failed for a post: %s", type(exc).__name__)
+            return fail_closed_verdict(post.id)
+        return verdict
 
     async def _emit(
         self,

@@ -6,6 +6,7 @@ Look-alikes with one reading are always read; masks and ambiguous characters onl
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -218,3 +219,20 @@ def test_changing_the_word_list_changes_the_rule_lists_fingerprint(
     changed.write_text(WORDS_FILE.read_text(encoding="utf-8") + "zzzq 2\n", encoding="utf-8")
     monkeypatch.setattr(obfuscation, "WORDS_FILE", changed)
     assert rule_lists.rule_lists_fingerprint() != before
+
+
+def _word_characters_that_are_not_letters() -> list[str]:
+    """Characters a word may hold that are neither letters nor digits: number signs such as "〇"
+    (a Chinese zero, written in dates) or "৴" (a Bengali fraction sign)."""
+    word_character = re.compile(r"[^\W\d_]")
+    return [c for c in map(chr, range(0x110000)) if word_character.match(c) and not c.isalpha()]
+
+
+def test_no_word_character_breaks_the_view_and_the_view_keeps_every_length() -> None:
+    odd = _word_characters_that_are_not_letters()
+    assert "〇" in odd and "৴" in odd and len(odd) > 100
+    for c in odd:
+        for text in (f"a{c}0b", f"l0{c}st", f"{c}1{c}", f"s3{c}"):
+            assert len(screening_view(text)) == len(text), text
+    assert len(screening_view("二〇一5年")) == 5
+    assert screening_view("l0৴st k1ll") == "lo৴st kill"
