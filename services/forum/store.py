@@ -357,6 +357,23 @@ class ForumStore:
             },
         )
 
+    async def undo_edit(self, before: dict[str, Any], revision: int, body: str) -> None:
+        """Take back an edit that was stored but never sent: the post as `before` had it, unless
+        something changed it since (then the revision guard leaves it alone)."""
+        await self._guarded.update_one(
+            self.posts,
+            before["_id"],
+            {"revision": revision, "pending_body": body},
+            {
+                "$set": {
+                    "revision": before["revision"],
+                    "pending_body": before.get("pending_body"),
+                    "pending_redacted": before.get("pending_redacted", []),
+                    "edited_at": before.get("edited_at"),
+                }
+            },
+        )
+
     async def delete_post_by_author(self, post_id: str) -> None:
         await self._remove_words({"_id": post_id}, [post_id])
 

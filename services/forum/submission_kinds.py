@@ -122,6 +122,9 @@ class Edit(SubmissionKind):
 
     async def write(self, screened: Screened, now: datetime) -> Stored:
         identity, post = self._identity, self._post
+        # A thread's first post is screened with its title, every revision: the edit's verdict
+        # is the one that decides a thread whose first verdict it overtakes.
+        thread = await self._store.thread(post["thread_id"]) if post.get("is_thread_start") else None
         edited = await self._store.start_edit(post, screened.body, screened.redacted)
         if edited is None:
             raise Problem(409, "The post changed while you were editing; please reload it and try again.")
@@ -133,14 +136,17 @@ class Edit(SubmissionKind):
             revision=edited["revision"],
             kind="edit",
             body=screened.body,
+            title=None if thread is None else thread.get("title"),
+            is_thread_start=bool(post.get("is_thread_start")),
             country=identity.get("country"),
             language=identity.get("language"),
         )
 
         async def unstore() -> None:
-            # Nothing to take back: the shown body never changed, and the author's next try
-            # replaces the waiting one.
-            return None
+            # The edit's revision would overtake the one before, whose verdict (or a moderator's
+            # decision on it) is then dropped as stale; with no edit event to decide instead, the
+            # post would wait for ever. So the post goes back to how the edit found it.
+            await self._store.undo_edit(post, edited["revision"], screened.body)
 
         answer = {
             "post_id": post["_id"],

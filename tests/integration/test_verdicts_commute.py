@@ -318,3 +318,31 @@ async def test_a_removal_that_stopped_before_the_thread_takes_the_thread_off_its
     await store.apply_decision(post_id, 1, "remove", "")
     assert await _status(store, thread_id, post_id) == ("removed", "removed")
     assert await _listed_threads(store) == [earlier]
+
+
+async def test_an_edit_taken_back_leaves_the_post_to_its_own_verdict(store: ForumStore) -> None:
+    earlier = await _a_board_with_its_list(store)
+    thread_id, post_id = await _new_thread(store)
+    post = await store.post(post_id)
+    assert post is not None
+    edited = await store.start_edit(post, "an edit Kafka never took", [])
+    assert edited is not None and edited["revision"] == 2
+    await store.undo_edit(post, 2, "an edit Kafka never took")
+    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
+    assert await _status(store, thread_id, post_id) == ("published", "published")
+    assert await _listed_threads(store) == [thread_id, earlier]
+
+
+async def test_taking_back_a_second_edit_keeps_the_first_one_waiting_for_its_verdict(store: ForumStore) -> None:
+    thread_id, post_id = await _new_thread(store)
+    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
+    first = await store.post(post_id)
+    assert first is not None
+    await store.start_edit(first, "the first edit, sent", [])
+    waiting = await store.post(post_id)
+    assert waiting is not None
+    await store.start_edit(waiting, "the second edit, never sent", [])
+    await store.undo_edit(waiting, 3, "the second edit, never sent")
+    await store.apply_screening(_verdict(thread_id, post_id, "publish", revision=2, kind="edit"))
+    shown = await store.post(post_id)
+    assert shown is not None and (shown["revision"], shown["body"]) == (2, "the first edit, sent")

@@ -90,6 +90,12 @@ class RecordingStore:
             return None
         return {**post, "revision": post["revision"] + 1, "pending_body": body}
 
+    async def undo_edit(self, before: dict[str, Any], revision: int, body: str) -> None:
+        self.calls.append("undo_edit")
+
+    async def thread(self, thread_id: str) -> dict[str, Any] | None:
+        return self.threads.get(thread_id)
+
 
 class RecordingPublisher:
     def __init__(self, store: RecordingStore) -> None:
@@ -253,6 +259,34 @@ async def test_an_edit_is_sent_as_the_next_revision(
     assert answer == {"post_id": "p-1", "status": "pending", "revision": 2, "redacted": []}
     (event,) = publisher.sent
     assert (event.kind, event.revision, event.body) == ("edit", 2, "Edited.")
+
+
+async def test_an_edit_kafka_could_not_take_is_taken_back_and_its_slot_given_back(
+    request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
+) -> None:
+    publisher.down = True
+    post = {"_id": "p-1", "thread_id": "t-1", "board_slug": "alcohol", "author_id": "m-1", "revision": 1}
+    with pytest.raises(Problem) as raised:
+        await submit(request_, _member(store), Draft(body="Edited."), Edit(_forum_store(store), _member(store), post))
+    assert raised.value.status == 503
+    assert store.calls == ["replace_post_times", "start_edit", "post_submitted", "undo_edit", "forget_post_time"]
+
+
+async def test_an_edit_of_a_threads_first_post_is_screened_with_the_threads_title(
+    request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
+) -> None:
+    store.threads["t-1"] = {**THREAD, "title": "I can't do this any more"}
+    post = {
+        "_id": "p-1",
+        "thread_id": "t-1",
+        "board_slug": "alcohol",
+        "author_id": "m-1",
+        "revision": 1,
+        "is_thread_start": True,
+    }
+    await submit(request_, _member(store), Draft(body="Edited."), Edit(_forum_store(store), _member(store), post))
+    (event,) = publisher.sent
+    assert (event.is_thread_start, event.title) == (True, "I can't do this any more")
 
 
 async def test_a_member_past_the_limit_gets_429_before_anything_is_stored(
