@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from pymongo.errors import PyMongoError
 
 from services.common.problems import Problem, read_json_object
 from services.common.tokens import bearer_token, hash_token, new_token
@@ -197,7 +199,28 @@ async def _idempotent(
         await records.fail(begun)
         raise
     if attempt.response is not None:
-        await records.finish(begun, attempt.response)
+        await _remember(records, begun, attempt.response)
+
+
+#: Pauses between tries to write an accepted submission's idempotency record.
+_REMEMBER_RETRIES_S = (0.2, 0.5, 1.0)
+
+
+async def _remember(
+    records: idempotency.IdempotencyRecords, claimed: idempotency.Claimed, response: dict[str, Any]
+) -> None:
+    """Keep the answer for a retry. The post is stored and sent by now, so a record that cannot
+    be written must not turn the answer into a 503: the member would send the post again. After a
+    few tries it stays "sending", and only a retry after STALE_SENDING could then post twice."""
+    for pause in (*_REMEMBER_RETRIES_S, None):
+        try:
+            await records.finish(claimed, response)
+            return
+        except PyMongoError as exc:
+            if pause is None:
+                log.warning("an accepted submission's idempotency record could not be kept (%s)", type(exc).__name__)
+                return
+            await asyncio.sleep(pause)
 
 
 async def get_thread(request: web.Request) -> web.Response:
