@@ -419,20 +419,30 @@ class ForumStore:
     # reactions and reports
 
     async def add_reaction(self, post_id: str, identity_id: str, kind: str) -> bool:
-        """True when the reaction is new; repeating it changes nothing."""
+        """True when the reaction is new (or its count was still to be made); repeating it changes nothing.
+
+        The reaction is stored as not yet counted, then counted on the post, then marked counted:
+        a retry after the count failed makes it (it would otherwise never be made). Should the
+        mark fail after the count, a retry counts it twice: a number one too high, not a lost one.
+        """
+        reaction_id = f"{post_id}:{identity_id}:{kind}"
         try:
             await self.reactions.insert_one(
                 {
-                    "_id": f"{post_id}:{identity_id}:{kind}",
+                    "_id": reaction_id,
                     "post_id": post_id,
                     "identity_id": identity_id,
                     "kind": kind,
                     "created_at": utc_now(),
+                    "counted": False,
                 }
             )
         except DuplicateKeyError:
-            return False
+            earlier = await self.reactions.find_one({"_id": reaction_id}, {"counted": 1})
+            if earlier is None or earlier.get("counted", True):  # reactions from before the mark were counted
+                return False
         await self.posts.update_one({"_id": post_id}, {"$inc": {f"reactions.{kind}": 1}})
+        await self.reactions.update_one({"_id": reaction_id}, {"$set": {"counted": True}})
         return True
 
     async def reports_since(self, reporter_id: str, since: datetime) -> int:

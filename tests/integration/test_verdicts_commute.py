@@ -346,3 +346,36 @@ async def test_taking_back_a_second_edit_keeps_the_first_one_waiting_for_its_ver
     await store.apply_screening(_verdict(thread_id, post_id, "publish", revision=2, kind="edit"))
     shown = await store.post(post_id)
     assert shown is not None and (shown["revision"], shown["body"]) == (2, "the first edit, sent")
+
+
+async def test_a_reaction_whose_count_failed_is_counted_once_when_sent_again(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id, post_id = await _new_thread(store)
+    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
+    posts = store.posts
+    failing = _PostsStoppingOnce(posts)
+    monkeypatch.setattr(store, "posts", failing)
+    with pytest.raises(AutoReconnect):
+        await store.add_reaction(post_id, "m-9", "hug")
+    assert await store.add_reaction(post_id, "m-9", "hug") is True, "the retry makes the count"
+    assert await store.add_reaction(post_id, "m-9", "hug") is False
+    counted = await posts.find_one({"_id": post_id})
+    assert counted is not None and counted["reactions"]["hug"] == 1
+
+
+class _PostsStoppingOnce:
+    """The posts collection, whose first update_one fails."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self._stopped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    async def update_one(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._stopped:
+            self._stopped = True
+            raise AutoReconnect("the database went away in the middle of the handler")
+        return await self._collection.update_one(*args, **kwargs)
