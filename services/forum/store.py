@@ -200,6 +200,8 @@ class ForumStore:
         self.posts = db["posts"]
         self.reactions = db["reactions"]
         self.reports = db["reports"]
+        # Erased identities' ids and whether their posts lost their words (no words, no handle).
+        self.erasures = db["erasures"]
         self.revisions = db["post_revisions"]
         # Page read models (services/common/pk_lists.py): a thread's published posts in the order
         # they became visible, and a board's thread activity, newest last. Pages read them by
@@ -299,7 +301,28 @@ class ForumStore:
         Either way the handle leaves the posts and every quote of them: a freed handle may be
         given to someone new, and must never point at them (or back at the erased member).
         Safe to repeat: the identity itself is deleted last, so a failed erasure can be retried.
+
+        A post the member sent at the same moment may be stored after the first look for their
+        posts: the posts are looked for again once the identity is gone, and a submission that
+        finds its author gone after storing calls `erasure_caught_up` (the choice of erase_posts
+        is kept, by identity id, for it).
         """
+        await self.erasures.update_one(
+            {"_id": identity_id}, {"$set": {"erase_posts": erase_posts, "at": utc_now()}}, upsert=True
+        )
+        await self._forget_posts_of(identity_id, erase_posts=erase_posts)
+        await self.reactions.delete_many({"identity_id": identity_id})
+        await self.reports.delete_many({"reporter_id": identity_id})
+        await self.delete_identity(identity_id)
+        await self._forget_posts_of(identity_id, erase_posts=erase_posts)
+
+    async def erasure_caught_up(self, identity_id: str) -> None:
+        """Apply the member's erasure to posts stored after it looked for them (see erase_identity)."""
+        erasure = await self.erasures.find_one({"_id": identity_id})
+        if erasure is not None:
+            await self._forget_posts_of(identity_id, erase_posts=bool(erasure.get("erase_posts")))
+
+    async def _forget_posts_of(self, identity_id: str, *, erase_posts: bool) -> None:
         post_ids = [p["_id"] for p in await self.posts.find({"author_id": identity_id}, {"_id": 1}).to_list(None)]
         await self.posts.update_many(
             {"author_id": identity_id}, {"$set": {"author_handle": None, "author_milestone": None}}
@@ -310,9 +333,6 @@ class ForumStore:
             await self.posts.update_many(
                 {"reply_quote.post_id": {"$in": post_ids}}, {"$set": {"reply_quote.author_handle": None}}
             )
-        await self.reactions.delete_many({"identity_id": identity_id})
-        await self.reports.delete_many({"reporter_id": identity_id})
-        await self.delete_identity(identity_id)
 
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
         """Compare-and-set of the member's recent post times, against the identity as this request

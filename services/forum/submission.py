@@ -10,13 +10,15 @@ an edit is a `SubmissionKind` (services/forum/submission_kinds.py).
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from pymongo.errors import PyMongoError
 
 from services.common.problems import Problem
 from services.forum.keys import hotline_numbers_key, limits_key, member_turns_key, publisher_key, store_key
@@ -26,6 +28,11 @@ from services.forum.redaction import RedactionTimedOut, redact_off_loop
 from services.forum.requests import NewThreadRequest, ReplyRequest, length_limits
 from services.forum.validation import InvalidInput, normalize_text
 from streams.events import PostSubmitted, utc_now
+
+if TYPE_CHECKING:
+    from services.forum.store import ForumStore
+
+log = logging.getLogger(__name__)
 
 MIN_TITLE, MAX_TITLE = length_limits(NewThreadRequest, "title")
 #: A new thread's, a reply's and an edit's body: one type in services/forum/requests.py.
@@ -127,7 +134,21 @@ async def submit(request: web.Request, identity: dict[str, Any], draft: Draft, k
         await stored.unstore()
         await store.forget_post_time(identity["_id"], now)
         raise saving_unavailable() from exc
+    await catch_up_an_erasure(store, identity["_id"])
     return stored.answer
+
+
+async def catch_up_an_erasure(store: ForumStore, identity_id: str) -> None:
+    """The member may have erased themselves while this was stored, and their erasure may have
+    looked for their posts before this one was there. It looks again once the identity is gone,
+    so a post stored before that is found; one stored after is caught up here."""
+    try:
+        if await store.identity(identity_id) is None:
+            await store.erasure_caught_up(identity_id)
+    except PyMongoError as exc:
+        # Sent already: a 503 would make the member send it twice. Only a post stored after the
+        # erasure's second look and checked while the database was away is missed.
+        log.warning("could not check for an erasure after a submission (%s)", type(exc).__name__)
 
 
 async def redact(request: web.Request, draft: Draft) -> Screened:
