@@ -21,6 +21,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "imminent": "hold_urgent",
 }
 _ACTIONS = set(get_args(Action))
+#: From most lenient to strictest.
+_STRICTNESS = ("publish", "publish_with_resources", "hold", "hold_urgent")
 _RISKS = set(get_args(Risk))
 
 
@@ -38,9 +40,14 @@ class Policy:
                 if risk not in _RISKS or action not in _ACTIONS:
                     raise PolicyError(f"board {board!r}: {risk!r} -> {action!r} is not a risk -> action pair")
                 # An override may be stricter, never more lenient, for danger: a board can't publish
-                # a post that the default policy would hold.
+                # a post that the default policy would hold, nor hold without paging anyone a post
+                # the default would hold as urgent.
                 if risk in DANGER_LEVELS and action.startswith("publish"):
                     raise PolicyError(f"board {board!r} may not publish {risk} posts unreviewed")
+                if risk in DANGER_LEVELS and _STRICTNESS.index(action) < _STRICTNESS.index(DEFAULT_ACTIONS[risk]):
+                    raise PolicyError(
+                        f"board {board!r} may not take {risk} posts less urgently than {DEFAULT_ACTIONS[risk]}"
+                    )
 
     def action_for(self, risk: Risk, board_slug: str | None = None) -> Action:
         overrides = self.board_overrides.get(board_slug or "", {})

@@ -86,6 +86,13 @@ def test_a_board_may_never_publish_danger_unreviewed() -> None:
         Policy.from_env({"HAVEN_BOARD_POLICIES": '{"milestones": {"imminent": "publish"}}'})
 
 
+def test_a_board_may_never_take_an_imminent_post_without_paging() -> None:
+    with pytest.raises(PolicyError, match="less urgently"):
+        Policy.from_env({"HAVEN_BOARD_POLICIES": '{"general": {"imminent": "hold"}}'})
+    stricter = Policy.from_env({"HAVEN_BOARD_POLICIES": '{"general": {"high": "hold_urgent"}}'})
+    assert stricter.action_for("high", "general") == "hold_urgent"
+
+
 def test_the_encoder_loads_offline_from_the_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
     from services.moderation.screening.encoder import Encoder, package_model_dir
 
