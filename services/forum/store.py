@@ -9,21 +9,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.common.pk_guard import GuardedUpdates, matches
 from services.common.pk_lists import ListHead, PkList
 from services.forum.boards import Board
 from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
 from streams.events import PostScreened, PostStatus, utc_now
+
+log = logging.getLogger(__name__)
 
 #: About 200 bytes each: the members active lately, not every member there ever was.
 MAX_REMEMBERED_TOKEN_LINKS = 50_000
@@ -85,6 +88,8 @@ def _applied_before(post: dict[str, Any], event: PostScreened, status: str) -> b
     )
 
 
+#: A reaction sent again this soon after the first finds it still being counted (see add_reaction).
+RECOUNT_AFTER = timedelta(seconds=10)
 #: The most buckets of a board's list one read takes (64 buckets: 4,096 entries).
 _MOST_BUCKETS_AT_ONCE = 64
 
@@ -314,7 +319,12 @@ class ForumStore:
         await self.reactions.delete_many({"identity_id": identity_id})
         await self.reports.delete_many({"reporter_id": identity_id})
         await self.delete_identity(identity_id)
-        await self._forget_posts_of(identity_id, erase_posts=erase_posts)
+        try:
+            await self._forget_posts_of(identity_id, erase_posts=erase_posts)
+        except PyMongoError as exc:
+            # The identity is gone, so the member cannot retry: the erasure's tombstone must still
+            # go out. A post stored in between is then caught up only by its own submission.
+            log.warning("an erasure's second look for posts failed (%s)", type(exc).__name__)
 
     async def erasure_caught_up(self, identity_id: str) -> None:
         """Apply the member's erasure to posts stored after it looked for them (see erase_identity)."""
@@ -442,8 +452,10 @@ class ForumStore:
         """True when the reaction is new (or its count was still to be made); repeating it changes nothing.
 
         The reaction is stored as not yet counted, then counted on the post, then marked counted:
-        a retry after the count failed makes it (it would otherwise never be made). Should the
-        mark fail after the count, a retry counts it twice: a number one too high, not a lost one.
+        a retry after the count failed makes it (it would otherwise never be made). A repeat
+        within RECOUNT_AFTER of the first is taken for a double tap while the first is still
+        counting, and counts nothing. Should the mark fail after the count, a later retry counts
+        it twice: a number one too high, not a lost one.
         """
         reaction_id = f"{post_id}:{identity_id}:{kind}"
         try:
@@ -458,8 +470,10 @@ class ForumStore:
                 }
             )
         except DuplicateKeyError:
-            earlier = await self.reactions.find_one({"_id": reaction_id}, {"counted": 1})
+            earlier = await self.reactions.find_one({"_id": reaction_id}, {"counted": 1, "created_at": 1})
             if earlier is None or earlier.get("counted", True):  # reactions from before the mark were counted
+                return False
+            if utc_now() - earlier["created_at"] < RECOUNT_AFTER:
                 return False
         await self.posts.update_one({"_id": post_id}, {"$inc": {f"reactions.{kind}": 1}})
         await self.reactions.update_one({"_id": reaction_id}, {"$set": {"counted": True}})

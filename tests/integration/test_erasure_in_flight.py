@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from services.forum.store import ForumStore
 from services.forum.submission import catch_up_an_erasure
@@ -80,3 +81,22 @@ async def test_a_post_stored_just_after_the_erasure_is_caught_up_by_its_submissi
     late = await _stored_post(store, member)  # its request was signed in before the erasure
     await catch_up_an_erasure(store, member)
     assert await _left(store, late) == {"body": None, "handle": None, "status": "deleted"}
+
+
+async def test_an_erasure_whose_second_look_fails_still_ends_so_its_tombstone_goes_out(
+    store: ForumStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = await _member(store)
+    first_look = store._forget_posts_of
+    looks = 0
+
+    async def second_look_fails(identity_id: str, *, erase_posts: bool) -> None:
+        nonlocal looks
+        looks += 1
+        if looks == 2:
+            raise AutoReconnect("the database went away after the identity was deleted")
+        await first_look(identity_id, erase_posts=erase_posts)
+
+    monkeypatch.setattr(store, "_forget_posts_of", second_look_fails)
+    await store.erase_identity(member, erase_posts=True)  # returns: delete_me sends the tombstone next
+    assert looks == 2 and await store.identity(member) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -358,6 +359,11 @@ async def test_a_reaction_whose_count_failed_is_counted_once_when_sent_again(
     monkeypatch.setattr(store, "posts", failing)
     with pytest.raises(AutoReconnect):
         await store.add_reaction(post_id, "m-9", "hug")
+    assert await store.add_reaction(post_id, "m-9", "hug") is False, "at once, a double tap: the first is counting"
+    # The member sends it again a while later.
+    await store.reactions.update_one(
+        {"_id": f"{post_id}:m-9:hug"}, {"$set": {"created_at": datetime.now(UTC) - timedelta(minutes=1)}}
+    )
     assert await store.add_reaction(post_id, "m-9", "hug") is True, "the retry makes the count"
     assert await store.add_reaction(post_id, "m-9", "hug") is False
     counted = await posts.find_one({"_id": post_id})

@@ -67,6 +67,9 @@ class FakeForumStore:
         post["revision"] += 1
         return dict(post)
 
+    async def undo_edit(self, before: dict[str, Any], revision: int, body: str) -> None:
+        before["revision"] = revision - 1
+
 
 class RecordingPublisher:
     def __init__(self) -> None:

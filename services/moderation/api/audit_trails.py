@@ -9,10 +9,15 @@ redelivered event re-writing a fixed-id entry) names the same entry twice, which
 
 Entries written before these lists existed are listed by `build`, once per database (the
 moderation API runs it at start-up); until it has run, trails are read with the query.
+
+Writes to the trails go one at a time in each process: on FerretDB an append is a read then a
+write, so two at once (moderators opening one urgent item together) could lose an id. With several
+API instances on FerretDB that can still happen; on MongoDB appends are atomic.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +34,7 @@ class AuditTrails:
         self._migrations = db["migrations"]
         self.lists = PkList(db["audit_trails"])
         self._ready = False
+        self._writing = asyncio.Lock()
 
     async def ready(self) -> bool:
         if not self._ready:
@@ -36,7 +42,8 @@ class AuditTrails:
         return self._ready
 
     async def add(self, item_id: str, entry_id: str) -> None:
-        await self.lists.append(item_id, {"a": entry_id})
+        async with self._writing:
+            await self.lists.append(item_id, {"a": entry_id})
 
     async def entry_ids(self, item_id: str, newest: int) -> list[str]:
         """The ids of the item's newest `newest` entries (at most; some may name nothing)."""
@@ -51,7 +58,8 @@ class AuditTrails:
     async def build(self, audit: AsyncCollection[dict[str, Any]]) -> int:
         """List every entry already in the log (once per database); returns how many items.
 
-        Safe beside live writers: they append their own entries, and one listed twice is read once.
+        Safe beside this process's live writers (one write at a time): they append their own
+        entries, and one listed twice is read once.
         """
         if await self.ready():
             return 0
@@ -60,7 +68,8 @@ class AuditTrails:
             if entry.get("item_id"):
                 by_item.setdefault(entry["item_id"], []).append({"a": entry["_id"]})
         for item_id, entries in by_item.items():
-            await self.lists.extend(item_id, entries)
+            async with self._writing:
+                await self.lists.extend(item_id, entries)
         await self._migrations.update_one({"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
         self._ready = True
         return len(by_item)
