@@ -54,6 +54,8 @@ class ServiceAccess:
     groups: frozenset[str]
     #: The consumer whose dead-letter topic this service writes (topics.dead_letter(...)).
     dead_letter_of: str
+    #: Other services' groups whose committed offsets this service reads (lag), without the prefix.
+    watched_groups: frozenset[str] = frozenset()
 
     def acls(self, prefix: str) -> set[Acl]:
         topics = Topics(prefix)
@@ -66,13 +68,22 @@ class ServiceAccess:
         acls |= {Acl("topic", topics.name(base), Operation.WRITE) for base in self.writes}
         acls.add(Acl("topic", topics.dead_letter(self.dead_letter_of), Operation.WRITE))
         acls |= {Acl("group", f"{prefix}{group}", Operation.READ) for group in self.groups}
+        acls |= {Acl("group", f"{prefix}{group}", Operation.DESCRIBE) for group in self.watched_groups}
         return acls
 
 
 def _access(
-    principal: str, *, reads: set[str], writes: set[str], groups: set[str], dead_letter_of: str
+    principal: str,
+    *,
+    reads: set[str],
+    writes: set[str],
+    groups: set[str],
+    dead_letter_of: str,
+    watched_groups: frozenset[str] = frozenset(),
 ) -> ServiceAccess:
-    return ServiceAccess(principal, frozenset(reads), frozenset(writes), frozenset(groups), dead_letter_of)
+    return ServiceAccess(
+        principal, frozenset(reads), frozenset(writes), frozenset(groups), dead_letter_of, watched_groups
+    )
 
 
 #: Service name (as in `haven serve NAME`) -> its access.
@@ -93,11 +104,15 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     ),
     "moderation-api": _access(
         "haven-moderation-api",
-        reads={POSTS_SCREENED, POSTS_REPORTED, POSTS_DELETED, IDENTITIES},
+        # posts.submitted and the worker's group: the screening watchdog measures how long the
+        # oldest post has waited (streams/lag.py reads that post's timestamp). Its words reach
+        # this service anyway, on posts.screened.
+        reads={POSTS_SCREENED, POSTS_REPORTED, POSTS_DELETED, IDENTITIES, POSTS_SUBMITTED},
         # identities: moderator accounts (`haven moderators add`, run in this service's pod).
         writes={IDENTITIES, MODERATION_DECISIONS, NOTIFICATIONS},
         groups={"moderation-api", "moderation-api-identity-tokens"},
         dead_letter_of="moderation-api",
+        watched_groups=frozenset({"moderation-worker"}),
     ),
     "notify": _access(
         "haven-notify",

@@ -27,6 +27,7 @@ from streams.access import SERVICE_ACCESS, Acl
 from streams.events import IdentityChanged, PostSubmitted, new_id
 from streams.kafka import TopicBootstrapError, create_consumer, create_producer, ensure_topics, kafka_ready, send_event
 from streams.kafka_security import aiokafka_security
+from streams.lag import LagProbe
 from streams.serialization import decode
 from streams.settings import Secret, Settings
 from streams.topics import Topics
@@ -273,3 +274,23 @@ async def test_a_service_principal_may_not_create_topics(broker: SecuredBroker) 
     worker = broker.settings("haven-moderation-worker").with_overrides(topic_prefix="elsewhere.")
     with pytest.raises(TopicBootstrapError, match="'haven-moderation-worker' may not create it"):
         await ensure_topics(worker)
+
+
+async def test_the_moderation_api_measures_the_workers_lag_with_its_own_acls(broker: SecuredBroker) -> None:
+    """The screening watchdog (services/moderation/api/app.py) runs as haven-moderation-api."""
+    forum, api = broker.settings("haven-forum"), broker.settings("haven-moderation-api")
+    topics = Topics(PREFIX)
+    post = PostSubmitted(post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(), body="Day 9.")
+    producer = create_producer(forum, client_id="forum")
+    await producer.start()
+    try:
+        await _retry_until_authorized(lambda: send_event(producer, topics.posts_submitted, post.thread_id, post))
+    finally:
+        await producer.stop()
+    probe = LagProbe(api, group_id=f"{PREFIX}moderation-worker", topic=topics.posts_submitted)
+    await probe.start()
+    try:
+        lag = await _retry_until_authorized(probe.measure)
+    finally:
+        await probe.stop()
+    assert lag.events >= 1 and lag.oldest_waiting_s is not None

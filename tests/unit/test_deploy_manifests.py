@@ -321,3 +321,29 @@ def test_the_shadow_kafka_user_may_only_read_posts_submitted_in_the_group_the_co
     }
     services_groups = {f"{prefix}{name}" for access in SERVICE_ACCESS.values() for name in access.groups}
     assert not {name for name in services_groups if name.startswith(group)}, "never a service's group"
+
+
+def test_an_autoscaled_deployment_leaves_its_replica_count_to_the_autoscaler(docs: list[dict[str, Any]]) -> None:
+    scaled = {hpa["spec"]["scaleTargetRef"]["name"] for hpa in _of(docs, "HorizontalPodAutoscaler").values()}
+    scaled |= {so["spec"]["scaleTargetRef"]["name"] for so in _of(docs, "ScaledObject").values()}
+    assert {"forum", "notify", "moderation-worker"} <= scaled
+    deployments = _of(docs, "Deployment")
+    assert [name for name in scaled if "replicas" in deployments[name]["spec"]] == []
+
+
+def test_every_disruption_budget_lets_an_unready_pod_be_evicted(docs: list[dict[str, Any]]) -> None:
+    budgets = _of(docs, "PodDisruptionBudget")
+    assert budgets and all(b["spec"].get("unhealthyPodEvictionPolicy") == "AlwaysAllow" for b in budgets.values())
+
+
+def test_http_services_keep_answering_until_their_endpoints_let_go(docs: list[dict[str, Any]]) -> None:
+    deployments = _of(docs, "Deployment")
+    for name in ("forum", "notify", "moderation-api"):
+        [container] = deployments[name]["spec"]["template"]["spec"]["containers"]
+        assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep", name
+
+
+def test_the_kafka_address_is_fully_qualified_for_kedas_scaler(docs: list[dict[str, Any]]) -> None:
+    config = _of(docs, "ConfigMap")["haven-config"]["data"]
+    host = config["HAVEN_KAFKA_BOOTSTRAP"].split(":")[0]
+    assert host.endswith(".svc") or host.endswith(".svc.cluster.local"), host
