@@ -20,6 +20,21 @@ PAGE_SIZE = 50
 #: How often an idle stream checks whether its client is still there.
 DISCONNECT_CHECK_S = 1.0
 STREAM_LIMIT_RETRY_AFTER_S = 5
+#: A client that takes no bytes for this long has stopped reading: its stream ends and its slot is
+#: freed (it reconnects with Last-Event-ID and misses nothing). Without it, a write waits for TCP
+#: to give up, which takes many minutes.
+WRITE_TIMEOUT_S = 20.0
+
+
+class StoppedReading(Exception):
+    """The client took nothing for WRITE_TIMEOUT_S."""
+
+
+async def send(response: web.StreamResponse, data: bytes, timeout_s: float = WRITE_TIMEOUT_S) -> None:
+    try:
+        await asyncio.wait_for(response.write(data), timeout_s)
+    except TimeoutError:
+        raise StoppedReading from None
 
 
 def recipients_of(identity: Identity) -> list[str]:
@@ -62,13 +77,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
     async def write_replay() -> None:
         for replayed in await resumption.catch_up():
-            await response.write(sse_frame(replayed))
+            await send(response, sse_frame(replayed))
             resumption.sent(replayed)
 
     try:
         await response.prepare(request)
         await write_replay()
-        await response.write(b": connected\n\n")
+        await send(response, b": connected\n\n")
         quiet_s = 0.0
         while True:
             try:
@@ -81,7 +96,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 await write_replay()
                 quiet_s += min(heartbeat_s, DISCONNECT_CHECK_S)
                 if quiet_s >= heartbeat_s:
-                    await response.write(b": heartbeat\n\n")
+                    await send(response, b": heartbeat\n\n")
                     quiet_s = 0.0
                 continue
             if item is None:
@@ -89,12 +104,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
             quiet_s = 0.0
             if item["event_key"] is None or not resumption.caught_up:
                 # Unstored, or the replay is still to come: no id, so Last-Event-ID stays put.
-                await response.write(sse_frame(item, with_id=False))
+                await send(response, sse_frame(item, with_id=False))
                 continue
             if not resumption.is_new(item):
                 continue
-            await response.write(sse_frame(item))
+            await send(response, sse_frame(item))
             resumption.sent(item)
+    except StoppedReading:
+        # Dropped, not closed politely: a close would wait on the same full buffer.
+        if request.transport is not None:
+            request.transport.abort()
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
