@@ -17,7 +17,7 @@ from services.common.openapi import setup_openapi
 from services.forum import member_views, post_actions, views
 from services.forum.boards import SEEDED_BOARDS
 from services.forum.crisis_lines import StandingLines, standing_lines_key
-from services.forum.idempotency import IdempotencyRecords
+from services.forum.idempotency import IdempotencyRecords, keep_forgetting_old_keys
 from services.forum.keys import (
     hotline_numbers_key,
     idempotency_key,
@@ -73,9 +73,11 @@ def create_app(
         if not await page_lists_built(store):
             await build_page_lists(store)  # old data, or a new database (then it takes no time)
         app[store_key] = store
-        app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
+        records = app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
+        await records.ensure_indexes()
         checks["database"] = lambda: mongo_problem(client)
-        yield
+        async with background_task("idempotency-expiry", lambda: keep_forgetting_old_keys(records)):
+            yield
         await client.close()
 
     async def materializer(app: web.Application) -> AsyncIterator[None]:

@@ -13,25 +13,32 @@ database. It holds the ids it answered with and a digest of the request keyed by
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.common.problems import Problem
 from streams.events import utc_now
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 #: A request still "sending" after this long died with its process (requests end within seconds):
 #: the key may be used again.
 STALE_SENDING = timedelta(seconds=60)
+#: How long a key is remembered. Retries come within minutes; after this the key is new again.
+KEPT_FOR = timedelta(hours=24)
 
 
 def key_from(request: web.Request) -> str | None:
@@ -111,5 +118,26 @@ class IdempotencyRecords:
     async def finish(self, claimed: Claimed, response: dict[str, Any]) -> None:
         await self._records.update_one({"_id": claimed.record_id}, {"$set": {"state": "sent", "response": response}})
 
+    async def ensure_indexes(self) -> None:
+        await self._records.create_index([("at", ASCENDING)])
+
+    async def forget_older_than(self, age: timedelta = KEPT_FOR) -> int:
+        """Drop the records of keys first used more than `age` ago; returns how many."""
+        result = await self._records.delete_many({"at": {"$lt": utc_now() - age}})
+        return int(result.deleted_count)
+
     async def fail(self, claimed: Claimed) -> None:
         await self._records.update_one({"_id": claimed.record_id}, {"$set": {"state": "failed"}})
+
+
+async def keep_forgetting_old_keys(records: IdempotencyRecords, every_s: float = 3600.0) -> None:
+    """Run for the forum's lifetime: old keys' records go once an hour (each instance does it;
+    repeating a delete is harmless)."""
+    while True:
+        try:
+            forgotten = await records.forget_older_than()
+            if forgotten:
+                log.info("forgot %d idempotency keys older than %s", forgotten, KEPT_FOR)
+        except PyMongoError as exc:
+            log.warning("could not forget old idempotency keys (%s); trying again later", type(exc).__name__)
+        await asyncio.sleep(every_s)

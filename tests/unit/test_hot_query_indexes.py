@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from services.common.identities import IdentityCache
+from services.forum.idempotency import IdempotencyRecords
 from services.forum.store import ForumStore
 from services.moderation.api.store import ModerationStore
 from services.notify.store import Inbox
@@ -46,6 +47,7 @@ HOT_SHAPES: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, int], ...], s
     ("moderation", "audit", ("item_id",), (("at", -1),), "an item's audit trail (the console, on every item opened)"),
     ("moderation", "review_items", ("author_id",), (), "erasure: the member's items lose their words"),
     ("forum", "reactions", ("identity_id",), (), "erasure: the member's reactions"),
+    ("forum", "idempotency_keys", (), (("at", 1),), "idempotency keys older than a day are forgotten"),
     ("forum", "threads", ("first_post_id",), (), "an author deletes a post: the thread it opened"),
     ("notify", "inbox", ("post_id", "kind"), (), "a post deleted or removed: the words of its notifications"),
     ("notify", "identity_tokens", ("identity_id",), (), "erasure: every token of the identity (notify)"),
@@ -101,6 +103,7 @@ def indexes() -> dict[str, dict[str, list[list[tuple[str, int]]]]]:
         await ForumStore(dbs["forum"]).ensure_indexes()  # type: ignore[arg-type]
         await Inbox(dbs["notify"]).ensure_indexes()  # type: ignore[arg-type]
         await ModerationStore(dbs["moderation"]).ensure_indexes()  # type: ignore[arg-type]
+        await IdempotencyRecords(dbs["forum"]["idempotency_keys"]).ensure_indexes()  # type: ignore[arg-type]
         for name in ("notify", "moderation"):
             await IdentityCache(dbs[name]["identity_tokens"]).ensure_indexes()  # type: ignore[arg-type]
         return {name: db.indexes for name, db in dbs.items()}
