@@ -17,6 +17,8 @@ from services.notify.store import Inbox
 
 #: How long opening a stream (or retrying its replay) waits for the inbox.
 REPLAY_WAIT_S = 2.0
+#: Items asked of the inbox at a time; a replay asks again until it has them all.
+REPLAY_PAGE = 500
 
 
 class Resumption:
@@ -38,15 +40,51 @@ class Resumption:
         self.caught_up = not last_event_id
 
     async def catch_up(self) -> list[dict[str, Any]]:
-        """The items to write, in order, if the replay is due and the inbox answers; else none."""
+        """The items to write, in order, if the replay is due and the inbox answers; else none.
+
+        All of them, a page at a time: a client away for long gets more than one page, and a live
+        item written with a later id would otherwise move its Last-Event-ID past the rest. Should
+        the inbox stop answering between pages, the pages read are written and the rest is asked
+        for again, from the last one written.
+        """
         if self.caught_up:
             return []
-        try:
-            items = await self._absence.ask(partial(self._inbox.after, self._recipients, self.last_sent), self._wait_s)
-        except DatabaseAway:
-            return []
+        items: list[dict[str, Any]] = []
+        after = self.last_sent
+        while True:
+            try:
+                page = await self._absence.ask(
+                    partial(self._inbox.after, self._recipients, after, REPLAY_PAGE), self._wait_s
+                )
+            except DatabaseAway:
+                return items
+            items += page
+            if len(page) < REPLAY_PAGE:
+                break
+            after = page[-1]["event_key"]
         self.caught_up = True
         return items
+
+    async def through(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """What to write, in order, for a live stored item: everything stored since the last item
+        written, up to and with this one.
+
+        A notification that reached this instance while the client was away was not pushed, and
+        may have been stored only after the replay read the inbox; the next live item, written
+        with its later id, would then move the client past it for good. So the inbox is asked
+        again first. When it does not answer, the item alone (as before).
+        """
+        if not self.is_new(item):
+            return []
+        try:
+            stored = await self._absence.ask(
+                partial(self._inbox.after, self._recipients, self.last_sent, REPLAY_PAGE), self._wait_s
+            )
+        except DatabaseAway:
+            return [item]
+        due = {entry["_id"]: entry for entry in stored}
+        due.setdefault(item["_id"], item)
+        return sorted(due.values(), key=lambda entry: entry["event_key"])
 
     def sent(self, item: dict[str, Any]) -> None:
         self.last_sent = item["event_key"]

@@ -121,7 +121,14 @@ class Inbox:
         try:
             await self._items.insert_one({**item, "listed": False})
         except DuplicateKeyError:
-            return await self._items.find_one({"_id": notification.notification_id}) or item
+            # Another instance stored it first and may stop before listing it: list it here too
+            # (an item listed twice is read once).
+            existing = await self._items.find_one({"_id": notification.notification_id})
+            if existing is None:
+                return item
+            if existing.get("listed") is False:
+                await self._list(existing)
+            return existing
         await self._forget_words_if_deleted([item])
         await self._list(item)
         await self._purge_if_erased_meanwhile([item])

@@ -106,10 +106,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 # Unstored, or the replay is still to come: no id, so Last-Event-ID stays put.
                 await send(response, sse_frame(item, with_id=False))
                 continue
-            if not resumption.is_new(item):
-                continue
-            await send(response, sse_frame(item))
-            resumption.sent(item)
+            for due in await resumption.through(item):
+                await send(response, sse_frame(due))
+                resumption.sent(due)
     except StoppedReading:
         # Dropped, not closed politely: a close would wait on the same full buffer.
         if request.transport is not None:

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from services.common.database_absence import DatabaseAbsence
 from services.notify.inbox_lists import MARKER_ID
+from services.notify.resumption import REPLAY_PAGE, Resumption
 from services.notify.store import Inbox
 from streams.events import Notification
 from tests.harness import StackUnderTest, throwaway_database
@@ -191,3 +193,55 @@ async def test_mark_all_read_writes_each_item_once_not_on_every_click(
     assert await inbox.mark_read("ivy", None) == 1 and writes == 71
     items, _ = await inbox.page(["ivy"], None, 100)
     assert len(items) == 71 and all(item["read"] for item in items)
+
+
+async def test_a_replay_longer_than_a_page_is_written_whole(inbox: Inbox) -> None:
+    notes = [_note("zed", n) for n in range(REPLAY_PAGE + 20)]
+    for start in range(0, len(notes), 100):
+        await inbox.store_many(notes[start : start + 100])
+    resumption = Resumption(inbox, DatabaseAbsence("the inbox"), ["zed"], "0")
+    replayed = await resumption.catch_up()
+    assert [item["_id"] for item in replayed] == [n.notification_id for n in notes]
+    assert resumption.caught_up
+
+
+async def test_a_notification_stored_after_the_replay_comes_before_the_next_live_one(inbox: Inbox) -> None:
+    seen = await inbox.store(_note("yan", 1))
+    resumption = Resumption(inbox, DatabaseAbsence("the inbox"), ["yan"], seen["event_key"])
+    assert await resumption.catch_up() == []
+    # Not pushed (nobody was listening when it came), stored after the replay read the inbox:
+    await inbox.store(_note("yan", 2))
+    live = await inbox.store(_note("yan", 3))
+    assert [item["_id"] for item in await resumption.through(live)] == ["yan:reply:2", "yan:reply:3"]
+
+
+class _NotStoredYet:
+    """The items collection as seen by an instance that looked just before another stored the item."""
+
+    def __init__(self, real: Any) -> None:
+        self._real, self._looked = real, False
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._looked:
+            self._looked = True
+            return None
+        return await self._real.find_one(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+async def test_an_item_another_instance_stored_but_never_listed_is_listed_by_the_one_that_lost_the_insert(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other_instance = Inbox(inbox._items.database)
+
+    async def stops_before_listing(item: dict[str, Any]) -> None:
+        raise TimeoutError("the instance stopped before listing what it stored")
+
+    monkeypatch.setattr(other_instance.lists, "add", stops_before_listing)
+    with pytest.raises(TimeoutError):
+        await other_instance.store(_note("xia", 1))
+    inbox._items = _NotStoredYet(inbox._items)  # type: ignore[assignment]
+    await inbox.store(_note("xia", 1))  # its insert finds the item there
+    assert await _ids(inbox, "xia") == ["xia:reply:1"]
