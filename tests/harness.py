@@ -230,13 +230,20 @@ async def read_topic(
     services: RunningServices, topic: str, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 45.0
 ) -> list[ConsumerRecord]:
     """Read a topic from the start until `until(records)` is true (or the time is up)."""
+    return await read_topic_of(services.settings, topic, until, timeout)
+
+
+async def read_topic_of(
+    settings: Settings, topic: str, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 45.0
+) -> list[ConsumerRecord]:
+    """`read_topic` on the broker these settings name."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=services.settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=100,
-        **aiokafka_security(services.settings),
+        **aiokafka_security(settings),
     )
     await consumer.start()
     records: list[ConsumerRecord] = []

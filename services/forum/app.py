@@ -17,6 +17,7 @@ from services.common.openapi import setup_openapi
 from services.forum import member_views, post_actions, views
 from services.forum.boards import SEEDED_BOARDS
 from services.forum.crisis_lines import StandingLines, standing_lines_key
+from services.forum.edit_resends import keep_resending_edits
 from services.forum.idempotency import IdempotencyRecords, keep_forgetting_old_keys
 from services.forum.keys import (
     hotline_numbers_key,
@@ -106,6 +107,10 @@ def create_app(
     def attach_publisher(app: web.Application, producer: RenewingProducer) -> None:
         app[publisher_key] = ForumPublisher(producer, Topics(settings.topic_prefix))
 
+    async def edit_resends(app: web.Application) -> AsyncIterator[None]:
+        async with background_task("edit-resends", lambda: keep_resending_edits(app[store_key], app[publisher_key])):
+            yield
+
     kafka = kafka_producer_context(settings, "forum", producer_key, checks, on_started=attach_publisher)
-    app.cleanup_ctx.extend([database, kafka, materializer])
+    app.cleanup_ctx.extend([database, kafka, materializer, edit_resends])
     return app

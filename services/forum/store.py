@@ -207,6 +207,8 @@ class ForumStore:
         self.reports = db["reports"]
         # Erased identities' ids and whether their posts lost their words (no words, no handle).
         self.erasures = db["erasures"]
+        # Posts whose latest edit may not have reached Kafka: ids and revisions, no words.
+        self.unsent_edits = db["unsent_edits"]
         self.revisions = db["post_revisions"]
         # Page read models (services/common/pk_lists.py): a thread's published posts in the order
         # they became visible, and a board's thread activity, newest last. Pages read them by
@@ -387,22 +389,17 @@ class ForumStore:
             },
         )
 
-    async def undo_edit(self, before: dict[str, Any], revision: int, body: str) -> None:
-        """Take back an edit that was stored but never sent: the post as `before` had it, unless
-        something changed it since (then the revision guard leaves it alone)."""
-        await self._guarded.update_one(
-            self.posts,
-            before["_id"],
-            {"revision": revision, "pending_body": body},
-            {
-                "$set": {
-                    "revision": before["revision"],
-                    "pending_body": before.get("pending_body"),
-                    "pending_redacted": before.get("pending_redacted", []),
-                    "edited_at": before.get("edited_at"),
-                }
-            },
+    async def remember_unsent_edit(self, post_id: str, revision: int) -> None:
+        """An edit stored but not (knowingly) sent: `resend_edits` sends it again until it goes."""
+        await self.unsent_edits.update_one(
+            {"_id": post_id}, {"$set": {"revision": revision, "at": utc_now()}}, upsert=True
         )
+
+    async def unsent_edit_records(self) -> list[dict[str, Any]]:
+        return await self.unsent_edits.find({}).to_list(None)
+
+    async def forget_unsent_edit(self, post_id: str, revision: int) -> None:
+        await self.unsent_edits.delete_one({"_id": post_id, "revision": revision})
 
     async def delete_post_by_author(self, post_id: str) -> None:
         await self._remove_words({"_id": post_id}, [post_id])

@@ -143,10 +143,12 @@ class Edit(SubmissionKind):
         )
 
         async def unstore() -> None:
-            # The edit's revision would overtake the one before, whose verdict (or a moderator's
-            # decision on it) is then dropped as stale; with no edit event to decide instead, the
-            # post would wait for ever. So the post goes back to how the edit found it.
-            await self._store.undo_edit(post, edited["revision"], screened.body)
+            # The edit stays: its revision has overtaken the one before, whose verdict would now be
+            # dropped as stale, so only this edit's own verdict can settle the post. Its event may
+            # yet reach Kafka (the producer keeps retrying), or not: it is sent again until it goes
+            # (services/forum/edit_resends.py). Never taken back, so a revision is never used twice
+            # (a verdict is applied by revision, and two texts under one would share one verdict).
+            await self._store.remember_unsent_edit(post["_id"], edited["revision"])
 
         answer = {
             "post_id": post["_id"],

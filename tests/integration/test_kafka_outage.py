@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from services.moderation.resources import ResourceDirectory
-from tests.harness import ForumClient, StackUnderTest, eventually
+from streams.events import PostSubmitted
+from streams.serialization import decode
+from streams.settings import Settings
+from streams.topics import Topics
+from tests.harness import ForumClient, StackUnderTest, eventually, read_topic_of
 from tools.localstack.components import StackPaths
 from tools.localstack.stack import start_kafka, stop
 from tools.process_group import free_port_pair, isolated_settings, start_service_processes
@@ -111,3 +116,60 @@ async def _accepted(member: ForumClient, headers: dict[str, str]) -> tuple[int, 
         timeout=aiohttp.ClientTimeout(total=30),
     )
     return (status, body) if status == 202 else None
+
+
+@pytest.fixture
+async def forum_and_topics_on_its_own_broker(
+    stack: StackUnderTest, tmp_path: Path
+) -> AsyncIterator[tuple[str, Settings, Settings]]:
+    """As above, with the forum's own settings (its topic prefix) as well."""
+    kafka_port = free_port_pair()
+    own = stack.settings.with_overrides(kafka_bootstrap=f"127.0.0.1:{kafka_port}", state_dir=tmp_path / "state")
+    await start_kafka(own, StackPaths.from_settings(own))
+    settings = isolated_settings(own, label="outage")
+    group = await start_service_processes(settings, tmp_path / "logs", names=("forum",))
+    try:
+        yield group.url("forum"), own, group.settings
+    finally:
+        group.stop()
+        stop(own)
+
+
+async def test_an_edit_kafka_did_not_take_reaches_it_under_its_own_revision_once_it_is_back(
+    forum_and_topics_on_its_own_broker: tuple[str, Settings, Settings],
+) -> None:
+    forum_url, own, settings = forum_and_topics_on_its_own_broker
+    async with aiohttp.ClientSession() as http:
+        member = await ForumClient.join(http, forum_url)
+        status, created = await member.request(
+            "POST", "/v1/boards/newcomers/threads", json={"title": "Night", "body": "Day 4. Rough one."}
+        )
+        assert status == 202
+        stop(own)
+        status, _ = await member.request(
+            "PATCH",
+            f"/v1/posts/{created['post_id']}",
+            json={"body": "Day 4. Rough one, but I made it to the meeting."},
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        assert status == 503
+        await start_kafka(own, StackPaths.from_settings(own))
+        topic = Topics(settings.topic_prefix).posts_submitted
+
+        def edits(records: list[Any]) -> set[tuple[int, str]]:
+            events = (decode(PostSubmitted, r.value) for r in records if r.value)
+            return {(e.revision, e.body) for e in events if e.kind == "edit"}
+
+        records = await read_topic_of(settings, topic, lambda records: bool(edits(records)), timeout=90)
+        assert edits(records) == {(2, "Day 4. Rough one, but I made it to the meeting.")}, (
+            "the edit reaches Kafka under its own revision (else its post would wait for ever)"
+        )
+        status, _ = await member.request(
+            "PATCH", f"/v1/posts/{created['post_id']}", json={"body": "Day 4. Made it to the meeting."}
+        )
+        assert status == 202
+        records = await read_topic_of(settings, topic, lambda records: len(edits(records)) >= 2, timeout=60)
+        assert edits(records) == {
+            (2, "Day 4. Rough one, but I made it to the meeting."),
+            (3, "Day 4. Made it to the meeting."),
+        }, "no revision is used for two texts: a verdict is applied by revision"

@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pymongo.errors import AutoReconnect
 
+from services.forum.edit_resends import resend_edits
+from services.forum.publisher import EventsUnavailable, ForumPublisher
 from services.forum.store import ForumStore
-from streams.events import PostScreened, Verdict
+from streams.events import PostScreened, PostSubmitted, Verdict
 from tests.harness import StackUnderTest, throwaway_database
 
 pytestmark = pytest.mark.integration
@@ -33,6 +35,7 @@ async def _new_thread(store: ForumStore) -> tuple[str, str]:
         {
             "_id": post_id,
             "thread_id": thread_id,
+            "board_slug": "general",
             "author_id": "a-1",
             "revision": 1,
             "status": "pending",
@@ -321,32 +324,57 @@ async def test_a_removal_that_stopped_before_the_thread_takes_the_thread_off_its
     assert await _listed_threads(store) == [earlier]
 
 
-async def test_an_edit_taken_back_leaves_the_post_to_its_own_verdict(store: ForumStore) -> None:
-    earlier = await _a_board_with_its_list(store)
+class _Publisher:
+    def __init__(self, *, down: bool = False) -> None:
+        self.sent: list[PostSubmitted] = []
+        self.down = down
+
+    async def post_submitted(self, event: PostSubmitted) -> None:
+        if self.down:
+            raise EventsUnavailable("kafka is away")
+        self.sent.append(event)
+
+
+async def _an_unsent_edit(store: ForumStore) -> tuple[str, str]:
     thread_id, post_id = await _new_thread(store)
     post = await store.post(post_id)
     assert post is not None
-    edited = await store.start_edit(post, "an edit Kafka never took", [])
+    edited = await store.start_edit(post, "an edit Kafka did not take in time", [])
     assert edited is not None and edited["revision"] == 2
-    await store.undo_edit(post, 2, "an edit Kafka never took")
-    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
+    await store.remember_unsent_edit(post_id, 2)
+    return thread_id, post_id
+
+
+async def test_an_edit_kafka_did_not_take_is_sent_again_under_its_own_revision(store: ForumStore) -> None:
+    thread_id, post_id = await _an_unsent_edit(store)
+    await store.db["identities"].insert_one({"_id": "a-1", "country": "IE", "language": "en", "token_hash": "h"})
+    away = _Publisher(down=True)
+    assert await resend_edits(store, cast(ForumPublisher, away)) == 0, "Kafka still away: kept for the next round"
+    publisher = _Publisher()
+    assert await resend_edits(store, cast(ForumPublisher, publisher)) == 1
+    [event] = publisher.sent
+    assert (event.post_id, event.revision, event.kind, event.body) == (
+        post_id,
+        2,
+        "edit",
+        "an edit Kafka did not take in time",
+    )
+    assert (event.is_thread_start, event.title, event.country) == (True, "Night", "IE")
+    assert await resend_edits(store, cast(ForumPublisher, publisher)) == 0, "sent once, forgotten"
+    await store.apply_screening(_verdict(thread_id, post_id, "publish", revision=2, kind="edit"))
     assert await _status(store, thread_id, post_id) == ("published", "published")
-    assert await _listed_threads(store) == [thread_id, earlier]
 
 
-async def test_taking_back_a_second_edit_keeps_the_first_one_waiting_for_its_verdict(store: ForumStore) -> None:
-    thread_id, post_id = await _new_thread(store)
-    await store.apply_screening(_verdict(thread_id, post_id, "publish"))
-    first = await store.post(post_id)
-    assert first is not None
-    await store.start_edit(first, "the first edit, sent", [])
+async def test_an_unsent_edit_overtaken_by_a_later_one_is_not_sent_and_no_revision_is_used_twice(
+    store: ForumStore,
+) -> None:
+    _, post_id = await _an_unsent_edit(store)
     waiting = await store.post(post_id)
     assert waiting is not None
-    await store.start_edit(waiting, "the second edit, never sent", [])
-    await store.undo_edit(waiting, 3, "the second edit, never sent")
-    await store.apply_screening(_verdict(thread_id, post_id, "publish", revision=2, kind="edit"))
-    shown = await store.post(post_id)
-    assert shown is not None and (shown["revision"], shown["body"]) == (2, "the first edit, sent")
+    later = await store.start_edit(waiting, "the member's next try", [])
+    assert later is not None and later["revision"] == 3
+    publisher = _Publisher()
+    assert await resend_edits(store, cast(ForumPublisher, publisher)) == 0 and publisher.sent == []
 
 
 async def test_a_reaction_whose_count_failed_is_counted_once_when_sent_again(

@@ -67,8 +67,8 @@ class FakeForumStore:
         post["revision"] += 1
         return dict(post)
 
-    async def undo_edit(self, before: dict[str, Any], revision: int, body: str) -> None:
-        before["revision"] = revision - 1
+    async def remember_unsent_edit(self, post_id: str, revision: int) -> None:
+        return None
 
 
 class RecordingPublisher:

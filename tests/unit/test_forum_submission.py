@@ -90,8 +90,8 @@ class RecordingStore:
             return None
         return {**post, "revision": post["revision"] + 1, "pending_body": body}
 
-    async def undo_edit(self, before: dict[str, Any], revision: int, body: str) -> None:
-        self.calls.append("undo_edit")
+    async def remember_unsent_edit(self, post_id: str, revision: int) -> None:
+        self.calls.append("remember_unsent_edit")
 
     async def thread(self, thread_id: str) -> dict[str, Any] | None:
         return self.threads.get(thread_id)
@@ -261,7 +261,7 @@ async def test_an_edit_is_sent_as_the_next_revision(
     assert (event.kind, event.revision, event.body) == ("edit", 2, "Edited.")
 
 
-async def test_an_edit_kafka_could_not_take_is_taken_back_and_its_slot_given_back(
+async def test_an_edit_kafka_could_not_take_is_remembered_to_be_sent_again_and_its_slot_given_back(
     request_: web.Request, store: RecordingStore, publisher: RecordingPublisher
 ) -> None:
     publisher.down = True
@@ -269,7 +269,13 @@ async def test_an_edit_kafka_could_not_take_is_taken_back_and_its_slot_given_bac
     with pytest.raises(Problem) as raised:
         await submit(request_, _member(store), Draft(body="Edited."), Edit(_forum_store(store), _member(store), post))
     assert raised.value.status == 503
-    assert store.calls == ["replace_post_times", "start_edit", "post_submitted", "undo_edit", "forget_post_time"]
+    assert store.calls == [
+        "replace_post_times",
+        "start_edit",
+        "post_submitted",
+        "remember_unsent_edit",
+        "forget_post_time",
+    ]
 
 
 async def test_an_edit_of_a_threads_first_post_is_screened_with_the_threads_title(
