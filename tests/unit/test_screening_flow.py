@@ -6,7 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
@@ -132,3 +132,18 @@ async def test_a_database_out_of_reach_does_not_keep_the_author_from_their_resou
     assert decode(Notification, producer.sent[0][2]).data["urgent"] is True
     assert flow.records.unwritten == 1, "its record is written when the database is back"
     assert await flow.process([_post("...", country="IE")]) == 0, "redelivered: not emitted twice"
+
+
+async def test_a_database_that_refuses_rather_than_vanishes_does_not_keep_the_author_from_their_resources() -> None:
+    class Refusing(MemoryScreenings):
+        def find(self, query: dict[str, Any], projection: dict[str, int]) -> Any:
+            raise OperationFailure("Authentication failed.", code=18)
+
+        async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
+            raise OperationFailure("Authentication failed.", code=18)
+
+    flow, producer, _ = _flow(_verdict("imminent", ["overdose"]))
+    flow.records = ScreeningRecords(Refusing())  # type: ignore[arg-type]
+    assert await flow.process([_post("...", country="IE")]) == 1
+    assert [topic for topic, _, _ in producer.sent] == ["t.notifications", "t.posts.screened"]
+    assert flow.records.unwritten == 1, "its record is written once the database takes it"

@@ -9,6 +9,7 @@ verdicts apply by revision, notifications are stored by id.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
 from functools import partial
@@ -17,8 +18,11 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import PyMongoError
 
 from services.common.database_absence import DatabaseAbsence, DatabaseAway
+
+log = logging.getLogger(__name__)
 
 #: How long a batch waits for the database, at most, to look up its records and to write them. A
 #: database that is gone costs the driver's server-selection timeout (5 s), a frozen one its socket
@@ -66,7 +70,11 @@ class ScreeningRecords:
 
         try:
             found = await self._absence.ask(lookup, READ_WAIT_S)
-        except DatabaseAway:
+        except (DatabaseAway, PyMongoError) as exc:
+            # The records only save work: whatever the database answers (away, or refusing: a
+            # changed password, a server error), the posts are screened and their authors helped.
+            if not isinstance(exc, DatabaseAway):
+                log.warning("screening records could not be read (%s); screening without them", type(exc).__name__)
             return fresh
         return fresh - {doc["_id"] for doc in found}
 
@@ -83,7 +91,9 @@ class ScreeningRecords:
             writes = [UpdateOne({"_id": key}, {"$set": fields}, upsert=True) for key, fields in chunk]
             try:
                 await self._absence.ask(partial(self._collection.bulk_write, writes, ordered=False), WRITE_WAIT_S)
-            except DatabaseAway:
+            except (DatabaseAway, PyMongoError) as exc:
+                if not isinstance(exc, DatabaseAway):
+                    log.warning("screening records could not be written (%s); kept for later", type(exc).__name__)
                 return
             for key, _ in chunk:
                 self._unwritten.pop(key, None)
