@@ -14,6 +14,7 @@ from typing import Any
 
 from services.forum.publisher import EventsUnavailable, ForumPublisher
 from services.forum.store import ForumStore
+from services.forum.submission_kinds import edit_event
 from streams.events import PostSubmitted
 
 log = logging.getLogger(__name__)
@@ -51,19 +52,7 @@ async def keep_resending_edits(store: ForumStore, publisher: ForumPublisher, eve
 
 
 async def _edit_event(store: ForumStore, post: dict[str, Any]) -> PostSubmitted:
-    """The event the edit's request built (submission_kinds.Edit), from what was stored."""
+    """The event the edit's request built, from what was stored."""
     thread = await store.thread(post["thread_id"]) if post.get("is_thread_start") else None
     author = await store.identity(post["author_id"]) if post.get("author_id") else None
-    return PostSubmitted(
-        post_id=post["_id"],
-        thread_id=post["thread_id"],
-        board_slug=post["board_slug"],
-        author_id=post["author_id"],
-        revision=post["revision"],
-        kind="edit",
-        body=post["pending_body"],
-        title=None if thread is None else thread.get("title"),
-        is_thread_start=bool(post.get("is_thread_start")),
-        country=None if author is None else author.get("country"),
-        language=None if author is None else author.get("language"),
-    )
+    return edit_event(post, post["revision"], post["pending_body"], thread, author)

@@ -128,19 +128,7 @@ class Edit(SubmissionKind):
         edited = await self._store.start_edit(post, screened.body, screened.redacted)
         if edited is None:
             raise Problem(409, "The post changed while you were editing; please reload it and try again.")
-        event = PostSubmitted(
-            post_id=post["_id"],
-            thread_id=post["thread_id"],
-            board_slug=post["board_slug"],
-            author_id=identity["_id"],
-            revision=edited["revision"],
-            kind="edit",
-            body=screened.body,
-            title=None if thread is None else thread.get("title"),
-            is_thread_start=bool(post.get("is_thread_start")),
-            country=identity.get("country"),
-            language=identity.get("language"),
-        )
+        event = edit_event(post, edited["revision"], screened.body, thread, identity)
 
         async def unstore() -> None:
             # The edit stays: its revision has overtaken the one before, whose verdict would now be
@@ -157,6 +145,30 @@ class Edit(SubmissionKind):
             "redacted": screened.redacted,
         }
         return Stored(event, answer, unstore)
+
+
+def edit_event(
+    post: dict[str, Any],
+    revision: int,
+    body: str,
+    thread: dict[str, Any] | None,
+    author: dict[str, Any] | None,
+) -> PostSubmitted:
+    """The event that sends an edit for screening: with its thread's title when the post starts
+    the thread, and the author's country and language for the resources."""
+    return PostSubmitted(
+        post_id=post["_id"],
+        thread_id=post["thread_id"],
+        board_slug=post["board_slug"],
+        author_id=post["author_id"] if author is None else author["_id"],
+        revision=revision,
+        kind="edit",
+        body=body,
+        title=None if thread is None else thread.get("title"),
+        is_thread_start=bool(post.get("is_thread_start")),
+        country=None if author is None else author.get("country"),
+        language=None if author is None else author.get("language"),
+    )
 
 
 def excerpt(body: str) -> str:

@@ -192,6 +192,19 @@ async def _retry_until_authorized(coro_factory, timeout_s: float = 10.0):  # typ
             await asyncio.sleep(0.3)
 
 
+async def _submitted_by_the_forum(forum: Settings, body: str) -> PostSubmitted:
+    """A post on posts.submitted, sent as haven-forum."""
+    post = PostSubmitted(post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(), body=body)
+    producer = create_producer(forum, client_id="forum")
+    await producer.start()
+    try:
+        topic = Topics(PREFIX).posts_submitted
+        await _retry_until_authorized(lambda: send_event(producer, topic, post.thread_id, post))
+    finally:
+        await producer.stop()
+    return post
+
+
 async def test_haven_clients_log_in_with_scram_and_pass_an_event_through_with_their_acls(broker: SecuredBroker) -> None:
     forum, worker = broker.settings("haven-forum"), broker.settings("haven-moderation-worker")
     topics = Topics(PREFIX)
@@ -199,13 +212,7 @@ async def test_haven_clients_log_in_with_scram_and_pass_an_event_through_with_th
     # Start-up path of every service: it sees all topics (Describe) and so creates none.
     assert await ensure_topics(worker) == []
 
-    post = PostSubmitted(post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(), body="Day 3.")
-    producer = create_producer(forum, client_id="forum")
-    await producer.start()
-    try:
-        await _retry_until_authorized(lambda: send_event(producer, topics.posts_submitted, post.thread_id, post))
-    finally:
-        await producer.stop()
+    post = await _submitted_by_the_forum(forum, "Day 3.")
 
     consumer = create_consumer(
         worker, [topics.posts_submitted], group_id=f"{PREFIX}moderation-worker", client_id="worker"
@@ -278,15 +285,9 @@ async def test_a_service_principal_may_not_create_topics(broker: SecuredBroker) 
 
 async def test_the_moderation_api_measures_the_workers_lag_with_its_own_acls(broker: SecuredBroker) -> None:
     """The screening watchdog (services/moderation/api/app.py) runs as haven-moderation-api."""
-    forum, api = broker.settings("haven-forum"), broker.settings("haven-moderation-api")
+    api = broker.settings("haven-moderation-api")
     topics = Topics(PREFIX)
-    post = PostSubmitted(post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=new_id(), body="Day 9.")
-    producer = create_producer(forum, client_id="forum")
-    await producer.start()
-    try:
-        await _retry_until_authorized(lambda: send_event(producer, topics.posts_submitted, post.thread_id, post))
-    finally:
-        await producer.stop()
+    await _submitted_by_the_forum(broker.settings("haven-forum"), "Day 9.")
     probe = LagProbe(api, group_id=f"{PREFIX}moderation-worker", topic=topics.posts_submitted)
     await probe.start()
     try:

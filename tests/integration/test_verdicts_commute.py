@@ -172,21 +172,22 @@ def _stops_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> No
     monkeypatch.setattr(owner, name, stopping_the_first_time)
 
 
-class _ThreadsStoppingOnce:
-    """The threads collection, whose first find_one_and_update fails."""
+class _StoppingOnce:
+    """A collection whose first call of one write method fails (the database gone mid-handler)."""
 
-    def __init__(self, collection: Any) -> None:
-        self._collection = collection
-        self._stopped = False
+    def __init__(self, collection: Any, method: str) -> None:
+        self._collection, self._method, self._stopped = collection, method, False
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._collection, name)
+        real = getattr(self._collection, name)
+        if name != self._method or self._stopped:
+            return real
 
-    async def find_one_and_update(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._stopped:
+        async def stopping(*args: Any, **kwargs: Any) -> Any:
             self._stopped = True
             raise AutoReconnect("the database went away in the middle of the handler")
-        return await self._collection.find_one_and_update(*args, **kwargs)
+
+        return stopping
 
 
 async def _delivered(store: ForumStore, events: list[PostScreened]) -> None:
@@ -316,7 +317,7 @@ async def test_a_removal_that_stopped_before_the_thread_takes_the_thread_off_its
     thread_id, post_id = await _new_thread(store)
     await store.apply_screening(_verdict(thread_id, post_id, "publish"))
     assert await _listed_threads(store) == [thread_id, earlier]
-    monkeypatch.setattr(store, "threads", _ThreadsStoppingOnce(store.threads))
+    monkeypatch.setattr(store, "threads", _StoppingOnce(store.threads, "find_one_and_update"))
     with pytest.raises(AutoReconnect):
         await store.apply_decision(post_id, 1, "remove", "")
     await store.apply_decision(post_id, 1, "remove", "")
@@ -383,8 +384,7 @@ async def test_a_reaction_whose_count_failed_is_counted_once_when_sent_again(
     thread_id, post_id = await _new_thread(store)
     await store.apply_screening(_verdict(thread_id, post_id, "publish"))
     posts = store.posts
-    failing = _PostsStoppingOnce(posts)
-    monkeypatch.setattr(store, "posts", failing)
+    monkeypatch.setattr(store, "posts", _StoppingOnce(posts, "update_one"))
     with pytest.raises(AutoReconnect):
         await store.add_reaction(post_id, "m-9", "hug")
     assert await store.add_reaction(post_id, "m-9", "hug") is False, "at once, a double tap: the first is counting"
@@ -396,20 +396,3 @@ async def test_a_reaction_whose_count_failed_is_counted_once_when_sent_again(
     assert await store.add_reaction(post_id, "m-9", "hug") is False
     counted = await posts.find_one({"_id": post_id})
     assert counted is not None and counted["reactions"]["hug"] == 1
-
-
-class _PostsStoppingOnce:
-    """The posts collection, whose first update_one fails."""
-
-    def __init__(self, collection: Any) -> None:
-        self._collection = collection
-        self._stopped = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._collection, name)
-
-    async def update_one(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._stopped:
-            self._stopped = True
-            raise AutoReconnect("the database went away in the middle of the handler")
-        return await self._collection.update_one(*args, **kwargs)
