@@ -19,8 +19,12 @@ from streams.events import PostSubmitted
 
 log = logging.getLogger(__name__)
 
-#: How often the records of unsent edits are looked at.
+#: How often the records of unsent edits are looked at; while Kafka keeps refusing, twice as long
+#: each time up to the cap (a refused send stays queued in the producer, which keeps retrying it).
 RESEND_EVERY_S = 15.0
+RESEND_AT_MOST_EVERY_S = 300.0
+#: Posts no edit of which can be published any more.
+_SETTLED_FOR_GOOD = frozenset({"removed", "deleted"})
 
 
 async def resend_edits(store: ForumStore, publisher: ForumPublisher) -> int:
@@ -28,8 +32,13 @@ async def resend_edits(store: ForumStore, publisher: ForumPublisher) -> int:
     sent = 0
     for record in await store.unsent_edit_records():
         post = await store.post(record["_id"])
-        if post is None or post.get("revision") != record["revision"] or post.get("pending_body") is None:
-            # Deleted, erased, edited again or already settled: nothing to send.
+        if (
+            post is None
+            or post.get("revision") != record["revision"]
+            or post.get("pending_body") is None
+            or post.get("status") in _SETTLED_FOR_GOOD
+        ):
+            # Deleted, removed, erased, edited again or already settled: nothing to send.
             await store.forget_unsent_edit(record["_id"], record["revision"])
             continue
         try:
@@ -42,13 +51,18 @@ async def resend_edits(store: ForumStore, publisher: ForumPublisher) -> int:
 
 
 async def keep_resending_edits(store: ForumStore, publisher: ForumPublisher, every_s: float = RESEND_EVERY_S) -> None:
+    pause = every_s
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(pause)
         try:
-            if sent := await resend_edits(store, publisher):
-                log.info("sent %d edits again that Kafka had not taken", sent)
+            sent = await resend_edits(store, publisher)
+            refused = sent == 0 and bool(await store.unsent_edit_records())
         except Exception as exc:  # the database away: the next round tries again
             log.warning("could not send unsent edits again (%s)", type(exc).__name__)
+            continue
+        if sent:
+            log.info("sent %d edits again that Kafka had not taken", sent)
+        pause = min(pause * 2, RESEND_AT_MOST_EVERY_S) if refused else every_s
 
 
 async def _edit_event(store: ForumStore, post: dict[str, Any]) -> PostSubmitted:

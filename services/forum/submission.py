@@ -71,11 +71,13 @@ class Screened:
 @dataclass(frozen=True)
 class Stored:
     """What a kind of submission wrote: the event that sends it for screening, the answer to the
-    member, and how to take the writing back if the event cannot be sent."""
+    member, and what to do if the event cannot be sent: take the writing back (a 503 follows), or,
+    when `kept`, make sure the event is sent later (the answer stands)."""
 
     event: PostSubmitted
     answer: dict[str, Any]
     unstore: Callable[[], Awaitable[None]]
+    kept: bool = False
 
 
 class SubmissionKind(ABC):
@@ -132,6 +134,8 @@ async def submit(request: web.Request, identity: dict[str, Any], draft: Draft, k
         await request.app[publisher_key].post_submitted(stored.event)
     except EventsUnavailable as exc:
         await stored.unstore()
+        if stored.kept:
+            return stored.answer  # stored, and sent once Kafka takes it: the member's answer is true
         await store.forget_post_time(identity["_id"], now)
         raise saving_unavailable() from exc
     await catch_up_an_erasure(store, identity["_id"])

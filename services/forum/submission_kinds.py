@@ -130,7 +130,7 @@ class Edit(SubmissionKind):
             raise Problem(409, "The post changed while you were editing; please reload it and try again.")
         event = edit_event(post, edited["revision"], screened.body, thread, identity)
 
-        async def unstore() -> None:
+        async def send_later() -> None:
             # The edit stays: its revision has overtaken the one before, whose verdict would now be
             # dropped as stale, so only this edit's own verdict can settle the post. Its event may
             # yet reach Kafka (the producer keeps retrying), or not: it is sent again until it goes
@@ -144,7 +144,7 @@ class Edit(SubmissionKind):
             "revision": edited["revision"],
             "redacted": screened.redacted,
         }
-        return Stored(event, answer, unstore)
+        return Stored(event, answer, send_later, kept=True)
 
 
 def edit_event(

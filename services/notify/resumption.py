@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 from services.common.database_absence import DatabaseAbsence, DatabaseAway
 from services.notify.store import Inbox
 
@@ -19,6 +21,8 @@ from services.notify.store import Inbox
 REPLAY_WAIT_S = 2.0
 #: Items asked of the inbox at a time; a replay asks again until it has them all.
 REPLAY_PAGE = 500
+#: How long a live item waits for the inbox's look at what came before it.
+LIVE_WAIT_S = 0.5
 
 
 class Resumption:
@@ -72,17 +76,23 @@ class Resumption:
         A notification that reached this instance while the client was away was not pushed, and
         may have been stored only after the replay read the inbox; the next live item, written
         with its later id, would then move the client past it for good. So the inbox is asked
-        again first. When it does not answer, the item alone (as before).
+        again first, briefly. When it does not answer, the item alone (as before).
         """
         if not self.is_new(item):
             return []
-        try:
-            stored = await self._absence.ask(
-                partial(self._inbox.after, self._recipients, self.last_sent, REPLAY_PAGE), self._wait_s
-            )
-        except DatabaseAway:
-            return [item]
-        due = {entry["_id"]: entry for entry in stored}
+        due: dict[str, dict[str, Any]] = {}
+        after = self.last_sent
+        while True:
+            try:
+                page = await self._absence.ask(
+                    partial(self._inbox.after, self._recipients, after, REPLAY_PAGE), LIVE_WAIT_S
+                )
+            except (DatabaseAway, PyMongoError):
+                return [item]
+            due |= {entry["_id"]: entry for entry in page if entry["event_key"] <= item["event_key"]}
+            if len(page) < REPLAY_PAGE or page[-1]["event_key"] >= item["event_key"]:
+                break
+            after = page[-1]["event_key"]
         due.setdefault(item["_id"], item)
         return sorted(due.values(), key=lambda entry: entry["event_key"])
 

@@ -245,3 +245,12 @@ async def test_an_item_another_instance_stored_but_never_listed_is_listed_by_the
     inbox._items = _NotStoredYet(inbox._items)  # type: ignore[assignment]
     await inbox.store(_note("xia", 1))  # its insert finds the item there
     assert await _ids(inbox, "xia") == ["xia:reply:1"]
+
+
+async def test_a_live_item_brings_what_came_before_it_and_nothing_after(inbox: Inbox) -> None:
+    seen = await inbox.store(_note("wes", 1))
+    resumption = Resumption(inbox, DatabaseAbsence("the inbox"), ["wes"], seen["event_key"])
+    assert await resumption.catch_up() == []
+    live = await inbox.store(_note("wes", 2))
+    await inbox.store(_note("wes", 3))  # stored after: written when its own push comes
+    assert [item["_id"] for item in await resumption.through(live)] == ["wes:reply:2"]

@@ -396,3 +396,10 @@ async def test_a_reaction_whose_count_failed_is_counted_once_when_sent_again(
     assert await store.add_reaction(post_id, "m-9", "hug") is False
     counted = await posts.find_one({"_id": post_id})
     assert counted is not None and counted["reactions"]["hug"] == 1
+
+
+async def test_an_unsent_edit_of_a_post_a_moderator_removed_is_not_sent(store: ForumStore) -> None:
+    _, post_id = await _an_unsent_edit(store)
+    await store.apply_decision(post_id, 2, "remove", "")
+    publisher = _Publisher()
+    assert await resend_edits(store, cast(ForumPublisher, publisher)) == 0 and publisher.sent == []

@@ -28,6 +28,7 @@ class FakeForumStore:
 
     def __init__(self) -> None:
         self.member: dict[str, Any] = {**MEMBER, "recent_post_times": [], "post_times_version": None}
+        self.unsent: list[str] = []
         self.posts = {
             f"p-{n}": {
                 "_id": f"p-{n}",
@@ -68,7 +69,7 @@ class FakeForumStore:
         return dict(post)
 
     async def remember_unsent_edit(self, post_id: str, revision: int) -> None:
-        return None
+        self.unsent.append(post_id)
 
 
 class RecordingPublisher:
@@ -126,14 +127,14 @@ async def test_edits_past_the_minute_limit_get_429_with_retry_after_and_are_not_
     assert len(store.member["recent_post_times"]) == 3
 
 
-async def test_an_edit_kafka_could_not_take_gives_its_slot_back(
+async def test_an_edit_kafka_could_not_take_yet_is_kept_to_be_sent_and_spends_its_slot(
     client: TestClient[Any, Any], store: FakeForumStore, publisher: RecordingPublisher
 ) -> None:
     publisher.down = True
-    assert [(await _edit(client, "p-0"))[0] for _ in range(4)] == [503] * 4
-    assert store.member["recent_post_times"] == []
-    publisher.down = False
-    assert (await _edit(client, "p-0"))[0] == 202
+    statuses = [(await _edit(client, "p-0"))[0] for _ in range(4)]
+    assert statuses == [202, 202, 202, 429], "stored and sent later: an edit, and it counts"
+    assert store.unsent == ["p-0", "p-0", "p-0"]
+    assert publisher.sent == []
 
 
 async def test_an_edit_that_lost_a_race_gives_its_slot_back(
