@@ -29,6 +29,12 @@ _SETTLED_FOR_GOOD = frozenset({"removed", "deleted"})
 
 async def resend_edits(store: ForumStore, publisher: ForumPublisher) -> int:
     """One round: send each remembered edit that is still the post's latest; returns how many went."""
+    sent, _ = await _resend_round(store, publisher)
+    return sent
+
+
+async def _resend_round(store: ForumStore, publisher: ForumPublisher) -> tuple[int, bool]:
+    """How many edits went, and whether Kafka refused one (the rest then wait for the next round)."""
     sent = 0
     for record in await store.unsent_edit_records():
         post = await store.post(record["_id"])
@@ -44,10 +50,10 @@ async def resend_edits(store: ForumStore, publisher: ForumPublisher) -> int:
         try:
             await publisher.post_submitted(await _edit_event(store, post))
         except EventsUnavailable:
-            return sent  # Kafka is still away: the next round tries again
+            return sent, True  # Kafka is still away: the next round tries again
         await store.forget_unsent_edit(record["_id"], record["revision"])
         sent += 1
-    return sent
+    return sent, False
 
 
 async def keep_resending_edits(store: ForumStore, publisher: ForumPublisher, every_s: float = RESEND_EVERY_S) -> None:
@@ -55,14 +61,13 @@ async def keep_resending_edits(store: ForumStore, publisher: ForumPublisher, eve
     while True:
         await asyncio.sleep(pause)
         try:
-            sent = await resend_edits(store, publisher)
-            refused = sent == 0 and bool(await store.unsent_edit_records())
+            sent, refused = await _resend_round(store, publisher)
         except Exception as exc:  # the database away: the next round tries again
             log.warning("could not send unsent edits again (%s)", type(exc).__name__)
             continue
         if sent:
             log.info("sent %d edits again that Kafka had not taken", sent)
-        pause = min(pause * 2, RESEND_AT_MOST_EVERY_S) if refused else every_s
+        pause = min(pause * 2, RESEND_AT_MOST_EVERY_S) if refused and not sent else every_s
 
 
 async def _edit_event(store: ForumStore, post: dict[str, Any]) -> PostSubmitted:

@@ -9,6 +9,7 @@ with one: a duplicate by `notification_id`, never a gap.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -54,18 +55,11 @@ class Resumption:
         if self.caught_up:
             return []
         items: list[dict[str, Any]] = []
-        after = self.last_sent
-        while True:
-            try:
-                page = await self._absence.ask(
-                    partial(self._inbox.after, self._recipients, after, REPLAY_PAGE), self._wait_s
-                )
-            except DatabaseAway:
-                return items
-            items += page
-            if len(page) < REPLAY_PAGE:
-                break
-            after = page[-1]["event_key"]
+        try:
+            async for page in self._stored_after(self.last_sent, self._wait_s):
+                items += page
+        except DatabaseAway:
+            return items
         self.caught_up = True
         return items
 
@@ -81,20 +75,25 @@ class Resumption:
         if not self.is_new(item):
             return []
         due: dict[str, dict[str, Any]] = {}
-        after = self.last_sent
-        while True:
-            try:
-                page = await self._absence.ask(
-                    partial(self._inbox.after, self._recipients, after, REPLAY_PAGE), LIVE_WAIT_S
-                )
-            except (DatabaseAway, PyMongoError):
-                return [item]
-            due |= {entry["_id"]: entry for entry in page if entry["event_key"] <= item["event_key"]}
-            if len(page) < REPLAY_PAGE or page[-1]["event_key"] >= item["event_key"]:
-                break
-            after = page[-1]["event_key"]
+        try:
+            async for page in self._stored_after(self.last_sent, LIVE_WAIT_S, through=item["event_key"]):
+                due |= {entry["_id"]: entry for entry in page if entry["event_key"] <= item["event_key"]}
+        except (DatabaseAway, PyMongoError):
+            return [item]
         due.setdefault(item["_id"], item)
         return sorted(due.values(), key=lambda entry: entry["event_key"])
+
+    async def _stored_after(
+        self, after: str, wait_s: float, *, through: str | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The inbox's items after `after`, a page at a time, until a short page (or, given
+        `through`, a page reaching that key). Raises what the absence or the database raises."""
+        while True:
+            page = await self._absence.ask(partial(self._inbox.after, self._recipients, after, REPLAY_PAGE), wait_s)
+            yield page
+            if len(page) < REPLAY_PAGE or (through is not None and page[-1]["event_key"] >= through):
+                return
+            after = page[-1]["event_key"]
 
     def sent(self, item: dict[str, Any]) -> None:
         self.last_sent = item["event_key"]

@@ -32,7 +32,8 @@ class StoppedReading(Exception):
 
 async def send(response: web.StreamResponse, data: bytes, timeout_s: float = WRITE_TIMEOUT_S) -> None:
     try:
-        await asyncio.wait_for(response.write(data), timeout_s)
+        async with asyncio.timeout(timeout_s):  # no task per write, unlike wait_for
+            await response.write(data)
     except TimeoutError:
         raise StoppedReading from None
 
