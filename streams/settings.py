@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     console_session_hours: Positive = 12
     #: A post waiting this long for its verdict alerts the moderators (`queue.stalled`).
     screening_stalled_after_s: Positive = 60
+    #: A batch's inference gets this many seconds, plus one per 1,000 characters, before its posts
+    #: are held for a human and the worker reports the inference stalled (/healthz).
+    screening_deadline_s: Positive = 30
     #: Per-board changes to the risk -> action policy, as JSON: {"board": {"concern": "hold"}}.
     board_policies: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: The live screening model folder (None: the one that ships with Haven).

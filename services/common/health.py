@@ -32,9 +32,14 @@ metrics_registry_key = web.AppKey("metrics_registry", CollectorRegistry)
 #: Whether a failing check leaves the service ready ("degraded") instead of unready.
 serves_degraded_key = web.AppKey("serves_degraded", bool)
 check_failing_key = web.AppKey("readiness_failing", Gauge)
+liveness_key: web.AppKey[Callable[[], str | None]] = web.AppKey("liveness")
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Alive unless the process says it cannot recover by itself (the kubelet restarts it then)."""
+    problem = request.app[liveness_key]()
+    if problem is not None:
+        return web.json_response({"status": "stuck", "problem": problem}, status=503)
     return web.json_response({"status": "ok"})
 
 
@@ -71,12 +76,18 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def setup_health(
-    app: web.Application, registry: CollectorRegistry, *, serves_degraded: bool = False
+    app: web.Application,
+    registry: CollectorRegistry,
+    *,
+    serves_degraded: bool = False,
+    alive: Callable[[], str | None] = lambda: None,
 ) -> dict[str, ReadinessCheck]:
     """Add the routes; returns the dict where the app registers its readiness checks.
 
-    `serves_degraded`: the service stays ready while checks fail (see the module's docstring)."""
+    `serves_degraded`: the service stays ready while checks fail (see the module's docstring).
+    `alive`: what stops the process from recovering by itself, if anything (/healthz answers 503)."""
     checks: dict[str, ReadinessCheck] = {}
+    app[liveness_key] = alive
     app[readiness_checks_key] = checks
     app[metrics_registry_key] = registry
     app[serves_degraded_key] = serves_degraded

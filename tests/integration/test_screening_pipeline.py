@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from services.common.mongo import create_mongo_client
+from services.moderation.resources import ResourceDirectory
+from services.moderation.screening import ScreeningInput
+from services.moderation.screening.policy import Policy
+from services.moderation.worker.inference_deadline import GuardedInference, InferenceDeadline
+from services.moderation.worker.screening_flow import ScreeningFlow
+from services.moderation.worker.screening_records import ScreeningRecords
 from streams.events import DeadLetter, Notification, PostScreened, PostSubmitted, Verdict, new_id
+from streams.kafka import create_producer
 from streams.kafka_security import aiokafka_security
 from streams.serialization import decode, encode
 from streams.topics import Topics
-from tests.harness import ForumClient, RunningServices, eventually, read_topic
+from tests.harness import ForumClient, RunningServices, add_moderator, eventually, queue_item, read_topic, unique_name
 from tools.process_group import free_port, start_service_processes
 
 pytestmark = pytest.mark.integration
@@ -237,3 +248,56 @@ async def test_a_second_worker_takes_a_share_of_the_partitions_and_every_post_is
         assert len(screened) == len(wanted), "and none twice"
     finally:
         second.stop()
+
+
+async def test_a_batch_whose_inference_hangs_is_held_for_the_moderators_and_its_author_gets_resources(
+    services: RunningServices, http: aiohttp.ClientSession
+) -> None:
+    """A flow like the worker's, on the real broker and database, whose model never answers."""
+    author = await ForumClient.join(http, services.forum, country="GB")
+    status, me = await author.request("GET", "/v1/me")
+    assert status == 200
+    moderator = await add_moderator(http, services, unique_name(services, "noor"))
+    post = PostSubmitted(
+        post_id=new_id(), thread_id=new_id(), board_slug="alcohol", author_id=me["id"], body=CRISIS, country="GB"
+    )
+    release = threading.Event()
+
+    def hangs(items: Sequence[ScreeningInput]) -> list[Verdict]:
+        release.wait(60)
+        return []
+
+    settings = services.settings
+    mongo = create_mongo_client(settings)
+    producer = create_producer(settings, client_id="test-hung-inference")
+    await producer.start()
+    try:
+        flow = ScreeningFlow(
+            inference=GuardedInference(hangs, ThreadPoolExecutor(1), InferenceDeadline(base_s=0.5)),
+            policy=Policy(),
+            directory=ResourceDirectory.load(),
+            producer=producer,
+            topics=Topics(settings.topic_prefix),
+            records=ScreeningRecords(mongo[settings.database_name("moderation")]["screenings"]),
+        )
+        assert await flow.process([post]) == 1
+        assert flow.inference.stalled_for() is not None
+    finally:
+        release.set()
+        await producer.stop()
+        await mongo.close()
+
+    verdict = await _verdict_of(services, post.post_id)
+    assert verdict.action == "hold" and verdict.reasons == ["screening stalled"]
+    item = await eventually(lambda: queue_item(moderator, post.post_id), timeout=45)
+    assert item["verdict"]["action"] == "hold"
+
+    inbox_reader = ForumClient(http, services.notify, author.token)
+
+    async def resources() -> dict | None:
+        status, inbox = await inbox_reader.request("GET", "/v1/notifications")
+        assert status == 200
+        return next((n for n in inbox["items"] if n["kind"] == "resources" and n["post_id"] == post.post_id), None)
+
+    notification = await eventually(resources, timeout=45)
+    assert "116 123" in json.dumps(notification), "the author's country's crisis line, with nothing screened"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,6 +13,7 @@ from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening.policy import Policy
+from services.moderation.worker.inference_deadline import GuardedInference, InferenceDeadline
 from services.moderation.worker.screening_flow import ScreeningFlow
 from services.moderation.worker.screening_records import ScreeningRecords
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
@@ -38,11 +41,12 @@ def _post(body: str, country: str = "GB") -> PostSubmitted:
     return PostSubmitted(post_id="p1", thread_id="t1", board_slug="alcohol", author_id="a1", body=body, country=country)
 
 
-def _flow(screen_batch: Any) -> tuple[ScreeningFlow, RecordingProducer, MemoryScreenings]:
+def _flow(
+    screen_batch: Any, deadline: InferenceDeadline | None = None
+) -> tuple[ScreeningFlow, RecordingProducer, MemoryScreenings]:
     producer, screenings = RecordingProducer(), MemoryScreenings()
     flow = ScreeningFlow(
-        screen_batch=screen_batch,
-        executor=ThreadPoolExecutor(1),
+        inference=GuardedInference(screen_batch, ThreadPoolExecutor(1), deadline),
         policy=Policy(),
         directory=ResourceDirectory.load(),
         producer=producer,
@@ -147,3 +151,63 @@ async def test_a_database_that_refuses_rather_than_vanishes_does_not_keep_the_au
     assert await flow.process([_post("...", country="IE")]) == 1
     assert [topic for topic, _, _ in producer.sent] == ["t.notifications", "t.posts.screened"]
     assert flow.records.unwritten == 1, "its record is written once the database takes it"
+
+
+async def test_an_inference_that_hangs_holds_its_batch_for_a_human_and_the_author_still_gets_resources() -> None:
+    release = threading.Event()
+
+    def hangs(items: list[ScreeningInput]) -> list[Verdict]:
+        release.wait(30)
+        return _verdict("none", [])(items)
+
+    flow, producer, _ = _flow(hangs, InferenceDeadline(base_s=0.2, chars_per_s=1e9))
+    try:
+        assert await flow.process([_post("i have all my pills in front of me", country="IE")]) == 1
+        sent = [topic for topic, _, _ in producer.sent]
+        assert sent == ["t.notifications", "t.posts.screened"], "resources first, then a verdict: held"
+        verdict = decode(PostScreened, producer.sent[-1][2]).verdict
+        assert verdict.action == "hold" and verdict.reasons == ["screening stalled"]
+        assert flow.inference.stalled_for() is not None, "the thread is still held: the worker says so"
+
+        waiting = _post("day 40 today").model_copy(update={"post_id": "p2"})
+        started = time.monotonic()
+        await flow.process([waiting])
+        assert time.monotonic() - started < 0.15, "the next batch does not queue behind the hung thread"
+        assert decode(PostScreened, producer.sent[-1][2]).verdict.reasons == ["screening stalled"]
+        assert flow.fail_closed.problem() is None, "two posts in a row are not yet a broken screener"
+    finally:
+        release.set()
+    while flow.inference.stalled_for() is not None:
+        await asyncio.sleep(0.01)
+
+    after = _post("day 41").model_copy(update={"post_id": "p3"})
+    await flow.process([after])
+    assert decode(PostScreened, producer.sent[-1][2]).verdict.action == "publish", "once it ends, screening resumes"
+    assert flow.fail_closed.in_a_row == 0
+
+
+async def test_a_slow_batch_of_long_posts_is_given_time_by_its_length() -> None:
+    def slow(items: list[ScreeningInput]) -> list[Verdict]:
+        time.sleep(0.3)
+        return _verdict("none", [])(items)
+
+    flow, producer, _ = _flow(slow, InferenceDeadline(base_s=0.1, chars_per_s=10_000))
+    await flow.process([_post("x" * 10_000)])
+    assert decode(PostScreened, producer.sent[-1][2]).verdict.action == "publish", "1.1 s for 10,000 characters"
+
+
+async def test_every_post_failing_in_a_row_is_reported_and_one_screened_post_clears_it() -> None:
+    broken = True
+
+    def screen(items: list[ScreeningInput]) -> list[Verdict]:
+        if broken:
+            raise RuntimeError("weights unreadable")
+        return _verdict("none", [])(items)
+
+    flow, _, _ = _flow(screen)
+    for n in range(3):
+        await flow.process([_post("day 3").model_copy(update={"post_id": f"p{n}"})])
+    assert flow.fail_closed.problem() == "screening failed for the last 3 posts (each held for a human)"
+    broken = False
+    await flow.process([_post("day 4").model_copy(update={"post_id": "p9"})])
+    assert flow.fail_closed.problem() is None

@@ -28,6 +28,7 @@ from services.common.tracing import TracingConfigError, exporter_names, tracing_
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput
 from services.moderation.screening.policy import Policy
+from services.moderation.worker.inference_deadline import GuardedInference
 from services.moderation.worker.screening_flow import ScreeningFlow
 from services.moderation.worker.screening_records import ScreeningRecords
 from services.moderation.worker.screening_spans import PostSpans
@@ -299,8 +300,7 @@ async def test_each_screened_post_goes_out_in_its_own_posts_trace(spans: Spans) 
         return [Verdict(id=i.id, risk="none", categories=[], action="publish", model_version="t") for i in items]
 
     flow = ScreeningFlow(
-        screen_batch=screen,
-        executor=ThreadPoolExecutor(1),
+        inference=GuardedInference(screen, ThreadPoolExecutor(1)),
         policy=Policy(),
         directory=ResourceDirectory.load(),
         producer=producer,

@@ -8,7 +8,7 @@ model's version and a fingerprint of the rule lists (`rule_lists.py`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,10 @@ class ScreeningInput:
     @property
     def full_text(self) -> str:
         return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+#: What screens a batch: the live Screener's `screen_batch`, or a candidate's in shadow mode.
+ScreenBatch = Callable[[Sequence[ScreeningInput]], list[Verdict]]
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,10 @@ class Screener:
         return [v for v in verdicts if v is not None]
 
 
+#: The model version of a verdict no model gave.
+FAIL_CLOSED_VERSION = "none (screening failed)"
+
+
 def fail_closed_verdict(post_id: str, reason: str = "screening failed") -> Verdict:
     """When screening cannot decide, a human does: the post is held, never published unscreened."""
     return Verdict(
@@ -272,6 +280,6 @@ def fail_closed_verdict(post_id: str, reason: str = "screening failed") -> Verdi
         action="hold",
         scores={},
         reasons=[reason],
-        model_version="none (screening failed)",
+        model_version=FAIL_CLOSED_VERSION,
         matches=[],
     )

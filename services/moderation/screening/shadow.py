@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.moderation.screening.screener import ScreeningInput
+from services.moderation.screening.screener import ScreenBatch, ScreeningInput
 from streams.events import PostSubmitted, Verdict
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 SHADOW_ENV = "HAVEN_SHADOW_SCREENER"
 COLLECTION = "shadow_disagreements"
 CONSUMER_NAME = "moderation-shadow"
-
-ScreenBatch = Callable[[Sequence[ScreeningInput]], list[Verdict]]
 
 
 def _side(verdict: Verdict) -> dict[str, Any]:

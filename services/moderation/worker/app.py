@@ -24,8 +24,10 @@ from services.common.mongo import create_mongo_client
 from services.common.tracing import consumer_span
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening.policy import Policy
+from services.moderation.screening.screener import ScreenBatch
 from services.moderation.worker.health import WorkerMetrics, WorkerState, create_health_app, serve_health
-from services.moderation.worker.screening_flow import ScreenBatch, ScreeningFlow
+from services.moderation.worker.inference_deadline import GuardedInference, InferenceDeadline
+from services.moderation.worker.screening_flow import ScreeningFlow
 from services.moderation.worker.screening_records import ScreeningRecords
 from services.moderation.worker.screening_spans import PostSpans
 from streams.events import PostSubmitted
@@ -83,14 +85,16 @@ def create_worker_app(
         await producer.start()
         # One inference thread: torch itself uses both cores inside it.
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screener")
+        inference = GuardedInference(screen_batch, executor, InferenceDeadline(base_s=settings.screening_deadline_s))
+        state.inference = inference
         flow = ScreeningFlow(
-            screen_batch=screen_batch,
-            executor=executor,
+            inference=inference,
             policy=policy,
             directory=directory,
             producer=producer,
             topics=topics,
             records=records,
+            fail_closed=state.fail_closed,
         )
         metrics.unwritten_records.set_function(lambda: records.unwritten)
         state.agent_running = True

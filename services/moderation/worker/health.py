@@ -2,7 +2,9 @@
 
 The worker is a faust process without an HTTP API, so without these a stalled worker would leave
 every other service's /readyz green while posts wait. Ready means: the agent is running, Kafka
-answers, and no batch has been failing for longer than `unready_after_s`.
+answers, no batch has been failing for longer than `unready_after_s`, and screening has not failed
+for the last few posts in a row (fail_closed.py). Alive means: no inference is hanging past its
+deadline (inference_deadline.py); only a restart frees the thread it holds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from services.common.consuming import ConsumerMetrics
 from services.common.health import setup_health
 from services.common.http_serving import capped_connections, connection_counts_key, start_site
+from services.moderation.worker.fail_closed import FailClosedTally
+from services.moderation.worker.inference_deadline import GuardedInference
 from streams.kafka_probe import KafkaProbe
 from streams.lag import LagProbe
 from streams.settings import Settings
@@ -59,6 +63,12 @@ class WorkerMetrics:
             "Age of the oldest post waiting for screening",
             registry=self.registry,
         )
+        self.failed_closed = Counter(
+            "haven_worker_posts_failed_closed_total",
+            "Posts held for a human because screening failed or stalled",
+            ["reason"],
+            registry=self.registry,
+        )
         self.unwritten_records = Gauge(
             "haven_worker_screening_records_unwritten",
             "Screening records kept in memory while the database is out of reach",
@@ -74,6 +84,9 @@ class WorkerState:
         self._clock = clock
         self.agent_running = False
         self._failing_since: float | None = None
+        self.fail_closed = FailClosedTally(lambda reason, count: metrics.failed_closed.labels(reason).inc(count))
+        #: Set by the agent when it starts.
+        self.inference: GuardedInference | None = None
 
     def batch_failed(self) -> None:
         if self._failing_since is None:
@@ -90,6 +103,12 @@ class WorkerState:
             return "the screening agent is not running"
         if self._failing_since is not None and self._clock() - self._failing_since > unready_after_s:
             return f"a batch has been failing for {self._clock() - self._failing_since:.0f} s"
+        return self.fail_closed.problem() or self.liveness_problem()
+
+    def liveness_problem(self) -> str | None:
+        stalled_s = self.inference.stalled_for() if self.inference is not None else None
+        if stalled_s is not None:
+            return f"an inference has run {stalled_s:.0f} s past its deadline"
         return None
 
 
@@ -99,7 +118,7 @@ def create_health_app(
     app = web.Application()
     # Health and metrics only, but a port all the same: one client must not hold it from the probes.
     app[connection_counts_key] = capped_connections("moderation-worker", settings, state.metrics.registry)
-    checks = setup_health(app, state.metrics.registry)
+    checks = setup_health(app, state.metrics.registry, alive=state.liveness_problem)
 
     async def agent_problem() -> str | None:
         return state.problem(settings.consumer_unready_after_s)

@@ -5,10 +5,9 @@ Framework-free, so it is tested without faust; `app.py` feeds it from a faust ag
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
@@ -17,6 +16,9 @@ from opentelemetry.trace import Tracer
 from services.moderation.resources import ResourceDirectory
 from services.moderation.screening import ScreeningInput, fail_closed_verdict
 from services.moderation.screening.policy import Policy
+from services.moderation.screening.screener import FAIL_CLOSED_VERSION
+from services.moderation.worker.fail_closed import FailClosedTally
+from services.moderation.worker.inference_deadline import GuardedInference, InferenceStalled
 from services.moderation.worker.screening_records import ScreeningRecords
 from streams.events import Notification, PostScreened, PostSubmitted, Verdict
 from streams.producer import RenewingProducer
@@ -25,7 +27,8 @@ from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
-ScreenBatch = Callable[[Sequence[ScreeningInput]], list[Verdict]]
+#: The reason a post held because its inference passed its deadline gives the moderators.
+STALLED = "screening stalled"
 
 
 def screening_key(post_id: str, revision: int) -> str:
@@ -34,8 +37,7 @@ def screening_key(post_id: str, revision: int) -> str:
 
 @dataclass
 class ScreeningFlow:
-    screen_batch: ScreenBatch
-    executor: Executor
+    inference: GuardedInference
     policy: Policy
     directory: ResourceDirectory
     producer: RenewingProducer
@@ -44,6 +46,7 @@ class ScreeningFlow:
     records: ScreeningRecords
     #: Spans of the events it sends; the global (configured or no-op) tracer when None.
     tracer: Tracer | None = None
+    fail_closed: FailClosedTally = field(default_factory=FailClosedTally)
     _events: EventPublisher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -75,23 +78,29 @@ class ScreeningFlow:
 
     async def _screen(self, posts: Sequence[PostSubmitted]) -> list[Verdict]:
         inputs = [ScreeningInput(id=p.post_id, text=p.body, title=p.title, board_slug=p.board_slug) for p in posts]
-        loop = asyncio.get_running_loop()
         try:
-            verdicts = await loop.run_in_executor(self.executor, self.screen_batch, inputs)
+            verdicts = await self.inference.screen(inputs)
+        except InferenceStalled as exc:
+            log.error("screening stalled for a batch of %d posts (%s): each is held for a human", len(inputs), exc)
+            verdicts = [fail_closed_verdict(item.id, STALLED) for item in inputs]
         except Exception as exc:
             # One post the screener cannot take must not cost the others their verdicts (a crisis
             # post beside it would lose its urgency): each is screened alone, and only a post that
             # fails alone gets the fail-closed verdict (held; a human looks at it).
             log.error("screening failed for a batch of %d posts: %s", len(posts), type(exc).__name__)
-            verdicts = [await self._screen_alone(loop, one) for one in inputs]
+            verdicts = [await self._screen_alone(one) for one in inputs]
+        failed = Counter(verdict.reasons[0] for verdict in verdicts if verdict.model_version == FAIL_CLOSED_VERSION)
+        self.fail_closed.record(len(verdicts) - sum(failed.values()), dict(failed))
         return [
             verdict.model_copy(update={"action": self.policy.action_for(verdict.risk, post.board_slug)})
             for post, verdict in zip(posts, verdicts, strict=True)
         ]
 
-    async def _screen_alone(self, loop: asyncio.AbstractEventLoop, post: ScreeningInput) -> Verdict:
+    async def _screen_alone(self, post: ScreeningInput) -> Verdict:
         try:
-            [verdict] = await loop.run_in_executor(self.executor, self.screen_batch, [post])
+            [verdict] = await self.inference.screen([post])
+        except InferenceStalled:
+            return fail_closed_verdict(post.id, STALLED)
         except Exception as exc:
             log.error("screening failed for a post: %s", type(exc).__name__)
             return fail_closed_verdict(post.id)
