@@ -22,7 +22,8 @@ ID_TOPICS = frozenset({POSTS_DELETED})
 #: One dead-letter topic per consumer, named after the consumer.
 DEAD_LETTER_CONSUMERS = ("moderation-worker", "moderation-api", "forum", "notify")
 
-_DAY_MS = 24 * 60 * 60 * 1000
+_HOUR_MS = 60 * 60 * 1000
+_DAY_MS = 24 * _HOUR_MS
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,15 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(
             topics.identities,
             settings.partitions,
-            {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", **durability},
+            # An erased member's records go within hours, not when a 1 GiB or 7-day segment
+            # happens to close: compaction never touches the segment still being written.
+            {
+                "cleanup.policy": "compact",
+                "min.compaction.lag.ms": "0",
+                "max.compaction.lag.ms": str(_HOUR_MS),
+                "segment.ms": str(_HOUR_MS),
+                **durability,
+            },
         )
     ]
     for base in sorted(BODY_TOPICS | ID_TOPICS):

@@ -281,6 +281,16 @@ def identity_gone(key: bytes) -> IdentityChanged:
     return IdentityChanged(id=key.decode("utf-8", "replace"), token_hash="", kind="user", disabled=True, erased=True)
 
 
+def watched_identity_event(key: bytes | None, value: bytes | None) -> IdentityChanged | None:
+    """What a watched record of `identities` says, if anything: a tombstone is an erasure too."""
+    if value is None:
+        return identity_gone(key) if key else None
+    try:
+        return decode(IdentityChanged, value)
+    except UndecodableEvent:
+        return None  # the service's own identities consumer dead-letters it
+
+
 def identities_context(
     settings: Settings,
     service: str,
@@ -331,11 +341,9 @@ def identities_context(
 
         async def watch() -> None:
             async for record in watcher:
-                try:
-                    cache.notice(decode(IdentityChanged, record.value))
-                except UndecodableEvent:
-                    # The service's own identities consumer dead-letters it; nothing to do here.
-                    continue
+                event = watched_identity_event(record.key, record.value)
+                if event is not None:
+                    cache.notice(event)
 
         async with (
             background_task(f"{service}-identities", loop.run),

@@ -53,7 +53,10 @@ def client_address(request: web.Request, trusted_proxies: tuple[str, ...]) -> IP
     peer = parse_address(request.remote)
     if peer is None or not is_trusted_proxy(request.remote, trusted_proxies):
         return peer
-    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+    # A header sent as several lines is one list in order (RFC 9110, 5.3); a proxy that adds its
+    # own line after the client's would otherwise leave only the client's words to read.
+    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", ()))
+    for hop in reversed(forwarded_for.split(",")):
         address = parse_address(hop)
         if address is None:
             return peer  # an unreadable hop: the last address we can vouch for is the proxy

@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.events import IdentityChanged
+from streams.kafka_security import aiokafka_security
 from streams.serialization import decode
 from streams.topics import Topics
 from tests.harness import ForumClient, RunningServices, add_moderator, eventually, queue_item, read_topic, unique_name
@@ -198,3 +201,23 @@ async def test_a_member_from_before_token_links_still_signs_in_and_gets_linked(
         assert await links.find_one({"_id": hash_token(member.token or "")}) is not None, "and the link is restored"
     finally:
         await client.close()
+
+
+async def test_the_broker_compacts_an_erased_members_identity_records_within_an_hour(services: RunningServices) -> None:
+    """Compaction never touches the segment being written: the topic must roll it and compact it
+    on a clock, or an erased member's records stay readable until 1 GiB or 7 days have passed."""
+    topic = Topics(services.settings.topic_prefix).identities
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=services.settings.kafka_bootstrap, **aiokafka_security(services.settings)
+    )
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    [(error_code, _, _, _, entries)] = response.resources
+    assert error_code == 0
+    config = {entry[0]: entry[1] for entry in entries}
+    assert config["cleanup.policy"] == "compact"
+    assert int(config["segment.ms"]) <= 3600 * 1000
+    assert int(config["max.compaction.lag.ms"]) <= 3600 * 1000

@@ -9,6 +9,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 
 from services.common.proxies import is_trusted_proxy, parse_address, rate_key
 from services.forum.limits import AddressWindow, RateLimits, identity_limit_key, member_post_window
@@ -97,6 +98,16 @@ def test_forwarded_for_counts_only_behind_a_trusted_proxy() -> None:
     assert key("10.0.0.5", "spoofed, 198.51.100.8", ("10.0.0.5",)) == "198.51.100.8"
     assert key("10.0.0.5", "not-an-ip", ("10.0.0.5",)) == "10.0.0.5"
     assert key("10.0.0.5", None, ("10.0.0.5",)) == "10.0.0.5"
+
+
+def test_a_forwarded_for_sent_as_several_lines_is_read_as_one_list() -> None:
+    """A proxy that adds its own line after the client's: the client's line is not believed."""
+    request = make_mocked_request(
+        "POST",
+        "/v1/identities",
+        headers=CIMultiDict([("X-Forwarded-For", "198.51.100.77"), ("X-Forwarded-For", "203.0.113.9")]),
+    ).clone(remote="10.0.0.5")
+    assert identity_limit_key(request, ("10.0.0.0/8",)) == "203.0.113.9"
 
 
 def test_trusted_proxies_may_be_networks_and_trusted_hops_are_skipped() -> None:

@@ -10,7 +10,13 @@ import pytest
 from pymongo.errors import AutoReconnect
 
 from services.common.database_absence import RETRY_AFTER_S, DatabaseAway
-from services.common.identities import UNKNOWN_TOKEN_TTL_S, UNKNOWN_TOKEN_WAIT_S, Identity, IdentityCache
+from services.common.identities import (
+    UNKNOWN_TOKEN_TTL_S,
+    UNKNOWN_TOKEN_WAIT_S,
+    Identity,
+    IdentityCache,
+    watched_identity_event,
+)
 from services.common.tokens import ExpiringHashes, hash_token, new_token
 from streams.events import IdentityChanged
 
@@ -270,3 +276,19 @@ def test_expiring_hashes_hold_a_bounded_number_of_entries_for_a_limited_time(clo
     assert "b" in hashes and "c" not in hashes and "d" in hashes
     hashes.discard("d")
     assert "d" not in hashes and len(hashes) == 1
+
+
+async def test_a_watched_tombstone_forgets_the_identity_even_while_the_database_is_away(
+    cache: IdentityCache, tokens: FakeTokens
+) -> None:
+    """A profile change and an erasure racing leave the erasure's tombstone last on the topic."""
+    token = new_token()
+    await cache.apply(member(token))
+    await cache.by_token(token)
+    tokens.away = True
+    event = watched_identity_event(b"u-1", None)
+    assert event is not None
+    cache.notice(event)
+    with pytest.raises(DatabaseAway):
+        await cache.by_token(token)
+    assert watched_identity_event(None, None) is None, "a record without a key says nothing"

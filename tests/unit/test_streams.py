@@ -59,6 +59,9 @@ def test_topics_carry_the_prefix_and_bodies_have_bounded_retention() -> None:
     specs = {spec.name: spec for spec in topic_specs(settings)}
     topics = Topics("test-1.")
     assert specs[topics.identities].config["cleanup.policy"] == "compact"
+    assert specs[topics.identities].config["max.compaction.lag.ms"] == str(3600 * 1000), (
+        "erased records go within an hour"
+    )
     assert specs[topics.posts_submitted].config["retention.ms"] == str(7 * 24 * 3600 * 1000)
     assert specs[topics.posts_submitted].partitions == 3
     assert all(name.startswith("test-1.") for name in specs)
