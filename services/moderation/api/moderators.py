@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.common.tokens import hash_token, new_token
 from streams.events import IdentityChanged, new_id, utc_now
 from streams.producer import RenewingProducer
-from streams.publishing import EventPublisher
+from streams.publishing import EventPublisher, EventsUnavailable
 from streams.topics import Topics
 
 ROLES = ("moderator", "admin")
@@ -53,7 +53,13 @@ class Moderators:
             "created_at": utc_now(),
         }
         await self._accounts.insert_one(doc)
-        await self._announce(doc)
+        try:
+            await self._announce(doc)
+        except EventsUnavailable:
+            # The services learn of tokens only from the announcement: an account they never heard
+            # of would hold its name while its token, never shown, worked nowhere.
+            await self._accounts.delete_one({"_id": doc["_id"]})
+            raise ModeratorError("Kafka did not take the announcement, so nothing was created; run it again") from None
         return NewModerator(doc["_id"], name, role, token)
 
     async def disable(self, name: str) -> None:
@@ -61,7 +67,13 @@ class Moderators:
         if doc is None:
             raise ModeratorError(f"no moderator named {name!r}")
         doc["disabled"] = True
-        await self._announce(doc)
+        try:
+            await self._announce(doc)
+        except EventsUnavailable:
+            raise ModeratorError(
+                f"{name} is marked disabled, but Kafka did not take the announcement, so their token "
+                "still works; run the same command again"
+            ) from None
 
     async def list(self) -> list[dict[str, Any]]:
         return await self._accounts.find({}, {"token_hash": 0}).sort("name", 1).to_list(None)
