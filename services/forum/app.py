@@ -18,7 +18,12 @@ from services.forum import member_views, post_actions, views
 from services.forum.boards import SEEDED_BOARDS
 from services.forum.crisis_lines import StandingLines, standing_lines_key
 from services.forum.edit_resends import keep_resending_edits
-from services.forum.idempotency import IdempotencyRecords, keep_forgetting_old_keys
+from services.forum.idempotency import (
+    IdempotencyRecords,
+    keep_forgetting_old_keys,
+    keep_writing_late_answers,
+    write_late_answers_before_leaving,
+)
 from services.forum.keys import (
     hotline_numbers_key,
     idempotency_key,
@@ -77,8 +82,12 @@ def create_app(
         records = app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
         await records.ensure_indexes()
         checks["database"] = lambda: mongo_problem(client)
-        async with background_task("idempotency-expiry", lambda: keep_forgetting_old_keys(records)):
+        async with (
+            background_task("idempotency-expiry", lambda: keep_forgetting_old_keys(records)),
+            background_task("idempotency-late-answers", lambda: keep_writing_late_answers(records)),
+        ):
             yield
+        await write_late_answers_before_leaving(records)
         await client.close()
 
     async def materializer(app: web.Application) -> AsyncIterator[None]:

@@ -77,9 +77,26 @@ class Answered:
     response: dict[str, Any]
 
 
+#: Accepted answers held in memory while the database will not take their records (per instance).
+MAX_LATE_ANSWERS = 10_000
+
+
+@dataclass(frozen=True)
+class _LateAnswer:
+    digest: str
+    response: dict[str, Any]
+
+
 class IdempotencyRecords:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._records = collection
+        #: Answers whose record could not be written yet, by record id: a retry reaching this
+        #: instance gets them, and `write_late_answers` stores them once the database answers.
+        self._late: dict[str, _LateAnswer] = {}
+
+    @property
+    def late_answers(self) -> int:
+        return len(self._late)
 
     @staticmethod
     def _record_id(identity_id: str, key: str) -> str:
@@ -87,6 +104,11 @@ class IdempotencyRecords:
 
     async def begin(self, identity_id: str, key: str, digest: str) -> Claimed | Answered:
         record_id = self._record_id(identity_id, key)
+        late = self._late.get(record_id)
+        if late is not None:
+            if late.digest != digest:
+                raise Problem(422, f"This {HEADER} was already used for a different request.")
+            return Answered(late.response)
         fresh = {"_id": record_id, "digest": digest, "state": "sending", "at": utc_now()}
         try:
             await self._records.insert_one(fresh)
@@ -118,6 +140,24 @@ class IdempotencyRecords:
     async def finish(self, claimed: Claimed, response: dict[str, Any]) -> None:
         await self._records.update_one({"_id": claimed.record_id}, {"$set": {"state": "sent", "response": response}})
 
+    def finish_later(self, claimed: Claimed, digest: str, response: dict[str, Any]) -> None:
+        """The submission was accepted but its record could not be written: keep the answer here
+        until the database takes it. Past the bound the answer is dropped, and a retry after
+        STALE_SENDING could then post twice (as after a crash)."""
+        if len(self._late) >= MAX_LATE_ANSWERS:
+            log.warning("an accepted submission's idempotency record was dropped: %d wait already", len(self._late))
+            return
+        self._late[claimed.record_id] = _LateAnswer(digest, response)
+
+    async def write_late_answers(self) -> int:
+        """Store the answers held in memory; stops at the first refusal. Returns how many went."""
+        written = 0
+        for record_id, late in list(self._late.items()):
+            await self._records.update_one({"_id": record_id}, {"$set": {"state": "sent", "response": late.response}})
+            del self._late[record_id]
+            written += 1
+        return written
+
     async def ensure_indexes(self) -> None:
         await self._records.create_index([("at", ASCENDING)])
 
@@ -141,3 +181,27 @@ async def keep_forgetting_old_keys(records: IdempotencyRecords, every_s: float =
         except PyMongoError as exc:
             log.warning("could not forget old idempotency keys (%s); trying again later", type(exc).__name__)
         await asyncio.sleep(every_s)
+
+
+async def keep_writing_late_answers(records: IdempotencyRecords, every_s: float = 2.0) -> None:
+    """Run for the forum's lifetime: answers held in memory go to the database once it answers,
+    well before STALE_SENDING lets a retry on another instance start the submission again."""
+    while True:
+        if records.late_answers:
+            try:
+                written = await records.write_late_answers()
+                log.info("kept %d idempotency records that had waited for the database", written)
+            except PyMongoError as exc:
+                log.warning(
+                    "%d idempotency records still wait for the database (%s)", records.late_answers, type(exc).__name__
+                )
+        await asyncio.sleep(every_s)
+
+
+async def write_late_answers_before_leaving(records: IdempotencyRecords) -> None:
+    if not records.late_answers:
+        return
+    try:
+        await records.write_late_answers()
+    except PyMongoError as exc:
+        log.warning("%d idempotency records were not kept at shutdown (%s)", records.late_answers, type(exc).__name__)

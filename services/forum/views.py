@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -187,7 +186,8 @@ async def _idempotent(
         return
     records = request.app[idempotency_key]
     token = bearer_token(request.headers.get("Authorization")) or ""
-    begun = await records.begin(identity["_id"], key, idempotency.request_digest(route, data, token))
+    digest = idempotency.request_digest(route, data, token)
+    begun = await records.begin(identity["_id"], key, digest)
     if isinstance(begun, idempotency.Answered):
         yield _Attempt(answered=begun.response)
         return
@@ -199,28 +199,20 @@ async def _idempotent(
         await records.fail(begun)
         raise
     if attempt.response is not None:
-        await _remember(records, begun, attempt.response)
-
-
-#: Pauses between tries to write an accepted submission's idempotency record.
-_REMEMBER_RETRIES_S = (0.2, 0.5, 1.0)
+        await _remember(records, begun, digest, attempt.response)
 
 
 async def _remember(
-    records: idempotency.IdempotencyRecords, claimed: idempotency.Claimed, response: dict[str, Any]
+    records: idempotency.IdempotencyRecords, claimed: idempotency.Claimed, digest: str, response: dict[str, Any]
 ) -> None:
-    """Keep the answer for a retry. The post is stored and sent by now, so a record that cannot
-    be written must not turn the answer into a 503: the member would send the post again. After a
-    few tries it stays "sending", and only a retry after STALE_SENDING could then post twice."""
-    for pause in (*_REMEMBER_RETRIES_S, None):
-        try:
-            await records.finish(claimed, response)
-            return
-        except PyMongoError as exc:
-            if pause is None:
-                log.warning("an accepted submission's idempotency record could not be kept (%s)", type(exc).__name__)
-                return
-            await asyncio.sleep(pause)
+    """Keep the answer for a retry. The post is stored and sent by now, so a record that cannot be
+    written must neither turn the answer into a 503 (the member would send the post again) nor hold
+    the answer back while the database is away: it is kept in memory and written once it answers."""
+    try:
+        await records.finish(claimed, response)
+    except PyMongoError as exc:
+        log.warning("an accepted submission's idempotency record waits for the database (%s)", type(exc).__name__)
+        records.finish_later(claimed, digest, response)
 
 
 async def get_thread(request: web.Request) -> web.Response:
