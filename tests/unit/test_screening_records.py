@@ -11,7 +11,7 @@ from pymongo import UpdateOne
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
 from services.common.database_absence import DatabaseAbsence
-from services.moderation.worker.screening_records import ScreeningRecords
+from services.moderation.worker.screening_records import ScreeningRecords, keep_writing_unwritten
 from tests.unit.memory_screenings import MemoryCursor, MemoryScreenings
 
 
@@ -131,3 +131,21 @@ async def test_a_frozen_database_costs_a_batch_moments_not_its_socket_timeout(mo
     records = _records(Frozen(), Clock())
     assert await asyncio.wait_for(records.unscreened(["p1:1"]), 1.0) == {"p1:1"}
     assert records.database_away
+
+
+async def test_the_records_kept_are_written_when_the_database_is_back_even_if_no_post_arrives() -> None:
+    collection, clock = FlakyScreenings(), Clock()
+    records = _records(collection, clock)
+    collection.away = AutoReconnect("connection refused")
+    await records.remember({"p1:1": RECORD})
+    collection.away = None
+    clock.now += 5.0
+    writing = asyncio.create_task(keep_writing_unwritten(records, every_s=0.01))
+    try:
+        for _ in range(100):
+            if not records.unwritten:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        writing.cancel()
+    assert set(collection.docs) == {"p1:1"} and records.unwritten == 0

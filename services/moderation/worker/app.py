@@ -28,7 +28,7 @@ from services.moderation.screening.screener import ScreenBatch
 from services.moderation.worker.health import WorkerMetrics, WorkerState, create_health_app, serve_health
 from services.moderation.worker.inference_deadline import GuardedInference, InferenceDeadline
 from services.moderation.worker.screening_flow import ScreeningFlow
-from services.moderation.worker.screening_records import ScreeningRecords
+from services.moderation.worker.screening_records import ScreeningRecords, keep_writing_unwritten
 from services.moderation.worker.screening_spans import PostSpans
 from streams.events import PostSubmitted
 from streams.kafka import create_producer, send_dead_letter
@@ -98,6 +98,7 @@ def create_worker_app(
         )
         metrics.unwritten_records.set_function(lambda: records.unwritten)
         state.agent_running = True
+        writing_unwritten = asyncio.create_task(keep_writing_unwritten(records))
         try:
             async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_S):
                 posts = []
@@ -134,6 +135,7 @@ def create_worker_app(
                 metrics.batch_seconds.observe(time.perf_counter() - started)
         finally:
             state.agent_running = False
+            writing_unwritten.cancel()
             executor.shutdown(wait=False)
             await producer.stop()
             await mongo.close()

@@ -9,6 +9,7 @@ verdicts apply by revision, notifications are stored by id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
@@ -33,6 +34,8 @@ WRITE_WAIT_S = 5.0
 #: forgotten: their posts, if redelivered, are screened again.
 MAX_UNWRITTEN = 100_000
 WRITE_CHUNK = 1_000
+#: How often records kept in memory are tried again when no batch comes to write them.
+RETRY_UNWRITTEN_EVERY_S = 10.0
 
 
 class ScreeningRecords:
@@ -97,3 +100,12 @@ class ScreeningRecords:
                 return
             for key, _ in chunk:
                 self._unwritten.pop(key, None)
+
+
+async def keep_writing_unwritten(records: ScreeningRecords, every_s: float = RETRY_UNWRITTEN_EVERY_S) -> None:
+    """Run for the agent's lifetime: records kept while the database was away are written once it is
+    back, even when no post arrives (a restart in between would forget them)."""
+    while True:
+        await asyncio.sleep(every_s)
+        if records.unwritten:
+            await records.remember({})
