@@ -2,7 +2,7 @@
 
 The page read models: the forum's thread and board lists (`services/forum/page_lists.py`),
 built from the posts and threads already stored, and each recipient's inbox list
-(`services/notify/inbox_lists.py`). Run it before starting forums of this version on old data;
+(`services/notify/inbox_lists.py`); and a token link for each identity made before links existed. Run it before starting forums of this version on old data;
 the forum also runs it at start-up when it has not run on its database yet.
 """
 
@@ -30,7 +30,10 @@ async def _run(settings: Settings, force: bool) -> int:
 
     client = create_mongo_client(settings)
     try:
-        counts = await build_page_lists(ForumStore(client[settings.database_name("forum")]), force=force)
+        forum = ForumStore(client[settings.database_name("forum")])
+        counts = await build_page_lists(forum, force=force)
+        linked = await forum.link_every_token(force=force)
+        print(f"{settings.database_name('forum')}: {linked} identities given their token link")
         notify_db = client[settings.database_name("notify")]
         recipients = await InboxLists(notify_db).build(notify_db["inbox"], force=force)
         print(f"{settings.database_name('notify')}: inbox lists of {recipients} recipients built")

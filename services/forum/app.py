@@ -78,6 +78,7 @@ def create_app(
         await store.seed_boards(SEEDED_BOARDS)
         if not await page_lists_built(store):
             await build_page_lists(store)  # old data, or a new database (then it takes no time)
+        await store.link_every_token()  # likewise: once per database
         app[store_key] = store
         records = app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
         await records.ensure_indexes()

@@ -182,6 +182,10 @@ def _page(found: list[tuple[int, dict[str, Any]]], limit: int) -> Page:
     return Page([doc for _, doc in found], None)
 
 
+#: The `migrations` record that every identity has its token link.
+TOKEN_LINKS_MARKER = "token_links"
+
+
 class ForumStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], guarded: GuardedUpdates | None = None) -> None:
         self.db = db
@@ -198,6 +202,9 @@ class ForumStore:
         # identity had when last read: while the database is away, a refusal can still give the
         # member their own country's crisis lines (see crisis_lines.py).
         self._token_links: OrderedDict[str, _TokenLink] = OrderedDict()
+        #: Whether `link_every_token` has run on this database: until then a token without a link
+        #: may belong to an identity made before links existed, found only by searching.
+        self.every_token_linked = False
         self.boards = db["boards"]
         # Boards are seeded and never removed, so one found stays found.
         self._known_boards: set[str] = set()
@@ -263,6 +270,8 @@ class ForumStore:
         if identity_id is None:
             link = await self.tokens.find_one({"_id": token_hash})
             identity_id = None if link is None else link["identity_id"]
+        if identity_id is None and self.every_token_linked:
+            return None  # a made-up token costs one primary-key read, never a search
         if identity_id is None:
             # Identities made before the token links existed: find by the indexed field, then link.
             identity = await self.identities.find_one({"token_hash": token_hash})
@@ -278,6 +287,24 @@ class ForumStore:
             return None
         self._remember_token_link(token_hash, _TokenLink(identity_id, identity.get("country")))
         return identity
+
+    async def link_every_token(self, *, force: bool = False) -> int:
+        """Give each identity made before token links existed its link, once per database (the
+        forum at start-up, or `haven migrate`); returns how many were linked. On FerretDB, which
+        searches a non-`_id` field by reading the whole collection, a made-up token would
+        otherwise cost a read of every identity."""
+        if not force and await self.db["migrations"].find_one({"_id": TOKEN_LINKS_MARKER}) is not None:
+            self.every_token_linked = True
+            return 0
+        linked = 0
+        async for identity in self.identities.find({}, {"token_hash": 1}):
+            result = await self.tokens.update_one(
+                {"_id": identity["token_hash"]}, {"$setOnInsert": {"identity_id": identity["_id"]}}, upsert=True
+            )
+            linked += result.upserted_id is not None
+        await self.db["migrations"].update_one({"_id": TOKEN_LINKS_MARKER}, {"$set": {"at": utc_now()}}, upsert=True)
+        self.every_token_linked = True
+        return linked
 
     def remembered_country(self, token_hash: str) -> str | None:
         """The country of the identity behind this token when it was last read here, without a

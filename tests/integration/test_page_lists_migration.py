@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from services.common.mongo import create_mongo_client
+from services.common.tokens import hash_token, new_token
 from services.forum.page_lists import build_page_lists
 from services.forum.store import ForumStore
 from tests.harness import REPO_ROOT, StackUnderTest
@@ -117,3 +118,20 @@ async def test_running_it_again_changes_nothing(legacy: tuple[ForumStore, str], 
     assert await store.thread_posts.collection.find({}).sort("_id").to_list(None) == lists_before
     assert await _thread_ids(store, "A", limit=1) == ["a0", "a2", "a1"]
     assert [t["_id"] for t in (await store.threads_page("alcohol", None, 1)).items] == ["B"]
+
+
+async def test_an_identity_made_before_token_links_keeps_working_and_a_made_up_token_is_not_searched_for(
+    legacy: tuple[ForumStore, str],
+) -> None:
+    store, _ = legacy
+    token_hash = hash_token(new_token())
+    await store.identities.insert_one({"_id": "m-old", "handle": "Old1", "token_hash": token_hash, "created_at": T0})
+    assert await store.link_every_token() == 1
+    assert await store.tokens.find_one({"_id": token_hash}) == {"_id": token_hash, "identity_id": "m-old"}
+    assert (await store.identity_by_token_hash(token_hash) or {}).get("_id") == "m-old"
+
+    await store.identities.insert_one({"_id": "m-unlinked", "token_hash": "h-unlinked", "created_at": T0})
+    assert await store.identity_by_token_hash("h-unlinked") is None, "after the migration only links are read"
+    restarted = ForumStore(store.db)
+    assert await restarted.link_every_token() == 0, "once per database"
+    assert restarted.every_token_linked
