@@ -92,9 +92,10 @@ class ModerationPublisher:
             )
         await self.to_moderators("queue.decided", item, moderator)
 
-    async def message_to_author(self, item: dict[str, Any], text: str) -> None:
+    async def message_to_author(self, item: dict[str, Any], text: str, notification_id: str) -> None:
         await self._notify(
             Notification(
+                notification_id=notification_id,
                 recipient_id=item["author_id"],
                 kind="message",
                 post_id=item["post_id"],

@@ -7,12 +7,13 @@ only its holder (or an admin) may decide the item.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.common.identities import Identity
 from services.moderation.api.audit_trails import AuditTrails
@@ -27,6 +28,8 @@ LEVEL_NAMES = {rank: name for name, rank in LEVELS.items()}
 OPEN_STATUSES = ("open", "escalated")
 CLAIM_LEASE = timedelta(minutes=10)
 _ERASED_AUTHOR = {"author_id": None, "erased_author": True}
+
+log = logging.getLogger(__name__)
 
 
 class ReviewError(Exception):
@@ -281,7 +284,8 @@ class ModerationStore:
         """Record a decision; also says whether it is a repeat of this moderator's own decision.
 
         The decision is stored before its event is sent, so a moderator whose answer was lost
-        (Kafka away) sends the same decision again: that repeat is accepted, not audited twice,
+        (Kafka away, or the database between the writes below) sends the same decision again: that
+        repeat is accepted, completes what the first attempt left undone without auditing it twice,
         and the caller sends the event again (its consumers are idempotent).
         """
         current = await self.item(item_id)
@@ -291,6 +295,7 @@ class ModerationStore:
             and prior.get("decision") == decision
             and current["status"] == ("escalated" if decision == "escalate" else "decided")
         ):
+            await self._record_decided(current, moderator, repeated=True)
             return current, True
         current = await self._admins_only_once_escalated(item_id, moderator)
         if current["status"] not in OPEN_STATUSES:
@@ -316,10 +321,22 @@ class ModerationStore:
             if latest["status"] in OPEN_STATUSES:
                 _refuse_if_claimed_by_another(latest, moderator, "decide it")
             raise ReviewError(409, "This item has been decided already.")
-        if doc["status"] not in OPEN_STATUSES:
-            await self._open.closed(item_id)
-        await self.audit(doc, moderator, decision, note)
+        await self._record_decided(doc, moderator, repeated=False)
         return doc, False
+
+    async def _record_decided(self, doc: dict[str, Any], moderator: Identity, *, repeated: bool) -> None:
+        """Take a decided item off the open queue and audit its decision; idempotent."""
+        if doc["status"] not in OPEN_STATUSES:
+            await self._open.closed(doc["_id"])
+        decided = doc["decision"]
+        # One id per stored decision (an escalation and the admin's decision after it are two).
+        entry_id = f"decision:{doc['_id']}:{decided['at'].isoformat()}"
+        if repeated and await self._audit.find_one({"_id": entry_id}, {"_id": 1}) is not None:
+            return  # audited the first time: appending it to the trail again would only repeat it
+        try:
+            await self.audit(doc, moderator, decided["decision"], decided["note"], entry_id=entry_id)
+        except DuplicateKeyError:
+            pass  # a repeat running at the same moment wrote it first
 
     async def _admins_only_once_escalated(self, item_id: str, moderator: Identity) -> dict[str, Any]:
         current = await self.item(item_id)
@@ -358,11 +375,17 @@ class ModerationStore:
         }
         taken = []
         for candidate in await self._items.find(due_query).limit(100).to_list(None):
-            doc = await self._items.find_one_and_update(
-                {**due_query, "_id": candidate["_id"]},
-                {"$set": {"realerted_at": now}},
-                return_document=ReturnDocument.AFTER,
-            )
+            try:
+                doc = await self._items.find_one_and_update(
+                    {**due_query, "_id": candidate["_id"]},
+                    {"$set": {"realerted_at": now}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            except PyMongoError as exc:
+                # Those taken already carry their mark: dropped here, they would wait a whole
+                # `waited` more. The rest are taken on a later round.
+                log.warning("taking urgent items to re-alert stopped early: %s", type(exc).__name__)
+                break
             if doc is not None:
                 taken.append(doc)
         return taken
@@ -370,8 +393,11 @@ class ModerationStore:
     async def release_realert(self, item_id: str) -> None:
         await self._items.update_one({"_id": item_id}, {"$set": {"realerted_at": None}})
 
-    async def audit(self, item: dict[str, Any], moderator: Identity, action: str, note: str = "") -> None:
-        entry_id = new_id()
+    async def audit(
+        self, item: dict[str, Any], moderator: Identity, action: str, note: str = "", *, entry_id: str | None = None
+    ) -> str:
+        """Write one audit entry (under `entry_id` when given: DuplicateKeyError if it exists); returns its id."""
+        entry_id = entry_id or new_id()
         await self.trails.add(item["_id"], entry_id)
         await self._audit.insert_one(
             {
@@ -387,6 +413,7 @@ class ModerationStore:
                 "model_version": (item.get("verdict") or {}).get("model_version"),
             }
         )
+        return entry_id
 
     async def audit_log(
         self, *, post_id: str | None = None, item_id: str | None = None, limit: int = 500

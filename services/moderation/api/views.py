@@ -23,6 +23,7 @@ from services.moderation.api.representations import audit_view, item_view
 from services.moderation.api.store import ReviewError
 from services.moderation.api.templates import message_templates
 from streams.events import DECISIONS, utc_now
+from streams.publishing import EventsUnavailable
 
 MAX_NOTE = 2000
 
@@ -32,7 +33,7 @@ async def _kafka_or_503(detail: str) -> AsyncIterator[None]:
     """Kafka refusing or timing out is a 503 the moderator can act on, never a 500."""
     try:
         yield
-    except (TimeoutError, KafkaError) as exc:
+    except (EventsUnavailable, TimeoutError, KafkaError) as exc:
         raise Problem(503, detail, headers={"Retry-After": "5"}) from exc
 
 
@@ -115,9 +116,11 @@ async def message(request: web.Request) -> web.Response:
         raise Problem(exc.status, exc.detail) from exc
     if not item.get("author_id"):
         raise Problem(409, "The author has erased their identity; there is nobody to message.")
+    # Audited before it is sent, so nothing can fail once the author may have it (a resend would
+    # reach them twice); the entry's id is the notification's.
+    entry_id = await review.audit(item, moderator, "message", text.strip())
     async with _kafka_or_503("The message could not be sent; nothing reached the author. Please send it again."):
-        await request.app[publisher_key].message_to_author(item, text.strip())
-    await review.audit(item, moderator, "message", text.strip())
+        await request.app[publisher_key].message_to_author(item, text.strip(), entry_id)
     return web.json_response({"sent": True}, status=202)
 
 

@@ -1,0 +1,118 @@
+"""An in-memory stand-in for the review desk's database, with just enough of MongoDB's queries for
+the store's decide and re-alert paths, and a way to make a call fail like a database going away."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.errors import AutoReconnect, DuplicateKeyError
+
+from tests.unit.test_pk_lists import PrimaryKeyOnlyCollection
+
+
+class MemoryCursor:
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+
+    def limit(self, n: int) -> MemoryCursor:
+        return MemoryCursor(self.docs[:n])
+
+    async def to_list(self, length: int | None) -> list[dict[str, Any]]:
+        return self.docs
+
+
+class MemoryCollection:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self._calls: dict[str, int] = {}
+        self._failing: dict[str, set[int]] = {}
+
+    def fail(self, method: str, *, call: int) -> None:
+        """The `call`-th call (from 1) of `method` raises as if the database went away."""
+        self._failing.setdefault(method, set()).add(call)
+
+    def _called(self, method: str) -> None:
+        self._calls[method] = self._calls.get(method, 0) + 1
+        if self._calls[method] in self._failing.get(method, set()):
+            raise AutoReconnect("the database went away")
+
+    async def find_one(self, query: dict[str, Any], projection: Any = None) -> dict[str, Any] | None:
+        self._called("find_one")
+        return next((dict(doc) for doc in self.docs.values() if matches(doc, query)), None)
+
+    def find(self, query: dict[str, Any], projection: Any = None) -> MemoryCursor:
+        self._called("find")
+        return MemoryCursor([dict(doc) for doc in self.docs.values() if matches(doc, query)])
+
+    async def insert_one(self, doc: dict[str, Any]) -> None:
+        self._called("insert_one")
+        if doc["_id"] in self.docs:
+            raise DuplicateKeyError(f"duplicate _id {doc['_id']}")
+        self.docs[doc["_id"]] = dict(doc)
+
+    async def find_one_and_update(
+        self, query: dict[str, Any], update: dict[str, Any], **_: Any
+    ) -> dict[str, Any] | None:
+        self._called("find_one_and_update")
+        doc = next((doc for doc in self.docs.values() if matches(doc, query)), None)
+        if doc is None:
+            return None
+        doc.update(update["$set"])
+        return dict(doc)
+
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool = False) -> None:
+        self._called("update_one")
+        for doc in self.docs.values():
+            if matches(doc, query):
+                doc.update(update["$set"])
+                return
+
+    async def delete_one(self, query: dict[str, Any]) -> None:
+        self._called("delete_one")
+        self.docs.pop(query["_id"], None)
+
+
+class MemoryReviewDb:
+    def __init__(self) -> None:
+        self.collections: dict[str, Any] = {"audit_trails": PrimaryKeyOnlyCollection()}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.collections.setdefault(name, MemoryCollection())
+
+
+def matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
+    """Equality (None also matching a missing field), dotted paths, $in/$lt/$lte, $or and $and."""
+    for key, condition in query.items():
+        if key == "$or":
+            if not any(matches(doc, alternative) for alternative in condition):
+                return False
+        elif key == "$and":
+            if not all(matches(doc, part) for part in condition):
+                return False
+        elif not _holds(_field(doc, key), condition):
+            return False
+    return True
+
+
+def _field(doc: dict[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _holds(value: Any, condition: Any) -> bool:
+    if not isinstance(condition, dict) or not all(op.startswith("$") for op in condition):
+        return bool(value == condition)
+    for op, operand in condition.items():
+        if op == "$in":
+            ok = value in operand
+        elif op == "$lt":
+            ok = value is not None and value < operand
+        elif op == "$lte":
+            ok = value is not None and value <= operand
+        else:
+            raise AssertionError(f"{op} is not in this stand-in's query language")
+        if not ok:
+            return False
+    return True
