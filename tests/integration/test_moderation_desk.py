@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.common.identities import Identity
+from services.common.mongo import create_mongo_client
+from services.moderation.api.decision_resends import UNSENT_AFTER
+from services.moderation.api.store import ModerationStore
+from streams.events import utc_now
 from tests.harness import (
     URGENT_REALERT_AFTER_S,
     ForumClient,
@@ -313,3 +319,35 @@ async def test_a_dismissed_report_never_reaches_the_reported_author(
     about_it = [n for n in inbox_page["items"] if n["post_id"] == created["post_id"] and n["kind"] != "reaction"]
     assert [n["kind"] for n in about_it] == ["post.published"], "only the publication the author saw anyway"
     assert not any("report" in n["notification_id"] for n in about_it)
+
+
+async def test_a_decision_stored_but_never_sent_is_sent_by_the_api_itself(
+    http: aiohttp.ClientSession, services: RunningServices
+) -> None:
+    """The moderator's request stored the decision and then died (Kafka refused it, the console
+    closed): nobody sends it again, and the post must not stay held for good."""
+    moderator = await add_moderator(http, services, unique_name(services, "sol"))
+    author = await ForumClient.join(http, services.forum, country="US")
+    status, crisis = await author.request(
+        "POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS}
+    )
+    assert status == 202
+    item = await eventually(lambda: queue_item(moderator, crisis["post_id"]), timeout=45)
+
+    settings = services.settings
+    mongo = create_mongo_client(settings)
+    try:
+        review = ModerationStore(mongo[settings.database_name("moderation")])
+        decider = Identity(id=unique_name(services, "mod-sol"), kind="moderator", role="moderator")
+        await review.decide(item["item_id"], decider, "approve", "")  # stored; its event is never sent here
+        await mongo[settings.database_name("moderation")]["unsent_decisions"].update_one(
+            {"_id": item["item_id"]}, {"$set": {"since": utc_now() - UNSENT_AFTER - timedelta(seconds=1)}}
+        )
+    finally:
+        await mongo.close()
+
+    async def published() -> dict[str, Any] | None:
+        status, post = await author.request("GET", f"/v1/posts/{crisis['post_id']}")
+        return post if status == 200 and post["status"] == "published" else None
+
+    await eventually(published, timeout=60)

@@ -66,6 +66,8 @@ class MemoryCollection:
             if matches(doc, query):
                 doc.update(update["$set"])
                 return
+        if upsert:
+            self.docs[query["_id"]] = {"_id": query["_id"], **update["$set"]}
 
     async def delete_one(self, query: dict[str, Any]) -> None:
         self._called("delete_one")

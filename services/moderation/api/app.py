@@ -18,6 +18,7 @@ from services.common.mongo import create_mongo_client, mongo_problem
 from services.common.openapi import setup_openapi
 from services.moderation.api import console_views, resources_view, views
 from services.moderation.api.console_sessions import ConsoleSessions
+from services.moderation.api.decision_resends import keep_resending_decisions
 from services.moderation.api.keys import (
     console_sessions_key,
     directory_key,
@@ -140,6 +141,12 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
         async with background_task("moderation-urgent-realerts", realerter.run):
             yield
 
+    async def decision_resends(app: web.Application) -> AsyncIterator[None]:
+        async with background_task(
+            "moderation-decision-resends", lambda: keep_resending_decisions(app[store_key], app[publisher_key])
+        ):
+            yield
+
     async def screening_watchdog(app: web.Application) -> AsyncIterator[None]:
         # The faust worker's consumer group is named after its app id.
         probe = LagProbe(
@@ -166,6 +173,7 @@ def create_app(settings: Settings, directory: ResourceDirectory) -> web.Applicat
             identities_context(settings, CONSUMER_NAME, identities_key, producer_key),
             queue_feed,
             urgent_realerts,
+            decision_resends,
             screening_watchdog,
         ]
     )

@@ -51,6 +51,8 @@ class ModerationStore:
         self._open = OpenQueue(db)
         # Each item's audit entries by primary key, so the console's trail never reads the log.
         self.trails = AuditTrails(db)
+        # Items whose decision is stored but not yet known to have been sent (decision_resends.py).
+        self._unsent_decisions = db["unsent_decisions"]
         self._lease = claim_lease
 
     async def ensure_indexes(self) -> None:
@@ -301,6 +303,9 @@ class ModerationStore:
         if current["status"] not in OPEN_STATUSES:
             raise ReviewError(409, "This item has been decided already.")
         _refuse_if_claimed_by_another(current, moderator, "decide it")
+        # Before the decision, so no stored decision is ever without it: one the moderator's
+        # request did not send is sent later by decision_resends.py.
+        await self._unsent_decisions.update_one({"_id": item_id}, {"$set": {"since": utc_now()}}, upsert=True)
         changes: dict[str, Any] = {
             "status": "escalated" if decision == "escalate" else "decided",
             "decision": {"decision": decision, "note": note, "moderator_id": moderator.id, "at": utc_now()},
@@ -337,6 +342,15 @@ class ModerationStore:
             await self.audit(doc, moderator, decided["decision"], decided["note"], entry_id=entry_id)
         except DuplicateKeyError:
             pass  # a repeat running at the same moment wrote it first
+
+    async def decision_sent(self, item_id: str) -> None:
+        await self._unsent_decisions.delete_one({"_id": item_id})
+
+    async def unsent_decisions(self, older_than: timedelta, limit: int = 100) -> list[str]:
+        """Items whose decision was stored over `older_than` ago and is not known to have been sent."""
+        cutoff = utc_now() - older_than
+        found = await self._unsent_decisions.find({}).limit(10 * limit).to_list(None)
+        return [doc["_id"] for doc in found if doc["since"] < cutoff][:limit]
 
     async def _admins_only_once_escalated(self, item_id: str, moderator: Identity) -> dict[str, Any]:
         current = await self.item(item_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiokafka.errors import KafkaError
+from pymongo.errors import PyMongoError
 
 from services.common.problems import Problem, read_json_object
 from services.moderation.api.auth import require_moderator
@@ -26,6 +28,8 @@ from streams.events import DECISIONS, utc_now
 from streams.publishing import EventsUnavailable
 
 MAX_NOTE = 2000
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
@@ -98,8 +102,14 @@ async def decide(request: web.Request) -> web.Response:
     if not repeated:
         request.app[sla_key].decided(item, decision, utc_now())
     # A repeat sends again: the first answer may have been lost with the event.
-    async with _kafka_or_503("The decision is saved but could not be sent yet; send the same decision again."):
+    async with _kafka_or_503(
+        "The decision is saved but could not be sent yet; it is sent within a minute, or send the same decision again."
+    ):
         await request.app[publisher_key].decision(item, moderator, decision, item["decision"]["note"])
+    try:
+        await request.app[store_key].decision_sent(item["_id"])
+    except PyMongoError as exc:  # sent: at worst decision_resends.py sends it once more
+        log.warning("a sent decision's marker could not be cleared (%s)", type(exc).__name__)
     return web.json_response(item_view(item))
 
 
