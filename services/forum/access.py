@@ -3,7 +3,8 @@
 A published thread or post is everyone's to read; one that is pending or held (waiting for its
 verdict, or for a moderator) is seen by its author only. Only published ones may be replied to,
 quoted, reacted to or reported. An author may edit or delete their own post until it is removed
-or deleted. Whatever a viewer may not see looks exactly like one that does not exist.
+or deleted (deleting one's own deleted post again finishes a deletion the database broke off).
+Whatever a viewer may not see looks exactly like one that does not exist.
 
 Each function takes the record as the store returned it (None when there is none) and gives it
 back, or raises the problem the forum answers with.
@@ -68,3 +69,11 @@ def own_changeable_post(post: Record | None, identity_id: str) -> Record:
         # Someone else's post looks the same as a missing one.
         raise Problem(404, "There is no such post of yours.")
     return post
+
+
+def own_deletable_post(post: Record | None, identity_id: str) -> Record:
+    """The member's own post while it may be edited, or one they deleted: a deletion broken off
+    after the status was written (words still in quotes and titles) is finished by deleting again."""
+    if post is not None and post["author_id"] == identity_id and post["status"] == PostStatus.DELETED:
+        return post
+    return own_changeable_post(post, identity_id)

@@ -151,7 +151,8 @@ async def edit(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
-    _, post = await _own_changeable_post(request)
+    identity = await required_identity(request)
+    post = access.own_deletable_post(await request.app[store_key].post(request.match_info["post_id"]), identity["_id"])
     event = PostDeleted(
         post_id=post["_id"], thread_id=post["thread_id"], is_thread_start=bool(post.get("is_thread_start"))
     )

@@ -259,10 +259,13 @@ class ForumStore:
         await self.tokens.insert_one({"_id": doc["token_hash"], "identity_id": doc["_id"]})
 
     async def delete_identity(self, identity_id: str) -> None:
-        doc = await self.identities.find_one_and_delete({"_id": identity_id})
+        # The token link goes first: should the identity's own deletion then fail, the token still
+        # finds it (by its token_hash, and links it again), so the member can retry the erasure.
+        doc = await self.identities.find_one({"_id": identity_id})
         if doc is not None:
             self._token_links.pop(doc["token_hash"], None)
             await self.tokens.delete_one({"_id": doc["token_hash"]})
+            await self.identities.delete_one({"_id": identity_id})
 
     async def identity_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         remembered = self._token_links.get(token_hash)
@@ -541,6 +544,13 @@ class ForumStore:
 
     async def delete_post(self, post_id: str) -> None:
         await self.posts.delete_one({"_id": post_id})
+
+    async def clear_reply_quote(self, post_id: str, *, words: bool) -> None:
+        """The quoted author's handle leaves the reply's quote; with `words`, the excerpt too."""
+        cleared: dict[str, Any] = {"reply_quote.author_handle": None}
+        if words:
+            cleared |= {"reply_quote.excerpt": None, "reply_quote.removed": True}
+        await self.posts.update_one({"_id": post_id}, {"$set": cleared})
 
     async def post(self, post_id: str) -> dict[str, Any] | None:
         return await self.posts.find_one({"_id": post_id})

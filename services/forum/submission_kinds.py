@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 from services.common.problems import Problem
 from services.forum import access
 from services.forum.milestones import days_sober, milestone
+from services.forum.post_states import TERMINAL
 from services.forum.store import ForumStore
 from services.forum.submission import Screened, Stored, SubmissionKind
 from streams.events import REACTION_KINDS, PostSubmitted, new_id
@@ -97,6 +100,12 @@ class Reply(SubmissionKind):
             )
             | {"reply_quote": self._quote}
         )
+        if self._quote is not None:
+            try:
+                await self._drop_from_quote_what_went_meanwhile(post_id, self._quote)
+            except PyMongoError:
+                await store.delete_post(post_id)  # never sent: it would stay pending, quote and all
+                raise
         event = PostSubmitted(
             post_id=post_id,
             thread_id=thread["_id"],
@@ -112,6 +121,15 @@ class Reply(SubmissionKind):
             await store.delete_post(post_id)
 
         return Stored(event, {"post_id": post_id, "status": "pending", "redacted": screened.redacted}, unstore)
+
+    async def _drop_from_quote_what_went_meanwhile(self, post_id: str, quote: dict[str, Any]) -> None:
+        # An erasure or deletion that landed since check() cleared every quote stored by then,
+        # not this one: what it took from the quoted post goes from this quote too.
+        quoted = await self._store.post(quote["post_id"])
+        if quoted is None or quoted["status"] in TERMINAL:
+            await self._store.clear_reply_quote(post_id, words=True)
+        elif quoted.get("author_handle") is None and quote["author_handle"] is not None:
+            await self._store.clear_reply_quote(post_id, words=False)
 
 
 class Edit(SubmissionKind):

@@ -85,3 +85,11 @@ def test_an_author_may_change_their_post_until_it_is_removed_or_deleted(status: 
 def test_a_removed_or_deleted_post_is_no_longer_the_authors_to_change(status: str) -> None:
     assert _refusal(access.own_changeable_post, _record(status), AUTHOR) == (404, "There is no such post of yours.")
     assert _refusal(access.own_changeable_post, None, AUTHOR) == (404, "There is no such post of yours.")
+
+
+def test_an_author_may_delete_their_deleted_post_again_to_finish_a_broken_off_deletion() -> None:
+    deleted = _record("deleted")
+    assert access.own_deletable_post(deleted, AUTHOR) is deleted
+    assert _refusal(access.own_deletable_post, deleted, OTHER) == (404, "There is no such post of yours.")
+    assert _refusal(access.own_deletable_post, _record("removed"), AUTHOR) == (404, "There is no such post of yours.")
+    assert _refusal(access.own_deletable_post, None, AUTHOR) == (404, "There is no such post of yours.")

@@ -9,6 +9,7 @@ from typing import Any, cast
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from pymongo.errors import AutoReconnect
 
 from services.common.problems import Problem
 from services.forum import submission
@@ -75,6 +76,13 @@ class RecordingStore:
     async def insert_post(self, doc: dict[str, Any]) -> None:
         self.calls.append("insert_post")
         self.posts[doc["_id"]] = doc
+
+    async def clear_reply_quote(self, post_id: str, *, words: bool) -> None:
+        self.calls.append("clear_reply_quote")
+        quote = self.posts[post_id]["reply_quote"]
+        quote["author_handle"] = None
+        if words:
+            quote.update(excerpt=None, removed=True)
 
     async def delete_post(self, post_id: str) -> None:
         self.calls.append("delete_post")
@@ -190,7 +198,7 @@ async def test_a_reply_checks_its_quote_before_taking_a_slot_and_stores_an_excer
     answer = await submit(
         request_, _member(store), Draft(body="Thank you."), Reply(_forum_store(store), _member(store), THREAD, "q-1")
     )
-    assert store.calls == ["post", "replace_post_times", "insert_post", "post_submitted"]
+    assert store.calls == ["post", "replace_post_times", "insert_post", "post", "post_submitted"]
     assert answer == {"post_id": answer["post_id"], "status": "pending", "redacted": []}
     reply = store.posts[answer["post_id"]]
     assert reply["reply_to"] == "q-1" and reply["thread_id"] == "t-1" and reply["board_slug"] == "alcohol"
@@ -201,6 +209,36 @@ async def test_a_reply_checks_its_quote_before_taking_a_slot_and_stores_an_excer
     }
     assert len(reply["reply_quote"]["excerpt"]) <= 280 and reply["reply_quote"]["excerpt"].endswith("…")
     assert publisher.sent[0].reply_to == "q-1"
+
+
+@pytest.mark.parametrize(
+    ("landed_meanwhile", "quote_left"),
+    [
+        ({"author_handle": None}, {"author_handle": None}),
+        ({"status": "deleted", "body": None}, {"author_handle": None, "excerpt": None, "removed": True}),
+    ],
+    ids=["quoted author erased", "quoted post deleted"],
+)
+async def test_a_reply_stored_after_its_quoted_author_was_erased_or_the_post_deleted_keeps_no_copy(
+    request_: web.Request,
+    store: RecordingStore,
+    monkeypatch: pytest.MonkeyPatch,
+    landed_meanwhile: dict[str, Any],
+    quote_left: dict[str, Any],
+) -> None:
+    take_slot = store.replace_post_times
+
+    async def lands_after_the_check(identity: dict[str, Any], times: list[datetime]) -> bool:
+        # Its clearing of quotes finds no reply yet: this one is stored only after it.
+        store.posts["q-1"].update(landed_meanwhile)
+        return await take_slot(identity, times)
+
+    monkeypatch.setattr(store, "replace_post_times", lands_after_the_check)
+    answer = await submit(
+        request_, _member(store), Draft(body="Thank you."), Reply(_forum_store(store), _member(store), THREAD, "q-1")
+    )
+    quote = store.posts[answer["post_id"]]["reply_quote"]
+    assert {field: quote[field] for field in quote_left} == quote_left
 
 
 @pytest.mark.parametrize(
@@ -354,3 +392,25 @@ def test_a_draft_is_validated_title_first() -> None:
     assert read_draft({"title": "Day one", "body": "Still here."}, titled=True) == Draft(
         body="Still here.", title="Day one"
     )
+
+
+async def test_a_reply_whose_quote_cannot_be_checked_again_is_taken_back(
+    request_: web.Request, store: RecordingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = store.post
+
+    async def database_away_after_the_insert(post_id: str) -> dict[str, Any] | None:
+        if "insert_post" in store.calls:
+            raise AutoReconnect("the database went away")
+        return await read(post_id)
+
+    monkeypatch.setattr(store, "post", database_away_after_the_insert)
+    with pytest.raises(AutoReconnect):
+        await submit(
+            request_,
+            _member(store),
+            Draft(body="Thank you."),
+            Reply(_forum_store(store), _member(store), THREAD, "q-1"),
+        )
+    assert store.calls[-2:] == ["insert_post", "delete_post"]
+    assert set(store.posts) == {"q-1", "q-held"}
