@@ -351,3 +351,39 @@ async def test_a_decision_stored_but_never_sent_is_sent_by_the_api_itself(
         return post if status == 200 and post["status"] == "published" else None
 
     await eventually(published, timeout=60)
+
+
+async def test_an_edit_screened_again_closes_the_items_of_the_earlier_words(
+    http: aiohttp.ClientSession, services: RunningServices
+) -> None:
+    """A decision on the held first words must not land on the edit the member made since."""
+    moderator = await add_moderator(http, services, unique_name(services, "ren"))
+    author = await ForumClient.join(http, services.forum, country="US")
+    status, crisis = await author.request(
+        "POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS}
+    )
+    assert status == 202
+    first = await eventually(lambda: queue_item(moderator, crisis["post_id"]), timeout=45)
+    status, _ = await author.request(
+        "PATCH",
+        f"/v1/posts/{crisis['post_id']}",
+        json={"body": "Ninety days today. Walked the dog by the canal."},
+    )
+    assert status == 202
+
+    async def published() -> dict[str, Any] | None:
+        status, post = await author.request("GET", f"/v1/posts/{crisis['post_id']}")
+        return post if status == 200 and post["status"] == "published" else None
+
+    await eventually(published, timeout=60)
+
+    async def gone_from_the_queue() -> bool | None:
+        return True if await queue_item(moderator, crisis["post_id"]) is None else None
+
+    await eventually(gone_from_the_queue, timeout=30)
+    status, refused = await moderator.request(
+        "POST", f"/v1/mod/items/{first['item_id']}/decision", json={"decision": "remove"}
+    )
+    assert status == 409 and "edited" in refused["detail"]
+    status, post = await author.request("GET", f"/v1/posts/{crisis['post_id']}")
+    assert status == 200 and post["status"] == "published", "the edit stays up"

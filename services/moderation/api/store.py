@@ -39,6 +39,14 @@ class ReviewError(Exception):
         self.detail = detail
 
 
+def _closed(item: dict[str, Any]) -> ReviewError:
+    if item["status"] == "superseded":
+        return ReviewError(
+            409, "The author has edited this post since; its new version is screened and queued if held."
+        )
+    return ReviewError(409, "This item has been decided already.")
+
+
 class ModerationStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], claim_lease: timedelta = CLAIM_LEASE) -> None:
         self._items = db["review_items"]
@@ -78,6 +86,7 @@ class ModerationStore:
 
     async def add_screened(self, event: PostScreened) -> str | None:
         """Queue a held post; returns the new item's level, or None when nothing new was queued."""
+        await self._supersede_earlier_revisions(event)
         if not self.queues(event):
             return None
         level = "urgent" if event.verdict.action == "hold_urgent" else "hold"
@@ -113,6 +122,24 @@ class ModerationStore:
         # moderators. Until `mark_alerted`, every delivery alerts again (the alert's id is stable).
         pending = await self._items.find_one({"_id": item_id, "alerted": False}, {"_id": 1})
         return level if pending is not None else None
+
+    async def _supersede_earlier_revisions(self, event: PostScreened) -> None:
+        """An edit screened again closes the open items of the post's earlier revisions: a decision
+        on one would otherwise apply to the words the member wrote since (a removal took down a
+        clean edit already published) or be ignored by the forum while its author was told the post
+        was approved. Report items stand: they are about the post, not a revision."""
+        if event.revision < 2:
+            return
+        earlier = [f"post:{event.post_id}:{revision}" for revision in range(1, event.revision)]
+        # Primary keys: a search by post id would read every item on FerretDB.
+        cursor = self._items.find({"_id": {"$in": earlier}, "status": {"$in": list(OPEN_STATUSES)}}, {"_id": 1})
+        for item_id in [str(item["_id"]) async for item in cursor]:
+            superseded = await self._items.find_one_and_update(
+                {"_id": item_id, "status": {"$in": list(OPEN_STATUSES)}},
+                {"$set": {"status": "superseded", "superseded_by": event.revision, "claim": None}},
+            )
+            if superseded is not None:
+                await self._open.closed(item_id)
 
     async def alerted_items(self, item_ids: list[str]) -> set[str]:
         """Which of these items are stored and their moderators already alerted."""
@@ -268,7 +295,7 @@ class ModerationStore:
         if doc is None:
             current = await self.item(item_id)
             if current["status"] not in OPEN_STATUSES:
-                raise ReviewError(409, "This item has been decided already.")
+                raise _closed(current)
             raise ReviewError(409, "Another moderator is handling this item.")
         first = (
             doc.get("first_claimed_at") is None
@@ -301,7 +328,7 @@ class ModerationStore:
             return current, True
         current = await self._admins_only_once_escalated(item_id, moderator)
         if current["status"] not in OPEN_STATUSES:
-            raise ReviewError(409, "This item has been decided already.")
+            raise _closed(current)
         _refuse_if_claimed_by_another(current, moderator, "decide it")
         # Before the decision, so no stored decision is ever without it: one the moderator's
         # request did not send is sent later by decision_resends.py.
