@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
 
 from streams.events import DeadLetter, Event
@@ -16,7 +17,7 @@ from streams.kafka_security import aiokafka_security
 from streams.producer import RenewingProducer
 from streams.serialization import encode
 from streams.settings import Settings
-from streams.topics import topic_specs
+from streams.topics import TopicSpec, topic_specs
 from streams.trace_context import kafka_headers
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [spec for spec in topic_specs(settings) if spec.name not in existing]
+        specs = topic_specs(settings)
+        await _bring_up_to_spec(admin, [spec for spec in specs if spec.name in existing])
+        missing = [spec for spec in specs if spec.name not in existing]
         if not missing:
             return []
         response = await admin.create_topics(
@@ -144,6 +147,37 @@ async def ensure_topics(settings: Settings) -> list[str]:
         return created
     finally:
         await admin.close()
+
+
+async def _bring_up_to_spec(admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec]) -> None:
+    """Give existing topics the settings their spec names (a topic made by an older version keeps
+    its own otherwise: the identities topic's hourly compaction, which takes erased members'
+    records off the broker, came later). Best effort: a principal that may not read or change
+    topic settings (a cluster, where the KafkaTopic resources carry them) leaves them as they are."""
+    if not specs:
+        return
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs])
+        current = {
+            resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+            for response in responses
+            for resource in response.resources
+            if resource[0] == 0
+        }
+        stale = [spec for spec in specs if any(current.get(spec.name, {}).get(k) != v for k, v in spec.config.items())]
+        if not stale:
+            return
+        # AlterConfigs replaces a topic's whole set of its own settings: the spec names all of them.
+        answers = await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=dict(spec.config)) for spec in stale]
+        )
+        refused = [r[3] for answer in answers for r in answer.resources if r[0] != 0]
+        if refused:
+            log.warning("the settings of %d topics could not be brought up to date: %s", len(refused), refused)
+        else:
+            log.info("brought the settings of %d existing topics up to date", len(stale))
+    except Exception as exc:  # an old broker, or no permission: the topics still work as they are
+        log.warning("topic settings not checked (%s)", type(exc).__name__)
 
 
 async def kafka_ready(settings: Settings, timeout_s: float = 3.0) -> bool:

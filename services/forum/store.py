@@ -308,9 +308,12 @@ class ForumStore:
             return 0
         linked = 0
         async for identity in self.identities.find({}, {"token_hash": 1}):
-            result = await self.tokens.update_one(
-                {"_id": identity["token_hash"]}, {"$setOnInsert": {"identity_id": identity["_id"]}}, upsert=True
-            )
+            try:
+                result = await self.tokens.update_one(
+                    {"_id": identity["token_hash"]}, {"$setOnInsert": {"identity_id": identity["_id"]}}, upsert=True
+                )
+            except DuplicateKeyError:
+                continue  # another forum starting at the same moment linked it (FerretDB's upsert is two steps)
             linked += result.upserted_id is not None
         await self.db["migrations"].update_one({"_id": TOKEN_LINKS_MARKER}, {"$set": {"at": utc_now()}}, upsert=True)
         self.every_token_linked = True

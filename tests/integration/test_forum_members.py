@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.events import IdentityChanged
+from streams.kafka import ensure_topics
 from streams.kafka_security import aiokafka_security
 from streams.serialization import decode
+from streams.settings import Settings
 from streams.topics import Topics
 from tests.harness import ForumClient, RunningServices, add_moderator, eventually, queue_item, read_topic, unique_name
 
@@ -184,40 +186,76 @@ async def test_erasure_removes_the_authors_words_from_the_moderation_queue(
     assert item["title"] is None
 
 
-async def test_a_member_from_before_token_links_still_signs_in_and_gets_linked(
+async def test_a_member_from_before_token_links_signs_in_once_the_linking_has_run(
     services: RunningServices, http: aiohttp.ClientSession
 ) -> None:
+    """The forum links every identity once per database (start-up, `haven migrate`); after that a
+    token is checked by its link alone, so a made-up token never costs a search of the members."""
     from services.common.mongo import create_mongo_client
     from services.common.tokens import hash_token
+    from services.forum.store import ForumStore
 
     member = await ForumClient.join(http, services.forum)
     client = create_mongo_client(services.settings)
-    links = client[services.settings.database_name("forum")]["identity_tokens"]
+    store = ForumStore(client[services.settings.database_name("forum")])
     try:
-        removed = await links.delete_one({"_id": hash_token(member.token or "")})
+        removed = await store.tokens.delete_one({"_id": hash_token(member.token or "")})
         assert removed.deleted_count == 1, "new identities are linked by token hash"
+        status, _ = await member.request("GET", "/v1/me")
+        assert status == 401, "no link, no search"
+        assert await store.link_every_token(force=True) >= 1
         status, me = await member.request("GET", "/v1/me")
         assert status == 200 and me["id"] == member.identity["id"]
-        assert await links.find_one({"_id": hash_token(member.token or "")}) is not None, "and the link is restored"
     finally:
         await client.close()
 
 
-async def test_the_broker_compacts_an_erased_members_identity_records_within_an_hour(services: RunningServices) -> None:
-    """Compaction never touches the segment being written: the topic must roll it and compact it
-    on a clock, or an erased member's records stay readable until 1 GiB or 7 days have passed."""
-    topic = Topics(services.settings.topic_prefix).identities
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=services.settings.kafka_bootstrap, **aiokafka_security(services.settings)
-    )
+async def _identities_config(settings: Settings) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **aiokafka_security(settings))
     await admin.start()
     try:
+        topic = Topics(settings.topic_prefix).identities
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     finally:
         await admin.close()
     [(error_code, _, _, _, entries)] = response.resources
     assert error_code == 0
-    config = {entry[0]: entry[1] for entry in entries}
+    return {entry[0]: entry[1] for entry in entries}
+
+
+async def test_the_broker_compacts_an_erased_members_identity_records_within_an_hour(services: RunningServices) -> None:
+    """Compaction never touches the segment being written: the topic must roll it and compact it
+    on a clock, or an erased member's records stay readable until 1 GiB or 7 days have passed."""
+    config = await _identities_config(services.settings)
     assert config["cleanup.policy"] == "compact"
     assert int(config["segment.ms"]) <= 3600 * 1000
     assert int(config["max.compaction.lag.ms"]) <= 3600 * 1000
+
+
+async def test_an_identities_topic_made_by_an_older_version_is_given_the_hourly_compaction(
+    services: RunningServices,
+) -> None:
+    settings = services.settings.with_overrides(topic_prefix=f"{unique_name(services, 'old')}.")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **aiokafka_security(settings))
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    Topics(settings.topic_prefix).identities,
+                    num_partitions=1,
+                    replication_factor=1,
+                    topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+                )
+            ]
+        )
+    finally:
+        await admin.close()
+    assert int((await _identities_config(settings))["max.compaction.lag.ms"]) > 3600 * 1000, (
+        "as an older version made it"
+    )
+    created = await ensure_topics(settings)
+    assert Topics(settings.topic_prefix).identities not in created
+    config = await _identities_config(settings)
+    assert int(config["segment.ms"]) <= 3600 * 1000 and int(config["max.compaction.lag.ms"]) <= 3600 * 1000
+    assert config["cleanup.policy"] == "compact"

@@ -326,19 +326,14 @@ async def test_a_decision_stored_but_never_sent_is_sent_by_the_api_itself(
 ) -> None:
     """The moderator's request stored the decision and then died (Kafka refused it, the console
     closed): nobody sends it again, and the post must not stay held for good."""
-    moderator = await add_moderator(http, services, unique_name(services, "sol"))
-    author = await ForumClient.join(http, services.forum, country="US")
-    status, crisis = await author.request(
-        "POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS}
-    )
-    assert status == 202
-    item = await eventually(lambda: queue_item(moderator, crisis["post_id"]), timeout=45)
+    moderator = await add_moderator(http, services, unique_name(services, "tam"))
+    item = await _urgent_item(http, services, moderator)
 
     settings = services.settings
     mongo = create_mongo_client(settings)
     try:
         review = ModerationStore(mongo[settings.database_name("moderation")])
-        decider = Identity(id=unique_name(services, "mod-sol"), kind="moderator", role="moderator")
+        decider = Identity(id=unique_name(services, "mod-tam"), kind="moderator", role="moderator")
         await review.decide(item["item_id"], decider, "approve", "")  # stored; its event is never sent here
         await mongo[settings.database_name("moderation")]["unsent_decisions"].update_one(
             {"_id": item["item_id"]}, {"$set": {"since": utc_now() - UNSENT_AFTER - timedelta(seconds=1)}}
@@ -346,44 +341,60 @@ async def test_a_decision_stored_but_never_sent_is_sent_by_the_api_itself(
     finally:
         await mongo.close()
 
+    reader = ForumClient(http, services.forum)
+
     async def published() -> dict[str, Any] | None:
-        status, post = await author.request("GET", f"/v1/posts/{crisis['post_id']}")
+        status, post = await reader.request("GET", f"/v1/posts/{item['post_id']}")
         return post if status == 200 and post["status"] == "published" else None
 
     await eventually(published, timeout=60)
 
 
-async def test_an_edit_screened_again_closes_the_items_of_the_earlier_words(
+async def _held_then_edited(
+    http: aiohttp.ClientSession, services: RunningServices, moderator: ForumClient, title: str, body: str
+) -> tuple[ForumClient, str, dict[str, Any]]:
+    """A thread held on its first words, then edited by its author to words that publish."""
+    author = await ForumClient.join(http, services.forum, country="US")
+    status, created = await author.request("POST", "/v1/boards/opioids/threads", json={"title": title, "body": body})
+    assert status == 202
+    item = await eventually(lambda: queue_item(moderator, created["post_id"]), timeout=45)
+    status, _ = await author.request(
+        "PATCH", f"/v1/posts/{created['post_id']}", json={"body": "Ninety days today. Walked the dog by the canal."}
+    )
+    assert status == 202
+
+    async def published() -> bool | None:
+        status, post = await author.request("GET", f"/v1/posts/{created['post_id']}")
+        return True if status == 200 and post["status"] == "published" else None
+
+    await eventually(published, timeout=60)
+    return author, created["post_id"], item
+
+
+async def test_an_edit_screened_again_closes_the_held_item_of_the_earlier_words_but_not_an_urgent_one(
     http: aiohttp.ClientSession, services: RunningServices
 ) -> None:
-    """A decision on the held first words must not land on the edit the member made since."""
+    """A decision on the held first words must not land on the edit the member made since; a
+    person who wrote of ending their life tonight still needs a moderator after editing it away."""
     moderator = await add_moderator(http, services, unique_name(services, "ren"))
-    author = await ForumClient.join(http, services.forum, country="US")
-    status, crisis = await author.request(
-        "POST", "/v1/boards/opioids/threads", json={"title": "tonight", "body": CRISIS}
-    )
-    assert status == 202
-    first = await eventually(lambda: queue_item(moderator, crisis["post_id"]), timeout=45)
-    status, _ = await author.request(
-        "PATCH",
-        f"/v1/posts/{crisis['post_id']}",
-        json={"body": "Ninety days today. Walked the dog by the canal."},
-    )
-    assert status == 202
-
-    async def published() -> dict[str, Any] | None:
-        status, post = await author.request("GET", f"/v1/posts/{crisis['post_id']}")
-        return post if status == 200 and post["status"] == "published" else None
-
-    await eventually(published, timeout=60)
+    relapse = "I relapsed again last night and honestly I dont see the point of anything anymore."
+    author, post_id, held = await _held_then_edited(http, services, moderator, "day one again", relapse)
+    assert held["level"] == "hold"
 
     async def gone_from_the_queue() -> bool | None:
-        return True if await queue_item(moderator, crisis["post_id"]) is None else None
+        return True if await queue_item(moderator, post_id) is None else None
 
     await eventually(gone_from_the_queue, timeout=30)
     status, refused = await moderator.request(
-        "POST", f"/v1/mod/items/{first['item_id']}/decision", json={"decision": "remove"}
+        "POST", f"/v1/mod/items/{held['item_id']}/decision", json={"decision": "remove"}
     )
     assert status == 409 and "edited" in refused["detail"]
-    status, post = await author.request("GET", f"/v1/posts/{crisis['post_id']}")
+    status, post = await author.request("GET", f"/v1/posts/{post_id}")
     assert status == 200 and post["status"] == "published", "the edit stays up"
+
+    _, urgent_post_id, urgent = await _held_then_edited(http, services, moderator, "tonight", CRISIS)
+    assert urgent["level"] == "urgent"
+    for _ in range(10):  # the held item above went within moments of its edit's publication
+        still = await queue_item(moderator, urgent_post_id)
+        assert still is not None and still["item_id"] == urgent["item_id"], "the urgent item waits for a moderator"
+        await asyncio.sleep(0.5)

@@ -71,7 +71,9 @@ class MemoryCollection:
 
     async def delete_one(self, query: dict[str, Any]) -> None:
         self._called("delete_one")
-        self.docs.pop(query["_id"], None)
+        doc = self.docs.get(query["_id"])
+        if doc is not None and matches(doc, query):
+            del self.docs[query["_id"]]
 
 
 class MemoryReviewDb:

@@ -15,7 +15,7 @@ from services.moderation.api.store import ModerationStore
 from streams.events import utc_now
 from streams.publishing import EventsUnavailable
 from tests.unit.memory_review_db import MemoryReviewDb
-from tests.unit.test_moderation_store_failures import ADA, _open_item
+from tests.unit.test_moderation_store_failures import ADA, ROOT, _open_item
 
 
 class Publisher:
@@ -48,7 +48,7 @@ async def test_a_decision_kafka_refused_is_sent_later_by_its_moderator_and_only_
     review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
     await review.decide("i-1", ADA, "approve", "")
     await review.decide("i-2", ADA, "remove", "")
-    await review.decision_sent("i-2")  # its request sent it
+    await review.decision_sent(db["review_items"].docs["i-2"])  # its request sent it
     assert await resend_decisions(review, publisher) == 0, "a request may still be sending it"  # type: ignore[arg-type]
 
     _age_markers(db)
@@ -68,3 +68,24 @@ async def test_a_decision_that_was_never_stored_leaves_nothing_to_send(db: Memor
     _age_markers(db)
     assert await resend_decisions(review, publisher) == 0  # type: ignore[arg-type]
     assert publisher.sent == [] and db["unsent_decisions"].docs == {}, "the item is still open: nothing to send"
+
+
+async def test_a_later_decisions_marker_outlives_the_send_of_an_earlier_one(db: MemoryReviewDb) -> None:
+    review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
+    escalated, _ = await review.decide("i-1", ADA, "escalate", "")
+    await review.decide("i-1", ROOT, "remove", "")  # the admin's decision; Kafka refuses it
+    await review.decision_sent(escalated)  # the escalation's send is confirmed late
+    _age_markers(db)
+    assert await resend_decisions(review, publisher) == 1  # type: ignore[arg-type]
+    assert publisher.sent == [("i-1", ROOT.id, "remove")]
+
+
+async def test_an_unsent_decision_on_words_the_author_has_since_edited_is_not_sent_over_the_edit(
+    db: MemoryReviewDb,
+) -> None:
+    review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
+    await review.decide("i-1", ADA, "remove", "")
+    db["review_items"].docs["i-1"]["superseded_by"] = 2  # the edit's verdict came meanwhile
+    _age_markers(db)
+    assert await resend_decisions(review, publisher) == 0  # type: ignore[arg-type]
+    assert publisher.sent == [] and db["unsent_decisions"].docs == {}

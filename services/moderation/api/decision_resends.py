@@ -38,7 +38,13 @@ async def resend_decisions(review: ModerationStore, publisher: ModerationPublish
         if item is None or item["status"] == "open" or not item.get("decision"):
             # The decision was refused after its marker was written (another moderator's claim):
             # there is nothing to send.
-            await review.decision_sent(item_id)
+            await review.no_decision_to_send(item_id)
+            continue
+        if item.get("superseded_by"):
+            # The author has edited the post since: the decision on the earlier words must not
+            # land on the new ones (the forum removes a post whatever its revision). Its moderator
+            # may still send it again by hand.
+            await review.decision_sent(item)
             continue
         decided = item["decision"]
         moderator = Identity(id=decided["moderator_id"], kind="moderator", role="moderator")
@@ -46,7 +52,7 @@ async def resend_decisions(review: ModerationStore, publisher: ModerationPublish
             await publisher.decision(item, moderator, decided["decision"], decided["note"])
         except EventsUnavailable:
             break
-        await review.decision_sent(item_id)
+        await review.decision_sent(item)
         sent += 1
     return sent
 

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.common.identities import Identity
+from services.common.pk_guard import GuardedUpdates
 from services.moderation.api.audit_trails import AuditTrails
 from services.moderation.api.open_queue import OpenQueue, queue_key
 from services.moderation.api.queue_listing import QueuePosition
@@ -48,8 +49,14 @@ def _closed(item: dict[str, Any]) -> ReviewError:
 
 
 class ModerationStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], claim_lease: timedelta = CLAIM_LEASE) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        claim_lease: timedelta = CLAIM_LEASE,
+        guarded: GuardedUpdates | None = None,
+    ) -> None:
         self._items = db["review_items"]
+        self._guarded = guarded or GuardedUpdates()
         self._audit = db["audit"]
         # Ids of deleted posts and erased authors (no words): an item arriving after its
         # deletion or erasure loses its words too.
@@ -127,19 +134,27 @@ class ModerationStore:
         """An edit screened again closes the open items of the post's earlier revisions: a decision
         on one would otherwise apply to the words the member wrote since (a removal took down a
         clean edit already published) or be ignored by the forum while its author was told the post
-        was approved. Report items stand: they are about the post, not a revision."""
+        was approved. Urgent items stay open: a person who wrote of ending their life tonight and
+        then edited the words away still needs a moderator. Report items stand: they are about the
+        post, not a revision. A decided item is marked, so an unsent decision on the earlier words
+        is not sent by decision_resends.py over the edit."""
         if event.revision < 2:
             return
         earlier = [f"post:{event.post_id}:{revision}" for revision in range(1, event.revision)]
-        # Primary keys: a search by post id would read every item on FerretDB.
-        cursor = self._items.find({"_id": {"$in": earlier}, "status": {"$in": list(OPEN_STATUSES)}}, {"_id": 1})
-        for item_id in [str(item["_id"]) async for item in cursor]:
-            superseded = await self._items.find_one_and_update(
-                {"_id": item_id, "status": {"$in": list(OPEN_STATUSES)}},
-                {"$set": {"status": "superseded", "superseded_by": event.revision, "claim": None}},
-            )
-            if superseded is not None:
-                await self._open.closed(item_id)
+        # By primary key alone: any other field in the filter reads every item on FerretDB.
+        found = await self._items.find({"_id": {"$in": earlier}}, {"status": 1, "level_rank": 1}).to_list(None)
+        for item in found:
+            if item["status"] not in OPEN_STATUSES:
+                await self._items.update_one({"_id": item["_id"]}, {"$set": {"superseded_by": event.revision}})
+            elif item.get("level_rank", 0) < LEVELS["urgent"]:
+                superseded = await self._guarded.find_one_and_update(
+                    self._items,
+                    item["_id"],
+                    {"status": {"$in": list(OPEN_STATUSES)}},
+                    {"$set": {"status": "superseded", "superseded_by": event.revision, "claim": None}},
+                )
+                if superseded is not None:
+                    await self._open.closed(item["_id"])
 
     async def alerted_items(self, item_ids: list[str]) -> set[str]:
         """Which of these items are stored and their moderators already alerted."""
@@ -370,7 +385,12 @@ class ModerationStore:
         except DuplicateKeyError:
             pass  # a repeat running at the same moment wrote it first
 
-    async def decision_sent(self, item_id: str) -> None:
+    async def decision_sent(self, item: dict[str, Any]) -> None:
+        """The item's stored decision has been sent. A marker written after that decision (another
+        decision on the item since, say an admin's after an escalation) stays for its own."""
+        await self._unsent_decisions.delete_one({"_id": item["_id"], "since": {"$lte": item["decision"]["at"]}})
+
+    async def no_decision_to_send(self, item_id: str) -> None:
         await self._unsent_decisions.delete_one({"_id": item_id})
 
     async def unsent_decisions(self, older_than: timedelta, limit: int = 100) -> list[str]:

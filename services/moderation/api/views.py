@@ -107,7 +107,7 @@ async def decide(request: web.Request) -> web.Response:
     ):
         await request.app[publisher_key].decision(item, moderator, decision, item["decision"]["note"])
     try:
-        await request.app[store_key].decision_sent(item["_id"])
+        await request.app[store_key].decision_sent(item)
     except PyMongoError as exc:  # sent: at worst decision_resends.py sends it once more
         log.warning("a sent decision's marker could not be cleared (%s)", type(exc).__name__)
     return web.json_response(item_view(item))
