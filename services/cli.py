@@ -42,6 +42,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("migrate",), "services.migrate", "bring existing data up to this version (idempotent)"),
     (("seed",), "tools.seed", "add N published posts (threads, members, inbox, queue history) for benchmarks"),
     (("bench", "redaction"), "tools.benchmarks.redaction", "worst-case redaction time on hostile 1-64 KiB bodies"),
+    (("bench", "moderation"), "tools.benchmarks.moderation", "moderator actions as the review history grows"),
 ]
 
 

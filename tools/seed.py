@@ -116,6 +116,7 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
             "review_items": [],
             "audit": [],
             "audit_trails": [],
+            "review_items_by_post": [],
         }
         for k in range(done, upto):
             thread_no = k * plan.threads // plan.posts
@@ -234,6 +235,7 @@ def plan_batches(plan: SeedPlan, run_id: str, batch_posts: int = BATCH) -> Itera
                         "seeded": True,
                     }
                 )
+                moderation["review_items_by_post"].append({"_id": post_id, "items": [item_id], "seeded": True})
                 moderation["audit_trails"] += [
                     {**doc, "seeded": True} for doc in list_documents(item_id, [{"a": f"seed-{run_id}-a{k}"}])
                 ]

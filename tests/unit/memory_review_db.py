@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.errors import AutoReconnect, DuplicateKeyError
+from pymongo.results import UpdateResult
 
+from services.common.pk_guard import GuardedUpdates
+from services.moderation.api.store import ModerationStore
 from tests.unit.test_pk_lists import PrimaryKeyOnlyCollection
 
 
@@ -16,6 +19,19 @@ class MemoryCursor:
 
     def limit(self, n: int) -> MemoryCursor:
         return MemoryCursor(self.docs[:n])
+
+    def sort(self, keys: list[tuple[str, int]]) -> MemoryCursor:
+        docs = list(self.docs)
+        for name, direction in reversed(keys):
+            docs.sort(key=lambda doc: doc[name], reverse=direction < 0)
+        return MemoryCursor(docs)
+
+    def __aiter__(self) -> Any:
+        return self._each()
+
+    async def _each(self) -> Any:
+        for doc in self.docs:
+            yield doc
 
     async def to_list(self, length: int | None) -> list[dict[str, Any]]:
         return self.docs
@@ -57,17 +73,26 @@ class MemoryCollection:
         doc = next((doc for doc in self.docs.values() if matches(doc, query)), None)
         if doc is None:
             return None
-        doc.update(update["$set"])
+        _apply(doc, update, inserted=False)
         return dict(doc)
 
-    async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool = False) -> None:
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool = False) -> UpdateResult:
         self._called("update_one")
         for doc in self.docs.values():
             if matches(doc, query):
-                doc.update(update["$set"])
-                return
+                _apply(doc, update, inserted=False)
+                return UpdateResult({"n": 1, "nModified": 1}, acknowledged=True)
         if upsert:
-            self.docs[query["_id"]] = {"_id": query["_id"], **update["$set"]}
+            self.docs[query["_id"]] = doc = {"_id": query["_id"]}
+            _apply(doc, update, inserted=True)
+            return UpdateResult({"n": 1, "nModified": 0, "upserted": query["_id"]}, acknowledged=True)
+        return UpdateResult({"n": 0, "nModified": 0}, acknowledged=True)
+
+    async def update_many(self, query: dict[str, Any], update: dict[str, Any]) -> None:
+        self._called("update_many")
+        for doc in self.docs.values():
+            if matches(doc, query):
+                _apply(doc, update, inserted=False)
 
     async def delete_one(self, query: dict[str, Any]) -> None:
         self._called("delete_one")
@@ -84,6 +109,11 @@ class MemoryReviewDb:
         return self.collections.setdefault(name, MemoryCollection())
 
 
+def review_store(db: MemoryReviewDb) -> ModerationStore:
+    """The store over this stand-in, which answers MongoDB's guarded filters as MongoDB does."""
+    return ModerationStore(db, guarded=GuardedUpdates(server_has_indexed_filters=True))  # type: ignore[arg-type]
+
+
 def matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
     """Equality (None also matching a missing field), dotted paths, $in/$lt/$lte, $or and $and."""
     for key, condition in query.items():
@@ -96,6 +126,23 @@ def matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
         elif not _holds(_field(doc, key), condition):
             return False
     return True
+
+
+def _apply(doc: dict[str, Any], update: dict[str, Any], *, inserted: bool) -> None:
+    """$set, $setOnInsert, $push, $max and $addToSet (with $each) on top-level fields."""
+    for op, fields in update.items():
+        for name, value in fields.items():
+            if op == "$set" or (op == "$setOnInsert" and inserted):
+                doc[name] = value
+            elif op == "$push":
+                doc.setdefault(name, []).append(value)
+            elif op == "$max":
+                doc[name] = value if doc.get(name) is None else max(doc[name], value)
+            elif op == "$addToSet":
+                added = value["$each"] if isinstance(value, dict) and "$each" in value else [value]
+                doc.setdefault(name, []).extend(v for v in added if v not in doc[name])
+            elif op != "$setOnInsert":
+                raise AssertionError(f"{op} is not in this stand-in's update language")
 
 
 def _field(doc: dict[str, Any], path: str) -> Any:

@@ -11,10 +11,9 @@ from pymongo.errors import AutoReconnect
 
 from services.common.identities import Identity
 from services.moderation.api.decision_resends import UNSENT_AFTER, resend_decisions
-from services.moderation.api.store import ModerationStore
 from streams.events import utc_now
 from streams.publishing import EventsUnavailable
-from tests.unit.memory_review_db import MemoryReviewDb
+from tests.unit.memory_review_db import MemoryReviewDb, review_store
 from tests.unit.test_moderation_store_failures import ADA, ROOT, _open_item
 
 
@@ -45,7 +44,7 @@ def _age_markers(db: MemoryReviewDb) -> None:
 
 
 async def test_a_decision_kafka_refused_is_sent_later_by_its_moderator_and_only_once(db: MemoryReviewDb) -> None:
-    review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
+    review, publisher = review_store(db), Publisher()
     await review.decide("i-1", ADA, "approve", "")
     await review.decide("i-2", ADA, "remove", "")
     await review.decision_sent(db["review_items"].docs["i-2"])  # its request sent it
@@ -61,7 +60,7 @@ async def test_a_decision_kafka_refused_is_sent_later_by_its_moderator_and_only_
 
 
 async def test_a_decision_that_was_never_stored_leaves_nothing_to_send(db: MemoryReviewDb) -> None:
-    review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
+    review, publisher = review_store(db), Publisher()
     db["review_items"].fail("find_one_and_update", call=1)  # the database goes before the decision is written
     with pytest.raises(AutoReconnect):
         await review.decide("i-1", ADA, "approve", "")
@@ -71,7 +70,7 @@ async def test_a_decision_that_was_never_stored_leaves_nothing_to_send(db: Memor
 
 
 async def test_a_later_decisions_marker_outlives_the_send_of_an_earlier_one(db: MemoryReviewDb) -> None:
-    review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
+    review, publisher = review_store(db), Publisher()
     escalated, _ = await review.decide("i-1", ADA, "escalate", "")
     await review.decide("i-1", ROOT, "remove", "")  # the admin's decision; Kafka refuses it
     await review.decision_sent(escalated)  # the escalation's send is confirmed late
@@ -83,7 +82,7 @@ async def test_a_later_decisions_marker_outlives_the_send_of_an_earlier_one(db: 
 async def test_an_unsent_decision_on_words_the_author_has_since_edited_is_not_sent_over_the_edit(
     db: MemoryReviewDb,
 ) -> None:
-    review, publisher = ModerationStore(db), Publisher()  # type: ignore[arg-type]
+    review, publisher = review_store(db), Publisher()
     await review.decide("i-1", ADA, "remove", "")
     db["review_items"].docs["i-1"]["superseded_by"] = 2  # the edit's verdict came meanwhile
     _age_markers(db)

@@ -13,9 +13,8 @@ from pymongo.errors import AutoReconnect
 from services.common.identities import Identity
 from services.moderation.api.realert import UrgentRealerter
 from services.moderation.api.sla import SlaMetrics
-from services.moderation.api.store import ModerationStore
 from streams.events import utc_now
-from tests.unit.memory_review_db import MemoryReviewDb
+from tests.unit.memory_review_db import MemoryReviewDb, review_store
 
 ADA = Identity(id="mod-ada", kind="moderator", role="moderator", name="Ada")
 ROOT = Identity(id="admin-root", kind="moderator", role="admin", name="Root")
@@ -35,12 +34,17 @@ def _open_item(item_id: str, waited: timedelta = timedelta(0)) -> dict[str, Any]
     }
 
 
+def _queued(db: MemoryReviewDb, item: dict[str, Any]) -> None:
+    db["review_items"].docs[item["_id"]] = item
+    db["review_open"].docs[item["_id"]] = {"_id": item["_id"], "r": item["level_rank"], "c": item["created_at"]}
+
+
 @pytest.fixture
 def db() -> MemoryReviewDb:
     db = MemoryReviewDb()
-    db["review_items"].docs["i-1"] = _open_item("i-1")
-    db["review_open"].docs["i-1"] = {"_id": "i-1"}
+    _queued(db, _open_item("i-1"))
     db["migrations"].docs["audit_trails"] = {"_id": "audit_trails"}  # trails are read, not the log
+    db["migrations"].docs["review_open"] = {"_id": "review_open"}
     return db
 
 
@@ -50,7 +54,7 @@ def db() -> MemoryReviewDb:
 async def test_a_decision_repeated_after_the_database_failed_is_closed_and_audited_once(
     db: MemoryReviewDb, collection: str, method: str
 ) -> None:
-    store = ModerationStore(db)  # type: ignore[arg-type]
+    store = review_store(db)
     db[collection].fail(method, call=1)
     with pytest.raises(AutoReconnect):
         await store.decide("i-1", ADA, "remove", "Names a place and a date.")
@@ -66,7 +70,7 @@ async def test_a_decision_repeated_after_the_database_failed_is_closed_and_audit
 
 
 async def test_an_escalation_and_the_admins_decision_after_it_are_both_audited(db: MemoryReviewDb) -> None:
-    store = ModerationStore(db)  # type: ignore[arg-type]
+    store = review_store(db)
     await store.decide("i-1", ADA, "escalate", "")
     await store.decide("i-1", ROOT, "approve", "")
     assert [e["action"] for e in await store.audit_log(item_id="i-1")] == ["escalate", "approve"]
@@ -82,12 +86,13 @@ class RecordingPublisher:
 
 async def test_an_item_marked_before_the_database_failed_is_realerted_in_the_same_round() -> None:
     db = MemoryReviewDb()
+    db["migrations"].docs["review_open"] = {"_id": "review_open"}
     for item_id in ("i-a", "i-b"):
-        db["review_items"].docs[item_id] = _open_item(item_id, waited=timedelta(minutes=6))
+        _queued(db, _open_item(item_id, waited=timedelta(minutes=6)))
     db["review_items"].fail("find_one_and_update", call=2)
     publisher = RecordingPublisher()
     realerter = UrgentRealerter(
-        ModerationStore(db),  # type: ignore[arg-type]
+        review_store(db),
         publisher,  # type: ignore[arg-type]
         SlaMetrics(CollectorRegistry()),
         timedelta(minutes=5),

@@ -63,6 +63,12 @@ class OpenQueue:
         await self._db["migrations"].update_one({"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
         self._built = True
 
+    async def waiting_since(self, rank: int, cutoff: datetime) -> list[str]:
+        """Ids of the entries at exactly this level opened at or before `cutoff`, oldest first
+        (some may name items decided since: callers check each item)."""
+        entries = self.entries.find({"r": rank, "c": {"$lte": cutoff}}, {"_id": 1}).sort(ENTRY_ORDER)
+        return [entry["_id"] async for entry in entries]
+
     async def page(
         self,
         items: Any,

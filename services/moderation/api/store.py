@@ -8,10 +8,10 @@ only its holder (or an admin) may decide the item.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -19,6 +19,7 @@ from services.common.identities import Identity
 from services.common.pk_guard import GuardedUpdates
 from services.moderation.api.audit_trails import AuditTrails
 from services.moderation.api.open_queue import OpenQueue, queue_key
+from services.moderation.api.post_items import PostItems
 from services.moderation.api.queue_listing import QueuePosition
 from services.moderation.api.quoted_words import verdict_without_words
 from services.moderation.api.urgent_pages import queue_item_id
@@ -28,6 +29,12 @@ LEVELS = {"urgent": 3, "hold": 2, "report": 1, "other": 0}
 LEVEL_NAMES = {rank: name for name, rank in LEVELS.items()}
 OPEN_STATUSES = ("open", "escalated")
 CLAIM_LEASE = timedelta(minutes=10)
+#: Tries at a guarded write when the item changed between its read and the write.
+_WRITE_ATTEMPTS = 3
+#: Urgent items re-alerted at most per round; the rest wait for the next.
+_REALERTS_PER_ROUND = 100
+#: More audit entries than one item ever gathers (a claim, a view and a message each add one).
+_EVERY_ENTRY = 100_000
 _ERASED_AUTHOR = {"author_id": None, "erased_author": True}
 
 log = logging.getLogger(__name__)
@@ -66,6 +73,8 @@ class ModerationStore:
         self._open = OpenQueue(db)
         # Each item's audit entries by primary key, so the console's trail never reads the log.
         self.trails = AuditTrails(db)
+        # Each post's item ids by primary key, so reports and deletions never read every item.
+        self.post_items = PostItems(db)
         # Items whose decision is stored but not yet known to have been sent (decision_resends.py).
         self._unsent_decisions = db["unsent_decisions"]
         self._lease = claim_lease
@@ -85,6 +94,7 @@ class ModerationStore:
 
     async def build_audit_trails_once(self) -> None:
         await self.build_audit_trails()
+        await self.post_items.build(self._items)
 
     @staticmethod
     def queues(event: PostScreened) -> bool:
@@ -98,6 +108,7 @@ class ModerationStore:
             return None
         level = "urgent" if event.verdict.action == "hold_urgent" else "hold"
         item_id = queue_item_id(event)
+        await self.post_items.add(event.post_id, item_id)
         result = await self._items.update_one(
             {"_id": item_id},
             {
@@ -127,8 +138,8 @@ class ModerationStore:
             return level
         # A redelivery: the first delivery may have stored the item and then failed to alert the
         # moderators. Until `mark_alerted`, every delivery alerts again (the alert's id is stable).
-        pending = await self._items.find_one({"_id": item_id, "alerted": False}, {"_id": 1})
-        return level if pending is not None else None
+        stored = await self._items.find_one({"_id": item_id}, {"alerted": 1})
+        return level if stored is not None and not stored.get("alerted") else None
 
     async def _supersede_earlier_revisions(self, event: PostScreened) -> None:
         """An edit screened again closes the open items of the post's earlier revisions: a decision
@@ -158,8 +169,9 @@ class ModerationStore:
 
     async def alerted_items(self, item_ids: list[str]) -> set[str]:
         """Which of these items are stored and their moderators already alerted."""
-        cursor = self._items.find({"_id": {"$in": item_ids}, "alerted": True}, {"_id": 1})
-        return {str(item["_id"]) async for item in cursor}
+        # By primary key alone: a filter on `alerted` as well reads every item on FerretDB.
+        found = await self._items.find({"_id": {"$in": item_ids}}, {"alerted": 1}).to_list(None)
+        return {str(item["_id"]) for item in found if item.get("alerted")}
 
     async def mark_alerted(self, item_id: str) -> None:
         await self._items.update_one({"_id": item_id}, {"$set": {"alerted": True}})
@@ -176,31 +188,32 @@ class ModerationStore:
         """
         rank = LEVELS["hold" if event.reason == "worried_about_author" else "report"]
         report = {"report_id": event.report_id, "reason": event.reason, "note": event.note, "at": event.occurred_at}
-        if await self._items.find_one({"post_id": event.post_id, "reports.report_id": event.report_id}, {"_id": 1}):
-            return None
+        items = await self.post_items.of(self._items, event.post_id)
+        if any(filed.get("report_id") == event.report_id for item in items for filed in item.get("reports") or []):
+            return None  # a redelivery
         first_id = f"report:{event.post_id}"
-        joined = await self._items.find_one_and_update(
-            {
-                "post_id": event.post_id,
-                "status": {"$in": list(OPEN_STATUSES)},
-                # Report items made before `source` existed are known by their id alone.
-                "$or": [{"source": "report"}, {"_id": first_id}],
-                "reports.report_id": {"$ne": event.report_id},
-            },
-            {"$push": {"reports": report}, "$max": {"level_rank": rank}},
-            return_document=ReturnDocument.AFTER,  # (FerretDB has no findAndModify projection)
-        )
-        if joined is not None:
-            await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
-            return None
+        for item in items:
+            # Report items made before `source` existed are known by their id alone.
+            if item["status"] in OPEN_STATUSES and (item.get("source") == "report" or item["_id"] == first_id):
+                joined = await self._guarded.find_one_and_update(
+                    self._items,
+                    item["_id"],
+                    {"status": item["status"]},
+                    {"$push": {"reports": report}, "$max": {"level_rank": rank}},
+                )
+                if joined is not None:
+                    await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
+                    return None
         # Named after the report that opened it, so a redelivery lands on the same item.
         item_id = (
             first_id
             if await self._items.find_one({"_id": first_id}, {"_id": 1}) is None
             else (f"{first_id}:{event.report_id}")
         )
-        decided = await self._items.find_one(
-            {"post_id": event.post_id, "status": "decided"}, {"_id": 1}, sort=[("created_at", DESCENDING)]
+        decided = max(
+            (item for item in items if item["status"] == "decided"),
+            key=lambda item: item["created_at"],
+            default=None,
         )
         if decided is not None:
             # Written before the item, under a fixed id: a crash in between cannot lose or repeat it.
@@ -221,6 +234,7 @@ class ModerationStore:
                 )
             except DuplicateKeyError:
                 pass  # a redelivered report: the entry is there already
+        await self.post_items.add(event.post_id, item_id)
         result = await self._items.update_one(
             {"_id": item_id},
             {
@@ -249,30 +263,41 @@ class ModerationStore:
         """An erased member: their words leave the queue and the audit notes; ids, levels,
         decisions and who did what stay. Idempotent."""
         await self._erasures.update_one({"_id": f"author:{author_id}"}, {"$set": {"at": utc_now()}}, upsert=True)
-        await self._remove_words({"author_id": author_id}, _ERASED_AUTHOR)
+        # By author: an erasure is rare, so this one query may read every item on FerretDB.
+        await self._remove_words(await self._items.find({"author_id": author_id}).to_list(None), _ERASED_AUTHOR)
 
     async def forget_post(self, post_id: str) -> None:
         """The author deleted the post: its words leave the queue and the audit notes. Idempotent."""
         await self._erasures.update_one({"_id": f"post:{post_id}"}, {"$set": {"at": utc_now()}}, upsert=True)
-        await self._remove_words({"post_id": post_id})
+        await self._remove_words(await self.post_items.of(self._items, post_id))
 
     async def remove_words_if_gone(self, post_id: str, author_id: str) -> None:
         """Call after queueing anything about a post: the deletion or erasure may have come first
         (it travels on another topic), and then the new item loses its words at once."""
         if await self._erasures.find_one({"_id": f"author:{author_id}"}) is not None:
-            await self._remove_words({"post_id": post_id}, _ERASED_AUTHOR)
+            await self._remove_words(await self.post_items.of(self._items, post_id), _ERASED_AUTHOR)
         elif await self._erasures.find_one({"_id": f"post:{post_id}"}) is not None:
-            await self._remove_words({"post_id": post_id})
+            await self._remove_words(await self.post_items.of(self._items, post_id))
 
-    async def _remove_words(self, query: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-        items = await self._items.find(query).to_list(None)
-        post_ids = sorted({item["post_id"] for item in items})
-        if post_ids:
+    async def _remove_words(self, items: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
+        if items:
             # Audit notes first: once items lose their author id, a redelivery no longer finds them.
             # A moderator's free-text note may quote the post, so notes go; actions and times stay.
-            await self._audit.update_many({"post_id": {"$in": post_ids}}, {"$set": {"note": ""}})
+            await self._clear_audit_notes(items)
         for item in items:
             await self._items.update_one({"_id": item["_id"]}, {"$set": {**without_words(item), **(extra or {})}})
+
+    async def _clear_audit_notes(self, items: list[dict[str, Any]]) -> None:
+        """Every audit entry about these items' posts loses its note: found through the items'
+        trails (by primary key) once they are built, else by post."""
+        if not await self.trails.ready():
+            post_ids = sorted({item["post_id"] for item in items})
+            await self._audit.update_many({"post_id": {"$in": post_ids}}, {"$set": {"note": ""}})
+            return
+        for item in items:
+            entry_ids = await self.trails.entry_ids(item["_id"], _EVERY_ENTRY)
+            if entry_ids:
+                await self._audit.update_many({"_id": {"$in": entry_ids}}, {"$set": {"note": ""}})
 
     async def open_items(self, limit: int, after: QueuePosition | None = None) -> list[dict[str, Any]]:
         """Up to `limit` open items in queue order, starting after `after` when given."""
@@ -288,38 +313,35 @@ class ModerationStore:
 
     async def claim(self, item_id: str, moderator: Identity) -> tuple[dict[str, Any], bool]:
         """Take (or renew) the lease on an item; also says whether this was the item's first claim."""
-        await self._admins_only_once_escalated(item_id, moderator)
-        now = utc_now()
-        doc = await self._items.find_one_and_update(
-            {
-                "_id": item_id,
-                "status": {"$in": list(OPEN_STATUSES)},
-                "$or": [{"claim": None}, {"claim.until": {"$lt": now}}, {"claim.moderator_id": moderator.id}],
-            },
-            {
-                "$set": {
-                    "claim": {
-                        "moderator_id": moderator.id,
-                        "moderator_name": moderator.name,
-                        "until": now + self._lease,
-                    }
-                }
-            },
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
-            current = await self.item(item_id)
+        for _ in range(_WRITE_ATTEMPTS):
+            current = await self._admins_only_once_escalated(item_id, moderator)
             if current["status"] not in OPEN_STATUSES:
                 raise _closed(current)
+            now = utc_now()
+            claim = current.get("claim")
+            if claim and claim["moderator_id"] != moderator.id and claim["until"] >= now:
+                raise ReviewError(409, "Another moderator is handling this item.")
+            # Written only if status and claim are still as read (see _unchanged_since).
+            doc = await self._guarded.find_one_and_update(
+                self._items,
+                item_id,
+                _unchanged_since(current),
+                {
+                    "$set": {
+                        "claim": {
+                            "moderator_id": moderator.id,
+                            "moderator_name": moderator.name,
+                            "until": now + self._lease,
+                        }
+                    }
+                },
+            )
+            if doc is not None:
+                break
+        else:
             raise ReviewError(409, "Another moderator is handling this item.")
-        first = (
-            doc.get("first_claimed_at") is None
-            and (
-                await self._items.update_one(
-                    {"_id": item_id, "first_claimed_at": None}, {"$set": {"first_claimed_at": now}}
-                )
-            ).modified_count
-            == 1
+        first = doc.get("first_claimed_at") is None and await self._guarded.update_one(
+            self._items, item_id, {"first_claimed_at": None}, {"$set": {"first_claimed_at": now}}
         )
         await self.audit(doc, moderator, "claim")
         return doc, first
@@ -354,20 +376,19 @@ class ModerationStore:
         }
         if decision == "escalate":
             changes["claim"] = None  # the item now waits for an admin to take it
-        still_open: dict[str, Any] = {"_id": item_id, "status": {"$in": list(OPEN_STATUSES)}}
-        if moderator.role != "admin":
-            # The claim read above may be stale: another moderator's claim taken since wins.
-            still_open["$or"] = [
-                {"claim": None},
-                {"claim.until": {"$lt": utc_now()}},
-                {"claim.moderator_id": moderator.id},
-            ]
-        doc = await self._items.find_one_and_update(still_open, {"$set": changes}, return_document=ReturnDocument.AFTER)
-        if doc is None:
-            latest = await self.item(item_id)
-            if latest["status"] in OPEN_STATUSES:
-                _refuse_if_claimed_by_another(latest, moderator, "decide it")
-            raise ReviewError(409, "This item has been decided already.")
+        for _ in range(_WRITE_ATTEMPTS):
+            # Only if status and claim are as just checked: another moderator's claim taken since wins.
+            doc = await self._guarded.find_one_and_update(
+                self._items, item_id, _unchanged_since(current, claim=moderator.role != "admin"), {"$set": changes}
+            )
+            if doc is not None:
+                break
+            current = await self._admins_only_once_escalated(item_id, moderator)
+            if current["status"] not in OPEN_STATUSES:
+                raise ReviewError(409, "This item has been decided already.")
+            _refuse_if_claimed_by_another(current, moderator, "decide it")
+        else:
+            raise ReviewError(409, "This item changed while the decision was being stored; try again.")
         await self._record_decided(doc, moderator, repeated=False)
         return doc, False
 
@@ -420,35 +441,32 @@ class ModerationStore:
     async def take_unclaimed_urgent(self, waited: timedelta) -> list[dict[str, Any]]:
         """Urgent items nobody has held a claim on for `waited`, each marked as re-alerted now.
 
-        The mark is set with a conditional update, so when several API instances look at once,
-        each item is re-alerted by exactly one of them.
+        The mark is set with a guarded write, so when several API instances look at once, each item
+        is re-alerted by one of them (on FerretDB, whose writes are a read then a write, rarely two).
+        Candidates come from the open queue (the backlog), not from every item ever queued.
         """
+        await self._open.build(self._items, OPEN_STATUSES)
         now = utc_now()
         cutoff = now - waited
-        due_query: dict[str, Any] = {
-            "status": {"$in": list(OPEN_STATUSES)},
-            "level_rank": LEVELS["urgent"],
-            "created_at": {"$lte": cutoff},
-            "$and": [
-                {"$or": [{"claim": None}, {"claim.until": {"$lt": now}}]},
-                {"$or": [{"realerted_at": None}, {"realerted_at": {"$lte": cutoff}}]},
-            ],
-        }
-        taken = []
-        for candidate in await self._items.find(due_query).limit(100).to_list(None):
-            try:
-                doc = await self._items.find_one_and_update(
-                    {**due_query, "_id": candidate["_id"]},
-                    {"$set": {"realerted_at": now}},
-                    return_document=ReturnDocument.AFTER,
-                )
-            except PyMongoError as exc:
-                # Those taken already carry their mark: dropped here, they would wait a whole
-                # `waited` more. The rest are taken on a later round.
-                log.warning("taking urgent items to re-alert stopped early: %s", type(exc).__name__)
-                break
-            if doc is not None:
-                taken.append(doc)
+        urgent_ids = await self._open.waiting_since(LEVELS["urgent"], cutoff)
+        taken: list[dict[str, Any]] = []
+        for start in range(0, len(urgent_ids), 100):
+            found = await self._items.find({"_id": {"$in": urgent_ids[start : start + 100]}}).to_list(None)
+            for item in sorted(found, key=lambda d: (d["created_at"], d["_id"])):
+                if len(taken) == _REALERTS_PER_ROUND or not _due_for_realert(item, now, cutoff):
+                    continue
+                guard = {**_unchanged_since(item), "realerted_at": item.get("realerted_at")}
+                try:
+                    doc = await self._guarded.find_one_and_update(
+                        self._items, item["_id"], guard, {"$set": {"realerted_at": now}}
+                    )
+                except PyMongoError as exc:
+                    # Those taken already carry their mark: dropped here, they would wait a whole
+                    # `waited` more. The rest are taken on a later round.
+                    log.warning("taking urgent items to re-alert stopped early: %s", type(exc).__name__)
+                    return taken
+                if doc is not None:
+                    taken.append(doc)
         return taken
 
     async def release_realert(self, item_id: str) -> None:
@@ -491,6 +509,34 @@ class ModerationStore:
             query["item_id"] = item_id
         newest = await self._audit.find(query).sort("at", DESCENDING).limit(limit).to_list(None)
         return newest[::-1]
+
+
+def _unchanged_since(item: dict[str, Any], *, claim: bool = True) -> dict[str, Any]:
+    """A guard that holds while the item's status (and claim, unless `claim` is False) are those
+    of this read.
+
+    Claims and decisions are checked here against the item as read, then written by primary key
+    under this guard: on FerretDB any filter beyond `_id` reads every item ever queued (see
+    services/common/pk_guard.py). A claim renewed, taken or released since fails the guard, and
+    the caller reads the item again.
+    """
+    guard = {"status": item["status"]}
+    if claim:
+        guard["claim"] = item.get("claim")
+    return guard
+
+
+def _due_for_realert(item: dict[str, Any], now: datetime, cutoff: datetime) -> bool:
+    """Open, urgent, waiting since `cutoff`, unclaimed (or its claim lapsed) and not re-alerted since."""
+    claim = item.get("claim")
+    realerted_at = item.get("realerted_at")
+    return (
+        item["status"] in OPEN_STATUSES
+        and item["level_rank"] == LEVELS["urgent"]
+        and item["created_at"] <= cutoff
+        and (not claim or claim["until"] < now)
+        and (realerted_at is None or realerted_at <= cutoff)
+    )
 
 
 def _refuse_if_claimed_by_another(item: dict[str, Any], moderator: Identity, what: str) -> None:
