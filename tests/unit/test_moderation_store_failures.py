@@ -1,5 +1,6 @@
 """The review store when the database fails partway: a repeated decision completes its records, and
-urgent items already marked for a re-alert are re-alerted in the same round."""
+urgent items already marked for a re-alert are re-alerted in the same round, or on the next one
+when Kafka refused them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services.common.identities import Identity
 from services.moderation.api.realert import UrgentRealerter
 from services.moderation.api.sla import SlaMetrics
 from streams.events import utc_now
+from streams.publishing import EventsUnavailable
 from tests.unit.memory_review_db import MemoryReviewDb, review_store
 
 ADA = Identity(id="mod-ada", kind="moderator", role="moderator", name="Ada")
@@ -79,9 +81,21 @@ async def test_an_escalation_and_the_admins_decision_after_it_are_both_audited(d
 class RecordingPublisher:
     def __init__(self) -> None:
         self.realerted: list[str] = []
+        self.refusing = False
 
     async def urgent_unclaimed(self, item: dict[str, Any], waited_s: int) -> None:
+        if self.refusing:
+            raise EventsUnavailable("KafkaTimeoutError")
         self.realerted.append(item["_id"])
+
+
+def _realerter(db: MemoryReviewDb, publisher: RecordingPublisher) -> UrgentRealerter:
+    return UrgentRealerter(
+        review_store(db),
+        publisher,  # type: ignore[arg-type]
+        SlaMetrics(CollectorRegistry()),
+        timedelta(minutes=5),
+    )
 
 
 async def test_an_item_marked_before_the_database_failed_is_realerted_in_the_same_round() -> None:
@@ -91,13 +105,23 @@ async def test_an_item_marked_before_the_database_failed_is_realerted_in_the_sam
         _queued(db, _open_item(item_id, waited=timedelta(minutes=6)))
     db["review_items"].fail("find_one_and_update", call=2)
     publisher = RecordingPublisher()
-    realerter = UrgentRealerter(
-        review_store(db),
-        publisher,  # type: ignore[arg-type]
-        SlaMetrics(CollectorRegistry()),
-        timedelta(minutes=5),
-    )
+    realerter = _realerter(db, publisher)
     assert await realerter.run_once() == 1
     assert publisher.realerted == ["i-a"]
     assert await realerter.run_once() == 1, "the item the failure stopped at is taken on the next round"
     assert publisher.realerted == ["i-a", "i-b"]
+
+
+async def test_urgent_items_kafka_refused_to_realert_are_realerted_on_the_next_round() -> None:
+    db = MemoryReviewDb()
+    db["migrations"].docs["review_open"] = {"_id": "review_open"}
+    for item_id in ("i-a", "i-b", "i-c"):
+        _queued(db, _open_item(item_id, waited=timedelta(minutes=6)))
+    publisher = RecordingPublisher()
+    realerter = _realerter(db, publisher)
+    publisher.refusing = True
+    with pytest.raises(EventsUnavailable):
+        await realerter.run_once()
+    publisher.refusing = False
+    assert await realerter.run_once() == 3, "none of them waits another five minutes"
+    assert sorted(publisher.realerted) == ["i-a", "i-b", "i-c"]

@@ -28,12 +28,15 @@ class UrgentRealerter:
     async def run_once(self) -> int:
         items = await self._review.take_unclaimed_urgent(self._after)
         now = utc_now()
-        for item in items:
+        for index, item in enumerate(items):
             waited_s = int((now - item["created_at"]).total_seconds())
             try:
                 await self._publisher.urgent_unclaimed(item, waited_s)
             except Exception:
-                await self._review.release_realert(item["_id"])  # so the next round tries it again
+                # This item and those after it are marked but were not sent: unmarked, the next
+                # round (seconds away) tries them again, instead of a whole `after` later.
+                for unsent in items[index:]:
+                    await self._review.release_realert(unsent["_id"])
                 raise
             self._sla.realerted()
         if items:
