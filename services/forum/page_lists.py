@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.common.pk_lists import BUCKET, list_documents
-from services.forum.store import ForumStore
+from services.forum.store import PAGE_LISTS_MARKER, ForumStore
 
 log = logging.getLogger(__name__)
 
-MARKER_ID = "page_lists"
+MARKER_ID = PAGE_LISTS_MARKER
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _WRITES_AT_ONCE = 64
 

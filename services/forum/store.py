@@ -184,6 +184,8 @@ def _page(found: list[tuple[int, dict[str, Any]]], limit: int) -> Page:
 
 #: The `migrations` record that every identity has its token link.
 TOKEN_LINKS_MARKER = "token_links"
+#: The `migrations` record that every published thread and post is on its page list (page_lists.py).
+PAGE_LISTS_MARKER = "page_lists"
 
 
 class ForumStore:
@@ -192,6 +194,7 @@ class ForumStore:
         # Every guarded write (verdicts, decisions, edits, post times) is a primary-key hit, also
         # on FerretDB: see services/common/pk_guard.py.
         self._guarded = guarded or GuardedUpdates()
+        self._page_lists_complete = False
         self.identities = db["identities"]
         # token hash -> identity id, so that checking a token is a primary-key lookup on any
         # database (FerretDB, for one, uses an index only for a filter of exactly {_id: value}).
@@ -565,12 +568,22 @@ class ForumStore:
     async def post(self, post_id: str) -> dict[str, Any] | None:
         return await self.posts.find_one({"_id": post_id})
 
+    async def page_lists_complete(self) -> bool:
+        """Whether every published thread and post is on its page list (built once per database)."""
+        if not self._page_lists_complete:
+            self._page_lists_complete = await self.db["migrations"].find_one({"_id": PAGE_LISTS_MARKER}) is not None
+        return self._page_lists_complete
+
     async def threads_page(self, board_slug: str, cursor: str | None, limit: int) -> Page:
         """Published threads, most recently active first."""
         head = await self.board_threads.head(board_slug)
         if head is not None:
             return await self._threads_page_from_list(board_slug, head, cursor, limit)
-        # A board no thread was published on since the lists exist (old data): the query.
+        if await self.page_lists_complete():
+            # No list, so no thread was ever published here. The query below would find none
+            # either, after reading every thread on FerretDB, for every visitor of an empty board.
+            return Page([], None)
+        # Old data the lists were not built from yet: the query.
         query: dict[str, Any] = {"board_slug": board_slug, "status": PostStatus.PUBLISHED}
         if cursor:
             moment, last_id = decode_cursor(cursor)
@@ -647,7 +660,9 @@ class ForumStore:
                     lambda entry, post: post["status"] == PostStatus.PUBLISHED and post.get("thread_pos") == entry["i"],
                 )
             return _page(found, limit)
-        # A thread whose posts were all published before the lists existed (old data): the query.
+        if await self.page_lists_complete():
+            return Page([], None)  # no post of this thread was ever published (see threads_page)
+        # Old data the lists were not built from yet: the query.
         query: dict[str, Any] = {"thread_id": thread_id, "status": PostStatus.PUBLISHED}
         if cursor:
             moment, last_id = decode_cursor(cursor)

@@ -135,3 +135,22 @@ async def test_an_identity_made_before_token_links_keeps_working_and_a_made_up_t
     restarted = ForumStore(store.db)
     assert await restarted.link_every_token() == 0, "once per database"
     assert restarted.every_token_linked
+
+
+class _ReadsEverything:
+    def find(self, *_: Any, **__: Any) -> None:
+        raise AssertionError("a page with no list read the whole collection")
+
+
+async def test_once_built_a_board_or_thread_with_no_list_is_empty_without_reading_every_thread(
+    legacy: tuple[ForumStore, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _ = legacy
+    before = await store.threads_page("alcohol", None, 10)
+    assert [t["_id"] for t in before.items] == ["B", "A"], "old data is read with the query until the build"
+    await build_page_lists(store)
+    monkeypatch.setattr(store, "threads", _ReadsEverything())
+    monkeypatch.setattr(store, "posts", _ReadsEverything())
+    # Every visit to an empty board cost a read of every thread on FerretDB (1.5 s at 50,000).
+    assert (await store.threads_page("gambling", None, 50)).items == []
+    assert (await store.published_posts_page("a-thread-still-pending", None, 50)).items == []
