@@ -28,28 +28,44 @@ _SUPPORTED = frozenset({"$in", "$nin", "$ne", "$eq"})
 
 
 def matches(doc: Mapping[str, Any], guard: Mapping[str, Any]) -> bool:
-    """Whether a document satisfies a guard of top-level fields: equality, `$eq`, `$ne`, `$in`, `$nin`.
+    """Whether a document satisfies a guard of equality, `$eq`, `$ne`, `$in` and `$nin` conditions.
 
-    A missing field reads as None, as in MongoDB's equality on null. Raises ValueError for any
-    other operator, so a guard this cannot check is never silently treated as met.
+    A missing field reads as None, as in MongoDB's equality on null. A dotted name reads through
+    embedded documents and arrays as MongoDB does: `{"reports.report_id": {"$ne": r}}` holds when no
+    report has that id. Raises ValueError for any other operator, so a guard this cannot check is
+    never silently treated as met.
     """
     for name, wanted in guard.items():
-        value = doc.get(name)
+        values = _values_at(doc, name)
         if isinstance(wanted, Mapping) and wanted and all(str(k).startswith("$") for k in wanted):
             unknown = set(wanted) - _SUPPORTED
             if unknown:
                 raise ValueError(f"guard operator not supported: {sorted(unknown)}")
-            if "$eq" in wanted and value != wanted["$eq"]:
+            if "$eq" in wanted and wanted["$eq"] not in values:
                 return False
-            if "$ne" in wanted and value == wanted["$ne"]:
+            if "$ne" in wanted and wanted["$ne"] in values:
                 return False
-            if "$in" in wanted and value not in wanted["$in"]:
+            if "$in" in wanted and not any(value in wanted["$in"] for value in values):
                 return False
-            if "$nin" in wanted and value in wanted["$nin"]:
+            if "$nin" in wanted and any(value in wanted["$nin"] for value in values):
                 return False
-        elif value != wanted:
+        elif wanted not in values:
             return False
     return True
+
+
+def _values_at(doc: Mapping[str, Any], name: str) -> list[Any]:
+    """The values a (dotted) field name reaches; [None] when it reaches none."""
+    values: list[Any] = [doc]
+    for part in name.split("."):
+        reached: list[Any] = []
+        for value in values:
+            if isinstance(value, Mapping):
+                reached.append(value.get(part))
+            elif isinstance(value, list):
+                reached += [element.get(part) for element in value if isinstance(element, Mapping)]
+        values = reached
+    return values or [None]
 
 
 class GuardedUpdates:

@@ -5,6 +5,7 @@ deleted post's cleanup 1 s. Those paths, and the alerts on the way to a moderato
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from services.common.identities import Identity
 from services.common.pk_guard import GuardedUpdates
 from services.moderation.api.store import ModerationStore, ReviewError
-from streams.events import PostReported, new_id, utc_now
+from streams.events import PostReported, PostScreened, Verdict, new_id, utc_now
 from tests.unit.memory_review_db import MemoryCollection, MemoryReviewDb
 from tests.unit.test_moderation_store_failures import ADA, ROOT, _open_item
 
@@ -147,3 +148,57 @@ async def test_a_deleted_posts_words_leave_its_items_and_audit_notes(
     item = db["review_items"].docs["report:p-9"]
     assert (item["body"], item["reports"][0]["note"], item["decision"]["note"]) == (None, "", "")
     assert [entry["note"] for entry in db["audit"].docs.values()] == ["", ""]
+
+
+async def _snapshot(store: ModerationStore, post_id: str) -> list[dict[str, Any]]:
+    return copy.deepcopy(await store.post_items.of(store._items, post_id))
+
+
+def _read_first_as(store: ModerationStore, monkeypatch: pytest.MonkeyPatch, stale: list[dict[str, Any]]) -> None:
+    """The next read of a post's items sees `stale` (as a read made before another write would)."""
+    read, stale_reads = store.post_items.of, iter([stale])
+
+    async def read_before_the_other_write(items: Any, post_id: str) -> list[dict[str, Any]]:
+        return next(stale_reads, None) or await read(items, post_id)
+
+    monkeypatch.setattr(store.post_items, "of", read_before_the_other_write)
+
+
+async def test_a_report_read_before_its_item_was_escalated_still_joins_it(
+    store: ModerationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.add_report(_report("p-9"))
+    before_escalation = await _snapshot(store, "p-9")
+    await store.decide("report:p-9", ADA, "escalate", "needs an admin")
+    _read_first_as(store, monkeypatch, before_escalation)
+    assert await store.add_report(_report("p-9")) is None, "joined, not a second open item"
+    assert len((await store.item("report:p-9"))["reports"]) == 2
+
+
+async def test_a_report_delivered_twice_at_once_is_filed_once(
+    store: ModerationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.add_report(_report("p-9"))
+    before_either = await _snapshot(store, "p-9")
+    twice = _report("p-9")
+    assert await store.add_report(twice) is None
+    _read_first_as(store, monkeypatch, before_either)
+    assert await store.add_report(twice) is None
+    filed = [report["report_id"] for report in (await store.item("report:p-9"))["reports"]]
+    assert filed.count(twice.report_id) == 1
+
+
+async def test_a_held_verdict_replayed_for_an_item_from_before_alert_marks_does_not_alert_again(
+    store: ModerationStore, db: MemoryReviewDb
+) -> None:
+    held = PostScreened(
+        post_id="p-old",
+        thread_id="t-1",
+        board_slug="general",
+        author_id="m-1",
+        verdict=Verdict(id="p-old", risk="high", action="hold", model_version="screen-v1"),
+        body="words",
+    )
+    assert await store.add_screened(held) == "hold", "the first delivery alerts"
+    del db["review_items"].docs["post:p-old:1"]["alerted"]  # stored before the field existed
+    assert await store.add_screened(held) is None

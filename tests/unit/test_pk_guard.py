@@ -23,6 +23,11 @@ from services.common.pk_guard import GuardedUpdates, matches
         ({}, {"pending_body": {"$ne": None}}, False),
         ({}, {"post_times_version": None}, True),
         ({"post_times_version": 4}, {"post_times_version": None}, False),
+        ({"reports": [{"report_id": "r1"}, {"report_id": "r2"}]}, {"reports.report_id": {"$ne": "r2"}}, False),
+        ({"reports": [{"report_id": "r1"}]}, {"reports.report_id": {"$ne": "r2"}}, True),
+        ({"reports": []}, {"reports.report_id": {"$ne": "r2"}}, True),
+        ({"claim": {"moderator_id": "m1"}}, {"claim.moderator_id": "m1"}, True),
+        ({"claim": None}, {"claim.moderator_id": "m1"}, False),
     ],
 )
 def test_guards_read_like_mongodb_filters(doc: dict[str, Any], guard: dict[str, Any], expected: bool) -> None:

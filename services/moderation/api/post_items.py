@@ -9,7 +9,9 @@ written: a crash in between leaves an id that names nothing (readers skip it), n
 post cannot find.
 
 Items queued before these lists existed are listed by `build`, once per database (the moderation
-API runs it at start-up); until it has run, a post's items are found with the query.
+API runs it at start-up); until it has run, a post's items are found with the query. An item that
+an older version of the API writes after the build is in no list, so stop the older instances
+before the first start of this version rather than rolling it out beside them.
 
 Adds go one at a time in each process: on FerretDB `$addToSet` is a read then a write, so a held
 verdict and a report on one post stored at the same moment could lose an id. With several API

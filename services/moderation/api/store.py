@@ -139,7 +139,8 @@ class ModerationStore:
         # A redelivery: the first delivery may have stored the item and then failed to alert the
         # moderators. Until `mark_alerted`, every delivery alerts again (the alert's id is stable).
         stored = await self._items.find_one({"_id": item_id}, {"alerted": 1})
-        return level if stored is not None and not stored.get("alerted") else None
+        # `is False`: items from before the field existed have none, and were alerted long ago.
+        return level if stored is not None and stored.get("alerted") is False else None
 
     async def _supersede_earlier_revisions(self, event: PostScreened) -> None:
         """An edit screened again closes the open items of the post's earlier revisions: a decision
@@ -188,22 +189,30 @@ class ModerationStore:
         """
         rank = LEVELS["hold" if event.reason == "worried_about_author" else "report"]
         report = {"report_id": event.report_id, "reason": event.reason, "note": event.note, "at": event.occurred_at}
-        items = await self.post_items.of(self._items, event.post_id)
-        if any(filed.get("report_id") == event.report_id for item in items for filed in item.get("reports") or []):
-            return None  # a redelivery
         first_id = f"report:{event.post_id}"
-        for item in items:
+        for _ in range(_WRITE_ATTEMPTS):
+            items = await self.post_items.of(self._items, event.post_id)
+            if any(filed.get("report_id") == event.report_id for item in items for filed in item.get("reports") or []):
+                return None  # a redelivery
             # Report items made before `source` existed are known by their id alone.
-            if item["status"] in OPEN_STATUSES and (item.get("source") == "report" or item["_id"] == first_id):
-                joined = await self._guarded.find_one_and_update(
-                    self._items,
-                    item["_id"],
-                    {"status": item["status"]},
-                    {"$push": {"reports": report}, "$max": {"level_rank": rank}},
-                )
-                if joined is not None:
-                    await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
-                    return None
+            joinable = [
+                item
+                for item in items
+                if item["status"] in OPEN_STATUSES and (item.get("source") == "report" or item["_id"] == first_id)
+            ]
+            if not joinable:
+                break
+            joined = await self._guarded.find_one_and_update(
+                self._items,
+                joinable[0]["_id"],
+                # Still open, and the same report not pushed meanwhile by a second delivery.
+                {"status": {"$in": list(OPEN_STATUSES)}, "reports.report_id": {"$ne": event.report_id}},
+                {"$push": {"reports": report}, "$max": {"level_rank": rank}},
+            )
+            if joined is not None:
+                await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
+                return None
+            # Decided or joined by this report since the read: read the post's items again.
         # Named after the report that opened it, so a redelivery lands on the same item.
         item_id = (
             first_id
@@ -385,7 +394,7 @@ class ModerationStore:
                 break
             current = await self._admins_only_once_escalated(item_id, moderator)
             if current["status"] not in OPEN_STATUSES:
-                raise ReviewError(409, "This item has been decided already.")
+                raise _closed(current)
             _refuse_if_claimed_by_another(current, moderator, "decide it")
         else:
             raise ReviewError(409, "This item changed while the decision was being stored; try again.")
@@ -451,9 +460,11 @@ class ModerationStore:
         urgent_ids = await self._open.waiting_since(LEVELS["urgent"], cutoff)
         taken: list[dict[str, Any]] = []
         for start in range(0, len(urgent_ids), 100):
+            if len(taken) >= _REALERTS_PER_ROUND:
+                break
             found = await self._items.find({"_id": {"$in": urgent_ids[start : start + 100]}}).to_list(None)
             for item in sorted(found, key=lambda d: (d["created_at"], d["_id"])):
-                if len(taken) == _REALERTS_PER_ROUND or not _due_for_realert(item, now, cutoff):
+                if len(taken) >= _REALERTS_PER_ROUND or not _due_for_realert(item, now, cutoff):
                     continue
                 guard = {**_unchanged_since(item), "realerted_at": item.get("realerted_at")}
                 try:
