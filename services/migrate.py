@@ -2,8 +2,10 @@
 
 The page read models: the forum's thread and board lists (`services/forum/page_lists.py`),
 built from the posts and threads already stored, and each recipient's inbox list
-(`services/notify/inbox_lists.py`); and a token link for each identity made before links existed. Run it before starting forums of this version on old data;
-the forum also runs it at start-up when it has not run on its database yet.
+(`services/notify/inbox_lists.py`); a token link for each identity made before links existed; and
+which replies quote each post (`services/forum/quote_lists.py`). Run it before starting forums of
+this version on old data; the forum also runs it at start-up when it has not run on its database
+yet.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ async def _run(settings: Settings, force: bool) -> int:
         counts = await build_page_lists(forum, force=force)
         linked = await forum.link_every_token(force=force)
         print(f"{settings.database_name('forum')}: {linked} identities given their token link")
+        quoted = await forum.quotes.build(forum.posts, force=force)
+        print(f"{settings.database_name('forum')}: quotes of {quoted} posts listed")
         notify_db = client[settings.database_name("notify")]
         recipients = await InboxLists(notify_db).build(notify_db["inbox"], force=force)
         print(f"{settings.database_name('notify')}: inbox lists of {recipients} recipients built")

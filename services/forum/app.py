@@ -83,9 +83,15 @@ def create_app(
         records = app[idempotency_key] = IdempotencyRecords(store.db["idempotency_keys"])
         await records.ensure_indexes()
         checks["database"] = lambda: mongo_problem(client)
+
+        async def list_quotes() -> None:
+            await store.quotes.build(store.posts)
+
         async with (
             background_task("idempotency-expiry", lambda: keep_forgetting_old_keys(records)),
             background_task("idempotency-late-answers", lambda: keep_writing_late_answers(records)),
+            # Once per database, beside serving (16 s at 100,000 posts); quotes are searched for until then.
+            background_task("quote-lists", list_quotes),
         ):
             yield
         await write_late_answers_before_leaving(records)

@@ -153,6 +153,8 @@ async def edit(request: web.Request) -> web.Response:
 async def delete(request: web.Request) -> web.Response:
     identity = await required_identity(request)
     post = access.own_deletable_post(await request.app[store_key].post(request.match_info["post_id"]), identity["_id"])
+    if post.get("deletion_complete"):
+        return web.Response(status=204)  # deleted whole before: nothing is left to send or remove
     event = PostDeleted(
         post_id=post["_id"], thread_id=post["thread_id"], is_thread_start=bool(post.get("is_thread_start"))
     )

@@ -24,6 +24,7 @@ from services.common.pk_guard import GuardedUpdates, matches
 from services.common.pk_lists import ListHead, PkList
 from services.forum.boards import Board
 from services.forum.post_states import LIVE, Transition, leads_to, refused_from, starts_from, verdict_transition
+from services.forum.quote_lists import QuoteLists
 from streams.events import PostScreened, PostStatus, utc_now
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,30 @@ def _page(found: list[tuple[int, dict[str, Any]]], limit: int) -> Page:
     return Page([doc for _, doc in found], None)
 
 
+#: What a quote of a deleted post keeps: that there was a quote, no handle, no words.
+_QUOTE_OF_DELETED = {"reply_quote.author_handle": None, "reply_quote.excerpt": None, "reply_quote.removed": True}
+
+
+def _words_deleted() -> dict[str, Any]:
+    """The fields an author's deletion sets on each deleted post."""
+    return {
+        "status": leads_to(Transition.AUTHOR_DELETES),
+        "body": None,
+        "pending_body": None,
+        "verdict": None,
+        "moderator_note": None,
+        "early_decision": None,
+        "deleted_at": utc_now(),
+    }
+
+
+def _nothing_listed(cursor: str | None) -> Page:
+    """The page of a list never appended to; a cursor must still be one (a bad one is refused)."""
+    if cursor:
+        decode_position(cursor)
+    return Page([], None)
+
+
 #: The `migrations` record that every identity has its token link.
 TOKEN_LINKS_MARKER = "token_links"
 #: The `migrations` record that every published thread and post is on its page list (page_lists.py).
@@ -195,6 +220,8 @@ class ForumStore:
         # on FerretDB: see services/common/pk_guard.py.
         self._guarded = guarded or GuardedUpdates()
         self._page_lists_complete = False
+        # Which replies quote each post, so a post's words leave quotes without a search.
+        self.quotes = QuoteLists(db)
         self.identities = db["identities"]
         # token hash -> identity id, so that checking a token is a primary-key lookup on any
         # database (FerretDB, for one, uses an index only for a filter of exactly {_id: value}).
@@ -385,9 +412,7 @@ class ForumStore:
         if erase_posts:
             await self._remove_words({"author_id": identity_id}, post_ids)
         elif post_ids:
-            await self.posts.update_many(
-                {"reply_quote.post_id": {"$in": post_ids}}, {"$set": {"reply_quote.author_handle": None}}
-            )
+            await self._set_in_quotes_of(post_ids, {"reply_quote.author_handle": None})
 
     async def replace_post_times(self, identity: dict[str, Any], times: list[datetime]) -> bool:
         """Compare-and-set of the member's recent post times, against the identity as this request
@@ -445,46 +470,68 @@ class ForumStore:
         await self.unsent_edits.delete_one({"_id": post_id, "revision": revision})
 
     async def delete_post_by_author(self, post_id: str) -> None:
-        await self._remove_words({"_id": post_id}, [post_id])
+        """The author deletes one post: its words leave it, its old versions, the quotes of it and,
+        for a thread's first post, the thread's title. Everything is reached by primary key. The
+        post is marked complete last, so a deletion broken off halfway is finished by deleting
+        again, and a finished one is not done again."""
+        post = await self.post(post_id)
+        if post is None:
+            return
+        await self.posts.update_one({"_id": post_id}, {"$set": _words_deleted()})
+        old_versions = [f"{post_id}:{revision}" for revision in range(1, int(post.get("revision") or 1) + 1)]
+        await self.revisions.delete_many({"_id": {"$in": old_versions}})
+        await self._set_in_quotes_of([post_id], _QUOTE_OF_DELETED)
+        if post.get("is_thread_start"):
+            await self._remove_title(post["thread_id"], post_id)
+        await self.posts.update_one({"_id": post_id}, {"$set": {"deletion_complete": True}})
 
     async def _remove_words(self, query: dict[str, Any], post_ids: list[str]) -> None:
         """Every copy of these posts' words: body, pending edit, old revisions, the verdict's quoted
         phrases, the moderator's note, quotes in other members' replies and the titles of threads
-        they started. Ids, reactions and the thread's other posts stay."""
-        await self.posts.update_many(
-            query,
-            {
-                "$set": {
-                    "status": leads_to(Transition.AUTHOR_DELETES),
-                    "body": None,
-                    "pending_body": None,
-                    "verdict": None,
-                    "moderator_note": None,
-                    "early_decision": None,
-                    "deleted_at": utc_now(),
-                }
-            },
-        )
+        they started. Ids, reactions and the thread's other posts stay. (An erasure: all of a
+        member's posts, found by author.)"""
+        await self.posts.update_many(query, {"$set": _words_deleted()})
         if not post_ids:
             return
         await self.revisions.delete_many({"post_id": {"$in": post_ids}})
-        await self.posts.update_many(
-            {"reply_quote.post_id": {"$in": post_ids}},
-            {"$set": {"reply_quote.author_handle": None, "reply_quote.excerpt": None, "reply_quote.removed": True}},
-        )
-        for thread in await self.threads.find({"first_post_id": {"$in": post_ids}}, {"_id": 1}).to_list(None):
-            await self._remove_title(thread["_id"])
+        await self._set_in_quotes_of(post_ids, _QUOTE_OF_DELETED)
+        for thread in await self.threads.find(
+            {"first_post_id": {"$in": post_ids}}, {"_id": 1, "first_post_id": 1}
+        ).to_list(None):
+            await self._remove_title(thread["_id"], thread["first_post_id"])
 
-    async def _remove_title(self, thread_id: str) -> None:
+    async def _set_in_quotes_of(self, post_ids: list[str], changes: dict[str, Any]) -> None:
+        """Change the quotes of these posts in every reply quoting them."""
+        replies = await self.quotes.replies_quoting(post_ids)
+        if replies is None:  # quotes from before the lists, not listed yet: the search
+            await self.posts.update_many({"reply_quote.post_id": {"$in": post_ids}}, {"$set": changes})
+        elif replies:
+            await self.posts.update_many({"_id": {"$in": replies}}, {"$set": changes})
+
+    async def _remove_title(self, thread_id: str, first_post_id: str) -> None:
         # The thread stays while others' posts live in it (their words are theirs to keep), under
         # a neutral title; with nobody else in it, it leaves the board as well.
+        update: dict[str, Any] = {"title": REMOVED_TITLE, "title_removed": True}
+        if not await self._others_live_in(thread_id, first_post_id):
+            update["status"] = leads_to(Transition.AUTHOR_DELETES)
+        await self.threads.update_one({"_id": thread_id}, {"$set": update})
+
+    async def _others_live_in(self, thread_id: str, first_post_id: str) -> bool:
+        """Whether a post besides the first still lives in the thread. The thread's page list names
+        its published posts, so one of them usually answers by primary key; a thread with none
+        published (its replies all held or pending, or none) is asked of `posts` by thread."""
+        length = await self.thread_posts.length(thread_id)
+        if length:
+            entries, _ = await self.thread_posts.forward(thread_id, -1, length)
+            listed = [entry["p"] for entry in entries if entry.get("p") != first_post_id]
+            if listed:
+                found = await self.posts.find({"_id": {"$in": listed}}, {"status": 1}).to_list(None)
+                if any(post["status"] in LIVE for post in found):
+                    return True
         others = await self.posts.count_documents(
             {"thread_id": thread_id, "is_thread_start": False, "status": {"$in": list(LIVE)}}
         )
-        update: dict[str, Any] = {"title": REMOVED_TITLE, "title_removed": True}
-        if not others:
-            update["status"] = leads_to(Transition.AUTHOR_DELETES)
-        await self.threads.update_one({"_id": thread_id}, {"$set": update})
+        return others > 0
 
     # reactions and reports
 
@@ -555,6 +602,10 @@ class ForumStore:
     async def insert_post(self, doc: dict[str, Any]) -> None:
         await self.posts.insert_one(doc)
 
+    async def note_quote(self, quoted_post_id: str, reply_id: str) -> None:
+        """Call before storing a reply that quotes a post (see quote_lists.py)."""
+        await self.quotes.add(quoted_post_id, reply_id)
+
     async def delete_post(self, post_id: str) -> None:
         await self.posts.delete_one({"_id": post_id})
 
@@ -582,7 +633,7 @@ class ForumStore:
         if await self.page_lists_complete():
             # No list, so no thread was ever published here. The query below would find none
             # either, after reading every thread on FerretDB, for every visitor of an empty board.
-            return Page([], None)
+            return _nothing_listed(cursor)
         # Old data the lists were not built from yet: the query.
         query: dict[str, Any] = {"board_slug": board_slug, "status": PostStatus.PUBLISHED}
         if cursor:
@@ -661,7 +712,7 @@ class ForumStore:
                 )
             return _page(found, limit)
         if await self.page_lists_complete():
-            return Page([], None)  # no post of this thread was ever published (see threads_page)
+            return _nothing_listed(cursor)  # no post of this thread was ever published (see threads_page)
         # Old data the lists were not built from yet: the query.
         query: dict[str, Any] = {"thread_id": thread_id, "status": PostStatus.PUBLISHED}
         if cursor:
@@ -1061,10 +1112,7 @@ class ForumStore:
             return None
         if decision == "remove":
             # A quote of the removed words in another member's reply would keep them public.
-            await self.posts.update_many(
-                {"reply_quote.post_id": post_id},
-                {"$set": {"reply_quote.excerpt": None, "reply_quote.removed": True}},
-            )
+            await self._set_in_quotes_of([post_id], {"reply_quote.excerpt": None, "reply_quote.removed": True})
         if post.get("is_thread_start"):
             # The thread takes the status its first post was moved to, at the moment of the
             # decision (the same on a repeat, so a repeat does not bump the thread again).

@@ -87,6 +87,8 @@ class Reply(SubmissionKind):
     async def write(self, screened: Screened, now: datetime) -> Stored:
         store, identity, thread, reply_to = self._store, self._identity, self._thread, self._reply_to
         post_id = new_id()
+        if self._quote is not None:
+            await store.note_quote(self._quote["post_id"], post_id)
         await store.insert_post(
             new_post(
                 post_id,

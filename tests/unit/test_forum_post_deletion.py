@@ -100,6 +100,15 @@ async def test_deleting_a_deleted_post_again_changes_nothing_more(
     assert db["posts"].docs["p-1"]["body"] is None and db["threads"].docs["t-1"]["title"] == REMOVED_TITLE
 
 
+async def test_a_post_deleted_whole_is_not_announced_or_searched_again(
+    client: TestClient[Any, Any], db: MemoryDatabase
+) -> None:
+    assert await _delete(client) == 204
+    db.goes_away_after(0)  # a repeat that wrote anything would now fail
+    assert await _delete(client) == 204
+    assert len(client.app[publisher_key].deleted) == 1
+
+
 async def test_someone_elses_deleted_post_still_looks_missing(client: TestClient[Any, Any], db: MemoryDatabase) -> None:
     db["posts"].docs["p-2"]["status"] = "deleted"
     response = await client.delete("/v1/posts/p-2", headers={"Authorization": f"Bearer {TOKEN}"})

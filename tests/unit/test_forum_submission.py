@@ -73,6 +73,9 @@ class RecordingStore:
         self.calls.append("insert_thread")
         self.threads[doc["_id"]] = doc
 
+    async def note_quote(self, quoted_post_id: str, reply_id: str) -> None:
+        self.calls.append("note_quote")
+
     async def insert_post(self, doc: dict[str, Any]) -> None:
         self.calls.append("insert_post")
         self.posts[doc["_id"]] = doc
@@ -198,7 +201,7 @@ async def test_a_reply_checks_its_quote_before_taking_a_slot_and_stores_an_excer
     answer = await submit(
         request_, _member(store), Draft(body="Thank you."), Reply(_forum_store(store), _member(store), THREAD, "q-1")
     )
-    assert store.calls == ["post", "replace_post_times", "insert_post", "post", "post_submitted"]
+    assert store.calls == ["post", "replace_post_times", "note_quote", "insert_post", "post", "post_submitted"]
     assert answer == {"post_id": answer["post_id"], "status": "pending", "redacted": []}
     reply = store.posts[answer["post_id"]]
     assert reply["reply_to"] == "q-1" and reply["thread_id"] == "t-1" and reply["board_slug"] == "alcohol"
