@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         inbox = Inbox(db)
         await inbox.ensure_indexes()
         await inbox.lists.build(db["inbox"])  # once: lists items stored before the lists existed
+        await inbox.words_by_post.build(db["inbox"])  # once, likewise for deleted posts' words
         app[store_key] = inbox
         # A disabled or erased identity's open streams end at once, on every instance.
         app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge, on_revoked=hub.revoke)

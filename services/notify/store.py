@@ -17,6 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.pk_guard import GuardedUpdates
 from services.notify.inbox_lists import SLACK, InboxLists, merge_newest, merge_oldest
+from services.notify.words_by_post import WordsByPost
 from streams.events import MODERATORS_RECIPIENT as MODERATORS
 from streams.events import Event, Notification, utc_now
 
@@ -37,6 +38,8 @@ class Inbox:
         # Pages, replays and marking read go through each recipient's list by primary key, so
         # their cost does not grow with everyone else's notifications (see inbox_lists.py).
         self.lists = InboxLists(db)
+        # A deleted post's notes and messages are found by primary key too (see words_by_post.py).
+        self.words_by_post = WordsByPost(db, WORDS_BY_KIND)
         self._guarded = GuardedUpdates()
         # The store and push consumers of one process both store: one at a time, because on
         # FerretDB two appends to one recipient's list at once could lose an entry.
@@ -90,6 +93,7 @@ class Inbox:
                     unlisted.append(item)
                 items[notification.notification_id] = item
             if fresh:
+                await self.words_by_post.add(fresh)
                 try:
                     await self._items.insert_many([{**item, "listed": False} for item in fresh], ordered=True)
                 except BulkWriteError:
@@ -118,6 +122,7 @@ class Inbox:
             if existing.get("listed") is False:  # stored, then a crash before it was listed
                 await self._list(existing)
             return existing
+        await self.words_by_post.add([item])
         try:
             await self._items.insert_one({**item, "listed": False})
         except DuplicateKeyError:
@@ -223,8 +228,19 @@ class Inbox:
                 await self._purge(found["_id"])
 
     async def _strip_words(self, post_id: str) -> None:
-        for kind, field in WORDS_BY_KIND.items():
-            await self._items.update_many({"post_id": post_id, "kind": kind}, {"$set": {f"data.{field}": ""}})
+        if not await self.words_by_post.ready():  # items from before the lists: reads every item on FerretDB
+            for kind, field in WORDS_BY_KIND.items():
+                await self._items.update_many({"post_id": post_id, "kind": kind}, {"$set": {f"data.{field}": ""}})
+            return
+        # The field to blank depends on the kind: one update per kind present, by primary key.
+        ids = await self.words_by_post.item_ids(post_id)
+        found = await self._items.find({"_id": {"$in": ids}}, {"kind": 1}).to_list(None) if ids else []
+        ids_by_kind: dict[str, list[str]] = {}
+        for item in found:
+            if item["kind"] in WORDS_BY_KIND:
+                ids_by_kind.setdefault(item["kind"], []).append(item["_id"])
+        for kind, same_kind in ids_by_kind.items():
+            await self._items.update_many({"_id": {"$in": same_kind}}, {"$set": {f"data.{WORDS_BY_KIND[kind]}": ""}})
 
     async def purge(self, recipient_id: str) -> None:
         """An erased identity: its inbox goes now, and what arrives for it later is not kept."""

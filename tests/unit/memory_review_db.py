@@ -1,10 +1,12 @@
 """An in-memory stand-in for the review desk's database, with just enough of MongoDB's queries for
-the store's decide and re-alert paths, and a way to make a call fail like a database going away."""
+the store's decide and re-alert paths (and the inbox's deleted-post path), and a way to make a call
+fail like a database going away."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.errors import AutoReconnect, DuplicateKeyError
 from pymongo.results import UpdateResult
 
@@ -94,6 +96,11 @@ class MemoryCollection:
             if matches(doc, query):
                 _apply(doc, update, inserted=False)
 
+    async def bulk_write(self, requests: list[UpdateOne], ordered: bool = True) -> None:
+        self._called("bulk_write")
+        for request in requests:
+            await self.update_one(request._filter, request._doc, request._upsert)
+
     async def delete_one(self, query: dict[str, Any]) -> None:
         self._called("delete_one")
         doc = self.docs.get(query["_id"])
@@ -129,10 +136,16 @@ def matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
 
 
 def _apply(doc: dict[str, Any], update: dict[str, Any], *, inserted: bool) -> None:
-    """$set, $setOnInsert, $push, $max and $addToSet (with $each) on top-level fields."""
+    """$set (also of dotted paths), $setOnInsert, $push, $max and $addToSet (with $each) on top-level fields."""
     for op, fields in update.items():
         for name, value in fields.items():
-            if op == "$set" or (op == "$setOnInsert" and inserted):
+            if op == "$set" and "." in name:
+                *parents, last = name.split(".")
+                inner = doc
+                for part in parents:
+                    inner = inner.setdefault(part, {})
+                inner[last] = value
+            elif op == "$set" or (op == "$setOnInsert" and inserted):
                 doc[name] = value
             elif op == "$push":
                 doc.setdefault(name, []).append(value)

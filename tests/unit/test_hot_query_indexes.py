@@ -49,7 +49,7 @@ HOT_SHAPES: list[tuple[str, str, tuple[str, ...], tuple[tuple[str, int], ...], s
     ("forum", "reactions", ("identity_id",), (), "erasure: the member's reactions"),
     ("forum", "idempotency_keys", (), (("at", 1),), "idempotency keys older than a day are forgotten"),
     ("forum", "threads", ("first_post_id",), (), "an author deletes a post: the thread it opened"),
-    ("notify", "inbox", ("post_id", "kind"), (), "a post deleted or removed: the words of its notifications"),
+    ("notify", "inbox", ("post_id", "kind"), (), "a post deleted: the words of its notifications, before `haven migrate` (fallback)"),
     ("notify", "identity_tokens", ("identity_id",), (), "erasure: every token of the identity (notify)"),
     ("moderation", "identity_tokens", ("identity_id",), (), "erasure: every token of the identity (moderation)"),
     ("moderation", "audit", (), (("at", -1),), "the audit log, newest first"),
