@@ -29,7 +29,7 @@ _WRITES_AT_ONCE = 64
 
 
 async def page_lists_built(store: ForumStore) -> bool:
-    return await store.db["migrations"].find_one({"_id": MARKER_ID}) is not None
+    return await store.page_lists_complete()
 
 
 async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[str, int]:

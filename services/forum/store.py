@@ -201,9 +201,9 @@ def _words_deleted() -> dict[str, Any]:
 
 
 def _nothing_listed(cursor: str | None) -> Page:
-    """The page of a list never appended to; a cursor must still be one (a bad one is refused)."""
+    """The page of a list never appended to, which never gave out a cursor: any cursor is refused."""
     if cursor:
-        decode_position(cursor)
+        raise InvalidCursor("cursor is not one this API gave out")
     return Page([], None)
 
 
@@ -447,7 +447,7 @@ class ForumStore:
             )
         except DuplicateKeyError:
             pass
-        return await self._guarded.find_one_and_update(
+        started = await self._guarded.find_one_and_update(
             self.posts,
             post["_id"],
             {"revision": post["revision"], "status": _may_start(Transition.AUTHOR_EDITS)},
@@ -456,6 +456,14 @@ class ForumStore:
                 "$inc": {"revision": 1},
             },
         )
+        if started is None:
+            # Deleted by its author since this edit read it: the deletion may have run before the
+            # old version above was kept, so it goes now. (Not when another edit won: it shares
+            # that old version.)
+            now = await self.post(post["_id"])
+            if now is None or now["status"] == PostStatus.DELETED:
+                await self.revisions.delete_one({"_id": f"{post['_id']}:{post['revision']}"})
+        return started
 
     async def remember_unsent_edit(self, post_id: str, revision: int) -> None:
         """An edit stored but not (knowingly) sent: `resend_edits` sends it again until it goes."""
@@ -522,7 +530,8 @@ class ForumStore:
         published (its replies all held or pending, or none) is asked of `posts` by thread."""
         length = await self.thread_posts.length(thread_id)
         if length:
-            entries, _ = await self.thread_posts.forward(thread_id, -1, length)
+            # The newest replies are the likeliest still live.
+            entries, _ = await self.thread_posts.backward(thread_id, length)
             listed = [entry["p"] for entry in entries if entry.get("p") != first_post_id]
             if listed:
                 found = await self.posts.find({"_id": {"$in": listed}}, {"status": 1}).to_list(None)

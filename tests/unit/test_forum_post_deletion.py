@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from services.common.pk_guard import GuardedUpdates
 from services.common.problems import problem_middleware
 from services.common.tokens import hash_token
 from services.forum import post_actions
@@ -107,6 +108,17 @@ async def test_a_post_deleted_whole_is_not_announced_or_searched_again(
     db.goes_away_after(0)  # a repeat that wrote anything would now fail
     assert await _delete(client) == 204
     assert len(client.app[publisher_key].deleted) == 1
+
+
+async def test_an_edit_that_read_the_post_before_its_deletion_keeps_no_old_version(
+    client: TestClient[Any, Any], db: MemoryDatabase
+) -> None:
+    store = ForumStore(db, guarded=GuardedUpdates(server_has_indexed_filters=False))  # type: ignore[arg-type]
+    read_by_the_edit = await store.post("p-1")
+    assert read_by_the_edit is not None
+    assert await _delete(client) == 204
+    assert await store.start_edit(read_by_the_edit, "New words.", []) is None, "refused: the post is deleted"
+    assert db["post_revisions"].docs == {}, "the words the edit kept would outlive the deletion"
 
 
 async def test_someone_elses_deleted_post_still_looks_missing(client: TestClient[Any, Any], db: MemoryDatabase) -> None:

@@ -202,3 +202,39 @@ async def test_a_held_verdict_replayed_for_an_item_from_before_alert_marks_does_
     assert await store.add_screened(held) == "hold", "the first delivery alerts"
     del db["review_items"].docs["post:p-old:1"]["alerted"]  # stored before the field existed
     assert await store.add_screened(held) is None
+
+
+def _read_item_first_as(
+    store: ModerationStore, monkeypatch: pytest.MonkeyPatch, stale: dict[str, Any], *, reads: int = 1
+) -> None:
+    """The next `reads` reads of the item see `stale`, as reads made before another write would."""
+    read, stale_reads = store.item, iter([copy.deepcopy(stale) for _ in range(reads)])
+
+    async def read_before_the_other_claim(item_id: str) -> dict[str, Any]:
+        return next(stale_reads, None) or await read(item_id)
+
+    monkeypatch.setattr(store, "item", read_before_the_other_claim)
+
+
+async def test_a_claim_read_before_another_moderators_claim_landed_does_not_take_it_over(
+    store: ModerationStore, db: MemoryReviewDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unclaimed = copy.deepcopy(await store.item("i-1"))
+    await store.claim("i-1", BEA)
+    _read_item_first_as(store, monkeypatch, unclaimed)
+    with pytest.raises(ReviewError) as refused:
+        await store.claim("i-1", ADA)
+    assert refused.value.status == 409
+    assert db["review_items"].docs["i-1"]["claim"]["moderator_id"] == BEA.id
+
+
+async def test_a_decision_read_before_another_moderators_claim_landed_is_refused(
+    store: ModerationStore, db: MemoryReviewDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unclaimed = copy.deepcopy(await store.item("i-1"))
+    await store.claim("i-1", BEA)
+    _read_item_first_as(store, monkeypatch, unclaimed, reads=2)  # decide reads it twice before writing
+    with pytest.raises(ReviewError) as refused:
+        await store.decide("i-1", ADA, "remove", "")
+    assert refused.value.status == 409
+    assert db["review_items"].docs["i-1"]["status"] == "open"

@@ -213,6 +213,11 @@ class ModerationStore:
                 await self._open.opened(joined["_id"], joined["level_rank"], joined["created_at"])
                 return None
             # Decided or joined by this report since the read: read the post's items again.
+        else:
+            # The open item kept changing under every try: a new item, unless this report is in.
+            items = await self.post_items.of(self._items, event.post_id)
+            if any(filed.get("report_id") == event.report_id for item in items for filed in item.get("reports") or []):
+                return None
         # Named after the report that opened it, so a redelivery lands on the same item.
         item_id = (
             first_id
@@ -328,7 +333,7 @@ class ModerationStore:
                 raise _closed(current)
             now = utc_now()
             claim = current.get("claim")
-            if claim and claim["moderator_id"] != moderator.id and claim["until"] >= now:
+            if claim and claim["moderator_id"] != moderator.id and claim["until"] > now:
                 raise ReviewError(409, "Another moderator is handling this item.")
             # Written only if status and claim are still as read (see _unchanged_since).
             doc = await self._guarded.find_one_and_update(
@@ -464,6 +469,9 @@ class ModerationStore:
                 break
             found = await self._items.find({"_id": {"$in": urgent_ids[start : start + 100]}}).to_list(None)
             for item in sorted(found, key=lambda d: (d["created_at"], d["_id"])):
+                if item["status"] not in OPEN_STATUSES:
+                    await self._open.closed(item["_id"])  # decided since: its entry was left behind
+                    continue
                 if len(taken) >= _REALERTS_PER_ROUND or not _due_for_realert(item, now, cutoff):
                     continue
                 guard = {**_unchanged_since(item), "realerted_at": item.get("realerted_at")}
