@@ -47,8 +47,7 @@ class IdSets:
 
     async def add(self, ids_by_key: Mapping[str, Iterable[str]]) -> None:
         """Idempotent. Call before writing the documents these ids name."""
-        sets = [(key, list(ids)) for key, ids in ids_by_key.items()]
-        sets = [(key, ids) for key, ids in sets if ids]
+        sets = [(key, listed) for key, ids in ids_by_key.items() if (listed := list(ids))]
         for start in range(0, len(sets), _WRITES_AT_ONCE):
             writes = [
                 UpdateOne({"_id": key}, {"$addToSet": {self._field: {"$each": ids}}}, upsert=True)

@@ -38,7 +38,7 @@ from services.forum.keys import (
 from services.forum.limits import AddressWindow, MemberTurns, RateLimits
 from services.forum.materializer import PostStateMaterializer
 from services.forum.openapi import forum_openapi
-from services.forum.page_lists import build_page_lists, page_lists_built
+from services.forum.page_lists import build_page_lists
 from services.forum.publisher import ForumPublisher
 from services.forum.store import ForumStore
 from streams.events import Event
@@ -76,7 +76,7 @@ def create_app(
         store = ForumStore(client[settings.database_name("forum")])
         await store.ensure_indexes()
         await store.seed_boards(SEEDED_BOARDS)
-        if not await page_lists_built(store):
+        if not await store.page_lists_complete():
             await build_page_lists(store)  # old data, or a new database (then it takes no time)
         await store.link_every_token()  # likewise: once per database
         app[store_key] = store

@@ -23,18 +23,13 @@ from services.forum.store import PAGE_LISTS_MARKER, ForumStore
 
 log = logging.getLogger(__name__)
 
-MARKER_ID = PAGE_LISTS_MARKER
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _WRITES_AT_ONCE = 64
 
 
-async def page_lists_built(store: ForumStore) -> bool:
-    return await store.page_lists_complete()
-
-
 async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[str, int]:
     """Rebuild every thread's and board's page list; returns counts. Skips if built before, unless forced."""
-    if not force and await page_lists_built(store):
+    if not force and await store.page_lists_complete():
         return {"threads": 0, "boards": 0, "posts": 0}
     by_thread: dict[str, list[tuple[datetime, str, Any]]] = {}
     async for post in store.posts.find({}, {"thread_id": 1, "status": 1, "published_at": 1, "thread_pos": 1}):
@@ -86,7 +81,9 @@ async def build_page_lists(store: ForumStore, *, force: bool = False) -> dict[st
                 for thread_id in unlisted[start : start + _WRITES_AT_ONCE]
             )
         )
-    await store.db["migrations"].update_one({"_id": MARKER_ID}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
+    await store.db["migrations"].update_one(
+        {"_id": PAGE_LISTS_MARKER}, {"$set": {"at": datetime.now(UTC)}}, upsert=True
+    )
     counts = {"threads": len(by_thread), "boards": len(by_board), "posts": moved}
     log.info("page lists built: %(threads)d threads, %(boards)d boards, %(posts)d post places written", counts)
     return counts

@@ -166,7 +166,7 @@ async def delete(request: web.Request) -> web.Response:
         raise Problem(
             503, "Could not delete right now; nothing was changed. Please try again.", headers={"Retry-After": "5"}
         ) from exc
-    await request.app[store_key].delete_post_by_author(post["_id"])
+    await request.app[store_key].delete_post_by_author(post)
     return web.Response(status=204)
 
 

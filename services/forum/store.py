@@ -477,14 +477,12 @@ class ForumStore:
     async def forget_unsent_edit(self, post_id: str, revision: int) -> None:
         await self.unsent_edits.delete_one({"_id": post_id, "revision": revision})
 
-    async def delete_post_by_author(self, post_id: str) -> None:
-        """The author deletes one post: its words leave it, its old versions, the quotes of it and,
-        for a thread's first post, the thread's title. Everything is reached by primary key. The
-        post is marked complete last, so a deletion broken off halfway is finished by deleting
-        again, and a finished one is not done again."""
-        post = await self.post(post_id)
-        if post is None:
-            return
+    async def delete_post_by_author(self, post: dict[str, Any]) -> None:
+        """The author deletes one post (as just read): its words leave it, its old versions, the
+        quotes of it and, for a thread's first post, the thread's title. Everything is reached by
+        primary key. The post is marked complete last, so a deletion broken off halfway is finished
+        by deleting again, and a finished one is not done again."""
+        post_id = post["_id"]
         await self.posts.update_one({"_id": post_id}, {"$set": _words_deleted()})
         old_versions = [f"{post_id}:{revision}" for revision in range(1, int(post.get("revision") or 1) + 1)]
         await self.revisions.delete_many({"_id": {"$in": old_versions}})

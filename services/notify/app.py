@@ -70,13 +70,18 @@ def create_app(settings: Settings, *, instance: str | None = None, heartbeat_s: 
         inbox = Inbox(db)
         await inbox.ensure_indexes()
         await inbox.lists.build(db["inbox"])  # once: lists items stored before the lists existed
-        await inbox.words_by_post.build(db["inbox"])  # once, likewise for deleted posts' words
         app[store_key] = inbox
         # A disabled or erased identity's open streams end at once, on every instance.
         app[identities_key] = IdentityCache(db["identity_tokens"], on_erased=inbox.purge, on_revoked=hub.revoke)
         await app[identities_key].ensure_indexes()
         checks["database"] = lambda: mongo_problem(client)
-        yield
+
+        async def list_words_by_post() -> None:
+            await inbox.words_by_post.build(db["inbox"])
+
+        # Once per database, beside serving; a deleted post's notes are searched for until then.
+        async with background_task("inbox-words-by-post", list_words_by_post):
+            yield
         await client.close()
 
     async def store(app: web.Application) -> AsyncIterator[None]:

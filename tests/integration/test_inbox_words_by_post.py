@@ -11,8 +11,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.inbox_lists import MARKER_ID as INBOX_LISTS_BUILT
-from services.notify.store import Inbox
-from streams.events import Notification, utc_now
+from services.notify.store import Inbox, unstored_item
+from streams.events import Notification
 from tests.harness import StackUnderTest, throwaway_database
 
 pytestmark = pytest.mark.integration
@@ -33,20 +33,11 @@ def _words(n: int, kind: str, field: str, post_id: str = "p-gone") -> Notificati
 
 async def _stored_by_an_older_version(db: AsyncDatabase[dict[str, Any]], notification: Notification) -> None:
     """As a version without the post lists stored it: in no post's list."""
-    await db["inbox"].insert_one(
-        {
-            "_id": notification.notification_id,
-            "event_key": f"00000000000000000000-{notification.notification_id}",
-            "recipient_id": notification.recipient_id,
-            "kind": notification.kind,
-            "post_id": notification.post_id,
-            "data": notification.data,
-            "occurred_at": notification.occurred_at,
-            "stored_at": utc_now(),
-            "read": False,
-            "listed": True,
-        }
-    )
+    item = unstored_item(notification) | {
+        "event_key": f"00000000000000000000-{notification.notification_id}",
+        "listed": True,
+    }
+    await db["inbox"].insert_one(item)
 
 
 async def _data(db: AsyncDatabase[dict[str, Any]], item_id: str) -> dict[str, Any]:

@@ -192,7 +192,7 @@ class ModerationStore:
         first_id = f"report:{event.post_id}"
         for _ in range(_WRITE_ATTEMPTS):
             items = await self.post_items.of(self._items, event.post_id)
-            if any(filed.get("report_id") == event.report_id for item in items for filed in item.get("reports") or []):
+            if _filed(items, event.report_id):
                 return None  # a redelivery
             # Report items made before `source` existed are known by their id alone.
             joinable = [
@@ -216,7 +216,7 @@ class ModerationStore:
         else:
             # The open item kept changing under every try: a new item, unless this report is in.
             items = await self.post_items.of(self._items, event.post_id)
-            if any(filed.get("report_id") == event.report_id for item in items for filed in item.get("reports") or []):
+            if _filed(items, event.report_id):
                 return None
         # Named after the report that opened it, so a redelivery lands on the same item.
         item_id = (
@@ -332,8 +332,7 @@ class ModerationStore:
             if current["status"] not in OPEN_STATUSES:
                 raise _closed(current)
             now = utc_now()
-            claim = current.get("claim")
-            if claim and claim["moderator_id"] != moderator.id and claim["until"] > now:
+            if _held_by_another(current, moderator, now):
                 raise ReviewError(409, "Another moderator is handling this item.")
             # Written only if status and claim are still as read (see _unchanged_since).
             doc = await self._guarded.find_one_and_update(
@@ -558,9 +557,19 @@ def _due_for_realert(item: dict[str, Any], now: datetime, cutoff: datetime) -> b
     )
 
 
-def _refuse_if_claimed_by_another(item: dict[str, Any], moderator: Identity, what: str) -> None:
+def _filed(items: list[dict[str, Any]], report_id: str) -> bool:
+    """Whether one of these items holds the report already."""
+    return any(filed.get("report_id") == report_id for item in items for filed in item.get("reports") or [])
+
+
+def _held_by_another(item: dict[str, Any], moderator: Identity, now: datetime) -> bool:
+    """Whether another moderator holds a live claim on the item."""
     claim = item.get("claim")
-    if claim and claim["moderator_id"] != moderator.id and claim["until"] > utc_now() and moderator.role != "admin":
+    return claim is not None and claim["moderator_id"] != moderator.id and claim["until"] > now
+
+
+def _refuse_if_claimed_by_another(item: dict[str, Any], moderator: Identity, what: str) -> None:
+    if moderator.role != "admin" and _held_by_another(item, moderator, utc_now()):
         raise ReviewError(409, f"Another moderator holds the claim on this item; only they or an admin may {what}.")
 
 
